@@ -1,0 +1,36 @@
+//! Derives for `metrics-runtime`: `Tag`, `TagSet` and `Metrics`.
+//!
+//! Use them through `metrics-runtime`, which re-exports them. Each derive parses its input,
+//! checks every rule (reporting all errors of the item at once, each on the narrowest span)
+//! and expands to code that uses absolute paths only.
+
+mod attr;
+mod ctxt;
+mod metrics;
+mod rules;
+mod tag;
+mod tag_set;
+
+use proc_macro::TokenStream;
+use syn::{parse_macro_input, DeriveInput};
+
+/// Derives `metrics_runtime::Tag` (and `TagSet`, `FromStr`) for a fieldless enum.
+#[proc_macro_derive(Tag, attributes(tag))]
+pub fn derive_tag(input: TokenStream) -> TokenStream {
+    let input = parse_macro_input!(input as DeriveInput);
+    tag::expand(&input).into()
+}
+
+/// Derives `metrics_runtime::TagSet` for a struct whose fields are tags.
+#[proc_macro_derive(TagSet, attributes(tag))]
+pub fn derive_tag_set(input: TokenStream) -> TokenStream {
+    let input = parse_macro_input!(input as DeriveInput);
+    tag_set::expand(&input).into()
+}
+
+/// Derives `metrics_runtime::Metrics`, a `const fn new()` and the exposition for a struct of metrics.
+#[proc_macro_derive(Metrics, attributes(metrics, metric))]
+pub fn derive_metrics(input: TokenStream) -> TokenStream {
+    let input = parse_macro_input!(input as DeriveInput);
+    metrics::expand(&input).into()
+}

@@ -1,0 +1,318 @@
+//! The naming rules of Prometheus, OpenMetrics and `promtool check metrics`, as plain functions
+//! with no dependency on `syn`, so that they can be shared with run-time validation.
+
+/// Checks a metric name against `[a-zA-Z_][a-zA-Z0-9_]*`, the reserved `__` prefix, and the
+/// `promtool` lints that apply to the name alone. Returns a message saying what to do.
+pub(crate) fn check_metric_name(name: &str) -> Result<(), String> {
+    if name.is_empty() {
+        return Err("metric name is empty".into());
+    }
+    let bytes = name.as_bytes();
+    if bytes[0].is_ascii_digit() {
+        return Err(format!(
+            "metric name `{name}` starts with a digit; names match `[a-zA-Z_][a-zA-Z0-9_]*`"
+        ));
+    }
+    if let Some(c) = name
+        .chars()
+        .find(|c| !(c.is_ascii_alphanumeric() || *c == '_' || *c == ':'))
+    {
+        return Err(format!(
+            "metric name `{name}` contains `{}`; names match `[a-zA-Z_][a-zA-Z0-9_]*`",
+            c.escape_default()
+        ));
+    }
+    if name.contains(':') {
+        return Err(format!(
+            "metric name `{name}` contains `:`, which is reserved for recording rules; use `_`"
+        ));
+    }
+    if name.starts_with("__") {
+        return Err(format!(
+            "metric name `{name}` starts with `__`, which is reserved for internal use"
+        ));
+    }
+    if has_camel_case(name) {
+        return Err(format!(
+            "metric name `{name}` is camelCase; write it in snake_case (`{}`)",
+            to_snake(name)
+        ));
+    }
+    Ok(())
+}
+
+/// Checks a label (tag) name against `[a-zA-Z_][a-zA-Z0-9_]*`, `__`, `le`/`quantile` and camelCase.
+pub(crate) fn check_label_name(name: &str) -> Result<(), String> {
+    if name.is_empty() {
+        return Err("tag name is empty".into());
+    }
+    if name.as_bytes()[0].is_ascii_digit() {
+        return Err(format!(
+            "tag name `{name}` starts with a digit; tag names match `[a-zA-Z_][a-zA-Z0-9_]*`"
+        ));
+    }
+    if let Some(c) = name
+        .chars()
+        .find(|c| !(c.is_ascii_alphanumeric() || *c == '_'))
+    {
+        return Err(format!(
+            "tag name `{name}` contains `{}`; tag names match `[a-zA-Z_][a-zA-Z0-9_]*`",
+            c.escape_default()
+        ));
+    }
+    if name.starts_with("__") {
+        return Err(format!(
+            "tag name `{name}` starts with `__`, which is reserved for internal use"
+        ));
+    }
+    if name == "le" {
+        return Err(
+            "tag name `le` is reserved for histogram bucket bounds; choose another name".into(),
+        );
+    }
+    if name == "quantile" {
+        return Err(
+            "tag name `quantile` is reserved for summary quantiles; choose another name".into(),
+        );
+    }
+    if has_camel_case(name) {
+        return Err(format!(
+            "tag name `{name}` is camelCase; write it in snake_case (`{}`)",
+            to_snake(name)
+        ));
+    }
+    Ok(())
+}
+
+fn has_camel_case(name: &str) -> bool {
+    name.as_bytes()
+        .windows(2)
+        .any(|w| w[0].is_ascii_lowercase() && w[1].is_ascii_uppercase())
+}
+
+/// `fooBar` -> `foo_bar`, `FooBar` -> `foo_bar`, `HTTPStatus` -> `http_status`.
+pub(crate) fn to_snake(name: &str) -> String {
+    let chars: Vec<char> = name.chars().collect();
+    let mut out = String::with_capacity(name.len() + 4);
+    for (i, &c) in chars.iter().enumerate() {
+        if c.is_uppercase() {
+            let prev_lower =
+                i > 0 && (chars[i - 1].is_lowercase() || chars[i - 1].is_ascii_digit());
+            let next_lower = chars.get(i + 1).is_some_and(|n| n.is_lowercase());
+            let prev_upper = i > 0 && chars[i - 1].is_uppercase();
+            if i > 0 && chars[i - 1] != '_' && (prev_lower || (prev_upper && next_lower)) {
+                out.push('_');
+            }
+            out.extend(c.to_lowercase());
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+const BASE_UNITS: &[&str] = &[
+    "amperes", "bytes", "celsius", "grams", "joules", "kelvin", "meters", "metres", "seconds",
+    "volts",
+];
+const UNIT_PREFIXES: &[&str] = &[
+    "pico", "nano", "micro", "milli", "centi", "deci", "deca", "hecto", "kilo", "kibi", "mega",
+    "mebi", "mibi", "giga", "gibi", "tera", "tebi", "peta", "pebi",
+];
+const TIME_UNITS: &[&str] = &["minutes", "hours", "days", "weeks"];
+const ABBREVIATIONS: &[&str] = &[
+    "s", "ms", "us", "ns", "sec", "b", "kb", "mb", "gb", "tb", "pb", "m", "h", "d",
+];
+const TYPE_NAMES: &[&str] = &[
+    "counter",
+    "gauge",
+    "summary",
+    "untyped",
+    "histogram",
+    "gauge_histogram",
+];
+
+/// For a non-base unit word (`milliseconds`, `kilobytes`, `hours`), the base unit to use instead.
+pub(crate) fn base_unit_for(word: &str) -> Option<&'static str> {
+    let word = word.to_ascii_lowercase();
+    if TIME_UNITS.contains(&word.as_str()) {
+        return Some("seconds");
+    }
+    for prefix in UNIT_PREFIXES {
+        if let Some(rest) = word.strip_prefix(prefix) {
+            if let Some(base) = BASE_UNITS.iter().find(|b| **b == rest) {
+                return Some(base);
+            }
+        }
+    }
+    None
+}
+
+/// Checks the parts of a name (split on `_`) for non-base units, unit abbreviations and type
+/// names, as `promtool check metrics` does.
+pub(crate) fn check_name_words(name: &str) -> Result<(), String> {
+    let lower = name.to_ascii_lowercase();
+    for word in lower.split('_') {
+        if let Some(base) = base_unit_for(word) {
+            return Err(format!("metric name `{name}` uses the non-base unit `{word}`; use `{base}` and scale the values"));
+        }
+    }
+    for abbr in ABBREVIATIONS {
+        let mid = format!("_{abbr}_");
+        let end = format!("_{abbr}");
+        if lower.contains(&mid) || lower.ends_with(&end) {
+            return Err(format!("metric name `{name}` contains the abbreviated unit `{abbr}`; spell the base unit out (`seconds`, `bytes`, `meters`)"));
+        }
+    }
+    for ty in TYPE_NAMES {
+        let mid = format!("_{ty}_");
+        let end = format!("_{ty}");
+        if lower.contains(&mid) || lower.ends_with(&end) {
+            return Err(format!("metric name `{name}` contains the type name `{ty}`; the type is already in the exposition"));
+        }
+    }
+    Ok(())
+}
+
+/// Checks a `unit = "..."` value: `[a-z][a-z0-9_]*`, and a base unit.
+pub(crate) fn check_unit(unit: &str) -> Result<(), String> {
+    if unit.is_empty() {
+        return Err("unit is empty; remove `unit` or name one, such as `seconds`".into());
+    }
+    if !unit
+        .bytes()
+        .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
+        || unit.as_bytes()[0].is_ascii_digit()
+    {
+        return Err(format!("unit `{unit}` must match `[a-z][a-z0-9_]*`"));
+    }
+    if let Some(base) = base_unit_for(unit) {
+        return Err(format!(
+            "unit `{unit}` is not a base unit; use `{base}` and scale the values"
+        ));
+    }
+    if ABBREVIATIONS.contains(&unit) {
+        return Err(format!("unit `{unit}` is an abbreviation; spell the base unit out (`seconds`, `bytes`, `meters`)"));
+    }
+    Ok(())
+}
+
+/// Escapes a label value for the text formats: `\` `"` and newline.
+pub(crate) fn escape_label_value(value: &str) -> String {
+    let mut out = String::with_capacity(value.len());
+    for c in value.chars() {
+        match c {
+            '\\' => out.push_str("\\\\"),
+            '"' => out.push_str("\\\""),
+            '\n' => out.push_str("\\n"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// Escapes HELP text for the Prometheus text format 0.0.4: `\` and newline.
+pub(crate) fn escape_help(help: &str) -> String {
+    let mut out = String::with_capacity(help.len());
+    for c in help.chars() {
+        match c {
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// The closest candidate to `input` within an edit distance of 2, for "did you mean" hints.
+pub(crate) fn did_you_mean<'a>(input: &str, candidates: &[&'a str]) -> Option<&'a str> {
+    candidates
+        .iter()
+        .map(|c| (levenshtein(input, c), *c))
+        .filter(|(d, _)| *d <= 2)
+        .min_by_key(|(d, _)| *d)
+        .map(|(_, c)| c)
+}
+
+fn levenshtein(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut prev: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut cur = vec![i + 1; b.len() + 1];
+        for (j, cb) in b.iter().enumerate() {
+            cur[j + 1] = (prev[j] + usize::from(ca != *cb))
+                .min(prev[j + 1] + 1)
+                .min(cur[j] + 1);
+        }
+        prev = cur;
+    }
+    prev[b.len()]
+}
+
+/// Formats an `f64` the way the exposition writes `le` and `quantile` values: shortest
+/// round-trip digits, always with a `.` or exponent (`1.0`, `0.005`, `1e-7`).
+pub(crate) fn float_text(value: f64) -> String {
+    format!("{value:?}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn metric_names() {
+        assert!(check_metric_name("shop_requests_total").is_ok());
+        assert!(check_metric_name("_x").is_ok());
+        assert!(check_metric_name("1x").is_err());
+        assert!(check_metric_name("a-b").is_err());
+        assert!(check_metric_name("__x").is_err());
+        assert!(check_metric_name("a:b").is_err());
+        assert!(check_metric_name("fooBar").is_err());
+        assert!(check_metric_name("").is_err());
+    }
+
+    #[test]
+    fn label_names() {
+        assert!(check_label_name("method").is_ok());
+        assert!(check_label_name("le").is_err());
+        assert!(check_label_name("quantile").is_err());
+        assert!(check_label_name("__x").is_err());
+        assert!(check_label_name("a.b").is_err());
+    }
+
+    #[test]
+    fn units() {
+        assert_eq!(base_unit_for("milliseconds"), Some("seconds"));
+        assert_eq!(base_unit_for("kilobytes"), Some("bytes"));
+        assert_eq!(base_unit_for("hours"), Some("seconds"));
+        assert_eq!(base_unit_for("seconds"), None);
+        assert!(check_unit("seconds").is_ok());
+        assert!(check_unit("ms").is_err());
+        assert!(check_unit("Seconds").is_err());
+        assert!(check_name_words("latency_milliseconds").is_err());
+        assert!(check_name_words("latency_ms").is_err());
+        assert!(check_name_words("requests_counter_total").is_err());
+        assert!(check_name_words("request_duration_seconds").is_ok());
+    }
+
+    #[test]
+    fn snake_and_hints() {
+        assert_eq!(to_snake("ClientError"), "client_error");
+        assert_eq!(to_snake("HTTPStatus"), "http_status");
+        assert_eq!(to_snake("fooBar"), "foo_bar");
+        assert_eq!(
+            did_you_mean("nmae", &["name", "help", "unit"]),
+            Some("name")
+        );
+        assert_eq!(did_you_mean("zzzz", &["name"]), None);
+    }
+
+    #[test]
+    fn escaping_and_floats() {
+        assert_eq!(escape_label_value("a\"b\\c\nd"), "a\\\"b\\\\c\\nd");
+        assert_eq!(escape_help("a\"b\\c\nd"), "a\"b\\\\c\\nd");
+        assert_eq!(float_text(1.0), "1.0");
+        assert_eq!(float_text(0.005), "0.005");
+        assert_eq!(float_text(1e-7), "1e-7");
+    }
+}

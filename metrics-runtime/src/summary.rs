@@ -1,0 +1,473 @@
+//! Summaries: t-digest quantiles over a sliding time window, recorded lock-free.
+
+use core::fmt;
+use core::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Mutex, MutexGuard};
+use std::time::Instant;
+
+use tdigest::TDigest;
+
+use crate::cell::{ConstInit, SeriesArray};
+use crate::tag::TagSet;
+
+/// Lock-free slots per series: records go here and are drained in batches.
+pub const BUFFER_SLOTS: usize = 128;
+/// Values staged per series before they are merged into the t-digest.
+pub const STAGED_VALUES: usize = 2048;
+/// Sub-windows of the sliding window.
+pub const SUB_WINDOWS: usize = 5;
+/// Default t-digest size (maximum number of centroids).
+pub const DEFAULT_COMPRESSION: usize = 200;
+
+/// An empty slot. A NaN pattern: NaN is never stored, since it is rejected before buffering.
+const EMPTY: u64 = u64::MAX;
+
+/// Upper bound of the heap held by one summary series, in bytes, whatever the record rate:
+/// the staging buffer plus one t-digest per sub-window (16 bytes a centroid). While a
+/// percentile is computed, one merged digest and its inputs exist for a moment beside them.
+pub const fn series_heap_bound(compression: usize) -> usize {
+    STAGED_VALUES * 8 + SUB_WINDOWS * (compression + 1) * 16 + SUB_WINDOWS * 64
+}
+
+/// The settings of a [`Summary`]: the quantiles it exports and its window.
+#[derive(Debug, Clone, Copy)]
+pub struct SummaryConfig {
+    /// The exported quantiles, each in (0, 1), increasing.
+    pub quantiles: &'static [f64],
+    /// The text of each quantile for the `quantile` label.
+    pub quantile_labels: &'static [&'static str],
+    /// The sliding window, in seconds.
+    pub window_secs: u64,
+    /// The t-digest size (maximum number of centroids).
+    pub compression: usize,
+}
+
+impl SummaryConfig {
+    /// p50, p90, p99 and p999 over 60 seconds.
+    pub const DEFAULT: Self = Self {
+        quantiles: &[0.5, 0.9, 0.99, 0.999],
+        quantile_labels: &["0.5", "0.9", "0.99", "0.999"],
+        window_secs: 60,
+        compression: DEFAULT_COMPRESSION,
+    };
+}
+
+struct SubWindow {
+    epoch: u64,
+    digest: TDigest,
+}
+
+struct State {
+    staged: Vec<f64>,
+    count: u64,
+    sum: f64,
+    start: Option<Instant>,
+    windows: Vec<SubWindow>,
+}
+
+impl State {
+    const fn new() -> Self {
+        Self {
+            staged: Vec::new(),
+            count: 0,
+            sum: 0.0,
+            start: None,
+            windows: Vec::new(),
+        }
+    }
+
+    /// The current sub-window epoch, and the length of one sub-window in milliseconds.
+    fn epoch(&mut self, config: &SummaryConfig) -> u64 {
+        let start = *self.start.get_or_insert_with(Instant::now);
+        let sub_ms = (config.window_secs.max(1) * 1000 / SUB_WINDOWS as u64).max(1);
+        (start.elapsed().as_millis() / u128::from(sub_ms)) as u64
+    }
+
+    fn push(&mut self, value: f64, config: &SummaryConfig) {
+        if self.staged.capacity() == 0 {
+            self.staged.reserve_exact(STAGED_VALUES);
+        }
+        self.staged.push(value);
+        self.count += 1;
+        self.sum += value;
+        if self.staged.len() >= STAGED_VALUES {
+            self.merge_staged(config);
+        }
+    }
+
+    fn merge_staged(&mut self, config: &SummaryConfig) {
+        if self.staged.is_empty() {
+            return;
+        }
+        let epoch = self.epoch(config);
+        if self.windows.is_empty() {
+            self.windows.reserve_exact(SUB_WINDOWS);
+            for _ in 0..SUB_WINDOWS {
+                self.windows.push(SubWindow {
+                    epoch: u64::MAX,
+                    digest: TDigest::new_with_size(config.compression),
+                });
+            }
+        }
+        let slot = &mut self.windows[(epoch % SUB_WINDOWS as u64) as usize];
+        if slot.epoch != epoch {
+            slot.epoch = epoch;
+            slot.digest = TDigest::new_with_size(config.compression);
+        }
+        self.staged.sort_unstable_by(f64::total_cmp);
+        let values = core::mem::replace(&mut self.staged, Vec::with_capacity(STAGED_VALUES));
+        slot.digest = slot.digest.merge_sorted(values);
+    }
+
+    /// The digest of the sub-windows still inside the window.
+    fn window_digest(&mut self, config: &SummaryConfig) -> Option<TDigest> {
+        self.merge_staged(config);
+        let epoch = self.epoch(config);
+        let live: Vec<TDigest> = self
+            .windows
+            .iter()
+            .filter(|w| {
+                w.epoch != u64::MAX && w.epoch + SUB_WINDOWS as u64 > epoch && !w.digest.is_empty()
+            })
+            .map(|w| w.digest.clone())
+            .collect();
+        match live.len() {
+            0 => None,
+            1 => live.into_iter().next(),
+            _ => Some(TDigest::merge_digests(live)),
+        }
+    }
+}
+
+/// One series of a [`Summary`].
+pub struct SummarySeries {
+    head: AtomicUsize,
+    slots: [AtomicU64; BUFFER_SLOTS],
+    state: Mutex<State>,
+}
+
+impl ConstInit for SummarySeries {
+    #[allow(clippy::declare_interior_mutable_const)]
+    const INIT: Self = Self {
+        head: AtomicUsize::new(0),
+        slots: [const { AtomicU64::new(EMPTY) }; BUFFER_SLOTS],
+        state: Mutex::new(State::new()),
+    };
+}
+
+impl SummarySeries {
+    #[inline(always)]
+    fn record(&self, value: f64, config: &SummaryConfig) {
+        let bits = value.to_bits();
+        loop {
+            // Acquire pairs with the Release reset of `head` in `drain`, so that the slot we
+            // claim has been emptied before we write it.
+            let i = self.head.fetch_add(1, Ordering::Acquire);
+            if i < BUFFER_SLOTS {
+                // Release pairs with the Acquire swap in `drain`.
+                self.slots[i].store(bits, Ordering::Release);
+                return;
+            }
+            self.full(config);
+        }
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn full(&self, config: &SummaryConfig) {
+        let mut state = self.lock();
+        if self.head.load(Ordering::Relaxed) >= BUFFER_SLOTS {
+            self.drain(&mut state, config);
+        }
+    }
+
+    fn lock(&self) -> MutexGuard<'_, State> {
+        // No code under this lock leaves the state inconsistent on panic.
+        self.state
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// Moves every buffered value into the staged state. Caller holds the lock.
+    fn drain(&self, state: &mut State, config: &SummaryConfig) {
+        // Claim every free slot, so that writers go to the slow path (and wait for the lock)
+        // until the buffer is empty again.
+        let claimed = self
+            .head
+            .swap(BUFFER_SLOTS, Ordering::Acquire)
+            .min(BUFFER_SLOTS);
+        for slot in &self.slots[..claimed] {
+            loop {
+                let bits = slot.swap(EMPTY, Ordering::Acquire);
+                if bits != EMPTY {
+                    state.push(f64::from_bits(bits), config);
+                    break;
+                }
+                // A writer claimed this slot and has not stored yet.
+                std::thread::yield_now();
+            }
+        }
+        self.head.store(0, Ordering::Release);
+    }
+
+    fn with_state<R>(&self, config: &SummaryConfig, f: impl FnOnce(&mut State) -> R) -> R {
+        let mut state = self.lock();
+        self.drain(&mut state, config);
+        f(&mut state)
+    }
+}
+
+impl fmt::Debug for SummarySeries {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SummarySeries")
+            .field(
+                "buffered",
+                &self.head.load(Ordering::Relaxed).min(BUFFER_SLOTS),
+            )
+            .finish()
+    }
+}
+
+/// A summary: quantiles from a t-digest over a sliding window, plus the all-time count and sum.
+///
+/// # Recording
+///
+/// [`SummaryHandle::record`] claims a slot in a fixed per-series buffer with one atomic add and
+/// stores the value: no lock, no allocation. Every 128 records, the thread that finds the buffer
+/// full moves it into a staging area under a lock, and every 2048 staged values are sorted and
+/// merged into the t-digest of the current sub-window. NaN and infinite values are not recorded
+/// and are counted in [`Summary::invalid`].
+///
+/// # Window
+///
+/// The window of `window_secs` is split into 5 sub-windows, each with its own t-digest;
+/// quantiles merge those still inside the window, so they cover between 4/5 of the window and
+/// the whole of it. Values are dated when they leave the lock-free buffer (at least every 128
+/// records, and at every read or scrape), not when recorded. `_count` and `_sum` are totals
+/// since start, as Prometheus expects.
+///
+/// # Memory
+///
+/// Bounded whatever the record rate: per series, 1 KiB of slots inline plus at most
+/// [`series_heap_bound`] bytes of heap (about 32 KiB at the default compression of 200).
+///
+/// # Examples
+///
+/// ```
+/// use metrics_runtime::Summary;
+///
+/// static CHECKOUT: Summary = Summary::new();
+/// for i in 1..=1000 {
+///     CHECKOUT.record(i as f64);
+/// }
+/// let p99 = CHECKOUT.percentile(0.99).unwrap();
+/// assert!((p99 - 990.0).abs() < 10.0);
+/// assert_eq!(CHECKOUT.count(), 1000);
+/// ```
+pub struct Summary<T: TagSet = ()> {
+    config: &'static SummaryConfig,
+    invalid: AtomicU64,
+    series: T::Array<SummarySeries>,
+}
+
+impl<T: TagSet> Summary<T> {
+    /// A summary of p50, p90, p99 and p999 over 60 seconds ([`SummaryConfig::DEFAULT`]).
+    pub const fn new() -> Self {
+        Self::with_config(&SummaryConfig::DEFAULT)
+    }
+
+    /// A summary with the given settings.
+    ///
+    /// # Panics
+    ///
+    /// If the quantiles are not in (0, 1) and increasing, or their labels do not match
+    /// (at compile time when used in a `static`).
+    pub const fn with_config(config: &'static SummaryConfig) -> Self {
+        assert!(
+            config.quantiles.len() == config.quantile_labels.len(),
+            "one label is needed per quantile"
+        );
+        let mut i = 0;
+        while i < config.quantiles.len() {
+            let q = config.quantiles[i];
+            assert!(q > 0.0 && q < 1.0, "quantiles must be in (0, 1)");
+            assert!(
+                i == 0 || config.quantiles[i - 1] < q,
+                "quantiles must be increasing"
+            );
+            i += 1;
+        }
+        assert!(
+            config.compression >= 10,
+            "the t-digest compression must be at least 10"
+        );
+        Self {
+            config,
+            invalid: AtomicU64::new(0),
+            series: <T::Array<SummarySeries> as ConstInit>::INIT,
+        }
+    }
+
+    /// The series for `tags`.
+    #[inline(always)]
+    pub fn with(&self, tags: T) -> SummaryHandle<'_> {
+        SummaryHandle {
+            config: self.config,
+            invalid: &self.invalid,
+            series: &self.series.as_slice()[tags.index()],
+        }
+    }
+
+    /// The settings.
+    pub fn config(&self) -> &'static SummaryConfig {
+        self.config
+    }
+
+    /// How many NaN or infinite values were rejected, over all series.
+    pub fn invalid(&self) -> u64 {
+        self.invalid.load(Ordering::Relaxed)
+    }
+
+    /// The number of series.
+    pub fn series_count(&self) -> usize {
+        self.series.as_slice().len()
+    }
+
+    /// The series at `index`, in index order (see [`TagSet::from_index`]).
+    pub fn series_at(&self, index: usize) -> Option<SummaryHandle<'_>> {
+        let series = self.series.as_slice().get(index)?;
+        Some(SummaryHandle {
+            config: self.config,
+            invalid: &self.invalid,
+            series,
+        })
+    }
+}
+
+impl Summary<()> {
+    /// Records `value`. See [`SummaryHandle::record`].
+    #[inline(always)]
+    pub fn record(&self, value: f64) {
+        self.with(()).record(value);
+    }
+
+    /// The estimated `q` quantile over the window. See [`SummaryHandle::percentile`].
+    pub fn percentile(&self, q: f64) -> Option<f64> {
+        self.with(()).percentile(q)
+    }
+
+    /// The number of values recorded since start.
+    pub fn count(&self) -> u64 {
+        self.with(()).count()
+    }
+
+    /// The sum of the values recorded since start.
+    pub fn sum(&self) -> f64 {
+        self.with(()).sum()
+    }
+}
+
+impl<T: TagSet> Default for Summary<T> {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl<T: TagSet> fmt::Debug for Summary<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Summary")
+            .field("config", self.config)
+            .field("series", &self.series_count())
+            .field("invalid", &self.invalid())
+            .finish()
+    }
+}
+
+/// One series of a [`Summary`], ready to record.
+#[derive(Clone, Copy)]
+pub struct SummaryHandle<'a> {
+    config: &'static SummaryConfig,
+    invalid: &'a AtomicU64,
+    series: &'a SummarySeries,
+}
+
+/// What a scrape reads from a summary series.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SummarySnapshot {
+    /// The configured quantiles' values over the window, NaN when the window is empty.
+    pub quantiles: Vec<f64>,
+    /// Values recorded since start.
+    pub count: u64,
+    /// Their sum.
+    pub sum: f64,
+}
+
+impl SummaryHandle<'_> {
+    /// Records `value`.
+    ///
+    /// NaN and infinite values are counted in [`Summary::invalid`] and not recorded.
+    ///
+    /// # Performance
+    ///
+    /// One atomic add and one atomic store; every 128 records, one call also takes the series
+    /// lock and moves the batch (amortised, see [`Summary`]).
+    #[inline(always)]
+    pub fn record(&self, value: f64) {
+        if !value.is_finite() {
+            self.invalid.fetch_add(1, Ordering::Relaxed);
+            return;
+        }
+        self.series.record(value, self.config);
+    }
+
+    /// The estimated `q` quantile (`0 <= q <= 1`) over the window, or `None` when the window is
+    /// empty or `q` is out of range.
+    ///
+    /// Takes the series lock and merges the sub-window digests: meant for reads and scrapes, not
+    /// for hot paths.
+    pub fn percentile(&self, q: f64) -> Option<f64> {
+        if !(0.0..=1.0).contains(&q) {
+            return None;
+        }
+        let digest = self
+            .series
+            .with_state(self.config, |s| s.window_digest(self.config))?;
+        Some(digest.estimate_quantile(q))
+    }
+
+    /// The configured quantiles, the count and the sum, read together.
+    pub fn snapshot(&self) -> SummarySnapshot {
+        self.series.with_state(self.config, |s| {
+            let digest = s.window_digest(self.config);
+            let quantiles = self
+                .config
+                .quantiles
+                .iter()
+                .map(|&q| digest.as_ref().map_or(f64::NAN, |d| d.estimate_quantile(q)))
+                .collect();
+            SummarySnapshot {
+                quantiles,
+                count: s.count,
+                sum: s.sum,
+            }
+        })
+    }
+
+    /// The number of values recorded since start.
+    pub fn count(&self) -> u64 {
+        self.series.with_state(self.config, |s| s.count)
+    }
+
+    /// The sum of the values recorded since start.
+    pub fn sum(&self) -> f64 {
+        self.series.with_state(self.config, |s| s.sum)
+    }
+}
+
+impl fmt::Debug for SummaryHandle<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SummaryHandle")
+            .field("config", self.config)
+            .finish()
+    }
+}

@@ -1,0 +1,266 @@
+//! Tags: typed label values, and tag sets that index a metric's series by arithmetic.
+
+use core::fmt;
+
+use crate::cell::{ConstInit, SeriesArray};
+
+/// One label of a metric, as a fieldless enum: each variant is one allowed label value.
+///
+/// Derive it with `#[derive(Tag)]`; the derive checks the name and values at compile time,
+/// escapes the values for the exposition formats, and implements [`core::str::FromStr`] and
+/// [`TagSet`] (a single tag is a tag set of one).
+///
+/// # Examples
+///
+/// ```
+/// use metrics_runtime::Tag;
+///
+/// #[derive(Tag, Clone, Copy, Debug, PartialEq, Eq)]
+/// #[tag(name = "method", rename_all = "UPPERCASE")]
+/// enum Method { Get, Post }
+///
+/// assert_eq!(Method::NAME, "method");
+/// assert_eq!(Method::Post.as_str(), "POST");
+/// assert_eq!("GET".parse::<Method>().unwrap(), Method::Get);
+/// let err = "PATCH".parse::<Method>().unwrap_err();
+/// assert_eq!(err.to_string(), "`PATCH` is not a value of tag `method`; expected one of `GET`, `POST`");
+/// ```
+pub trait Tag: Copy + Send + Sync + 'static {
+    /// The label name.
+    const NAME: &'static str;
+    /// The label values, in variant order.
+    const VALUES: &'static [&'static str];
+    /// The label values escaped for the text formats (`\\`, `\"`, `\n`), in variant order.
+    #[doc(hidden)]
+    const ESCAPED: &'static [&'static str];
+
+    /// The position of this value in [`Tag::VALUES`].
+    fn index(self) -> usize;
+
+    /// The value at `index` in [`Tag::VALUES`], if any.
+    fn from_index(index: usize) -> Option<Self>;
+
+    /// The label value.
+    #[inline]
+    fn as_str(self) -> &'static str {
+        Self::VALUES[self.index()]
+    }
+}
+
+/// The tags of a metric: `()` (no tags), a single [`Tag`] enum, or a `#[derive(TagSet)]` struct
+/// whose fields are tags.
+///
+/// A tag set maps each combination of values to a series index in `0..CARDINALITY` with
+/// arithmetic on the variants' positions (row-major, last field fastest): no hashing.
+///
+/// # Safety
+///
+/// [`TagSet::index`] must return a value below [`TagSet::CARDINALITY`], and `Array<V>` must be
+/// `[V; CARDINALITY]`. The derives uphold this; implement it by hand only with the same care.
+///
+/// # Examples
+///
+/// ```
+/// use metrics_runtime::{Tag, TagSet};
+///
+/// #[derive(Tag, Clone, Copy, Debug, PartialEq, Eq)]
+/// #[tag(rename_all = "lowercase")]
+/// enum Method { Get, Post }
+///
+/// #[derive(Tag, Clone, Copy, Debug, PartialEq, Eq)]
+/// enum Status { #[tag(value = "2xx")] Ok, #[tag(value = "5xx")] Error }
+///
+/// #[derive(TagSet, Clone, Copy, Debug, PartialEq, Eq)]
+/// struct Http { method: Method, status: Status }
+///
+/// assert_eq!(Http::CARDINALITY, 4);
+/// assert_eq!(Http { method: Method::Post, status: Status::Error }.index(), 3);
+/// let tags = Http::from_pairs(&[("status", "5xx"), ("method", "get")]).unwrap();
+/// assert_eq!(tags, Http { method: Method::Get, status: Status::Error });
+/// assert!(Http::from_pairs(&[("method", "get")]).is_err()); // `status` is missing
+/// ```
+pub unsafe trait TagSet: Copy + Send + Sync + 'static {
+    /// The number of distinct series: the product of the tags' value counts.
+    const CARDINALITY: usize;
+    /// The label names, in field order.
+    const NAMES: &'static [&'static str];
+
+    /// `[V; CARDINALITY]`: one cell per series.
+    type Array<V: ConstInit + Send + Sync>: SeriesArray<V>;
+
+    /// The series index of this combination, below [`TagSet::CARDINALITY`].
+    fn index(self) -> usize;
+
+    /// The combination at series index `index`, if `index < CARDINALITY`.
+    fn from_index(index: usize) -> Option<Self>;
+
+    /// Parses a tag set from `(name, value)` pairs, in any order.
+    ///
+    /// # Errors
+    ///
+    /// [`TagSetError`] when a name is unknown, repeated or missing, or a value is not allowed.
+    fn from_pairs(pairs: &[(&str, &str)]) -> Result<Self, TagSetError>;
+
+    /// The value of each label of series `index`, in [`TagSet::NAMES`] order.
+    #[doc(hidden)]
+    fn label_value(index: usize, label: usize) -> &'static str;
+
+    /// Appends the escaped label pairs of series `index`: `a="x",b="y"`, nothing for `()`.
+    #[doc(hidden)]
+    fn write_labels(index: usize, out: &mut String);
+}
+
+// SAFETY: `index` is always 0 and `CARDINALITY` is 1; `Array<V>` is `[V; 1]`.
+unsafe impl TagSet for () {
+    const CARDINALITY: usize = 1;
+    const NAMES: &'static [&'static str] = &[];
+    type Array<V: ConstInit + Send + Sync> = [V; 1];
+
+    #[inline(always)]
+    fn index(self) -> usize {
+        0
+    }
+
+    fn from_index(index: usize) -> Option<Self> {
+        (index == 0).then_some(())
+    }
+
+    fn from_pairs(pairs: &[(&str, &str)]) -> Result<Self, TagSetError> {
+        match pairs.first() {
+            None => Ok(()),
+            Some((name, _)) => Err(TagSetError::UnknownTag {
+                name: (*name).to_owned(),
+                allowed: &[],
+            }),
+        }
+    }
+
+    fn label_value(_: usize, _: usize) -> &'static str {
+        ""
+    }
+
+    fn write_labels(_: usize, _: &mut String) {}
+}
+
+/// A label value that is not one of a [`Tag`]'s values.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ParseTagError {
+    tag: &'static str,
+    value: String,
+    allowed: &'static [&'static str],
+}
+
+impl ParseTagError {
+    #[doc(hidden)]
+    #[cold]
+    pub fn new(tag: &'static str, value: &str, allowed: &'static [&'static str]) -> Self {
+        Self {
+            tag,
+            value: value.to_owned(),
+            allowed,
+        }
+    }
+
+    /// The tag (label name) being parsed.
+    pub fn tag(&self) -> &'static str {
+        self.tag
+    }
+
+    /// The rejected input.
+    pub fn value(&self) -> &str {
+        &self.value
+    }
+
+    /// The values the tag accepts.
+    pub fn allowed(&self) -> &'static [&'static str] {
+        self.allowed
+    }
+}
+
+fn write_list(f: &mut fmt::Formatter<'_>, items: &[&str]) -> fmt::Result {
+    for (i, item) in items.iter().enumerate() {
+        if i > 0 {
+            f.write_str(", ")?;
+        }
+        write!(f, "`{item}`")?;
+    }
+    Ok(())
+}
+
+impl fmt::Display for ParseTagError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "`{}` is not a value of tag `{}`; expected one of ",
+            self.value.escape_debug(),
+            self.tag
+        )?;
+        write_list(f, self.allowed)
+    }
+}
+
+impl std::error::Error for ParseTagError {}
+
+/// Why [`TagSet::from_pairs`] rejected its input.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum TagSetError {
+    /// A pair names a tag that the set does not have; use one of `allowed`.
+    UnknownTag {
+        /// The unknown name.
+        name: String,
+        /// The names the set has.
+        allowed: &'static [&'static str],
+    },
+    /// A tag of the set has no pair; every tag needs exactly one.
+    MissingTag {
+        /// The missing name.
+        name: &'static str,
+    },
+    /// A tag appears in two pairs; give each tag once.
+    RepeatedTag {
+        /// The repeated name.
+        name: &'static str,
+    },
+    /// A value is not one of its tag's values.
+    InvalidValue(ParseTagError),
+}
+
+impl fmt::Display for TagSetError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::UnknownTag { name, allowed } if allowed.is_empty() => {
+                write!(
+                    f,
+                    "unknown tag `{}`; this metric has no tags",
+                    name.escape_debug()
+                )
+            }
+            Self::UnknownTag { name, allowed } => {
+                write!(f, "unknown tag `{}`; expected one of ", name.escape_debug())?;
+                write_list(f, allowed)
+            }
+            Self::MissingTag { name } => write!(
+                f,
+                "missing tag `{name}`; every tag of the set needs a value"
+            ),
+            Self::RepeatedTag { name } => write!(f, "tag `{name}` is given more than once"),
+            Self::InvalidValue(e) => e.fmt(f),
+        }
+    }
+}
+
+impl std::error::Error for TagSetError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            Self::InvalidValue(e) => Some(e),
+            _ => None,
+        }
+    }
+}
+
+impl From<ParseTagError> for TagSetError {
+    fn from(e: ParseTagError) -> Self {
+        Self::InvalidValue(e)
+    }
+}
