@@ -1,0 +1,119 @@
+//! Memory, measured with a counting allocator: no heap for counters, gauges and histograms, and a
+//! summary's heap within its documented bound after 10M records.
+//!
+//! The allocator counts per thread (the test harness's own threads allocate too); everything
+//! measured here allocates and frees on the test's thread.
+
+mod common;
+
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::cell::Cell;
+
+use common::{all_http, Method, ShopMetrics};
+use metrics_runtime::{series_heap_bound, Summary, BUFFER_SLOTS, DEFAULT_COMPRESSION};
+
+struct Counting;
+
+thread_local! {
+    static LIVE: Cell<isize> = const { Cell::new(0) };
+    static ALLOCS: Cell<usize> = const { Cell::new(0) };
+}
+
+fn count(allocs: usize, delta: isize) {
+    // `try_with`: thread-local storage may already be gone while a thread exits.
+    let _ = ALLOCS.try_with(|a| a.set(a.get() + allocs));
+    let _ = LIVE.try_with(|l| l.set(l.get() + delta));
+}
+
+fn allocs() -> usize {
+    ALLOCS.with(Cell::get)
+}
+
+fn live() -> usize {
+    LIVE.with(Cell::get).max(0) as usize
+}
+
+// SAFETY: delegates to `System`, only counting.
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        count(1, layout.size() as isize);
+        // SAFETY: same contract as ours.
+        unsafe { System.alloc(layout) }
+    }
+
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        count(0, -(layout.size() as isize));
+        // SAFETY: same contract as ours.
+        unsafe { System.dealloc(ptr, layout) }
+    }
+
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        count(1, new_size as isize - layout.size() as isize);
+        // SAFETY: same contract as ours.
+        unsafe { System.realloc(ptr, layout, new_size) }
+    }
+}
+
+#[global_allocator]
+static GLOBAL: Counting = Counting;
+
+static METRICS: ShopMetrics = ShopMetrics::new();
+
+#[test]
+fn memory() {
+    // Counters, gauges and histograms: recording never allocates.
+    let combos = all_http();
+    let before = allocs();
+    for i in 0..1_000_000usize {
+        METRICS.requests_total.with(combos[i % combos.len()]).inc();
+        METRICS.inflight_requests.add(1.0);
+        METRICS
+            .request_duration_seconds
+            .with(Method::Put)
+            .record((i % 100) as f64 / 100.0);
+    }
+    assert_eq!(
+        allocs(),
+        before,
+        "recording into counters, gauges or histograms allocated"
+    );
+    assert_eq!(METRICS.requests_total.total(), 1_000_000);
+
+    // The storage is inline: its size is known at compile time.
+    assert_eq!(
+        std::mem::size_of::<metrics_runtime::Counter<common::Http>>(),
+        12 * 8
+    );
+    assert_eq!(std::mem::size_of::<metrics_runtime::CounterSeries>(), 8);
+
+    // Summary: heap stays within the documented bound whatever the record count.
+    static S: Summary = Summary::new();
+    let live_before = live();
+    let mut x: u64 = 0x2545_F491_4F6C_DD1D;
+    let mut peak_after_warmup = 0usize;
+    for i in 0..10_000_000u64 {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        S.record((x >> 11) as f64 / (1u64 << 53) as f64 * 10.0);
+        if i % 100_000 == 0 {
+            peak_after_warmup = peak_after_warmup.max(live().saturating_sub(live_before));
+        }
+    }
+    assert_eq!(S.count(), 10_000_000);
+    let held = live().saturating_sub(live_before);
+    let bound = series_heap_bound(DEFAULT_COMPRESSION);
+    println!(
+        "summary after 10M records: {held} bytes of heap (sampled peak {peak_after_warmup}), bound {bound}, plus {} bytes inline",
+        std::mem::size_of::<metrics_runtime::SummarySeries>()
+    );
+    assert!(
+        held <= bound,
+        "summary holds {held} bytes, documented bound {bound}"
+    );
+    assert!(
+        peak_after_warmup <= bound,
+        "summary peaked at {peak_after_warmup} bytes, documented bound {bound}"
+    );
+    assert!(std::mem::size_of::<metrics_runtime::SummarySeries>() <= BUFFER_SLOTS * 8 + 128);
+}

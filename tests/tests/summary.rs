@@ -1,0 +1,145 @@
+//! Summary accuracy against exact quantiles, concurrency, windows and invalid input.
+
+use metrics_runtime::{Metrics, Summary, Tag};
+use rand::{rngs::StdRng, Rng, SeedableRng};
+use rand_distr::{Distribution, LogNormal, Normal};
+
+const QS: [f64; 4] = [0.5, 0.9, 0.99, 0.999];
+
+fn exact_quantile(sorted: &[f64], q: f64) -> f64 {
+    let rank = (q * sorted.len() as f64).ceil() as usize;
+    sorted[rank.clamp(1, sorted.len()) - 1]
+}
+
+fn check_accuracy(name: &str, samples: Vec<f64>) {
+    let summary: Summary = Summary::new();
+    for &v in &samples {
+        summary.record(v);
+    }
+    let mut sorted = samples;
+    sorted.sort_unstable_by(f64::total_cmp);
+    assert_eq!(summary.count(), sorted.len() as u64);
+    for q in QS {
+        let exact = exact_quantile(&sorted, q);
+        let estimate = summary.percentile(q).unwrap();
+        let rel = ((estimate - exact) / exact).abs();
+        println!(
+            "{name}: p{q}: exact {exact:.6} estimate {estimate:.6} relative error {:.4}%",
+            rel * 100.0
+        );
+        assert!(
+            rel < 0.01,
+            "{name}: p{q}: exact {exact}, estimate {estimate}, relative error {rel}"
+        );
+    }
+}
+
+#[test]
+fn lognormal_1m_within_1_percent() {
+    for seed in [7, 2, 3] {
+        let mut rng = StdRng::seed_from_u64(seed);
+        let dist = LogNormal::new(0.0, 1.0).unwrap();
+        check_accuracy(
+            &format!("lognormal seed {seed}"),
+            (0..1_000_000).map(|_| dist.sample(&mut rng)).collect(),
+        );
+    }
+}
+
+#[test]
+fn bimodal_1m_within_1_percent() {
+    for seed in [11, 12] {
+        let mut rng = StdRng::seed_from_u64(seed);
+        let fast = Normal::new(10.0, 1.0).unwrap();
+        let slow = Normal::new(100.0, 5.0).unwrap();
+        let samples = (0..1_000_000)
+            .map(|_| {
+                if rng.gen_bool(0.7) {
+                    fast.sample(&mut rng)
+                } else {
+                    slow.sample(&mut rng)
+                }
+            })
+            .collect();
+        check_accuracy(
+            &format!("bimodal 70% N(10,1) + 30% N(100,5) seed {seed}"),
+            samples,
+        );
+    }
+}
+
+#[test]
+fn no_record_is_lost_under_threads() {
+    static S: Summary = Summary::new();
+    std::thread::scope(|s| {
+        for t in 0..4 {
+            s.spawn(move || {
+                for i in 0..250_000u32 {
+                    S.record(f64::from(i % 1000) + f64::from(t));
+                }
+            });
+        }
+    });
+    assert_eq!(S.count(), 1_000_000);
+    let expected_sum: f64 = (0..4)
+        .map(|t| 250.0 * (499_500.0 + 1000.0 * f64::from(t)))
+        .sum();
+    assert_eq!(S.sum(), expected_sum);
+    let p50 = S.percentile(0.5).unwrap();
+    assert!((p50 - 501.0).abs() < 10.0, "{p50}");
+}
+
+#[test]
+fn invalid_values_are_counted_not_recorded() {
+    let s: Summary = Summary::new();
+    s.record(1.0);
+    s.record(f64::NAN);
+    s.record(f64::INFINITY);
+    s.record(f64::NEG_INFINITY);
+    s.record(-2.0); // negative: recorded
+    assert_eq!(s.count(), 2);
+    assert_eq!(s.sum(), -1.0);
+    assert_eq!(s.invalid(), 3);
+    assert_eq!(s.percentile(0.0001), Some(-2.0));
+    assert_eq!(s.percentile(f64::NAN), None);
+    assert_eq!(s.percentile(2.0), None);
+}
+
+#[derive(Tag, Clone, Copy, Debug, PartialEq, Eq)]
+enum Phase {
+    Warm,
+    Cold,
+}
+
+#[derive(Metrics)]
+struct Windowed {
+    /// Short window.
+    #[metric(unit = "seconds", quantiles = [0.5], window_secs = 1)]
+    step_seconds: Summary<Phase>,
+}
+
+#[test]
+fn window_slides_and_totals_stay() {
+    let m = Windowed::new();
+    let warm = m.step_seconds.with(Phase::Warm);
+    for _ in 0..1000 {
+        warm.record(100.0);
+    }
+    assert_eq!(warm.percentile(0.5), Some(100.0));
+    assert_eq!(m.step_seconds.with(Phase::Cold).percentile(0.5), None);
+    // After the window has passed, old values no longer count in quantiles ...
+    std::thread::sleep(std::time::Duration::from_millis(1300));
+    assert_eq!(warm.percentile(0.5), None);
+    warm.record(5.0);
+    assert_eq!(warm.percentile(0.5), Some(5.0));
+    // ... but `_count` and `_sum` are totals since start.
+    assert_eq!(warm.count(), 1001);
+    let text = m.render_prometheus();
+    assert!(
+        text.contains("step_seconds{phase=\"warm\",quantile=\"0.5\"} 5.0\n"),
+        "{text}"
+    );
+    assert!(text.contains("step_seconds_count{phase=\"warm\"} 1001\n"));
+    assert!(text.contains("step_seconds{phase=\"cold\",quantile=\"0.5\"} NaN\n"));
+    assert!(text.contains("step_seconds_count{phase=\"cold\"} 0\n"));
+}

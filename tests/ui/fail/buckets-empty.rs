@@ -1,0 +1,10 @@
+use metrics_runtime::{Histogram, Metrics};
+
+#[derive(Metrics)]
+pub struct AppMetrics {
+    /// Time to serve a request.
+    #[metric(unit = "seconds", buckets = [])]
+    request_duration_seconds: Histogram,
+}
+
+fn main() {}

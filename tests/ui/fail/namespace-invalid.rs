@@ -1,0 +1,10 @@
+use metrics_runtime::{Counter, Metrics};
+
+#[derive(Metrics)]
+#[metrics(namespace = "my-shop")]
+pub struct AppMetrics {
+    /// Requests served.
+    requests_total: Counter,
+}
+
+fn main() {}

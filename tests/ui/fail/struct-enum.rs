@@ -1,0 +1,8 @@
+use metrics_runtime::Metrics;
+
+#[derive(Metrics)]
+pub enum AppMetrics {
+    Requests,
+}
+
+fn main() {}

@@ -1,0 +1,9 @@
+use metrics_runtime::{Gauge, Metrics};
+
+#[derive(Metrics)]
+pub struct AppMetrics {
+    /// Build information.
+    build_info: Gauge,
+}
+
+fn main() {}

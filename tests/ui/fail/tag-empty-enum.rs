@@ -1,0 +1,6 @@
+use metrics_runtime::Tag;
+
+#[derive(Tag, Clone, Copy)]
+pub enum Never {}
+
+fn main() {}

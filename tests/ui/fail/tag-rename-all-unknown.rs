@@ -1,0 +1,10 @@
+use metrics_runtime::Tag;
+
+#[derive(Tag, Clone, Copy)]
+#[tag(rename_all = "upper")]
+pub enum Method {
+    Get,
+    Post,
+}
+
+fn main() {}

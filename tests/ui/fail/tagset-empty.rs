@@ -1,0 +1,6 @@
+use metrics_runtime::TagSet;
+
+#[derive(TagSet, Clone, Copy)]
+pub struct NoTags {}
+
+fn main() {}

@@ -1,0 +1,10 @@
+use metrics_runtime::{Histogram, Metrics};
+
+#[derive(Metrics)]
+pub struct AppMetrics {
+    /// Time to serve a request.
+    #[metric(unit = "Seconds")]
+    request_duration: Histogram,
+}
+
+fn main() {}
