@@ -9,7 +9,7 @@ use syn::{Data, DeriveInput, Fields, GenericArgument, PathArguments};
 use crate::attr::{doc_text, int, key_of, lit_str, number_list, set_once, unknown_key, Given};
 use crate::ctxt::{with_fallback, Ctxt};
 use crate::rules::{
-    base_unit_for, check_metric_name, check_name_words, check_unit, escape_help, float_text,
+    base_unit_for, check_metric_name, check_name_words, check_unit, escape_help, escape_help_om, escape_json, float_text,
 };
 
 const STRUCT_KEYS: &[&str] = &["namespace"];
@@ -67,7 +67,7 @@ pub(crate) fn expand(input: &DeriveInput) -> TokenStream {
     check_collisions(&cx, &metrics);
     match cx.check() {
         Ok(()) => generate(input, &metrics),
-        Err(e) => with_fallback(e, fallback(input)),
+        Err(e) => with_fallback(e, fallback(input, &metrics)),
     }
 }
 
@@ -540,9 +540,9 @@ fn generate(input: &DeriveInput, metrics: &[Metric]) -> TokenStream {
     let ident = &input.ident;
     let vis = &input.vis;
     let rt = quote!(::metrics_runtime);
-    let names: Vec<&str> = metrics.iter().map(|m| m.name.as_str()).collect();
 
     let mut inits = Vec::new();
+    let mut descs = Vec::new();
     let mut writes = Vec::new();
     let mut asserts = Vec::new();
     for (i, m) in metrics.iter().enumerate() {
@@ -575,20 +575,30 @@ fn generate(input: &DeriveInput, metrics: &[Metric]) -> TokenStream {
         inits.push(quote!(#field: #init));
 
         let help = escape_help(&m.help);
+        let help_om = escape_help_om(&m.help);
+        let help_json = escape_json(&m.help);
         let unit = m.unit.as_deref().unwrap_or("");
         let name = &m.name;
-        let writer = match m.kind {
-            Kind::Counter => quote!(write_counter),
-            Kind::Gauge => quote!(write_gauge),
-            Kind::Histogram => quote!(write_histogram),
-            Kind::Summary => quote!(write_summary),
+        let family = if m.kind == Kind::Counter { name.strip_suffix("_total").unwrap_or(name) } else { name.as_str() };
+        let (kind, method) = match m.kind {
+            Kind::Counter => (quote!(Counter), quote!(counter)),
+            Kind::Gauge => (quote!(Gauge), quote!(gauge)),
+            Kind::Histogram => (quote!(Histogram), quote!(histogram)),
+            Kind::Summary => (quote!(Summary), quote!(summary)),
         };
+        descs.push(quote! {
+            #rt::__private::MetricDesc {
+                name: #name,
+                family: #family,
+                kind: #rt::__private::MetricKind::#kind,
+                help: #help,
+                help_om: #help_om,
+                help_json: #help_json,
+                unit: #unit,
+            }
+        });
         writes.push(quote! {
-            #rt::__private::#writer(
-                out,
-                &#rt::__private::MetricDesc { name: #name, help: #help, unit: #unit },
-                &self.#field,
-            );
+            encoder.#method(&<Self as #rt::Metrics>::descriptors(self)[#i], &self.#field);
         });
 
         let tags = &m.tags;
@@ -647,13 +657,36 @@ fn generate(input: &DeriveInput, metrics: &[Metric]) -> TokenStream {
                 #vis fn write_prometheus(&self, out: &mut ::std::string::String) {
                     <Self as #rt::Metrics>::write_prometheus(self, out)
                 }
+
+                /// The OpenMetrics 1.0 exposition of every metric, ending with `# EOF`.
+                #vis fn render_openmetrics(&self) -> ::std::string::String {
+                    <Self as #rt::Metrics>::render_openmetrics(self)
+                }
+
+                /// Appends the OpenMetrics 1.0 exposition to `out`, ending with `# EOF`.
+                #vis fn write_openmetrics(&self, out: &mut ::std::string::String) {
+                    <Self as #rt::Metrics>::write_openmetrics(self, out)
+                }
+
+                /// The JSON document of every metric.
+                #vis fn render_json(&self) -> ::std::string::String {
+                    <Self as #rt::Metrics>::render_json(self)
+                }
+
+                /// Appends the JSON document of every metric to `out`.
+                #vis fn write_json(&self, out: &mut ::std::string::String) {
+                    <Self as #rt::Metrics>::write_json(self, out)
+                }
             }
 
             #[automatically_derived]
             impl #rt::Metrics for #ident {
-                const NAMES: &'static [&'static str] = &[#(#names),*];
+                fn descriptors(&self) -> &'static [#rt::__private::MetricDesc] {
+                    const DESCRIPTORS: &[#rt::__private::MetricDesc] = &[#(#descs),*];
+                    DESCRIPTORS
+                }
 
-                fn write_prometheus(&self, out: &mut ::std::string::String) {
+                fn encode(&self, encoder: &mut #rt::__private::Encoder<'_>) {
                     #(#writes)*
                 }
             }
@@ -668,22 +701,42 @@ fn generate(input: &DeriveInput, metrics: &[Metric]) -> TokenStream {
     }
 }
 
-/// On error: the inherent methods exist, so uses of the struct add no errors of their own.
-fn fallback(input: &DeriveInput) -> TokenStream {
+/// On error: the inherent methods and the trait exist, so uses of the struct add no errors of
+/// their own. `new` builds the metrics with their defaults when every field has a metric type.
+fn fallback(input: &DeriveInput, metrics: &[Metric]) -> TokenStream {
     let ident = &input.ident;
     let vis = &input.vis;
     if !input.generics.params.is_empty() {
         return TokenStream::new();
     }
+    let rt = quote!(::metrics_runtime);
+    let all_typed = match &input.data {
+        Data::Struct(data) => data.fields.len() == metrics.len() && matches!(data.fields, Fields::Named(_)),
+        _ => false,
+    };
+    let new_body = if all_typed {
+        let fields = metrics.iter().map(|m| &m.ident);
+        let tys = metrics.iter().map(|m| &m.ty);
+        quote!(Self { #(#fields: <#tys>::new(),)* })
+    } else {
+        quote!(::core::unreachable!())
+    };
     quote! {
         const _: () = {
+            #[allow(dead_code, clippy::new_without_default)]
             impl #ident {
-                #[allow(dead_code, clippy::new_without_default)]
-                #vis const fn new() -> Self { ::core::unreachable!() }
-                #[allow(dead_code)]
+                #vis const fn new() -> Self { #new_body }
                 #vis fn render_prometheus(&self) -> ::std::string::String { ::core::unreachable!() }
-                #[allow(dead_code)]
                 #vis fn write_prometheus(&self, _: &mut ::std::string::String) { ::core::unreachable!() }
+                #vis fn render_openmetrics(&self) -> ::std::string::String { ::core::unreachable!() }
+                #vis fn write_openmetrics(&self, _: &mut ::std::string::String) { ::core::unreachable!() }
+                #vis fn render_json(&self) -> ::std::string::String { ::core::unreachable!() }
+                #vis fn write_json(&self, _: &mut ::std::string::String) { ::core::unreachable!() }
+            }
+
+            impl #rt::Metrics for #ident {
+                fn descriptors(&self) -> &'static [#rt::__private::MetricDesc] { &[] }
+                fn encode(&self, _: &mut #rt::__private::Encoder<'_>) {}
             }
         };
     }

@@ -224,6 +224,28 @@ pub(crate) fn escape_help(help: &str) -> String {
     out
 }
 
+/// Escapes HELP text for OpenMetrics: `\`, newline and `"`.
+pub(crate) fn escape_help_om(help: &str) -> String {
+    escape_help(help).replace('"', "\\\"")
+}
+
+/// Escapes text for a JSON string (without the quotes).
+pub(crate) fn escape_json(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            c if (c as u32) < 0x20 => out.push_str(&format!("\\u{:04x}", c as u32)),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
 /// The closest candidate to `input` within an edit distance of 2, for "did you mean" hints.
 pub(crate) fn did_you_mean<'a>(input: &str, candidates: &[&'a str]) -> Option<&'a str> {
     candidates
@@ -311,6 +333,8 @@ mod tests {
     fn escaping_and_floats() {
         assert_eq!(escape_label_value("a\"b\\c\nd"), "a\\\"b\\\\c\\nd");
         assert_eq!(escape_help("a\"b\\c\nd"), "a\"b\\\\c\\nd");
+        assert_eq!(escape_help_om("a\"b\\c\nd"), "a\\\"b\\\\c\\nd");
+        assert_eq!(escape_json("a\"b\\c\nd\u{1}"), "a\\\"b\\\\c\\nd\\u0001");
         assert_eq!(float_text(1.0), "1.0");
         assert_eq!(float_text(0.005), "0.005");
         assert_eq!(float_text(1e-7), "1e-7");

@@ -82,12 +82,13 @@
 
 mod cell;
 mod counter;
+mod encode;
 mod gauge;
 mod group;
 mod histogram;
+mod registry;
 mod summary;
 mod tag;
-mod text;
 
 #[doc(hidden)]
 #[path = "private.rs"]
@@ -104,4 +105,7 @@ pub use summary::{
     BUFFER_SLOTS, DEFAULT_COMPRESSION, STAGED_VALUES, SUB_WINDOWS,
 };
 pub use tag::{ParseTagError, Tag, TagSet, TagSetError};
-pub use text::{push_f64, push_u64};
+pub use encode::{
+    negotiate, process_start_time, push_f64, push_json_str, push_u64, Encoder, Format, MetricDesc, MetricKind,
+};
+pub use registry::{Registry, RegistryError};

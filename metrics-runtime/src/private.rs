@@ -2,7 +2,7 @@
 
 pub use crate::cell::{ConstInit, SeriesArray};
 pub use crate::tag::{ParseTagError, Tag, TagSet, TagSetError};
-pub use crate::text::{write_counter, write_gauge, write_histogram, write_summary, MetricDesc};
+pub use crate::encode::{Encoder, MetricDesc, MetricKind};
 pub use core::option::Option;
 pub use core::result::Result;
 pub use std::string::String;

@@ -1,1 +1,104 @@
-//! Integration tests live in `tests/tests/`.
+//! Support for the integration tests: locating the real tools they run against.
+//!
+//! The tools are installed by `scripts/install-tools.sh` (which `scripts/test.sh` and `.ci/run`
+//! call). A missing tool fails the test with a message saying how to install it: conformance is
+//! never skipped.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+/// The workspace root.
+pub fn workspace_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("tests/ is inside the workspace").to_path_buf()
+}
+
+/// The path of an executable on `PATH`, or a panic saying how to install it.
+pub fn tool(name: &str) -> PathBuf {
+    let path = std::env::var_os("PATH").unwrap_or_default();
+    for dir in std::env::split_paths(&path) {
+        let candidate = dir.join(name);
+        if candidate.is_file() {
+            return candidate;
+        }
+    }
+    panic!("`{name}` is not installed; run `scripts/install-tools.sh` (CI runs it through `scripts/test.sh`)");
+}
+
+/// The Python interpreter of the tools virtualenv (with `prometheus_client`).
+pub fn python() -> PathBuf {
+    let venv = std::env::var_os("TOOLS_VENV")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| workspace_root().join("target").join("tools-venv"));
+    let python = venv.join("bin").join("python");
+    assert!(
+        python.is_file(),
+        "the tools virtualenv is missing at {}; run `scripts/install-tools.sh`",
+        python.display()
+    );
+    python
+}
+
+/// Runs `program args` with `input` on stdin; returns (success, stdout, stderr).
+pub fn run_with_stdin(program: &Path, args: &[&str], input: &str) -> (bool, String, String) {
+    use std::io::Write;
+    let mut child = Command::new(program)
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("cannot start {}: {e}", program.display()));
+    let mut stdin = child.stdin.take().expect("piped stdin");
+    let input = input.to_owned();
+    let writer = std::thread::spawn(move || stdin.write_all(input.as_bytes()));
+    let output = child.wait_with_output().expect("wait for child");
+    writer.join().expect("stdin writer").expect("write stdin");
+    (
+        output.status.success(),
+        String::from_utf8_lossy(&output.stdout).into_owned(),
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+    )
+}
+
+/// The strict OpenMetrics parser of `prometheus_client`, as a script: reads the exposition on
+/// stdin, prints one JSON object per sample (`family`, `type`, `unit`, `help`, `name`,
+/// `labels`, `value`), and exits non-zero with the parser's message on any error.
+pub const OPENMETRICS_PARSE_SCRIPT: &str = r#"
+import json, math, sys
+from prometheus_client.openmetrics.parser import text_string_to_metric_families
+text = sys.stdin.read()
+out = []
+try:
+    for fam in text_string_to_metric_families(text):
+        for s in fam.samples:
+            v = s.value
+            if isinstance(v, float) and (math.isnan(v) or math.isinf(v)):
+                v = repr(v)
+            out.append({"family": fam.name, "type": fam.type, "unit": fam.unit, "help": fam.documentation,
+                        "name": s.name, "labels": s.labels, "value": v})
+except Exception as e:
+    print("parse error: %s: %s" % (type(e).__name__, e), file=sys.stderr)
+    sys.exit(1)
+json.dump(out, sys.stdout)
+"#;
+
+/// Parses OpenMetrics text with the strict `prometheus_client` parser.
+///
+/// # Panics
+///
+/// When the parser rejects the text (the message is the parser's) or the tool is missing.
+pub fn parse_openmetrics_strict(text: &str) -> Vec<serde_json::Value> {
+    let (ok, stdout, stderr) = run_with_stdin(&python(), &["-c", OPENMETRICS_PARSE_SCRIPT], text);
+    assert!(ok, "the strict OpenMetrics parser rejected the exposition: {stderr}\n--- text ---\n{text}");
+    serde_json::from_str(&stdout).expect("parser output is JSON")
+}
+
+/// Runs `promtool check metrics` on Prometheus text; returns its complaints (empty when clean).
+pub fn promtool_check(text: &str) -> Result<(), String> {
+    let (ok, stdout, stderr) = run_with_stdin(&tool("promtool"), &["check", "metrics"], text);
+    if ok && stdout.trim().is_empty() && stderr.trim().is_empty() {
+        Ok(())
+    } else {
+        Err(format!("promtool check metrics (success: {ok}):\n{stdout}{stderr}"))
+    }
+}

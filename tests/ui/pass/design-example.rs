@@ -45,7 +45,7 @@ fn main() {
     assert!(text.contains("# TYPE shop_requests_total counter\n"));
     assert!(text.contains("shop_requests_total{method=\"GET\",status=\"2xx\"} 1\n"));
     assert!(text.contains("shop_requests_total{method=\"DELETE\",status=\"5xx\"} 0\n"));
-    assert!(text.contains("shop_inflight_requests 1\n"));
+    assert!(text.contains("shop_inflight_requests 1.0\n"), "{text}");
     assert!(text.contains("shop_request_duration_seconds_bucket{method=\"POST\",le=\"0.05\"} 1\n"));
     assert!(text.contains("shop_request_duration_seconds_bucket{method=\"POST\",le=\"+Inf\"} 1\n"));
     assert!(text.contains("shop_request_duration_seconds_count{method=\"GET\"} 0\n"));

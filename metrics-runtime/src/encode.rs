@@ -1,0 +1,561 @@
+//! The exposition formats: Prometheus text 0.0.4, OpenMetrics 1.0 text and JSON.
+//!
+//! Names, HELP text (escaped per format), label pairs and `le`/`quantile` values are escaped and
+//! formatted at compile time by the derives; encoding is copying plus number formatting (itoa
+//! and ryu). Every series of a tagged metric is written, zero values included.
+
+use std::sync::OnceLock;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use crate::counter::Counter;
+use crate::gauge::Gauge;
+use crate::histogram::Histogram;
+use crate::summary::Summary;
+use crate::tag::TagSet;
+
+/// An exposition format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Format {
+    /// Prometheus text format 0.0.4.
+    Prometheus,
+    /// OpenMetrics 1.0 text format.
+    OpenMetrics,
+    /// This library's JSON document (see [`Metrics::render_json`](crate::Metrics::render_json)).
+    Json,
+}
+
+impl Format {
+    /// The exact `Content-Type` of the format.
+    pub const fn content_type(self) -> &'static str {
+        match self {
+            Format::Prometheus => "text/plain; version=0.0.4; charset=utf-8",
+            Format::OpenMetrics => "application/openmetrics-text; version=1.0.0; charset=utf-8",
+            Format::Json => "application/json",
+        }
+    }
+}
+
+/// The kind of a metric.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum MetricKind {
+    /// [`Counter`].
+    Counter,
+    /// [`Gauge`].
+    Gauge,
+    /// [`Histogram`].
+    Histogram,
+    /// [`Summary`].
+    Summary,
+}
+
+impl MetricKind {
+    /// The type name used in `# TYPE` lines.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            MetricKind::Counter => "counter",
+            MetricKind::Gauge => "gauge",
+            MetricKind::Histogram => "histogram",
+            MetricKind::Summary => "summary",
+        }
+    }
+
+    /// Every sample name a metric of this kind named `name` can put in an exposition, and its
+    /// OpenMetrics family name: what must not collide between two metrics.
+    pub fn exposed_names(self, name: &str) -> Vec<String> {
+        match self {
+            MetricKind::Counter => {
+                let family = name.strip_suffix("_total").unwrap_or(name);
+                vec![name.to_owned(), family.to_owned(), format!("{family}_created")]
+            }
+            MetricKind::Gauge => vec![name.to_owned()],
+            MetricKind::Histogram => ["", "_bucket", "_sum", "_count", "_created"].iter().map(|s| format!("{name}{s}")).collect(),
+            MetricKind::Summary => ["", "_sum", "_count", "_created"].iter().map(|s| format!("{name}{s}")).collect(),
+        }
+    }
+}
+
+/// What the derive knows about one metric at compile time.
+#[derive(Debug, Clone, Copy)]
+pub struct MetricDesc {
+    /// The exposed name, namespace included (`shop_requests_total`).
+    pub name: &'static str,
+    /// The OpenMetrics family name: the name without `_total` for counters, else the name.
+    pub family: &'static str,
+    /// The kind.
+    pub kind: MetricKind,
+    /// HELP escaped for the Prometheus text format (`\\`, `\n`).
+    pub help: &'static str,
+    /// HELP escaped for OpenMetrics (`\\`, `\n`, `\"`).
+    pub help_om: &'static str,
+    /// HELP escaped for a JSON string.
+    pub help_json: &'static str,
+    /// The declared unit, or `""`.
+    pub unit: &'static str,
+}
+
+/// Appends an `f64` as the text formats spell it: shortest round-trip digits, `NaN`, `+Inf`, `-Inf`.
+///
+/// # Examples
+///
+/// ```
+/// let mut s = String::new();
+/// metrics_runtime::push_f64(&mut s, 0.25);
+/// s.push(' ');
+/// metrics_runtime::push_f64(&mut s, f64::NEG_INFINITY);
+/// assert_eq!(s, "0.25 -Inf");
+/// ```
+#[inline]
+pub fn push_f64(out: &mut String, value: f64) {
+    if value.is_finite() {
+        out.push_str(ryu::Buffer::new().format_finite(value));
+    } else if value.is_nan() {
+        out.push_str("NaN");
+    } else if value > 0.0 {
+        out.push_str("+Inf");
+    } else {
+        out.push_str("-Inf");
+    }
+}
+
+/// Appends an integer.
+///
+/// # Examples
+///
+/// ```
+/// let mut s = String::new();
+/// metrics_runtime::push_u64(&mut s, 18_446_744_073_709_551_615);
+/// assert_eq!(s, "18446744073709551615");
+/// ```
+#[inline]
+pub fn push_u64(out: &mut String, value: u64) {
+    out.push_str(itoa::Buffer::new().format(value));
+}
+
+/// Appends `s` escaped for a JSON string (without the quotes).
+pub fn push_json_str(out: &mut String, s: &str) {
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            c if (c as u32) < 0x20 => {
+                out.push_str("\\u00");
+                out.push(char::from_digit((c as u32) >> 4, 16).unwrap_or('0'));
+                out.push(char::from_digit((c as u32) & 0xF, 16).unwrap_or('0'));
+            }
+            c => out.push(c),
+        }
+    }
+}
+
+/// A JSON number, or a string for the values JSON cannot spell (`"NaN"`, `"+Inf"`, `"-Inf"`).
+fn push_json_f64(out: &mut String, value: f64) {
+    if value.is_finite() {
+        push_f64(out, value);
+    } else {
+        out.push('"');
+        push_f64(out, value);
+        out.push('"');
+    }
+}
+
+/// The time this process started, in seconds since the Unix epoch: the `_created` value of
+/// every metric, which exists from program start (its storage is static).
+///
+/// Read from `/proc/self/stat` on Linux; elsewhere, the time of the first call.
+pub fn process_start_time() -> f64 {
+    static START: OnceLock<f64> = OnceLock::new();
+    *START.get_or_init(|| linux_process_start().unwrap_or_else(now_unix))
+}
+
+fn now_unix() -> f64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0.0, |d| d.as_secs_f64())
+}
+
+fn linux_process_start() -> Option<f64> {
+    if !cfg!(target_os = "linux") {
+        return None;
+    }
+    let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
+    // Field 22 (starttime, in clock ticks since boot) counts after the `)` closing field 2.
+    let after = &stat[stat.rfind(')')? + 1..];
+    let ticks: f64 = after.split_whitespace().nth(19)?.parse().ok()?;
+    let boot = std::fs::read_to_string("/proc/stat").ok()?;
+    let btime: f64 = boot.lines().find_map(|l| l.strip_prefix("btime "))?.trim().parse().ok()?;
+    // USER_HZ is 100 on every Linux architecture the standard library supports.
+    let start = btime + ticks / 100.0;
+    (start > 0.0 && start <= now_unix() + 1.0).then_some(start)
+}
+
+/// Writes metrics in one format into a caller's buffer. Handed to
+/// [`Metrics::encode`](crate::Metrics::encode) by the render methods and the registry.
+#[derive(Debug)]
+pub struct Encoder<'a> {
+    out: &'a mut String,
+    format: Format,
+    first: bool,
+    created: f64,
+}
+
+impl<'a> Encoder<'a> {
+    /// An encoder appending to `out`. For JSON, call [`Encoder::begin`] and [`Encoder::finish`]
+    /// around the metrics; for OpenMetrics, `finish` writes `# EOF`.
+    pub fn new(out: &'a mut String, format: Format) -> Self {
+        Self { out, format, first: true, created: process_start_time() }
+    }
+
+    /// The format being written.
+    pub fn format(&self) -> Format {
+        self.format
+    }
+
+    /// Starts the document (JSON: `{"metrics":[`).
+    pub fn begin(&mut self) {
+        if self.format == Format::Json {
+            self.out.push_str("{\"metrics\":[");
+        }
+    }
+
+    /// Ends the document: `# EOF` for OpenMetrics, `]}` for JSON.
+    pub fn finish(&mut self) {
+        match self.format {
+            Format::Prometheus => {}
+            Format::OpenMetrics => self.out.push_str("# EOF\n"),
+            Format::Json => self.out.push_str("]}"),
+        }
+    }
+
+    fn header(&mut self, d: &MetricDesc) {
+        let out = &mut *self.out;
+        match self.format {
+            Format::Prometheus => {
+                out.push_str("# HELP ");
+                out.push_str(d.name);
+                out.push(' ');
+                out.push_str(d.help);
+                out.push_str("\n# TYPE ");
+                out.push_str(d.name);
+                out.push(' ');
+                out.push_str(d.kind.as_str());
+                out.push('\n');
+            }
+            Format::OpenMetrics => {
+                out.push_str("# TYPE ");
+                out.push_str(d.family);
+                out.push(' ');
+                out.push_str(d.kind.as_str());
+                out.push('\n');
+                if !d.unit.is_empty() {
+                    out.push_str("# UNIT ");
+                    out.push_str(d.family);
+                    out.push(' ');
+                    out.push_str(d.unit);
+                    out.push('\n');
+                }
+                out.push_str("# HELP ");
+                out.push_str(d.family);
+                out.push(' ');
+                out.push_str(d.help_om);
+                out.push('\n');
+            }
+            Format::Json => {
+                if !self.first {
+                    out.push(',');
+                }
+                out.push_str("{\"name\":\"");
+                out.push_str(d.name);
+                out.push_str("\",\"type\":\"");
+                out.push_str(d.kind.as_str());
+                out.push_str("\",\"help\":\"");
+                out.push_str(d.help_json);
+                out.push_str("\",\"unit\":\"");
+                out.push_str(d.unit);
+                out.push_str("\",\"series\":[");
+            }
+        }
+        self.first = false;
+    }
+
+    fn footer(&mut self) {
+        if self.format == Format::Json {
+            self.out.push_str("]}");
+        }
+    }
+
+    /// `name_suffix{labels} ` (or `name_suffix{labels,extra} `) in the text formats.
+    #[inline]
+    fn sample_prefix<T: TagSet>(&mut self, name: &str, suffix: &str, index: usize, extra: Option<(&str, &str)>) {
+        let out = &mut *self.out;
+        out.push_str(name);
+        out.push_str(suffix);
+        let has_tags = !T::NAMES.is_empty();
+        if has_tags || extra.is_some() {
+            out.push('{');
+            if has_tags {
+                T::write_labels(index, out);
+            }
+            if let Some((key, value)) = extra {
+                if has_tags {
+                    out.push(',');
+                }
+                out.push_str(key);
+                out.push_str("=\"");
+                out.push_str(value);
+                out.push('"');
+            }
+            out.push('}');
+        }
+        out.push(' ');
+    }
+
+    /// `{"labels":{...}` opening a JSON series object.
+    fn json_series_open<T: TagSet>(&mut self, index: usize, first: bool) {
+        let out = &mut *self.out;
+        if !first {
+            out.push(',');
+        }
+        out.push_str("{\"labels\":{");
+        for (l, name) in T::NAMES.iter().enumerate() {
+            if l > 0 {
+                out.push(',');
+            }
+            out.push('"');
+            out.push_str(name);
+            out.push_str("\":\"");
+            push_json_str(out, T::label_value(index, l));
+            out.push('"');
+        }
+        out.push('}');
+    }
+
+    fn created_line<T: TagSet>(&mut self, d: &MetricDesc, index: usize) {
+        self.sample_prefix::<T>(d.family, "_created", index, None);
+        push_f64(self.out, self.created);
+        self.out.push('\n');
+    }
+
+    /// Writes a counter family.
+    pub fn counter<T: TagSet>(&mut self, d: &MetricDesc, counter: &Counter<T>) {
+        self.header(d);
+        for (i, series) in counter.series().iter().enumerate() {
+            let value = series.get();
+            match self.format {
+                Format::Prometheus => {
+                    self.sample_prefix::<T>(d.name, "", i, None);
+                    push_u64(self.out, value);
+                    self.out.push('\n');
+                }
+                Format::OpenMetrics => {
+                    self.sample_prefix::<T>(d.family, "_total", i, None);
+                    push_u64(self.out, value);
+                    self.out.push('\n');
+                    self.created_line::<T>(d, i);
+                }
+                Format::Json => {
+                    self.json_series_open::<T>(i, i == 0);
+                    self.out.push_str(",\"value\":");
+                    push_u64(self.out, value);
+                    self.out.push('}');
+                }
+            }
+        }
+        self.footer();
+    }
+
+    /// Writes a gauge family.
+    pub fn gauge<T: TagSet>(&mut self, d: &MetricDesc, gauge: &Gauge<T>) {
+        self.header(d);
+        for (i, series) in gauge.series().iter().enumerate() {
+            let value = series.get();
+            if self.format == Format::Json {
+                self.json_series_open::<T>(i, i == 0);
+                self.out.push_str(",\"value\":");
+                push_json_f64(self.out, value);
+                self.out.push('}');
+            } else {
+                self.sample_prefix::<T>(d.name, "", i, None);
+                push_f64(self.out, value);
+                self.out.push('\n');
+            }
+        }
+        self.footer();
+    }
+
+    /// Writes a histogram family: cumulative `_bucket{le}` ending in `+Inf`, `_sum`, `_count`
+    /// (and `_created` in OpenMetrics).
+    pub fn histogram<T: TagSet, const B: usize>(&mut self, d: &MetricDesc, histogram: &Histogram<T, B>) {
+        self.header(d);
+        let bounds = histogram.bounds();
+        let le = histogram.le_texts();
+        for (i, series) in histogram.series().iter().enumerate() {
+            let sum = series.sum();
+            if self.format == Format::Json {
+                self.json_series_open::<T>(i, i == 0);
+                self.out.push_str(",\"buckets\":[");
+                let mut cumulative = 0u64;
+                for (b, count) in series.bucket_counts(bounds).enumerate() {
+                    cumulative += count;
+                    if b > 0 {
+                        self.out.push(',');
+                    }
+                    self.out.push_str("{\"le\":");
+                    match bounds.get(b) {
+                        Some(bound) => push_json_f64(self.out, *bound),
+                        None => self.out.push_str("\"+Inf\""),
+                    }
+                    self.out.push_str(",\"count\":");
+                    push_u64(self.out, cumulative);
+                    self.out.push('}');
+                }
+                self.out.push_str("],\"sum\":");
+                push_json_f64(self.out, sum);
+                self.out.push_str(",\"count\":");
+                push_u64(self.out, cumulative);
+                self.out.push('}');
+                continue;
+            }
+            let mut cumulative = 0u64;
+            for (b, count) in series.bucket_counts(bounds).enumerate() {
+                cumulative += count;
+                self.sample_prefix::<T>(d.name, "_bucket", i, Some(("le", le.get(b).copied().unwrap_or("+Inf"))));
+                push_u64(self.out, cumulative);
+                self.out.push('\n');
+            }
+            self.sample_prefix::<T>(d.name, "_sum", i, None);
+            push_f64(self.out, sum);
+            self.out.push('\n');
+            self.sample_prefix::<T>(d.name, "_count", i, None);
+            push_u64(self.out, cumulative);
+            self.out.push('\n');
+            if self.format == Format::OpenMetrics {
+                self.created_line::<T>(d, i);
+            }
+        }
+        self.footer();
+    }
+
+    /// Writes a summary family: `{quantile="q"}` per configured quantile, `_sum`, `_count`
+    /// (and `_created` in OpenMetrics).
+    pub fn summary<T: TagSet>(&mut self, d: &MetricDesc, summary: &Summary<T>) {
+        self.header(d);
+        let config = summary.config();
+        for i in 0..summary.series_count() {
+            let Some(series) = summary.series_at(i) else { break };
+            let snapshot = series.snapshot();
+            if self.format == Format::Json {
+                self.json_series_open::<T>(i, i == 0);
+                self.out.push_str(",\"quantiles\":[");
+                for (k, (q, v)) in config.quantiles.iter().zip(&snapshot.quantiles).enumerate() {
+                    if k > 0 {
+                        self.out.push(',');
+                    }
+                    self.out.push_str("{\"quantile\":");
+                    push_f64(self.out, *q);
+                    self.out.push_str(",\"value\":");
+                    push_json_f64(self.out, *v);
+                    self.out.push('}');
+                }
+                self.out.push_str("],\"sum\":");
+                push_json_f64(self.out, snapshot.sum);
+                self.out.push_str(",\"count\":");
+                push_u64(self.out, snapshot.count);
+                self.out.push('}');
+                continue;
+            }
+            for (label, value) in config.quantile_labels.iter().zip(&snapshot.quantiles) {
+                self.sample_prefix::<T>(d.name, "", i, Some(("quantile", label)));
+                push_f64(self.out, *value);
+                self.out.push('\n');
+            }
+            self.sample_prefix::<T>(d.name, "_sum", i, None);
+            push_f64(self.out, snapshot.sum);
+            self.out.push('\n');
+            self.sample_prefix::<T>(d.name, "_count", i, None);
+            push_u64(self.out, snapshot.count);
+            self.out.push('\n');
+            if self.format == Format::OpenMetrics {
+                self.created_line::<T>(d, i);
+            }
+        }
+        self.footer();
+    }
+}
+
+/// Chooses the exposition format from an HTTP `Accept` header: OpenMetrics when the client
+/// prefers it (by q-value, ties going to OpenMetrics), Prometheus text otherwise.
+///
+/// # Examples
+///
+/// ```
+/// use metrics_runtime::{negotiate, Format};
+///
+/// // What Prometheus sends.
+/// let accept = "application/openmetrics-text;version=1.0.0,application/openmetrics-text;version=0.0.1;q=0.75,text/plain;version=0.0.4;q=0.5,*/*;q=0.1";
+/// assert_eq!(negotiate(Some(accept)), Format::OpenMetrics);
+/// assert_eq!(negotiate(Some("text/plain")), Format::Prometheus);
+/// assert_eq!(negotiate(None), Format::Prometheus);
+/// assert_eq!(Format::OpenMetrics.content_type(), "application/openmetrics-text; version=1.0.0; charset=utf-8");
+/// ```
+pub fn negotiate(accept: Option<&str>) -> Format {
+    let Some(accept) = accept else { return Format::Prometheus };
+    let mut best_om = 0.0f64;
+    let mut best_text = 0.0f64;
+    for range in accept.split(',') {
+        let mut parts = range.split(';').map(str::trim);
+        let media = parts.next().unwrap_or("").to_ascii_lowercase();
+        let mut q = 1.0f64;
+        let mut version: Option<String> = None;
+        for param in parts {
+            if let Some((k, v)) = param.split_once('=') {
+                let (k, v) = (k.trim().to_ascii_lowercase(), v.trim().trim_matches('"'));
+                if k == "q" {
+                    q = v.parse::<f64>().ok().filter(|q| (0.0..=1.0).contains(q)).unwrap_or(0.0);
+                } else if k == "version" {
+                    version = Some(v.to_owned());
+                }
+            }
+        }
+        match media.as_str() {
+            "application/openmetrics-text" if matches!(version.as_deref(), None | Some("1.0.0")) => {
+                best_om = best_om.max(q)
+            }
+            "text/plain" | "text/*" | "*/*" => best_text = best_text.max(q),
+            _ => {}
+        }
+    }
+    if best_om > 0.0 && best_om >= best_text {
+        Format::OpenMetrics
+    } else {
+        Format::Prometheus
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn negotiation_respects_q_values() {
+        assert_eq!(negotiate(Some("application/openmetrics-text;q=0.2, text/plain;q=0.9")), Format::Prometheus);
+        assert_eq!(negotiate(Some("application/openmetrics-text; version=1.0.0")), Format::OpenMetrics);
+        assert_eq!(negotiate(Some("application/openmetrics-text; version=0.0.1")), Format::Prometheus);
+        assert_eq!(negotiate(Some("application/openmetrics-text;q=0")), Format::Prometheus);
+        assert_eq!(negotiate(Some("application/json")), Format::Prometheus);
+        assert_eq!(negotiate(Some("")), Format::Prometheus);
+    }
+
+    #[test]
+    fn json_escaping() {
+        let mut s = String::new();
+        push_json_str(&mut s, "a\"b\\c\nd\u{1}é");
+        assert_eq!(s, "a\\\"b\\\\c\\nd\\u0001é");
+    }
+
+    #[test]
+    fn process_start_is_in_the_past() {
+        let start = process_start_time();
+        assert!(start > 1.0e9 && start <= now_unix(), "{start}");
+    }
+}

@@ -1,0 +1,4 @@
+#[test]
+fn probe() {
+    trybuild::TestCases::new().pass("ui/probe/*.rs");
+}
