@@ -9,7 +9,8 @@ use syn::{Data, DeriveInput, Fields, GenericArgument, PathArguments};
 use crate::attr::{doc_text, int, key_of, lit_str, number_list, set_once, unknown_key, Given};
 use crate::ctxt::{with_fallback, Ctxt};
 use crate::rules::{
-    base_unit_for, check_metric_name, check_name_words, check_unit, escape_help, escape_help_om, escape_json, float_text,
+    base_unit_for, check_metric_name, check_name_words, check_unit, escape_help, escape_help_om,
+    escape_json, float_text,
 };
 
 const STRUCT_KEYS: &[&str] = &["namespace"];
@@ -579,7 +580,11 @@ fn generate(input: &DeriveInput, metrics: &[Metric]) -> TokenStream {
         let help_json = escape_json(&m.help);
         let unit = m.unit.as_deref().unwrap_or("");
         let name = &m.name;
-        let family = if m.kind == Kind::Counter { name.strip_suffix("_total").unwrap_or(name) } else { name.as_str() };
+        let family = if m.kind == Kind::Counter {
+            name.strip_suffix("_total").unwrap_or(name)
+        } else {
+            name.as_str()
+        };
         let (kind, method) = match m.kind {
             Kind::Counter => (quote!(Counter), quote!(counter)),
             Kind::Gauge => (quote!(Gauge), quote!(gauge)),
@@ -711,7 +716,9 @@ fn fallback(input: &DeriveInput, metrics: &[Metric]) -> TokenStream {
     }
     let rt = quote!(::metrics_runtime);
     let all_typed = match &input.data {
-        Data::Struct(data) => data.fields.len() == metrics.len() && matches!(data.fields, Fields::Named(_)),
+        Data::Struct(data) => {
+            data.fields.len() == metrics.len() && matches!(data.fields, Fields::Named(_))
+        }
         _ => false,
     };
     let new_body = if all_typed {

@@ -86,6 +86,8 @@ mod encode;
 mod gauge;
 mod group;
 mod histogram;
+#[cfg(feature = "http")]
+pub mod http;
 mod registry;
 mod summary;
 mod tag;
@@ -96,16 +98,17 @@ pub mod __private;
 
 pub use cell::{ConstInit, SeriesArray};
 pub use counter::{Counter, CounterSeries};
+pub use encode::{
+    negotiate, process_start_time, push_f64, push_json_str, push_u64, Encoder, Format, MetricDesc,
+    MetricKind,
+};
 pub use gauge::{Gauge, GaugeSeries};
 pub use group::Metrics;
 pub use histogram::{Histogram, HistogramHandle, HistogramSeries, DEFAULT_BUCKETS};
 pub use metrics_derive::{Metrics, Tag, TagSet};
+pub use registry::{Registry, RegistryError};
 pub use summary::{
     series_heap_bound, Summary, SummaryConfig, SummaryHandle, SummarySeries, SummarySnapshot,
     BUFFER_SLOTS, DEFAULT_COMPRESSION, STAGED_VALUES, SUB_WINDOWS,
 };
 pub use tag::{ParseTagError, Tag, TagSet, TagSetError};
-pub use encode::{
-    negotiate, process_start_time, push_f64, push_json_str, push_u64, Encoder, Format, MetricDesc, MetricKind,
-};
-pub use registry::{Registry, RegistryError};

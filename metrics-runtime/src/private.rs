@@ -1,8 +1,8 @@
 //! Items used by the code that the derives generate. Not a public API: no semver guarantees.
 
 pub use crate::cell::{ConstInit, SeriesArray};
-pub use crate::tag::{ParseTagError, Tag, TagSet, TagSetError};
 pub use crate::encode::{Encoder, MetricDesc, MetricKind};
+pub use crate::tag::{ParseTagError, Tag, TagSet, TagSetError};
 pub use core::option::Option;
 pub use core::result::Result;
 pub use std::string::String;

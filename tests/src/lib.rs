@@ -4,12 +4,17 @@
 //! call). A missing tool fails the test with a message saying how to install it: conformance is
 //! never skipped.
 
+pub mod conformance;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
 /// The workspace root.
 pub fn workspace_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("tests/ is inside the workspace").to_path_buf()
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("tests/ is inside the workspace")
+        .to_path_buf()
 }
 
 /// The path of an executable on `PATH`, or a panic saying how to install it.
@@ -89,7 +94,10 @@ json.dump(out, sys.stdout)
 /// When the parser rejects the text (the message is the parser's) or the tool is missing.
 pub fn parse_openmetrics_strict(text: &str) -> Vec<serde_json::Value> {
     let (ok, stdout, stderr) = run_with_stdin(&python(), &["-c", OPENMETRICS_PARSE_SCRIPT], text);
-    assert!(ok, "the strict OpenMetrics parser rejected the exposition: {stderr}\n--- text ---\n{text}");
+    assert!(
+        ok,
+        "the strict OpenMetrics parser rejected the exposition: {stderr}\n--- text ---\n{text}"
+    );
     serde_json::from_str(&stdout).expect("parser output is JSON")
 }
 
@@ -99,6 +107,139 @@ pub fn promtool_check(text: &str) -> Result<(), String> {
     if ok && stdout.trim().is_empty() && stderr.trim().is_empty() {
         Ok(())
     } else {
-        Err(format!("promtool check metrics (success: {ok}):\n{stdout}{stderr}"))
+        Err(format!(
+            "promtool check metrics (success: {ok}):\n{stdout}{stderr}"
+        ))
+    }
+}
+
+/// A Prometheus server started for one test on 127.0.0.1, with its own config and data
+/// directory; killed and cleaned up on drop.
+pub struct PrometheusServer {
+    child: std::process::Child,
+    dir: PathBuf,
+    /// `http://127.0.0.1:PORT`.
+    pub url: String,
+}
+
+/// A port that was free a moment ago on 127.0.0.1.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("bind 127.0.0.1:0")
+        .port()
+}
+
+impl PrometheusServer {
+    /// Starts `prometheus` scraping `targets` (each `host:port`, path `/metrics`) every second.
+    pub fn start(targets: &[String]) -> Self {
+        let binary = tool("prometheus");
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap_or_default()
+            .as_nanos();
+        let dir = std::env::temp_dir().join(format!(
+            "metrics-runtime-prom-{}-{nanos}",
+            std::process::id()
+        ));
+        std::fs::create_dir_all(dir.join("data")).expect("temp dir");
+        let list = targets
+            .iter()
+            .map(|t| format!("'{t}'"))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let config = format!(
+            "global:\n  scrape_interval: 1s\n  scrape_timeout: 1s\n  evaluation_interval: 1s\nscrape_configs:\n  - job_name: 'app'\n    static_configs:\n      - targets: [{list}]\n"
+        );
+        std::fs::write(dir.join("prometheus.yml"), config).expect("write config");
+        let port = free_port();
+        let child = Command::new(binary)
+            .arg(format!(
+                "--config.file={}",
+                dir.join("prometheus.yml").display()
+            ))
+            .arg(format!(
+                "--storage.tsdb.path={}",
+                dir.join("data").display()
+            ))
+            .arg(format!("--web.listen-address=127.0.0.1:{port}"))
+            .arg("--log.level=warn")
+            .stdout(Stdio::null())
+            .stderr(std::fs::File::create(dir.join("prometheus.log")).expect("log file"))
+            .spawn()
+            .expect("start prometheus");
+        Self {
+            child,
+            dir,
+            url: format!("http://127.0.0.1:{port}"),
+        }
+    }
+
+    /// GETs `path` (with query pairs) from the server's HTTP API and parses the JSON answer.
+    pub fn api(&self, path: &str, query: &[(&str, &str)]) -> Option<serde_json::Value> {
+        let mut request =
+            ureq::get(&format!("{}{path}", self.url)).timeout(std::time::Duration::from_secs(5));
+        for (k, v) in query {
+            request = request.query(k, v);
+        }
+        request.call().ok()?.into_json().ok()
+    }
+
+    /// Waits until every target is up (or `timeout` passes); returns the targets' JSON.
+    pub fn wait_for_targets_up(
+        &self,
+        count: usize,
+        timeout: std::time::Duration,
+    ) -> serde_json::Value {
+        let deadline = std::time::Instant::now() + timeout;
+        let mut last = serde_json::Value::Null;
+        while std::time::Instant::now() < deadline {
+            if let Some(v) = self.api("/api/v1/targets", &[]) {
+                let active = v["data"]["activeTargets"]
+                    .as_array()
+                    .cloned()
+                    .unwrap_or_default();
+                if active.len() == count && active.iter().all(|t| t["health"] == "up") {
+                    return v;
+                }
+                last = v;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(200));
+        }
+        panic!(
+            "targets not up after {timeout:?}: {last}\nlog: {}",
+            self.log()
+        );
+    }
+
+    /// The value of an instant query with exactly one result, once it has one.
+    pub fn query_value(&self, query: &str, timeout: std::time::Duration) -> f64 {
+        let deadline = std::time::Instant::now() + timeout;
+        let mut last = serde_json::Value::Null;
+        while std::time::Instant::now() < deadline {
+            if let Some(v) = self.api("/api/v1/query", &[("query", query)]) {
+                if let Some([one]) = v["data"]["result"].as_array().map(Vec::as_slice) {
+                    if let Some(text) = one["value"][1].as_str() {
+                        return text.parse().unwrap_or(f64::NAN);
+                    }
+                }
+                last = v;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(200));
+        }
+        panic!("query {query} returned no single result: {last}");
+    }
+
+    /// The server's log so far.
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(self.dir.join("prometheus.log")).unwrap_or_default()
+    }
+}
+
+impl Drop for PrometheusServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let _ = std::fs::remove_dir_all(&self.dir);
     }
 }
