@@ -10,6 +10,7 @@ mod metrics;
 mod rules;
 mod tag;
 mod tag_set;
+mod timed;
 
 use proc_macro::TokenStream;
 use syn::{parse_macro_input, DeriveInput};
@@ -33,4 +34,11 @@ pub fn derive_tag_set(input: TokenStream) -> TokenStream {
 pub fn derive_metrics(input: TokenStream) -> TokenStream {
     let input = parse_macro_input!(input as DeriveInput);
     metrics::expand(&input).into()
+}
+
+/// Records the elapsed seconds of a fn into a Histogram or Summary on every exit path: return,
+/// `?`, panic, and for `async fn` a future dropped before completion.
+#[proc_macro_attribute]
+pub fn timed(args: TokenStream, item: TokenStream) -> TokenStream {
+    timed::expand(args.into(), item.into()).into()
 }

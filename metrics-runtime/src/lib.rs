@@ -91,6 +91,10 @@ pub mod http;
 mod registry;
 mod summary;
 mod tag;
+mod timer;
+
+// The derives name `::metrics_runtime`; this makes that path work inside the crate too.
+extern crate self as metrics_runtime;
 
 #[doc(hidden)]
 #[path = "private.rs"]
@@ -105,6 +109,8 @@ pub use encode::{
 pub use gauge::{Gauge, GaugeSeries};
 pub use group::Metrics;
 pub use histogram::{Histogram, HistogramHandle, HistogramSeries, DEFAULT_BUCKETS};
+/// Times a function into a Histogram or Summary on every exit path; see the crate docs.
+pub use metrics_derive::timed;
 pub use metrics_derive::{Metrics, Tag, TagSet};
 pub use registry::{Registry, RegistryError};
 pub use summary::{
@@ -112,3 +118,4 @@ pub use summary::{
     BUFFER_SLOTS, DEFAULT_COMPRESSION, STAGED_VALUES, SUB_WINDOWS,
 };
 pub use tag::{ParseTagError, Tag, TagSet, TagSetError};
+pub use timer::{Outcome, RecordDuration, Timed, TimedExt, Timer, ToOutcome};

@@ -3,6 +3,7 @@
 pub use crate::cell::{ConstInit, SeriesArray};
 pub use crate::encode::{Encoder, MetricDesc, MetricKind};
 pub use crate::tag::{ParseTagError, Tag, TagSet, TagSetError};
+pub use crate::timer::{Outcome, RecordDuration, Timer, ToOutcome};
 pub use core::option::Option;
 pub use core::result::Result;
 pub use std::string::String;

@@ -50,12 +50,17 @@ fn main() {
     assert_eq!(Method::NAME, "http_method");
     assert_eq!(Method::VALUES, &["GET", "POST_FORM", "other"]);
     assert_eq!(<Route as TagSet>::NAMES, &["method", "cloud_region"]);
-    assert_eq!(<ApiMetrics as Metrics>::NAMES, &[
+    let descs = METRICS.descriptors();
+    let names: Vec<&str> = descs.iter().map(|d| d.name).collect();
+    assert_eq!(names, [
         "api_calls_total",
         "api_cache_bytes",
         "api_response_size_bytes",
         "api_queue_wait_seconds",
     ]);
+    assert_eq!(descs[0].help, "Calls \\\\ handled.");
+    let units: Vec<&str> = descs.iter().map(|d| d.unit).collect();
+    assert_eq!(units, ["", "bytes", "bytes", "seconds"]);
     assert_eq!(METRICS.queue_wait_seconds.config().window_secs, 30);
     assert_eq!(METRICS.queue_wait_seconds.config().quantiles, &[0.25, 0.75]);
     assert_eq!(METRICS.response_size_bytes.bounds(), &[64.0, 1024.0, 65536.0]);

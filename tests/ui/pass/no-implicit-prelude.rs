@@ -57,5 +57,6 @@ fn main() {
     let text: ::std::string::String = METRICS.render_prometheus();
     ::std::assert!(text.contains("shop_requests_total{method=\"POST\",status=\"5xx\"} 1\n"), "{}", text);
     ::std::assert!(text.contains("shop_request_duration_seconds_bucket{method=\"GET\",le=\"1.0\"} 1\n"), "{}", text);
-    ::std::assert_eq!(<ShopMetrics as Metrics>::NAMES.len(), 4);
+    ::std::assert_eq!(<ShopMetrics as Metrics>::descriptors(&METRICS).len(), 4);
+    ::std::assert_eq!(<ShopMetrics as Metrics>::descriptors(&METRICS)[0].name, "shop_requests_total");
 }

@@ -1,0 +1,138 @@
+//! `#[timed(EXPR)]`: records the elapsed seconds of a fn into a Histogram or Summary on every
+//! exit path. The signature is kept token for token; only the body is wrapped.
+
+use proc_macro2::TokenStream;
+use quote::{quote, quote_spanned};
+use syn::spanned::Spanned;
+use syn::visit::Visit;
+use syn::{ReturnType, Type};
+
+pub(crate) fn expand(args: TokenStream, item: TokenStream) -> TokenStream {
+    match try_expand(args, item.clone()) {
+        Ok(tokens) => tokens,
+        // Keep the item so that its other errors and uses still make sense.
+        Err(e) => {
+            let e = e.to_compile_error();
+            quote!(#e #item)
+        }
+    }
+}
+
+/// Whether a type mentions `impl Trait` (which cannot be written in a `let`).
+fn has_impl_trait(ty: &Type) -> bool {
+    struct Finder(bool);
+    impl<'ast> Visit<'ast> for Finder {
+        fn visit_type_impl_trait(&mut self, _: &'ast syn::TypeImplTrait) {
+            self.0 = true;
+        }
+    }
+    let mut f = Finder(false);
+    f.visit_type(ty);
+    f.0
+}
+
+/// Whether the declared return type is a `Result` (by its last path segment).
+fn is_result(ty: &Type) -> bool {
+    match ty {
+        Type::Path(p) => {
+            p.qself.is_none() && p.path.segments.last().is_some_and(|s| s.ident == "Result")
+        }
+        Type::Group(g) => is_result(&g.elem),
+        Type::Paren(p) => is_result(&p.elem),
+        _ => false,
+    }
+}
+
+fn try_expand(args: TokenStream, item: TokenStream) -> syn::Result<TokenStream> {
+    if args.is_empty() {
+        return Err(syn::Error::new(
+            proc_macro2::Span::call_site(),
+            "`#[timed]` needs the metric to record into: `#[timed(METRICS.request_seconds)]`",
+        ));
+    }
+    let target: syn::Expr = syn::parse2(args)?;
+    let func: syn::ItemFn = match syn::parse2::<syn::ItemFn>(item.clone()) {
+        Ok(f) => f,
+        Err(e) => {
+            if let Ok(f) = syn::parse2::<syn::TraitItemFn>(item) {
+                if f.default.is_none() {
+                    return Err(syn::Error::new_spanned(
+                        &f.sig,
+                        "`#[timed]` needs a fn body; put it on the impl's method instead of the trait's declaration",
+                    ));
+                }
+            }
+            return Err(syn::Error::new(
+                e.span(),
+                "`#[timed]` applies to a fn or method with a body",
+            ));
+        }
+    };
+    let sig = &func.sig;
+    if let Some(c) = &sig.constness {
+        return Err(syn::Error::new_spanned(
+            c,
+            "`#[timed]` cannot time a `const fn`: it may run at compile time, where there is no clock; remove `const` or time the callers",
+        ));
+    }
+    let attrs = &func.attrs;
+    let vis = &func.vis;
+    let block = &func.block;
+    let rt = quote!(::metrics_runtime);
+    let target_span = target.span();
+    let bind_target = quote_spanned! {target_span=>
+        let __timed_target = &(#target);
+    };
+    let (ret_ty, result) = match &sig.output {
+        ReturnType::Default => (None, false),
+        ReturnType::Type(_, ty) => (Some(ty.as_ref()), is_result(ty)),
+    };
+    // An unreachable early return of the declared type pins the block's type, so that `?` and
+    // `return` inside it behave exactly as in the fn body (the trick tracing uses).
+    let fake_return = match ret_ty {
+        Some(ty) if !has_impl_trait(ty) => quote! {
+            #[allow(unreachable_code, clippy::diverging_sub_expression, clippy::needless_return)]
+            if false {
+                let __timed_fake_return: #ty = loop {};
+                return __timed_fake_return;
+            }
+        },
+        _ => quote!(),
+    };
+    let outcome = if result {
+        quote!(#rt::__private::ToOutcome::outcome(&__timed_result))
+    } else {
+        quote!(#rt::__private::Outcome::Ok)
+    };
+
+    let body = if sig.asyncness.is_some() {
+        quote! {
+            #bind_target
+            let __timed_timer = #rt::__private::Timer::start_cancellable(__timed_target);
+            let __timed_result = async move { #fake_return #block }.await;
+            __timed_timer.finish(#outcome);
+            __timed_result
+        }
+    } else if result {
+        quote! {
+            #bind_target
+            let __timed_timer = #rt::__private::Timer::start_cancellable(__timed_target);
+            #[allow(clippy::redundant_closure_call)]
+            let __timed_result = (move || { #fake_return #block })();
+            __timed_timer.finish(#outcome);
+            __timed_result
+        }
+    } else {
+        // No value to inspect: the guard records on every exit (return, `?`, panic).
+        quote! {
+            #bind_target
+            let __timed_timer = #rt::__private::Timer::start(__timed_target);
+            #block
+        }
+    };
+    Ok(quote! {
+        #(#attrs)* #vis #sig {
+            #body
+        }
+    })
+}

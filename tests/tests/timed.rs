@@ -1,0 +1,221 @@
+//! `#[timed]`, `TimedExt` and timer guards on a multi-thread tokio runtime: every exit path is
+//! recorded exactly once, with the right outcome.
+
+use std::time::Duration;
+
+use metrics_runtime::{timed, Histogram, Metrics, Outcome, RecordDuration, Summary, Tag, TimedExt};
+
+#[derive(Tag, Clone, Copy, Debug, PartialEq, Eq)]
+#[tag(rename_all = "lowercase")]
+enum Op {
+    Read,
+    Write,
+}
+
+#[derive(Metrics)]
+struct Timing {
+    /// Calls by outcome.
+    #[metric(unit = "seconds")]
+    calls_seconds: Histogram<Outcome>,
+    /// Plain sync calls.
+    #[metric(unit = "seconds")]
+    sync_seconds: Summary,
+    /// By operation.
+    #[metric(unit = "seconds")]
+    op_seconds: Histogram<Op>,
+}
+
+static T: Timing = Timing::new();
+
+fn count(o: Outcome) -> u64 {
+    T.calls_seconds.with(o).count()
+}
+
+#[derive(Debug)]
+struct Failure;
+
+#[timed(T.calls_seconds)]
+async fn may_fail(fail: bool) -> Result<u32, Failure> {
+    tokio::task::yield_now().await;
+    if fail {
+        return Err(Failure);
+    }
+    Ok(7)
+}
+
+#[timed(T.calls_seconds)]
+async fn question_mark(input: &str) -> Result<u32, std::num::ParseIntError> {
+    let n: u32 = input.parse()?;
+    Ok(n * 2)
+}
+
+#[timed(T.calls_seconds)]
+async fn slow() -> u32 {
+    tokio::time::sleep(Duration::from_secs(30)).await;
+    1
+}
+
+#[timed(T.calls_seconds)]
+async fn panics() {
+    tokio::task::yield_now().await;
+    panic!("boom");
+}
+
+#[timed(T.sync_seconds)]
+fn sync_early_return(x: u32) -> u32 {
+    if x > 10 {
+        return 10;
+    }
+    x
+}
+
+#[timed(T.op_seconds.with(Op::Read))]
+fn sync_result(x: &str) -> Result<u64, std::num::ParseIntError> {
+    let v: u64 = x.parse()?;
+    Ok(v)
+}
+
+struct Service {
+    hits: u32,
+}
+
+impl Service {
+    #[timed(T.op_seconds.with(Op::Write))]
+    fn by_mut_ref(&mut self) -> u32 {
+        self.hits += 1;
+        self.hits
+    }
+
+    #[timed(T.op_seconds.with(Op::Write))]
+    async fn by_ref(&self) -> u32 {
+        self.hits
+    }
+
+    #[timed(T.op_seconds.with(Op::Write))]
+    fn by_value(self) -> u32 {
+        self.hits
+    }
+}
+
+#[timed(T.op_seconds.with(Op::Read))]
+fn generic<T: Clone + std::fmt::Debug>(value: &T) -> impl std::fmt::Debug {
+    value.clone()
+}
+
+// Tests touching the shared `calls_seconds` series run one at a time.
+static SERIAL: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ok_error_and_question_mark_outcomes() {
+    let _g = SERIAL.lock().await;
+    let (ok0, err0) = (count(Outcome::Ok), count(Outcome::Error));
+    assert_eq!(may_fail(false).await.unwrap(), 7);
+    assert!(may_fail(true).await.is_err());
+    assert_eq!(question_mark("21").await.unwrap(), 42);
+    assert!(question_mark("x").await.is_err());
+    assert_eq!(count(Outcome::Ok) - ok0, 2);
+    assert_eq!(count(Outcome::Error) - err0, 2);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cancellation_by_timeout_and_select() {
+    let _g = SERIAL.lock().await;
+    let c0 = count(Outcome::Cancelled);
+    assert!(tokio::time::timeout(Duration::from_millis(20), slow())
+        .await
+        .is_err());
+    tokio::select! {
+        _ = slow() => unreachable!("slow never finishes first"),
+        () = tokio::time::sleep(Duration::from_millis(20)) => {}
+    }
+    assert_eq!(count(Outcome::Cancelled) - c0, 2);
+    // The recorded durations are the time until the drop: about 20 ms each, not 30 s.
+    let cancelled_sum = T.calls_seconds.with(Outcome::Cancelled).sum();
+    assert!(cancelled_sum < 5.0, "{cancelled_sum}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn panic_in_a_spawned_task() {
+    let _g = SERIAL.lock().await;
+    let p0 = count(Outcome::Panicked);
+    let joined = tokio::spawn(panics()).await;
+    assert!(joined.unwrap_err().is_panic());
+    assert_eq!(count(Outcome::Panicked) - p0, 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn many_concurrent_calls_are_all_counted() {
+    let _g = SERIAL.lock().await;
+    let (ok0, err0) = (count(Outcome::Ok), count(Outcome::Error));
+    let tasks: Vec<_> = (0..1000)
+        .map(|i| tokio::spawn(may_fail(i % 4 == 0)))
+        .collect();
+    for t in tasks {
+        let _ = t.await.unwrap();
+    }
+    assert_eq!(count(Outcome::Ok) - ok0, 750);
+    assert_eq!(count(Outcome::Error) - err0, 250);
+}
+
+#[test]
+fn sync_fns_methods_generics() {
+    let before = T.sync_seconds.count();
+    assert_eq!(sync_early_return(50), 10);
+    assert_eq!(sync_early_return(3), 3);
+    assert_eq!(T.sync_seconds.count() - before, 2);
+
+    let reads = T.op_seconds.with(Op::Read).count();
+    assert_eq!(sync_result("5").unwrap(), 5);
+    assert!(sync_result("nope").is_err());
+    assert_eq!(format!("{:?}", generic(&"x")), "\"x\"");
+    assert_eq!(T.op_seconds.with(Op::Read).count() - reads, 3);
+
+    let writes = T.op_seconds.with(Op::Write).count();
+    let mut s = Service { hits: 0 };
+    assert_eq!(s.by_mut_ref(), 1);
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap();
+    assert_eq!(rt.block_on(s.by_ref()), 1);
+    assert_eq!(s.by_value(), 1);
+    assert_eq!(T.op_seconds.with(Op::Write).count() - writes, 3);
+}
+
+#[test]
+fn sync_panic_is_recorded() {
+    #[timed(T.op_seconds.with(Op::Read))]
+    fn explode() {
+        panic!("sync boom");
+    }
+    let before = T.op_seconds.with(Op::Read).count();
+    assert!(std::panic::catch_unwind(explode).is_err());
+    assert_eq!(T.op_seconds.with(Op::Read).count() - before, 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn timed_ext_and_guards() {
+    let _g = SERIAL.lock().await;
+    let ok0 = count(Outcome::Ok);
+    let c0 = count(Outcome::Cancelled);
+    assert_eq!(async { 5 }.timed(&T.calls_seconds).await, 5);
+    let r: Result<(), ()> = async { Err(()) }.timed_result(&T.calls_seconds).await;
+    assert!(r.is_err());
+    let fut = tokio::time::sleep(Duration::from_secs(30)).timed(&T.calls_seconds);
+    assert!(tokio::time::timeout(Duration::from_millis(10), fut)
+        .await
+        .is_err());
+    assert_eq!(count(Outcome::Ok) - ok0, 1);
+    assert_eq!(count(Outcome::Cancelled) - c0, 1);
+
+    let h = Histogram::<()>::new();
+    let timer = h.start_timer();
+    std::thread::sleep(Duration::from_millis(5));
+    let elapsed = timer.stop();
+    assert!(elapsed >= Duration::from_millis(5));
+    assert_eq!(h.count(), 1);
+    assert!(h.sum() >= 0.005);
+    h.start_timer().discard();
+    assert_eq!(h.count(), 1);
+    drop(h.start_timer());
+    assert_eq!(h.count(), 2);
+}
