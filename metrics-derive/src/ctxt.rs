@@ -13,9 +13,7 @@ pub(crate) struct Ctxt {
 
 impl Ctxt {
     pub(crate) fn new() -> Self {
-        Self {
-            errors: RefCell::new(Some(Vec::new())),
-        }
+        Self { errors: RefCell::new(Some(Vec::new())) }
     }
 
     /// An error spanning `tokens`.
@@ -29,11 +27,7 @@ impl Ctxt {
     }
 
     pub(crate) fn syn_error(&self, error: syn::Error) {
-        self.errors
-            .borrow_mut()
-            .as_mut()
-            .expect("Ctxt used after check")
-            .push(error);
+        self.errors.borrow_mut().as_mut().expect("Ctxt used after check").push(error);
     }
 
     /// All errors, combined into one, or `Ok` when there were none.

@@ -6,23 +6,14 @@ use quote::{format_ident, quote, quote_spanned};
 use syn::spanned::Spanned;
 use syn::{Data, DeriveInput, Fields, GenericArgument, PathArguments};
 
-use crate::attr::{doc_text, int, key_of, lit_str, number_list, set_once, unknown_key, Given};
+use crate::attr::{doc_text, int, key_of, lit_str, misplaced, number_list, set_once, unknown_key, Given, Number};
 use crate::ctxt::{with_fallback, Ctxt};
 use crate::rules::{
-    base_unit_for, check_metric_name, check_name_words, check_unit, escape_help, escape_help_om,
-    escape_json, float_text,
+    check_metric_name, check_name_words, check_unit, escape_help, escape_help_om, escape_json, float_text,
 };
 
 const STRUCT_KEYS: &[&str] = &["namespace"];
-const FIELD_KEYS: &[&str] = &[
-    "name",
-    "help",
-    "unit",
-    "buckets",
-    "quantiles",
-    "window_secs",
-    "max_series",
-];
+const FIELD_KEYS: &[&str] = &["name", "help", "unit", "buckets", "quantiles", "window_secs", "max_series"];
 const RESERVED_SUFFIXES: &[&str] = &["_total", "_bucket", "_count", "_sum", "_created", "_info"];
 const DEFAULT_MAX_SERIES: u64 = 10_000;
 const DEFAULT_HISTOGRAM_SLOTS: usize = 16;
@@ -44,6 +35,26 @@ impl Kind {
             Kind::Summary => "summary",
         }
     }
+
+    fn plural(self) -> &'static str {
+        match self {
+            Kind::Counter => "counters",
+            Kind::Gauge => "gauges",
+            Kind::Histogram => "histograms",
+            Kind::Summary => "summaries",
+        }
+    }
+}
+
+/// The bucket slots of a `Histogram<T, B>` type, as far as the derive can read them.
+#[derive(Clone, Copy)]
+enum Slots {
+    /// No second argument: the default.
+    Default,
+    /// An integer literal.
+    Literal(usize, Span),
+    /// A const path or expression: checked at compile time by the runtime instead.
+    Unknown,
 }
 
 struct Metric {
@@ -54,6 +65,8 @@ struct Metric {
     tags_span: Span,
     name: String,
     name_span: Span,
+    /// The name passed every name rule (collisions are only checked between valid names).
+    name_ok: bool,
     help: String,
     unit: Option<String>,
     buckets: Option<Vec<f64>>,
@@ -72,8 +85,8 @@ pub(crate) fn expand(input: &DeriveInput) -> TokenStream {
     }
 }
 
-/// What the type says: the kind, the tag set, and the histogram's bucket slots when literal.
-fn classify(ty: &syn::Type) -> Option<(Kind, Option<syn::Type>, Option<(usize, Span)>)> {
+/// What the type says: the kind, the tag set, and the histogram's bucket slots.
+fn classify(ty: &syn::Type) -> Option<(Kind, Option<syn::Type>, Slots)> {
     let syn::Type::Path(path) = ty else {
         return None;
     };
@@ -89,21 +102,20 @@ fn classify(ty: &syn::Type) -> Option<(Kind, Option<syn::Type>, Option<(usize, S
         _ => return None,
     };
     let mut tags = None;
-    let mut slots = None;
+    let mut slots = Slots::Default;
     if let PathArguments::AngleBracketed(args) = &last.arguments {
         for (i, arg) in args.args.iter().enumerate() {
             match (i, arg) {
                 (0, GenericArgument::Type(t)) => tags = Some(t.clone()),
-                (
-                    1,
-                    GenericArgument::Const(syn::Expr::Lit(syn::ExprLit {
-                        lit: syn::Lit::Int(n),
-                        ..
-                    })),
-                ) if kind == Kind::Histogram => {
-                    slots = n.base10_parse::<usize>().ok().map(|v| (v, n.span()));
+                (1, GenericArgument::Const(syn::Expr::Lit(syn::ExprLit { lit: syn::Lit::Int(n), .. })))
+                    if kind == Kind::Histogram =>
+                {
+                    slots = match n.base10_parse::<usize>() {
+                        Ok(v) => Slots::Literal(v, n.span()),
+                        Err(_) => Slots::Unknown,
+                    };
                 }
-                (1, _) if kind == Kind::Histogram => {}
+                (1, _) if kind == Kind::Histogram => slots = Slots::Unknown,
                 _ => return None,
             }
         }
@@ -114,11 +126,14 @@ fn classify(ty: &syn::Type) -> Option<(Kind, Option<syn::Type>, Option<(usize, S
 }
 
 fn parse(cx: &Ctxt, input: &DeriveInput) -> Vec<Metric> {
+    misplaced(
+        cx,
+        &input.attrs,
+        "metric",
+        "`#[metric(..)]` goes on fields; on the struct, use `#[metrics(namespace = \"..\")]`",
+    );
     let Data::Struct(data) = &input.data else {
-        cx.error_spanned_by(
-            &input.ident,
-            "`Metrics` can only be derived for a struct with named fields",
-        );
+        cx.error_spanned_by(&input.ident, "`Metrics` can only be derived for a struct with named fields");
         return Vec::new();
     };
     if !input.generics.params.is_empty() {
@@ -133,7 +148,7 @@ fn parse(cx: &Ctxt, input: &DeriveInput) -> Vec<Metric> {
             match key_of(&meta).as_str() {
                 "namespace" => {
                     let s = lit_str(&meta)?;
-                    set_once(cx, &mut namespace, "namespace", s.value(), s.span());
+                    set_once(cx, &mut namespace, "namespace", s.value(), s.span(), meta.path.span());
                 }
                 _ => unknown_key(cx, &meta, STRUCT_KEYS)?,
             }
@@ -143,26 +158,26 @@ fn parse(cx: &Ctxt, input: &DeriveInput) -> Vec<Metric> {
             cx.syn_error(e);
         }
     }
-    if let Some(ns) = &namespace {
+    // A bad namespace is reported once, here, and left out of the names below.
+    let namespace = namespace.and_then(|ns| {
         if ns.value.is_empty() {
-            cx.error_at(
-                ns.span,
-                "namespace is empty; remove `namespace` or give one",
-            );
+            cx.error_at(ns.span, "namespace is empty; remove `namespace` or give one, such as `shop`");
+            None
         } else if let Err(msg) = check_metric_name(&ns.value) {
             cx.error_at(ns.span, msg.replace("metric name", "namespace"));
+            None
+        } else {
+            Some(ns.value)
         }
-    }
+    });
     let Fields::Named(named) = &data.fields else {
-        cx.error_spanned_by(
-            &input.ident,
-            "`Metrics` needs named fields: the field names are the metric names",
-        );
+        cx.error_spanned_by(&input.ident, "`Metrics` needs named fields: the field names are the metric names");
         return Vec::new();
     };
     let mut out = Vec::new();
     for field in &named.named {
-        if let Some(m) = parse_field(cx, field, namespace.as_ref().map(|n| n.value.as_str())) {
+        misplaced(cx, &field.attrs, "metrics", "`#[metrics(..)]` goes on the struct; on a field, use `#[metric(..)]`");
+        if let Some(m) = parse_field(cx, field, namespace.as_deref()) {
             out.push(m);
         }
     }
@@ -174,8 +189,8 @@ struct FieldAttrs {
     name: Option<Given<String>>,
     help: Option<Given<String>>,
     unit: Option<Given<String>>,
-    buckets: Option<Given<Vec<(f64, Span)>>>,
-    quantiles: Option<Given<Vec<(f64, Span)>>>,
+    buckets: Option<Given<Vec<Number>>>,
+    quantiles: Option<Given<Vec<Number>>>,
     window_secs: Option<Given<u64>>,
     max_series: Option<Given<u64>>,
 }
@@ -193,25 +208,17 @@ fn parse_field_attrs(cx: &Ctxt, field: &syn::Field) -> FieldAttrs {
                         "help" => &mut a.help,
                         _ => &mut a.unit,
                     };
-                    set_once(cx, slot, &key, s.value(), s.span());
+                    set_once(cx, slot, &key, s.value(), s.span(), meta.path.span());
                 }
                 "buckets" | "quantiles" => {
                     let (list, span) = number_list(&meta)?;
-                    let slot = if key == "buckets" {
-                        &mut a.buckets
-                    } else {
-                        &mut a.quantiles
-                    };
-                    set_once(cx, slot, &key, list, span);
+                    let slot = if key == "buckets" { &mut a.buckets } else { &mut a.quantiles };
+                    set_once(cx, slot, &key, list, span, meta.path.span());
                 }
                 "window_secs" | "max_series" => {
                     let (v, span) = int(&meta)?;
-                    let slot = if key == "window_secs" {
-                        &mut a.window_secs
-                    } else {
-                        &mut a.max_series
-                    };
-                    set_once(cx, slot, &key, v, span);
+                    let slot = if key == "window_secs" { &mut a.window_secs } else { &mut a.max_series };
+                    set_once(cx, slot, &key, v, span, meta.path.span());
                 }
                 _ => unknown_key(cx, &meta, FIELD_KEYS)?,
             }
@@ -224,6 +231,63 @@ fn parse_field_attrs(cx: &Ctxt, field: &syn::Field) -> FieldAttrs {
     a
 }
 
+/// Checks the metric name; returns whether it passed every rule.
+fn check_name(cx: &Ctxt, kind: Kind, name: &str, base: &str, span: Span) -> bool {
+    if name.is_empty() {
+        cx.error_at(span, "metric name is empty; give a name such as `requests_total`, or remove `name`");
+        return false;
+    }
+    if let Err(msg) = check_metric_name(name) {
+        cx.error_at(span, msg);
+        return false;
+    }
+    if let Err(msg) = check_name_words(name) {
+        cx.error_at(span, msg);
+        return false;
+    }
+    if kind == Kind::Counter && !name.ends_with("_total") {
+        cx.error_at(span, format!("counter `{name}` must end in `_total`; rename it to `{base}_total`"));
+        return false;
+    }
+    if kind != Kind::Counter {
+        if let Some(sfx) = RESERVED_SUFFIXES.iter().find(|s| name.ends_with(*s)) {
+            let hint = if *sfx == "_total" { "; if it only goes up, make it a `Counter`" } else { "" };
+            cx.error_at(
+                span,
+                format!(
+                    "{} `{name}` ends in `{sfx}`, a suffix reserved for the series of other metric types; rename it{hint}",
+                    kind.as_str()
+                ),
+            );
+            return false;
+        }
+    }
+    true
+}
+
+/// Checks an increasing list of numbers; `valid` says whether one value is allowed at all (with
+/// the message if not). Values are compared with the last valid one only.
+fn check_increasing(cx: &Ctxt, list: &[Number], what: &str, valid: impl Fn(f64) -> Result<(), String>) {
+    let mut last: Option<&Number> = None;
+    for n in list {
+        if let Err(msg) = valid(n.value) {
+            cx.error_at(n.span, msg);
+            continue;
+        }
+        if let Some(prev) = last {
+            if n.value == prev.value {
+                cx.error_at(n.span, format!("{what} `{}` repeats; {what}s must be strictly increasing", n.text));
+                continue;
+            }
+            if n.value < prev.value {
+                cx.error_at(n.span, format!("{what}s must be increasing; `{}` follows `{}`", n.text, prev.text));
+                continue;
+            }
+        }
+        last = Some(n);
+    }
+}
+
 fn parse_field(cx: &Ctxt, field: &syn::Field, namespace: Option<&str>) -> Option<Metric> {
     let ident = field.ident.clone().expect("named field");
     let attrs = parse_field_attrs(cx, field);
@@ -234,82 +298,46 @@ fn parse_field(cx: &Ctxt, field: &syn::Field, namespace: Option<&str>) -> Option
         );
         return None;
     };
+    let tags_text = tags.as_ref().map_or_else(|| "()".to_owned(), |t| quote!(#t).to_string().replace(' ', ""));
 
     // Name: namespace + field name (or `name = ".."`).
     let (base, name_span) = match &attrs.name {
         Some(n) => (n.value.clone(), n.span),
-        None => (
-            ident.to_string().trim_start_matches("r#").to_owned(),
-            ident.span(),
-        ),
+        None => (ident.to_string().trim_start_matches("r#").to_owned(), ident.span()),
     };
-    let name = match namespace {
-        Some(ns) if !ns.is_empty() => format!("{ns}_{base}"),
+    let name = match (namespace, base.is_empty()) {
+        (Some(ns), false) => format!("{ns}_{base}"),
         _ => base.clone(),
     };
-    let mut name_ok = true;
-    if let Err(msg) = check_metric_name(&name) {
-        cx.error_at(name_span, msg);
-        name_ok = false;
-    }
-    if name_ok {
-        if let Err(msg) = check_name_words(&name) {
-            cx.error_at(name_span, msg);
-        }
-        if kind == Kind::Counter && !name.ends_with("_total") {
-            cx.error_at(
-                name_span,
-                format!("counter `{name}` must end in `_total`; rename it to `{base}_total`"),
-            );
-        }
-        if kind != Kind::Counter {
-            if let Some(sfx) = RESERVED_SUFFIXES.iter().find(|s| name.ends_with(*s)) {
-                let hint = if *sfx == "_total" {
-                    "; if it only goes up, make it a `Counter`"
-                } else {
-                    ""
-                };
-                cx.error_at(
-                    name_span,
-                    format!(
-                        "{} `{name}` ends in `{sfx}`, a suffix reserved for the series of other metric types; rename it{hint}",
-                        kind.as_str()
-                    ),
-                );
-            }
-        }
-    }
+    let name_ok = check_name(cx, kind, &name, &base, name_span);
 
     // Unit.
     if let Some(unit) = &attrs.unit {
         match check_unit(&unit.value) {
             Err(msg) => cx.error_at(unit.span, msg),
-            Ok(()) => {
-                let stem = if kind == Kind::Counter {
-                    name.strip_suffix("_total").unwrap_or(&name)
-                } else {
-                    &name
-                };
+            Ok(()) if name_ok => {
+                let stem = if kind == Kind::Counter { name.strip_suffix("_total").unwrap_or(&name) } else { &name };
                 let suffix = format!("_{}", unit.value);
                 if !stem.ends_with(&suffix) {
+                    let base_stem =
+                        if kind == Kind::Counter { base.strip_suffix("_total").unwrap_or(&base) } else { &base };
                     let want = if kind == Kind::Counter {
-                        format!("{suffix}_total")
+                        format!("{base_stem}{suffix}_total")
                     } else {
-                        suffix.clone()
+                        format!("{base_stem}{suffix}")
                     };
                     cx.error_at(
                         unit.span,
-                        format!("metric `{name}` declares unit `{}` but its name does not end in `{want}`; rename it", unit.value),
+                        format!(
+                            "metric `{name}` declares unit `{}` but its name does not end in `{suffix}`{}; rename it to `{want}`",
+                            unit.value,
+                            if kind == Kind::Counter { " (before `_total`)" } else { "" }
+                        ),
                     );
                 }
             }
+            Ok(()) => {}
         }
-    } else if let Some(word) = name
-        .split('_')
-        .find(|w| base_unit_for(w).is_none() && is_base_unit(w))
-    {
-        // A base unit in the name without `unit`: fine, but not required. Nothing to do.
-        let _ = word;
     }
 
     // HELP.
@@ -323,100 +351,84 @@ fn parse_field(cx: &Ctxt, field: &syn::Field, namespace: Option<&str>) -> Option
         (None, None) => {
             cx.error_spanned_by(
                 &ident,
-                format!("metric `{name}` has no HELP text; add a doc comment (`/// ...`) or `#[metric(help = \"...\")]`"),
+                format!(
+                    "metric `{name}` has no HELP text; add a doc comment (`/// ...`) or `#[metric(help = \"...\")]`"
+                ),
             );
             String::new()
         }
     };
 
-    // Keys that only apply to some kinds.
-    let only = |given: bool, span: Option<Span>, key: &str, allowed: Kind| {
-        if given && kind != allowed {
-            cx.error_at(
-                span.unwrap_or(name_span),
-                format!(
-                    "`{key}` applies to {}s only, and `{name}` is a {}",
-                    allowed.as_str(),
-                    kind.as_str()
-                ),
-            );
+    // Keys that only apply to some kinds; their content is checked only where they apply.
+    let applies = |given: Option<Span>, key: &str, allowed: Kind| -> bool {
+        match given {
+            Some(span) if kind != allowed => {
+                cx.error_at(
+                    span,
+                    format!("`{key}` applies to {} only, and `{name}` is a {}", allowed.plural(), kind.as_str()),
+                );
+                false
+            }
+            Some(_) => true,
+            None => false,
         }
     };
-    only(
-        attrs.buckets.is_some(),
-        attrs.buckets.as_ref().map(|b| b.span),
-        "buckets",
-        Kind::Histogram,
-    );
-    only(
-        attrs.quantiles.is_some(),
-        attrs.quantiles.as_ref().map(|b| b.span),
-        "quantiles",
-        Kind::Summary,
-    );
-    only(
-        attrs.window_secs.is_some(),
-        attrs.window_secs.as_ref().map(|b| b.span),
-        "window_secs",
-        Kind::Summary,
-    );
+    let buckets_apply = applies(attrs.buckets.as_ref().map(|b| b.span), "buckets", Kind::Histogram);
+    let quantiles_apply = applies(attrs.quantiles.as_ref().map(|b| b.span), "quantiles", Kind::Summary);
+    applies(attrs.window_secs.as_ref().map(|b| b.span), "window_secs", Kind::Summary);
 
-    // Buckets.
-    let buckets = attrs.buckets.as_ref().map(|given| {
+    // Buckets, and the slots the type has for them.
+    let buckets = attrs.buckets.as_ref().filter(|_| buckets_apply).map(|given| {
         if given.value.is_empty() {
-            cx.error_at(given.span, "`buckets` is empty; give at least one bound, or remove it for the default buckets");
-        }
-        for (i, (v, span)) in given.value.iter().enumerate() {
-            if !v.is_finite() {
-                cx.error_at(*span, "bucket bound is not finite; `+Inf` is always added, give finite bounds only");
-            } else if i > 0 && given.value[i - 1].0.is_finite() && *v <= given.value[i - 1].0 {
-                cx.error_at(
-                    *span,
-                    format!("bucket bounds must be strictly increasing; `{v}` follows `{}`", given.value[i - 1].0),
-                );
-            }
-        }
-        let slots_have = slots.map_or(DEFAULT_HISTOGRAM_SLOTS, |(s, _)| s);
-        if kind == Kind::Histogram && given.value.len() >= slots_have {
-            let ty_hint = if tags.is_some() { "T, " } else { "(), " };
             cx.error_at(
                 given.span,
+                "`buckets` is empty; give at least one bound, or remove it for the default buckets",
+            );
+        }
+        check_increasing(cx, &given.value, "bucket bound", |v| {
+            if v.is_finite() {
+                Ok(())
+            } else {
+                Err("bucket bound is not finite; `+Inf` is always added, give finite bounds only".to_owned())
+            }
+        });
+        given.value.iter().map(|n| n.value).collect::<Vec<_>>()
+    });
+    if kind == Kind::Histogram {
+        let needed = buckets.as_ref().map_or(11, Vec::len) + 1;
+        let (have, span) = match slots {
+            Slots::Default => (DEFAULT_HISTOGRAM_SLOTS, attrs.buckets.as_ref().map_or(field.ty.span(), |b| b.span)),
+            Slots::Literal(v, span) => (v, span),
+            Slots::Unknown => (usize::MAX, field.ty.span()),
+        };
+        if needed > have {
+            let what = if buckets.is_some() {
+                format!("{} bucket bounds", needed - 1)
+            } else {
+                "the 11 default bucket bounds".to_owned()
+            };
+            cx.error_at(
+                span,
                 format!(
-                    "{} bucket bounds need {} slots (one more for `+Inf`) but the type holds {slots_have}; write `Histogram<{ty_hint}{}>`",
-                    given.value.len(),
-                    given.value.len() + 1,
-                    given.value.len() + 1
+                    "{what} need {needed} slots (one more for `+Inf`) but the type holds {have}; write `Histogram<{tags_text}, {needed}>`"
                 ),
             );
         }
-        given.value.iter().map(|(v, _)| *v).collect::<Vec<_>>()
-    });
+    }
 
     // Quantiles and window.
-    let quantiles = attrs.quantiles.as_ref().map(|given| {
+    let quantiles = attrs.quantiles.as_ref().filter(|_| quantiles_apply).map(|given| {
         if given.value.is_empty() {
-            cx.error_at(
-                given.span,
-                "`quantiles` is empty; give at least one, such as `[0.5, 0.99]`",
-            );
+            cx.error_at(given.span, "`quantiles` is empty; give at least one, such as `[0.5, 0.99]`");
         }
-        for (i, (q, span)) in given.value.iter().enumerate() {
-            if !(*q > 0.0 && *q < 1.0) {
-                cx.error_at(
-                    *span,
-                    format!("quantile `{q}` is not in (0, 1); write p99 as `0.99`"),
-                );
-            } else if i > 0 && *q <= given.value[i - 1].0 {
-                cx.error_at(
-                    *span,
-                    format!(
-                        "quantiles must be increasing; `{q}` follows `{}`",
-                        given.value[i - 1].0
-                    ),
-                );
+        check_increasing(cx, &given.value, "quantile", |q| {
+            if q > 0.0 && q < 1.0 {
+                Ok(())
+            } else {
+                Err(format!("quantile `{q}` is not in (0, 1); write p99 as `0.99`"))
             }
-        }
-        given.value.iter().map(|(v, _)| *v).collect::<Vec<_>>()
+        });
+        given.value.iter().map(|n| n.value).collect::<Vec<_>>()
     });
     let window_secs = match &attrs.window_secs {
         Some(w) if w.value == 0 => {
@@ -445,6 +457,7 @@ fn parse_field(cx: &Ctxt, field: &syn::Field, namespace: Option<&str>) -> Option
         tags_span,
         name,
         name_span,
+        name_ok,
         help,
         unit: attrs.unit.map(|u| u.value),
         buckets,
@@ -452,22 +465,6 @@ fn parse_field(cx: &Ctxt, field: &syn::Field, namespace: Option<&str>) -> Option
         window_secs,
         max_series,
     })
-}
-
-fn is_base_unit(word: &str) -> bool {
-    matches!(
-        word,
-        "seconds"
-            | "bytes"
-            | "meters"
-            | "metres"
-            | "grams"
-            | "joules"
-            | "volts"
-            | "amperes"
-            | "celsius"
-            | "kelvin"
-    )
 }
 
 /// Every name a metric puts in an exposition: sample names and the OpenMetrics family name.
@@ -500,23 +497,17 @@ fn exposed(m: &Metric) -> Vec<(String, &'static str)> {
 }
 
 fn check_collisions(cx: &Ctxt, metrics: &[Metric]) {
-    for (i, m) in metrics.iter().enumerate() {
-        if metrics[..i].iter().any(|p| p.name == m.name) {
-            let p = metrics[..i]
-                .iter()
-                .find(|p| p.name == m.name)
-                .expect("found above");
+    let valid: Vec<&Metric> = metrics.iter().filter(|m| m.name_ok).collect();
+    for (i, m) in valid.iter().enumerate() {
+        if let Some(p) = valid[..i].iter().find(|p| p.name == m.name) {
             cx.error_at(
                 m.name_span,
-                format!(
-                    "duplicate metric name `{}`; field `{}` already uses it",
-                    m.name, p.ident
-                ),
+                format!("duplicate metric name `{}`; field `{}` already uses it", m.name, p.ident),
             );
             continue;
         }
         let mine = exposed(m);
-        'prev: for p in &metrics[..i] {
+        'prev: for p in &valid[..i] {
             for (theirs, what) in exposed(p) {
                 if let Some((ours, _)) = mine.iter().find(|(o, _)| *o == theirs) {
                     cx.error_at(
@@ -580,11 +571,7 @@ fn generate(input: &DeriveInput, metrics: &[Metric]) -> TokenStream {
         let help_json = escape_json(&m.help);
         let unit = m.unit.as_deref().unwrap_or("");
         let name = &m.name;
-        let family = if m.kind == Kind::Counter {
-            name.strip_suffix("_total").unwrap_or(name)
-        } else {
-            name.as_str()
-        };
+        let family = if m.kind == Kind::Counter { name.strip_suffix("_total").unwrap_or(name) } else { name.as_str() };
         let (kind, method) = match m.kind {
             Kind::Counter => (quote!(Counter), quote!(counter)),
             Kind::Gauge => (quote!(Gauge), quote!(gauge)),
@@ -613,12 +600,18 @@ fn generate(input: &DeriveInput, metrics: &[Metric]) -> TokenStream {
             " series (the product of its tags' value counts), above its `max_series` of {max}; drop a tag or some values, or raise `max_series` if that memory is intended"
         );
         let reserved = match m.kind {
-            Kind::Histogram => Some(("le", format!("histogram `{name}` has a tag named `le`, which is reserved for bucket bounds; rename the tag"))),
-            Kind::Summary => Some(("quantile", format!("summary `{name}` has a tag named `quantile`, which is reserved for quantiles; rename the tag"))),
+            Kind::Histogram => Some((
+                "le",
+                format!("histogram `{name}` has a tag named `le`, which is reserved for bucket bounds; rename the tag"),
+            )),
+            Kind::Summary => Some((
+                "quantile",
+                format!("summary `{name}` has a tag named `quantile`, which is reserved for quantiles; rename the tag"),
+            )),
             _ => None,
         };
         let reserved_check = reserved.map(|(tag, msg)| {
-            quote! {
+            quote_spanned! {m.tags_span=>
                 if #rt::__private::contains(<#tags as #rt::TagSet>::NAMES, #tag) {
                     ::core::panic!(#msg);
                 }
@@ -632,7 +625,7 @@ fn generate(input: &DeriveInput, metrics: &[Metric]) -> TokenStream {
                     let msg = #rt::__private::ConstMsg::new().str(#too_many).num(series).str(#too_many_end);
                     ::core::panic!("{}", msg.as_str());
                 }
-                if let ::core::option::Option::Some(_) = #rt::__private::first_duplicate(<#tags as #rt::TagSet>::NAMES) {
+                if #rt::__private::first_duplicate(<#tags as #rt::TagSet>::NAMES).is_some() {
                     ::core::panic!(#dup_msg);
                 }
                 #reserved_check
@@ -716,9 +709,7 @@ fn fallback(input: &DeriveInput, metrics: &[Metric]) -> TokenStream {
     }
     let rt = quote!(::metrics_runtime);
     let all_typed = match &input.data {
-        Data::Struct(data) => {
-            data.fields.len() == metrics.len() && matches!(data.fields, Fields::Named(_))
-        }
+        Data::Struct(data) => data.fields.len() == metrics.len() && matches!(data.fields, Fields::Named(_)),
         _ => false,
     };
     let new_body = if all_typed {

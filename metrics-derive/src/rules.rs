@@ -9,34 +9,19 @@ pub(crate) fn check_metric_name(name: &str) -> Result<(), String> {
     }
     let bytes = name.as_bytes();
     if bytes[0].is_ascii_digit() {
-        return Err(format!(
-            "metric name `{name}` starts with a digit; names match `[a-zA-Z_][a-zA-Z0-9_]*`"
-        ));
+        return Err(format!("metric name `{name}` starts with a digit; names match `[a-zA-Z_][a-zA-Z0-9_]*`"));
     }
-    if let Some(c) = name
-        .chars()
-        .find(|c| !(c.is_ascii_alphanumeric() || *c == '_' || *c == ':'))
-    {
-        return Err(format!(
-            "metric name `{name}` contains `{}`; names match `[a-zA-Z_][a-zA-Z0-9_]*`",
-            c.escape_default()
-        ));
+    if let Some(c) = name.chars().find(|c| !(c.is_ascii_alphanumeric() || *c == '_' || *c == ':')) {
+        return Err(format!("metric name `{name}` contains `{}`; names match `[a-zA-Z_][a-zA-Z0-9_]*`", shown(c)));
     }
     if name.contains(':') {
-        return Err(format!(
-            "metric name `{name}` contains `:`, which is reserved for recording rules; use `_`"
-        ));
+        return Err(format!("metric name `{name}` contains `:`, which is reserved for recording rules; use `_`"));
     }
     if name.starts_with("__") {
-        return Err(format!(
-            "metric name `{name}` starts with `__`, which is reserved for internal use"
-        ));
+        return Err(format!("metric name `{name}` starts with `__`, which is reserved for internal use"));
     }
     if has_camel_case(name) {
-        return Err(format!(
-            "metric name `{name}` is camelCase; write it in snake_case (`{}`)",
-            to_snake(name)
-        ));
+        return Err(format!("metric name `{name}` is camelCase; write it in snake_case (`{}`)", to_snake(name)));
     }
     Ok(())
 }
@@ -47,47 +32,37 @@ pub(crate) fn check_label_name(name: &str) -> Result<(), String> {
         return Err("tag name is empty".into());
     }
     if name.as_bytes()[0].is_ascii_digit() {
-        return Err(format!(
-            "tag name `{name}` starts with a digit; tag names match `[a-zA-Z_][a-zA-Z0-9_]*`"
-        ));
+        return Err(format!("tag name `{name}` starts with a digit; tag names match `[a-zA-Z_][a-zA-Z0-9_]*`"));
     }
-    if let Some(c) = name
-        .chars()
-        .find(|c| !(c.is_ascii_alphanumeric() || *c == '_'))
-    {
-        return Err(format!(
-            "tag name `{name}` contains `{}`; tag names match `[a-zA-Z_][a-zA-Z0-9_]*`",
-            c.escape_default()
-        ));
+    if let Some(c) = name.chars().find(|c| !(c.is_ascii_alphanumeric() || *c == '_')) {
+        return Err(format!("tag name `{name}` contains `{}`; tag names match `[a-zA-Z_][a-zA-Z0-9_]*`", shown(c)));
     }
     if name.starts_with("__") {
-        return Err(format!(
-            "tag name `{name}` starts with `__`, which is reserved for internal use"
-        ));
+        return Err(format!("tag name `{name}` starts with `__`, which is reserved for internal use"));
     }
     if name == "le" {
-        return Err(
-            "tag name `le` is reserved for histogram bucket bounds; choose another name".into(),
-        );
+        return Err("tag name `le` is reserved for histogram bucket bounds; choose another name".into());
     }
     if name == "quantile" {
-        return Err(
-            "tag name `quantile` is reserved for summary quantiles; choose another name".into(),
-        );
+        return Err("tag name `quantile` is reserved for summary quantiles; choose another name".into());
     }
     if has_camel_case(name) {
-        return Err(format!(
-            "tag name `{name}` is camelCase; write it in snake_case (`{}`)",
-            to_snake(name)
-        ));
+        return Err(format!("tag name `{name}` is camelCase; write it in snake_case (`{}`)", to_snake(name)));
     }
     Ok(())
 }
 
+/// A character as it should appear in a message: itself, unless invisible.
+fn shown(c: char) -> String {
+    if c.is_control() || c.is_whitespace() {
+        c.escape_default().to_string()
+    } else {
+        c.to_string()
+    }
+}
+
 fn has_camel_case(name: &str) -> bool {
-    name.as_bytes()
-        .windows(2)
-        .any(|w| w[0].is_ascii_lowercase() && w[1].is_ascii_uppercase())
+    name.as_bytes().windows(2).any(|w| w[0].is_ascii_lowercase() && w[1].is_ascii_uppercase())
 }
 
 /// `fooBar` -> `foo_bar`, `FooBar` -> `foo_bar`, `HTTPStatus` -> `http_status`.
@@ -96,8 +71,7 @@ pub(crate) fn to_snake(name: &str) -> String {
     let mut out = String::with_capacity(name.len() + 4);
     for (i, &c) in chars.iter().enumerate() {
         if c.is_uppercase() {
-            let prev_lower =
-                i > 0 && (chars[i - 1].is_lowercase() || chars[i - 1].is_ascii_digit());
+            let prev_lower = i > 0 && (chars[i - 1].is_lowercase() || chars[i - 1].is_ascii_digit());
             let next_lower = chars.get(i + 1).is_some_and(|n| n.is_lowercase());
             let prev_upper = i > 0 && chars[i - 1].is_uppercase();
             if i > 0 && chars[i - 1] != '_' && (prev_lower || (prev_upper && next_lower)) {
@@ -111,26 +85,15 @@ pub(crate) fn to_snake(name: &str) -> String {
     out
 }
 
-const BASE_UNITS: &[&str] = &[
-    "amperes", "bytes", "celsius", "grams", "joules", "kelvin", "meters", "metres", "seconds",
-    "volts",
-];
+const BASE_UNITS: &[&str] =
+    &["amperes", "bytes", "celsius", "grams", "joules", "kelvin", "meters", "metres", "seconds", "volts"];
 const UNIT_PREFIXES: &[&str] = &[
-    "pico", "nano", "micro", "milli", "centi", "deci", "deca", "hecto", "kilo", "kibi", "mega",
-    "mebi", "mibi", "giga", "gibi", "tera", "tebi", "peta", "pebi",
+    "pico", "nano", "micro", "milli", "centi", "deci", "deca", "hecto", "kilo", "kibi", "mega", "mebi", "mibi", "giga",
+    "gibi", "tera", "tebi", "peta", "pebi",
 ];
 const TIME_UNITS: &[&str] = &["minutes", "hours", "days", "weeks"];
-const ABBREVIATIONS: &[&str] = &[
-    "s", "ms", "us", "ns", "sec", "b", "kb", "mb", "gb", "tb", "pb", "m", "h", "d",
-];
-const TYPE_NAMES: &[&str] = &[
-    "counter",
-    "gauge",
-    "summary",
-    "untyped",
-    "histogram",
-    "gauge_histogram",
-];
+const ABBREVIATIONS: &[&str] = &["s", "ms", "us", "ns", "sec", "b", "kb", "mb", "gb", "tb", "pb", "m", "h", "d"];
+const TYPE_NAMES: &[&str] = &["counter", "gauge", "summary", "untyped", "histogram", "gauge_histogram"];
 
 /// For a non-base unit word (`milliseconds`, `kilobytes`, `hours`), the base unit to use instead.
 pub(crate) fn base_unit_for(word: &str) -> Option<&'static str> {
@@ -154,7 +117,9 @@ pub(crate) fn check_name_words(name: &str) -> Result<(), String> {
     let lower = name.to_ascii_lowercase();
     for word in lower.split('_') {
         if let Some(base) = base_unit_for(word) {
-            return Err(format!("metric name `{name}` uses the non-base unit `{word}`; use `{base}` and scale the values"));
+            return Err(format!(
+                "metric name `{name}` uses the non-base unit `{word}`; use `{base}` and scale the values"
+            ));
         }
     }
     for abbr in ABBREVIATIONS {
@@ -168,7 +133,9 @@ pub(crate) fn check_name_words(name: &str) -> Result<(), String> {
         let mid = format!("_{ty}_");
         let end = format!("_{ty}");
         if lower.contains(&mid) || lower.ends_with(&end) {
-            return Err(format!("metric name `{name}` contains the type name `{ty}`; the type is already in the exposition"));
+            return Err(format!(
+                "metric name `{name}` contains the type name `{ty}`; the type is already in the exposition"
+            ));
         }
     }
     Ok(())
@@ -179,20 +146,18 @@ pub(crate) fn check_unit(unit: &str) -> Result<(), String> {
     if unit.is_empty() {
         return Err("unit is empty; remove `unit` or name one, such as `seconds`".into());
     }
-    if !unit
-        .bytes()
-        .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
+    if !unit.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
         || unit.as_bytes()[0].is_ascii_digit()
     {
         return Err(format!("unit `{unit}` must match `[a-z][a-z0-9_]*`"));
     }
     if let Some(base) = base_unit_for(unit) {
-        return Err(format!(
-            "unit `{unit}` is not a base unit; use `{base}` and scale the values"
-        ));
+        return Err(format!("unit `{unit}` is not a base unit; use `{base}` and scale the values"));
     }
     if ABBREVIATIONS.contains(&unit) {
-        return Err(format!("unit `{unit}` is an abbreviation; spell the base unit out (`seconds`, `bytes`, `meters`)"));
+        return Err(format!(
+            "unit `{unit}` is an abbreviation; spell the base unit out (`seconds`, `bytes`, `meters`)"
+        ));
     }
     Ok(())
 }
@@ -262,9 +227,7 @@ fn levenshtein(a: &str, b: &str) -> usize {
     for (i, ca) in a.chars().enumerate() {
         let mut cur = vec![i + 1; b.len() + 1];
         for (j, cb) in b.iter().enumerate() {
-            cur[j + 1] = (prev[j] + usize::from(ca != *cb))
-                .min(prev[j + 1] + 1)
-                .min(cur[j] + 1);
+            cur[j + 1] = (prev[j] + usize::from(ca != *cb)).min(prev[j + 1] + 1).min(cur[j] + 1);
         }
         prev = cur;
     }
@@ -322,10 +285,7 @@ mod tests {
         assert_eq!(to_snake("ClientError"), "client_error");
         assert_eq!(to_snake("HTTPStatus"), "http_status");
         assert_eq!(to_snake("fooBar"), "foo_bar");
-        assert_eq!(
-            did_you_mean("nmae", &["name", "help", "unit"]),
-            Some("name")
-        );
+        assert_eq!(did_you_mean("nmae", &["name", "help", "unit"]), Some("name"));
         assert_eq!(did_you_mean("zzzz", &["name"]), None);
     }
 

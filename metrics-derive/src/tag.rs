@@ -2,6 +2,7 @@
 
 use proc_macro2::TokenStream;
 use quote::quote;
+use syn::spanned::Spanned;
 use syn::{Data, DeriveInput, Fields};
 
 use crate::attr::{key_of, lit_str, set_once, unknown_key, Given};
@@ -29,12 +30,12 @@ struct Variant {
 pub(crate) fn expand(input: &DeriveInput) -> TokenStream {
     let cx = Ctxt::new();
     let parsed = parse(&cx, input);
+    let generic = !input.generics.params.is_empty();
     match (cx.check(), parsed) {
         (Ok(()), Some((name, variants))) => generate(input, &name, &variants, false),
-        (Err(e), Some((name, variants))) => {
-            with_fallback(e, generate(input, &name, &variants, true))
-        }
-        (Err(e), None) => with_fallback(e, TokenStream::new()),
+        // No fallback for a generic enum: its impls could not name the type.
+        (Err(e), Some((name, variants))) if !generic => with_fallback(e, generate(input, &name, &variants, true)),
+        (Err(e), _) => with_fallback(e, TokenStream::new()),
         (Ok(()), None) => unreachable!("a failed parse always reports an error"),
     }
 }
@@ -50,9 +51,7 @@ fn apply_rename(rule: &str, ident: &str) -> String {
         "SCREAMING-KEBAB-CASE" => snake.replace('_', "-").to_uppercase(),
         "camelCase" => {
             let mut c = ident.chars();
-            c.next()
-                .map(|f| f.to_lowercase().chain(c).collect())
-                .unwrap_or_default()
+            c.next().map(|f| f.to_lowercase().chain(c).collect()).unwrap_or_default()
         }
         _ => ident.to_owned(),
     }
@@ -76,24 +75,17 @@ fn parse(cx: &Ctxt, input: &DeriveInput) -> Option<(Given<String>, Vec<Variant>)
             match key_of(&meta).as_str() {
                 "name" => {
                     let s = lit_str(&meta)?;
-                    set_once(cx, &mut name, "name", s.value(), s.span());
+                    set_once(cx, &mut name, "name", s.value(), s.span(), meta.path.span());
                 }
                 "rename_all" => {
                     let s = lit_str(&meta)?;
                     if RENAME_RULES.contains(&s.value().as_str()) {
-                        set_once(cx, &mut rename, "rename_all", s.value(), s.span());
+                        set_once(cx, &mut rename, "rename_all", s.value(), s.span(), meta.path.span());
                     } else {
-                        let list = RENAME_RULES
-                            .iter()
-                            .map(|r| format!("`{r}`"))
-                            .collect::<Vec<_>>()
-                            .join(", ");
+                        let list = RENAME_RULES.iter().map(|r| format!("`{r}`")).collect::<Vec<_>>().join(", ");
                         cx.error_at(
                             s.span(),
-                            format!(
-                                "unknown `rename_all` rule `{}`; expected one of {list}",
-                                s.value()
-                            ),
+                            format!("unknown `rename_all` rule `{}`; expected one of {list}", s.value()),
                         );
                     }
                 }
@@ -105,30 +97,18 @@ fn parse(cx: &Ctxt, input: &DeriveInput) -> Option<(Given<String>, Vec<Variant>)
             cx.syn_error(e);
         }
     }
-    let name = name.unwrap_or_else(|| Given {
-        value: to_snake(&input.ident.to_string()),
-        span: input.ident.span(),
-    });
+    let name = name.unwrap_or_else(|| Given { value: to_snake(&input.ident.to_string()), span: input.ident.span() });
     if let Err(msg) = check_label_name(&name.value) {
         cx.error_at(name.span, msg);
     }
     if data.variants.is_empty() {
-        cx.error_spanned_by(
-            &input.ident,
-            "a tag needs at least one value; add a variant",
-        );
+        cx.error_spanned_by(&input.ident, "a tag needs at least one value; add a variant");
     }
 
     let mut variants: Vec<Variant> = Vec::new();
     for v in &data.variants {
         if !matches!(v.fields, Fields::Unit) {
-            cx.error_spanned_by(
-                &v.fields,
-                format!(
-                    "tag values are unit variants; remove the fields of `{}`",
-                    v.ident
-                ),
-            );
+            cx.error_spanned_by(&v.fields, format!("tag values are unit variants; remove the fields of `{}`", v.ident));
         }
         let mut value: Option<Given<String>> = None;
         for attr in v.attrs.iter().filter(|a| a.path().is_ident("tag")) {
@@ -136,7 +116,7 @@ fn parse(cx: &Ctxt, input: &DeriveInput) -> Option<(Given<String>, Vec<Variant>)
                 match key_of(&meta).as_str() {
                     "value" => {
                         let s = lit_str(&meta)?;
-                        set_once(cx, &mut value, "value", s.value(), s.span());
+                        set_once(cx, &mut value, "value", s.value(), s.span(), meta.path.span());
                     }
                     _ => unknown_key(cx, &meta, VARIANT_KEYS)?,
                 }
@@ -148,15 +128,12 @@ fn parse(cx: &Ctxt, input: &DeriveInput) -> Option<(Given<String>, Vec<Variant>)
         }
         let value = value.unwrap_or_else(|| {
             let rule = rename.as_ref().map_or("snake_case", |r| r.value.as_str());
-            Given {
-                value: apply_rename(rule, &v.ident.to_string()),
-                span: v.ident.span(),
-            }
+            Given { value: apply_rename(rule, &v.ident.to_string()), span: v.ident.span() }
         });
         if value.value.is_empty() {
             cx.error_at(value.span, "tag value is empty; give a non-empty `value`");
         }
-        if let Some(prev) = variants.iter().find(|p| p.value == value.value) {
+        if let Some(prev) = variants.iter().find(|p| !value.value.is_empty() && p.value == value.value) {
             cx.error_at(
                 value.span,
                 format!(
@@ -166,33 +143,24 @@ fn parse(cx: &Ctxt, input: &DeriveInput) -> Option<(Given<String>, Vec<Variant>)
                 ),
             );
         }
-        variants.push(Variant {
-            ident: v.ident.clone(),
-            value: value.value,
-        });
+        variants.push(Variant { ident: v.ident.clone(), value: value.value });
     }
     Some((name, variants))
 }
 
 /// With `fallback`, the impls only exist so that uses of the type do not add errors of their
 /// own; they never construct a variant.
-fn generate(
-    input: &DeriveInput,
-    name: &Given<String>,
-    variants: &[Variant],
-    fallback: bool,
-) -> TokenStream {
+fn generate(input: &DeriveInput, name: &Given<String>, variants: &[Variant], fallback: bool) -> TokenStream {
     let ident = &input.ident;
     let name = &name.value;
     let count = variants.len();
     let values: Vec<&str> = variants.iter().map(|v| v.value.as_str()).collect();
-    let escaped: Vec<String> = variants
-        .iter()
-        .map(|v| escape_label_value(&v.value))
-        .collect();
+    let escaped: Vec<String> = variants.iter().map(|v| escape_label_value(&v.value)).collect();
     let idents: Vec<&syn::Ident> = variants.iter().map(|v| &v.ident).collect();
     let indices: Vec<usize> = (0..count).collect();
     let label_prefix = format!("{name}=\"");
+    // In fallback mode the set has no names, so that checks on them add no errors.
+    let names = if fallback { quote!(&[]) } else { quote!(&[#name]) };
     let from_index_arms = if fallback {
         quote!(_ => ::core::option::Option::None,)
     } else {
@@ -201,11 +169,8 @@ fn generate(
             _ => ::core::option::Option::None,
         }
     };
-    let from_str_arms = if fallback {
-        quote!()
-    } else {
-        quote!(#(#values => ::core::result::Result::Ok(Self::#idents),)*)
-    };
+    let from_str_arms =
+        if fallback { quote!() } else { quote!(#(#values => ::core::result::Result::Ok(Self::#idents),)*) };
     quote! {
         const _: () = {
             #[automatically_derived]
@@ -223,6 +188,18 @@ fn generate(
                 fn from_index(index: usize) -> ::core::option::Option<Self> {
                     match index { #from_index_arms }
                 }
+
+                #[allow(unreachable_patterns)]
+                fn from_value(s: &str) -> ::core::result::Result<Self, ::metrics_runtime::ParseTagError> {
+                    match s {
+                        #from_str_arms
+                        _ => ::core::result::Result::Err(::metrics_runtime::ParseTagError::new(
+                            #name,
+                            s,
+                            <Self as ::metrics_runtime::Tag>::VALUES,
+                        )),
+                    }
+                }
             }
 
             #[automatically_derived]
@@ -230,7 +207,7 @@ fn generate(
             // and `Array<V>` is `[V; CARDINALITY]`.
             unsafe impl ::metrics_runtime::TagSet for #ident {
                 const CARDINALITY: usize = #count;
-                const NAMES: &'static [&'static str] = &[#name];
+                const NAMES: &'static [&'static str] = #names;
                 type Array<V: ::metrics_runtime::ConstInit + ::core::marker::Send + ::core::marker::Sync> = [V; #count];
 
                 #[inline(always)]
@@ -256,7 +233,7 @@ fn generate(
                         if found.is_some() {
                             return ::core::result::Result::Err(::metrics_runtime::TagSetError::RepeatedTag { name: #name });
                         }
-                        match <Self as ::core::str::FromStr>::from_str(value) {
+                        match <Self as ::metrics_runtime::Tag>::from_value(value) {
                             ::core::result::Result::Ok(v) => found = ::core::option::Option::Some(v),
                             ::core::result::Result::Err(e) => {
                                 return ::core::result::Result::Err(::metrics_runtime::TagSetError::InvalidValue(e))
@@ -289,16 +266,8 @@ fn generate(
             impl ::core::str::FromStr for #ident {
                 type Err = ::metrics_runtime::ParseTagError;
 
-                #[allow(unreachable_patterns)]
                 fn from_str(s: &str) -> ::core::result::Result<Self, Self::Err> {
-                    match s {
-                        #from_str_arms
-                        _ => ::core::result::Result::Err(::metrics_runtime::ParseTagError::new(
-                            #name,
-                            s,
-                            <Self as ::metrics_runtime::Tag>::VALUES,
-                        )),
-                    }
+                    <Self as ::metrics_runtime::Tag>::from_value(s)
                 }
             }
         };

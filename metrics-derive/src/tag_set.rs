@@ -1,11 +1,11 @@
 //! `#[derive(TagSet)]`: a struct of tags; index arithmetic, label rendering and `from_pairs`.
 
 use proc_macro2::TokenStream;
-use quote::{format_ident, quote, quote_spanned};
+use quote::{format_ident, quote};
 use syn::spanned::Spanned;
 use syn::{Data, DeriveInput, Fields};
 
-use crate::attr::{key_of, lit_str, set_once, unknown_key, Given};
+use crate::attr::{key_of, lit_str, misplaced, set_once, unknown_key, Given};
 use crate::ctxt::{with_fallback, Ctxt};
 use crate::rules::check_label_name;
 
@@ -37,18 +37,18 @@ fn parse(cx: &Ctxt, input: &DeriveInput) -> Vec<Field> {
     if !input.generics.params.is_empty() {
         cx.error_spanned_by(&input.generics, "a tag set cannot be generic");
     }
+    misplaced(
+        cx,
+        &input.attrs,
+        "tag",
+        "`#[tag(..)]` on a tag set goes on its fields (`#[tag(name = \"..\")]`); value renaming goes on the tag enums",
+    );
     let Fields::Named(named) = &data.fields else {
-        cx.error_spanned_by(
-            &input.ident,
-            "a tag set needs named fields: the field names are the tag names",
-        );
+        cx.error_spanned_by(&input.ident, "a tag set needs named fields: the field names are the tag names");
         return Vec::new();
     };
     if named.named.is_empty() {
-        cx.error_spanned_by(
-            &input.ident,
-            "a tag set needs at least one tag field; use `()` for a metric without tags",
-        );
+        cx.error_spanned_by(&input.ident, "a tag set needs at least one tag field; use `()` for a metric without tags");
     }
     let mut fields: Vec<Field> = Vec::new();
     for f in &named.named {
@@ -59,7 +59,7 @@ fn parse(cx: &Ctxt, input: &DeriveInput) -> Vec<Field> {
                 match key_of(&meta).as_str() {
                     "name" => {
                         let s = lit_str(&meta)?;
-                        set_once(cx, &mut name, "name", s.value(), s.span());
+                        set_once(cx, &mut name, "name", s.value(), s.span(), meta.path.span());
                     }
                     _ => unknown_key(cx, &meta, FIELD_KEYS)?,
                 }
@@ -70,27 +70,14 @@ fn parse(cx: &Ctxt, input: &DeriveInput) -> Vec<Field> {
             }
         }
         let raw = ident.to_string();
-        let name = name.unwrap_or_else(|| Given {
-            value: raw.trim_start_matches("r#").to_owned(),
-            span: ident.span(),
-        });
+        let name = name.unwrap_or_else(|| Given { value: raw.trim_start_matches("r#").to_owned(), span: ident.span() });
         if let Err(msg) = check_label_name(&name.value) {
             cx.error_at(name.span, msg);
         }
         if fields.iter().any(|p| p.name == name.value) {
-            cx.error_at(
-                name.span,
-                format!(
-                    "duplicate tag name `{}` in this set; rename one of them",
-                    name.value
-                ),
-            );
+            cx.error_at(name.span, format!("duplicate tag name `{}` in this set; rename one of them", name.value));
         }
-        fields.push(Field {
-            ident,
-            ty: f.ty.clone(),
-            name: name.value,
-        });
+        fields.push(Field { ident, ty: f.ty.clone(), name: name.value });
     }
     fields
 }
@@ -106,7 +93,8 @@ fn generate(input: &DeriveInput, fields: &[Field]) -> TokenStream {
     let label_idx: Vec<usize> = (0..n).collect();
     let count = |ty: &syn::Type| quote!(<#ty as #rt::Tag>::VALUES.len());
     let counts: Vec<TokenStream> = tys.iter().map(|t| count(t)).collect();
-    let cardinality = quote!(1usize #(* #counts)*);
+    let overflow = format!("tag set `{ident}` has more combinations than `usize` can count; drop a tag or some values");
+    let cardinality = quote!(__CARDINALITY);
     // Digits from the last field (fastest) to the first.
     let rev_digits: Vec<TokenStream> = (0..n)
         .rev()
@@ -120,23 +108,16 @@ fn generate(input: &DeriveInput, fields: &[Field]) -> TokenStream {
             }
         })
         .collect();
-    let prefixes: Vec<String> = fields
-        .iter()
-        .enumerate()
-        .map(|(i, f)| format!("{}{}=\"", if i == 0 { "" } else { "," }, f.name))
-        .collect();
-    let assert_tag: Vec<TokenStream> = fields
-        .iter()
-        .map(|f| {
-            let ty = &f.ty;
-            quote_spanned! {ty.span()=> const _: fn() = || { fn is_tag<T: #rt::Tag>() {} is_tag::<#ty>(); }; }
-        })
-        .collect();
+    let prefixes: Vec<String> =
+        fields.iter().enumerate().map(|(i, f)| format!("{}{}=\"", if i == 0 { "" } else { "," }, f.name)).collect();
     let opt_vars: Vec<syn::Ident> = (0..n).map(|i| format_ident!("f{}", i)).collect();
 
     quote! {
         const _: () = {
-            #(#assert_tag)*
+            const __CARDINALITY: usize = match #rt::__private::checked_product(&[#(#counts),*]) {
+                ::core::option::Option::Some(n) => n,
+                ::core::option::Option::None => ::core::panic!(#overflow),
+            };
 
             #[automatically_derived]
             // SAFETY: `index` is a mixed-radix number whose digits are each below their tag's
@@ -176,7 +157,7 @@ fn generate(input: &DeriveInput, fields: &[Field]) -> TokenStream {
                                     if #opt_vars.is_some() {
                                         return ::core::result::Result::Err(#rt::TagSetError::RepeatedTag { name: #names });
                                     }
-                                    match <#tys as ::core::str::FromStr>::from_str(value) {
+                                    match <#tys as #rt::Tag>::from_value(value) {
                                         ::core::result::Result::Ok(v) => #opt_vars = ::core::option::Option::Some(v),
                                         ::core::result::Result::Err(e) => {
                                             return ::core::result::Result::Err(#rt::TagSetError::InvalidValue(e))

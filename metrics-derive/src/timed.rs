@@ -34,9 +34,7 @@ fn has_impl_trait(ty: &Type) -> bool {
 /// Whether the declared return type is a `Result` (by its last path segment).
 fn is_result(ty: &Type) -> bool {
     match ty {
-        Type::Path(p) => {
-            p.qself.is_none() && p.path.segments.last().is_some_and(|s| s.ident == "Result")
-        }
+        Type::Path(p) => p.qself.is_none() && p.path.segments.last().is_some_and(|s| s.ident == "Result"),
         Type::Group(g) => is_result(&g.elem),
         Type::Paren(p) => is_result(&p.elem),
         _ => false,
@@ -62,10 +60,7 @@ fn try_expand(args: TokenStream, item: TokenStream) -> syn::Result<TokenStream> 
                     ));
                 }
             }
-            return Err(syn::Error::new(
-                e.span(),
-                "`#[timed]` applies to a fn or method with a body",
-            ));
+            return Err(syn::Error::new(e.span(), "`#[timed]` applies to a fn or method with a body"));
         }
     };
     let sig = &func.sig;

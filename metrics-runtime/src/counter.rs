@@ -83,9 +83,7 @@ pub struct Counter<T: TagSet = ()> {
 impl<T: TagSet> Counter<T> {
     /// A counter with every series at zero.
     pub const fn new() -> Self {
-        Self {
-            series: <T::Array<CounterSeries> as ConstInit>::INIT,
-        }
+        Self { series: <T::Array<CounterSeries> as ConstInit>::INIT }
     }
 
     /// The series for `tags`.
@@ -105,9 +103,7 @@ impl<T: TagSet> Counter<T> {
 
     /// The sum over all series.
     pub fn total(&self) -> u64 {
-        self.series()
-            .iter()
-            .fold(0u64, |acc, s| acc.wrapping_add(s.get()))
+        self.series().iter().fold(0u64, |acc, s| acc.wrapping_add(s.get()))
     }
 }
 
@@ -139,9 +135,6 @@ impl<T: TagSet> Default for Counter<T> {
 
 impl<T: TagSet> fmt::Debug for Counter<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Counter")
-            .field("series", &self.series().len())
-            .field("total", &self.total())
-            .finish()
+        f.debug_struct("Counter").field("series", &self.series().len()).field("total", &self.total()).finish()
     }
 }

@@ -65,21 +65,13 @@ impl MetricKind {
         match self {
             MetricKind::Counter => {
                 let family = name.strip_suffix("_total").unwrap_or(name);
-                vec![
-                    name.to_owned(),
-                    family.to_owned(),
-                    format!("{family}_created"),
-                ]
+                vec![name.to_owned(), family.to_owned(), format!("{family}_created")]
             }
             MetricKind::Gauge => vec![name.to_owned()],
-            MetricKind::Histogram => ["", "_bucket", "_sum", "_count", "_created"]
-                .iter()
-                .map(|s| format!("{name}{s}"))
-                .collect(),
-            MetricKind::Summary => ["", "_sum", "_count", "_created"]
-                .iter()
-                .map(|s| format!("{name}{s}"))
-                .collect(),
+            MetricKind::Histogram => {
+                ["", "_bucket", "_sum", "_count", "_created"].iter().map(|s| format!("{name}{s}")).collect()
+            }
+            MetricKind::Summary => ["", "_sum", "_count", "_created"].iter().map(|s| format!("{name}{s}")).collect(),
         }
     }
 }
@@ -181,9 +173,7 @@ pub fn process_start_time() -> f64 {
 }
 
 fn now_unix() -> f64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0.0, |d| d.as_secs_f64())
+    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0.0, |d| d.as_secs_f64())
 }
 
 fn linux_process_start() -> Option<f64> {
@@ -195,12 +185,7 @@ fn linux_process_start() -> Option<f64> {
     let after = &stat[stat.rfind(')')? + 1..];
     let ticks: f64 = after.split_whitespace().nth(19)?.parse().ok()?;
     let boot = std::fs::read_to_string("/proc/stat").ok()?;
-    let btime: f64 = boot
-        .lines()
-        .find_map(|l| l.strip_prefix("btime "))?
-        .trim()
-        .parse()
-        .ok()?;
+    let btime: f64 = boot.lines().find_map(|l| l.strip_prefix("btime "))?.trim().parse().ok()?;
     // USER_HZ is 100 on every Linux architecture the standard library supports.
     let start = btime + ticks / 100.0;
     (start > 0.0 && start <= now_unix() + 1.0).then_some(start)
@@ -220,12 +205,7 @@ impl<'a> Encoder<'a> {
     /// An encoder appending to `out`. For JSON, call [`Encoder::begin`] and [`Encoder::finish`]
     /// around the metrics; for OpenMetrics, `finish` writes `# EOF`.
     pub fn new(out: &'a mut String, format: Format) -> Self {
-        Self {
-            out,
-            format,
-            first: true,
-            created: process_start_time(),
-        }
+        Self { out, format, first: true, created: process_start_time() }
     }
 
     /// The format being written.
@@ -308,13 +288,7 @@ impl<'a> Encoder<'a> {
 
     /// `name_suffix{labels} ` (or `name_suffix{labels,extra} `) in the text formats.
     #[inline]
-    fn sample_prefix<T: TagSet>(
-        &mut self,
-        name: &str,
-        suffix: &str,
-        index: usize,
-        extra: Option<(&str, &str)>,
-    ) {
+    fn sample_prefix<T: TagSet>(&mut self, name: &str, suffix: &str, index: usize, extra: Option<(&str, &str)>) {
         let out = &mut *self.out;
         out.push_str(name);
         out.push_str(suffix);
@@ -413,11 +387,7 @@ impl<'a> Encoder<'a> {
 
     /// Writes a histogram family: cumulative `_bucket{le}` ending in `+Inf`, `_sum`, `_count`
     /// (and `_created` in OpenMetrics).
-    pub fn histogram<T: TagSet, const B: usize>(
-        &mut self,
-        d: &MetricDesc,
-        histogram: &Histogram<T, B>,
-    ) {
+    pub fn histogram<T: TagSet, const B: usize>(&mut self, d: &MetricDesc, histogram: &Histogram<T, B>) {
         self.header(d);
         let bounds = histogram.bounds();
         let le = histogram.le_texts();
@@ -451,12 +421,7 @@ impl<'a> Encoder<'a> {
             let mut cumulative = 0u64;
             for (b, count) in series.bucket_counts(bounds).enumerate() {
                 cumulative += count;
-                self.sample_prefix::<T>(
-                    d.name,
-                    "_bucket",
-                    i,
-                    Some(("le", le.get(b).copied().unwrap_or("+Inf"))),
-                );
+                self.sample_prefix::<T>(d.name, "_bucket", i, Some(("le", le.get(b).copied().unwrap_or("+Inf"))));
                 push_u64(self.out, cumulative);
                 self.out.push('\n');
             }
@@ -552,20 +517,14 @@ pub fn negotiate(accept: Option<&str>) -> Format {
             if let Some((k, v)) = param.split_once('=') {
                 let (k, v) = (k.trim().to_ascii_lowercase(), v.trim().trim_matches('"'));
                 if k == "q" {
-                    q = v
-                        .parse::<f64>()
-                        .ok()
-                        .filter(|q| (0.0..=1.0).contains(q))
-                        .unwrap_or(0.0);
+                    q = v.parse::<f64>().ok().filter(|q| (0.0..=1.0).contains(q)).unwrap_or(0.0);
                 } else if k == "version" {
                     version = Some(v.to_owned());
                 }
             }
         }
         match media.as_str() {
-            "application/openmetrics-text"
-                if matches!(version.as_deref(), None | Some("1.0.0")) =>
-            {
+            "application/openmetrics-text" if matches!(version.as_deref(), None | Some("1.0.0")) => {
                 best_om = best_om.max(q)
             }
             "text/plain" | "text/*" | "*/*" => best_text = best_text.max(q),
@@ -585,22 +544,10 @@ mod tests {
 
     #[test]
     fn negotiation_respects_q_values() {
-        assert_eq!(
-            negotiate(Some("application/openmetrics-text;q=0.2, text/plain;q=0.9")),
-            Format::Prometheus
-        );
-        assert_eq!(
-            negotiate(Some("application/openmetrics-text; version=1.0.0")),
-            Format::OpenMetrics
-        );
-        assert_eq!(
-            negotiate(Some("application/openmetrics-text; version=0.0.1")),
-            Format::Prometheus
-        );
-        assert_eq!(
-            negotiate(Some("application/openmetrics-text;q=0")),
-            Format::Prometheus
-        );
+        assert_eq!(negotiate(Some("application/openmetrics-text;q=0.2, text/plain;q=0.9")), Format::Prometheus);
+        assert_eq!(negotiate(Some("application/openmetrics-text; version=1.0.0")), Format::OpenMetrics);
+        assert_eq!(negotiate(Some("application/openmetrics-text; version=0.0.1")), Format::Prometheus);
+        assert_eq!(negotiate(Some("application/openmetrics-text;q=0")), Format::Prometheus);
         assert_eq!(negotiate(Some("application/json")), Format::Prometheus);
         assert_eq!(negotiate(Some("")), Format::Prometheus);
     }

@@ -39,10 +39,7 @@ impl GaugeSeries {
         let mut current = self.0.load(Relaxed);
         loop {
             let next = (f64::from_bits(current) + delta).to_bits();
-            match self
-                .0
-                .compare_exchange_weak(current, next, Relaxed, Relaxed)
-            {
+            match self.0.compare_exchange_weak(current, next, Relaxed, Relaxed) {
                 Ok(_) => return,
                 Err(actual) => current = actual,
             }
@@ -102,9 +99,7 @@ pub struct Gauge<T: TagSet = ()> {
 impl<T: TagSet> Gauge<T> {
     /// A gauge with every series at zero.
     pub const fn new() -> Self {
-        Self {
-            series: <T::Array<GaugeSeries> as ConstInit>::INIT,
-        }
+        Self { series: <T::Array<GaugeSeries> as ConstInit>::INIT }
     }
 
     /// The series for `tags`.
@@ -169,8 +164,6 @@ impl<T: TagSet> Default for Gauge<T> {
 
 impl<T: TagSet> fmt::Debug for Gauge<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Gauge")
-            .field("series", &self.series().len())
-            .finish()
+        f.debug_struct("Gauge").field("series", &self.series().len()).finish()
     }
 }

@@ -7,12 +7,8 @@ use crate::cell::{ConstInit, SeriesArray};
 use crate::tag::TagSet;
 
 /// The Prometheus default bucket bounds, in seconds.
-pub const DEFAULT_BUCKETS: &[f64] = &[
-    0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
-];
-const DEFAULT_LE: &[&str] = &[
-    "0.005", "0.01", "0.025", "0.05", "0.1", "0.25", "0.5", "1.0", "2.5", "5.0", "10.0",
-];
+pub const DEFAULT_BUCKETS: &[f64] = &[0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0];
+const DEFAULT_LE: &[&str] = &["0.005", "0.01", "0.025", "0.05", "0.1", "0.25", "0.5", "1.0", "2.5", "5.0", "10.0"];
 
 /// Adds `delta` to an `f64` kept as bits in an `AtomicU64`.
 #[inline(always)]
@@ -39,10 +35,7 @@ pub struct HistogramSeries<const B: usize> {
 
 impl<const B: usize> ConstInit for HistogramSeries<B> {
     #[allow(clippy::declare_interior_mutable_const)]
-    const INIT: Self = Self {
-        counts: [const { AtomicU64::new(0) }; B],
-        sum: AtomicU64::new(0),
-    };
+    const INIT: Self = Self { counts: [const { AtomicU64::new(0) }; B], sum: AtomicU64::new(0) };
 }
 
 impl<const B: usize> HistogramSeries<B> {
@@ -60,10 +53,7 @@ impl<const B: usize> HistogramSeries<B> {
 impl<const B: usize> fmt::Debug for HistogramSeries<B> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let counts: Vec<u64> = self.counts.iter().map(|c| c.load(Relaxed)).collect();
-        f.debug_struct("HistogramSeries")
-            .field("counts", &counts)
-            .field("sum", &self.sum())
-            .finish()
+        f.debug_struct("HistogramSeries").field("counts", &counts).field("sum", &self.sum()).finish()
     }
 }
 
@@ -74,7 +64,7 @@ impl<const B: usize> fmt::Debug for HistogramSeries<B> {
 ///
 /// # Recording
 ///
-/// [`HistogramHandle::record`] finds the bucket by a linear scan of the bounds (`value <= le`) and
+/// [`HistogramHandle::record`] finds the bucket by counting the bounds below the value (branch-free) and
 /// does one relaxed atomic add on it plus a compare-and-swap add on the sum.
 /// Values that are NaN or infinite are **not recorded**: they would poison `_sum` forever. They
 /// are counted instead, in [`Histogram::invalid`]. Negative and zero values are recorded
@@ -130,29 +120,15 @@ impl<T: TagSet, const B: usize> Histogram<T, B> {
     /// If `B` is not above `bounds.len()`, if the lengths differ, or if the bounds are not finite
     /// and strictly increasing (at compile time when used in a `static`).
     pub const fn with_bounds(bounds: &'static [f64], le: &'static [&'static str]) -> Self {
-        assert!(
-            bounds.len() < B,
-            "the histogram type has too few bucket slots: `B` must exceed the number of bounds"
-        );
-        assert!(
-            bounds.len() == le.len(),
-            "one `le` text is needed per bound"
-        );
+        assert!(bounds.len() < B, "the histogram type has too few bucket slots: `B` must exceed the number of bounds");
+        assert!(bounds.len() == le.len(), "one `le` text is needed per bound");
         let mut i = 0;
         while i < bounds.len() {
             assert!(bounds[i].is_finite(), "bucket bounds must be finite");
-            assert!(
-                i == 0 || bounds[i - 1] < bounds[i],
-                "bucket bounds must be strictly increasing"
-            );
+            assert!(i == 0 || bounds[i - 1] < bounds[i], "bucket bounds must be strictly increasing");
             i += 1;
         }
-        Self {
-            bounds,
-            le,
-            invalid: AtomicU64::new(0),
-            series: <T::Array<HistogramSeries<B>> as ConstInit>::INIT,
-        }
+        Self { bounds, le, invalid: AtomicU64::new(0), series: <T::Array<HistogramSeries<B>> as ConstInit>::INIT }
     }
 
     /// The series for `tags`.
@@ -162,11 +138,7 @@ impl<T: TagSet, const B: usize> Histogram<T, B> {
     /// Index arithmetic on the tags' variants; no hashing, lock or allocation.
     #[inline(always)]
     pub fn with(&self, tags: T) -> HistogramHandle<'_, B> {
-        HistogramHandle {
-            bounds: self.bounds,
-            invalid: &self.invalid,
-            series: &self.series.as_slice()[tags.index()],
-        }
+        HistogramHandle { bounds: self.bounds, invalid: &self.invalid, series: &self.series.as_slice()[tags.index()] }
     }
 
     /// The bucket bounds (without `+Inf`).
@@ -244,18 +216,19 @@ impl<const B: usize> HistogramHandle<'_, B> {
     ///
     /// # Performance
     ///
-    /// A linear scan of at most `B - 1` bounds, one relaxed atomic add and one relaxed
-    /// compare-and-swap; never allocates.
+    /// A branch-free count of the bounds below the value, one relaxed atomic add and one
+    /// relaxed compare-and-swap; never allocates.
     #[inline]
     pub fn record(&self, value: f64) {
         if !value.is_finite() {
             self.invalid.fetch_add(1, Relaxed);
             return;
         }
-        let mut i = 0;
-        while i < self.bounds.len() && value > self.bounds[i] {
-            i += 1;
-        }
+        // Branch-free: the bounds are strictly increasing, so the number of bounds below the
+        // value is the bucket index (`le` is inclusive). No data-dependent branch to mispredict.
+        let i = self.bounds.iter().map(|b| usize::from(value > *b)).sum::<usize>();
+        // `i <= bounds.len() < B` (checked in `with_bounds`); `min` lets the compiler see it.
+        let i = i.min(B - 1);
         self.series.counts[i].fetch_add(1, Relaxed);
         atomic_f64_add(&self.series.sum, value);
     }
@@ -289,10 +262,7 @@ impl<const B: usize> HistogramHandle<'_, B> {
         }
         let mut counts = [0u64; B];
         let used = self.bounds.len() + 1;
-        for (slot, c) in counts
-            .iter_mut()
-            .zip(self.series.bucket_counts(self.bounds))
-        {
+        for (slot, c) in counts.iter_mut().zip(self.series.bucket_counts(self.bounds)) {
             *slot = c;
         }
         let total: u64 = counts[..used].iter().sum();
@@ -307,11 +277,7 @@ impl<const B: usize> HistogramHandle<'_, B> {
                     return self.bounds.last().copied().or(Some(0.0));
                 }
                 let upper = self.bounds[i];
-                let lower = if i == 0 {
-                    upper.min(0.0)
-                } else {
-                    self.bounds[i - 1]
-                };
+                let lower = if i == 0 { upper.min(0.0) } else { self.bounds[i - 1] };
                 let fraction = (rank - below as f64) / c as f64;
                 return Some(lower + (upper - lower) * fraction.clamp(0.0, 1.0));
             }
@@ -323,9 +289,6 @@ impl<const B: usize> HistogramHandle<'_, B> {
 
 impl<const B: usize> fmt::Debug for HistogramHandle<'_, B> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("HistogramHandle")
-            .field("count", &self.count())
-            .field("sum", &self.sum())
-            .finish()
+        f.debug_struct("HistogramHandle").field("count", &self.count()).field("sum", &self.sum()).finish()
     }
 }

@@ -56,10 +56,7 @@ impl Default for ServerConfig {
 fn plain(status: StatusCode, body: &'static str) -> Response<Full<Bytes>> {
     let mut response = Response::new(Full::new(Bytes::from_static(body.as_bytes())));
     *response.status_mut() = status;
-    response.headers_mut().insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("text/plain; charset=utf-8"),
-    );
+    response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("text/plain; charset=utf-8"));
     response
 }
 
@@ -69,12 +66,7 @@ fn accepts_gzip(value: Option<&str>) -> bool {
         v.split(',').any(|coding| {
             let mut parts = coding.split(';').map(str::trim);
             let name = parts.next().unwrap_or("");
-            let q = parts
-                .find_map(|p| {
-                    p.strip_prefix("q=")
-                        .and_then(|q| q.trim().parse::<f64>().ok())
-                })
-                .unwrap_or(1.0);
+            let q = parts.find_map(|p| p.strip_prefix("q=").and_then(|q| q.trim().parse::<f64>().ok())).unwrap_or(1.0);
             (name.eq_ignore_ascii_case("gzip") || name == "*") && q > 0.0
         })
     })
@@ -107,39 +99,23 @@ fn accepts_gzip(value: Option<&str>) -> bool {
 /// ```
 pub fn respond<B>(registry: &Registry, path: &str, request: &Request<B>) -> Response<Full<Bytes>> {
     if request.uri().path() != path {
-        return plain(
-            StatusCode::NOT_FOUND,
-            "not found; metrics are served at the metrics path\n",
-        );
+        return plain(StatusCode::NOT_FOUND, "not found; metrics are served at the metrics path\n");
     }
     if request.method() != Method::GET && request.method() != Method::HEAD {
-        let mut response = plain(
-            StatusCode::METHOD_NOT_ALLOWED,
-            "method not allowed; use GET\n",
-        );
-        response
-            .headers_mut()
-            .insert(header::ALLOW, HeaderValue::from_static("GET, HEAD"));
+        let mut response = plain(StatusCode::METHOD_NOT_ALLOWED, "method not allowed; use GET\n");
+        response.headers_mut().insert(header::ALLOW, HeaderValue::from_static("GET, HEAD"));
         return response;
     }
     let headers = request.headers();
     let format = negotiate(headers.get(header::ACCEPT).and_then(|v| v.to_str().ok()));
     let mut text = String::new();
     registry.write(format, &mut text);
-    let gzip = accepts_gzip(
-        headers
-            .get(header::ACCEPT_ENCODING)
-            .and_then(|v| v.to_str().ok()),
-    );
+    let gzip = accepts_gzip(headers.get(header::ACCEPT_ENCODING).and_then(|v| v.to_str().ok()));
     let body = if gzip {
-        let mut encoder = flate2::write::GzEncoder::new(
-            Vec::with_capacity(text.len() / 4),
-            flate2::Compression::fast(),
-        );
+        let mut encoder =
+            flate2::write::GzEncoder::new(Vec::with_capacity(text.len() / 4), flate2::Compression::fast());
         // Writing into a Vec cannot fail.
-        let compressed = encoder
-            .write_all(text.as_bytes())
-            .and_then(|()| encoder.finish());
+        let compressed = encoder.write_all(text.as_bytes()).and_then(|()| encoder.finish());
         match compressed {
             Ok(bytes) => Bytes::from(bytes),
             Err(_) => return plain(StatusCode::INTERNAL_SERVER_ERROR, "compression failed\n"),
@@ -147,20 +123,10 @@ pub fn respond<B>(registry: &Registry, path: &str, request: &Request<B>) -> Resp
     } else {
         Bytes::from(text)
     };
-    let mut response = Response::new(Full::new(if request.method() == Method::HEAD {
-        Bytes::new()
-    } else {
-        body
-    }));
+    let mut response = Response::new(Full::new(if request.method() == Method::HEAD { Bytes::new() } else { body }));
     let h = response.headers_mut();
-    h.insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static(format.content_type()),
-    );
-    h.insert(
-        header::VARY,
-        HeaderValue::from_static("Accept, Accept-Encoding"),
-    );
+    h.insert(header::CONTENT_TYPE, HeaderValue::from_static(format.content_type()));
+    h.insert(header::VARY, HeaderValue::from_static("Accept, Accept-Encoding"));
     if gzip {
         h.insert(header::CONTENT_ENCODING, HeaderValue::from_static("gzip"));
     }
@@ -203,11 +169,7 @@ pub async fn serve(registry: Arc<Registry>, config: ServerConfig) -> std::io::Re
     let local_addr = listener.local_addr()?;
     let (shutdown, rx) = watch::channel(false);
     let task = tokio::spawn(accept_loop(listener, registry, config, rx));
-    Ok(ServerHandle {
-        local_addr,
-        shutdown,
-        task,
-    })
+    Ok(ServerHandle { local_addr, shutdown, task })
 }
 
 async fn changed(mut rx: watch::Receiver<bool>) {
@@ -218,12 +180,7 @@ async fn changed(mut rx: watch::Receiver<bool>) {
     }
 }
 
-async fn accept_loop(
-    listener: TcpListener,
-    registry: Arc<Registry>,
-    config: ServerConfig,
-    rx: watch::Receiver<bool>,
-) {
+async fn accept_loop(listener: TcpListener, registry: Arc<Registry>, config: ServerConfig, rx: watch::Receiver<bool>) {
     let limit = Arc::new(Semaphore::new(config.max_connections.max(1)));
     let graceful = hyper_util::server::graceful::GracefulShutdown::new();
     let mut builder = hyper::server::conn::http1::Builder::new();

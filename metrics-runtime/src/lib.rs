@@ -103,8 +103,7 @@ pub mod __private;
 pub use cell::{ConstInit, SeriesArray};
 pub use counter::{Counter, CounterSeries};
 pub use encode::{
-    negotiate, process_start_time, push_f64, push_json_str, push_u64, Encoder, Format, MetricDesc,
-    MetricKind,
+    negotiate, process_start_time, push_f64, push_json_str, push_u64, Encoder, Format, MetricDesc, MetricKind,
 };
 pub use gauge::{Gauge, GaugeSeries};
 pub use group::Metrics;
@@ -114,8 +113,8 @@ pub use metrics_derive::timed;
 pub use metrics_derive::{Metrics, Tag, TagSet};
 pub use registry::{Registry, RegistryError};
 pub use summary::{
-    series_heap_bound, Summary, SummaryConfig, SummaryHandle, SummarySeries, SummarySnapshot,
-    BUFFER_SLOTS, DEFAULT_COMPRESSION, STAGED_VALUES, SUB_WINDOWS,
+    series_heap_bound, Summary, SummaryConfig, SummaryHandle, SummarySeries, SummarySnapshot, BUFFER_SLOTS,
+    DEFAULT_COMPRESSION, STAGED_VALUES, SUB_WINDOWS,
 };
 pub use tag::{ParseTagError, Tag, TagSet, TagSetError};
-pub use timer::{Outcome, RecordDuration, Timed, TimedExt, Timer, ToOutcome};
+pub use timer::{Outcome, OutcomeFn, RecordDuration, Timed, TimedExt, Timer, ToOutcome};

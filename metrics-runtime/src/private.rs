@@ -61,10 +61,7 @@ pub struct ConstMsg {
 impl ConstMsg {
     /// An empty message.
     pub const fn new() -> Self {
-        Self {
-            buf: [0; 512],
-            len: 0,
-        }
+        Self { buf: [0; 512], len: 0 }
     }
 
     /// Appends text (cut at 512 bytes, on a character boundary).
@@ -138,11 +135,7 @@ mod tests {
 
     #[test]
     fn const_msg_formats_numbers_and_text() {
-        const M: ConstMsg = ConstMsg::new()
-            .str("has ")
-            .num(12_000)
-            .str(" series; max ")
-            .num(0);
+        const M: ConstMsg = ConstMsg::new().str("has ").num(12_000).str(" series; max ").num(0);
         assert_eq!(M.as_str(), "has 12000 series; max 0");
     }
 

@@ -189,11 +189,8 @@ impl Registry {
 
 impl fmt::Debug for Registry {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let mut names: Vec<&str> = self
-            .entries
-            .iter()
-            .flat_map(|e| e.get().descriptors().iter().map(|d| d.name))
-            .collect();
+        let mut names: Vec<&str> =
+            self.entries.iter().flat_map(|e| e.get().descriptors().iter().map(|d| d.name)).collect();
         names.sort_unstable();
         f.debug_struct("Registry").field("metrics", &names).finish()
     }

@@ -67,13 +67,7 @@ struct State {
 
 impl State {
     const fn new() -> Self {
-        Self {
-            staged: Vec::new(),
-            count: 0,
-            sum: 0.0,
-            start: None,
-            windows: Vec::new(),
-        }
+        Self { staged: Vec::new(), count: 0, sum: 0.0, start: None, windows: Vec::new() }
     }
 
     /// The current sub-window epoch, and the length of one sub-window in milliseconds.
@@ -103,10 +97,7 @@ impl State {
         if self.windows.is_empty() {
             self.windows.reserve_exact(SUB_WINDOWS);
             for _ in 0..SUB_WINDOWS {
-                self.windows.push(SubWindow {
-                    epoch: u64::MAX,
-                    digest: TDigest::new_with_size(config.compression),
-                });
+                self.windows.push(SubWindow { epoch: u64::MAX, digest: TDigest::new_with_size(config.compression) });
             }
         }
         let slot = &mut self.windows[(epoch % SUB_WINDOWS as u64) as usize];
@@ -126,9 +117,7 @@ impl State {
         let live: Vec<TDigest> = self
             .windows
             .iter()
-            .filter(|w| {
-                w.epoch != u64::MAX && w.epoch + SUB_WINDOWS as u64 > epoch && !w.digest.is_empty()
-            })
+            .filter(|w| w.epoch != u64::MAX && w.epoch + SUB_WINDOWS as u64 > epoch && !w.digest.is_empty())
             .map(|w| w.digest.clone())
             .collect();
         match live.len() {
@@ -183,23 +172,21 @@ impl SummarySeries {
 
     fn lock(&self) -> MutexGuard<'_, State> {
         // No code under this lock leaves the state inconsistent on panic.
-        self.state
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
+        self.state.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
     /// Moves every buffered value into the staged state. Caller holds the lock.
     fn drain(&self, state: &mut State, config: &SummaryConfig) {
         // Claim every free slot, so that writers go to the slow path (and wait for the lock)
         // until the buffer is empty again.
-        let claimed = self
-            .head
-            .swap(BUFFER_SLOTS, Ordering::Acquire)
-            .min(BUFFER_SLOTS);
+        let claimed = self.head.swap(BUFFER_SLOTS, Ordering::Acquire).min(BUFFER_SLOTS);
         for slot in &self.slots[..claimed] {
             loop {
-                let bits = slot.swap(EMPTY, Ordering::Acquire);
+                // Only the lock holder empties slots, and no writer can claim this one until
+                // `head` is reset below: a load and a plain store suffice (no locked swap).
+                let bits = slot.load(Ordering::Acquire);
                 if bits != EMPTY {
+                    slot.store(EMPTY, Ordering::Relaxed);
                     state.push(f64::from_bits(bits), config);
                     break;
                 }
@@ -219,12 +206,7 @@ impl SummarySeries {
 
 impl fmt::Debug for SummarySeries {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("SummarySeries")
-            .field(
-                "buffered",
-                &self.head.load(Ordering::Relaxed).min(BUFFER_SLOTS),
-            )
-            .finish()
+        f.debug_struct("SummarySeries").field("buffered", &self.head.load(Ordering::Relaxed).min(BUFFER_SLOTS)).finish()
     }
 }
 
@@ -283,39 +265,22 @@ impl<T: TagSet> Summary<T> {
     /// If the quantiles are not in (0, 1) and increasing, or their labels do not match
     /// (at compile time when used in a `static`).
     pub const fn with_config(config: &'static SummaryConfig) -> Self {
-        assert!(
-            config.quantiles.len() == config.quantile_labels.len(),
-            "one label is needed per quantile"
-        );
+        assert!(config.quantiles.len() == config.quantile_labels.len(), "one label is needed per quantile");
         let mut i = 0;
         while i < config.quantiles.len() {
             let q = config.quantiles[i];
             assert!(q > 0.0 && q < 1.0, "quantiles must be in (0, 1)");
-            assert!(
-                i == 0 || config.quantiles[i - 1] < q,
-                "quantiles must be increasing"
-            );
+            assert!(i == 0 || config.quantiles[i - 1] < q, "quantiles must be increasing");
             i += 1;
         }
-        assert!(
-            config.compression >= 10,
-            "the t-digest compression must be at least 10"
-        );
-        Self {
-            config,
-            invalid: AtomicU64::new(0),
-            series: <T::Array<SummarySeries> as ConstInit>::INIT,
-        }
+        assert!(config.compression >= 10, "the t-digest compression must be at least 10");
+        Self { config, invalid: AtomicU64::new(0), series: <T::Array<SummarySeries> as ConstInit>::INIT }
     }
 
     /// The series for `tags`.
     #[inline(always)]
     pub fn with(&self, tags: T) -> SummaryHandle<'_> {
-        SummaryHandle {
-            config: self.config,
-            invalid: &self.invalid,
-            series: &self.series.as_slice()[tags.index()],
-        }
+        SummaryHandle { config: self.config, invalid: &self.invalid, series: &self.series.as_slice()[tags.index()] }
     }
 
     /// The settings.
@@ -336,11 +301,7 @@ impl<T: TagSet> Summary<T> {
     /// The series at `index`, in index order (see [`TagSet::from_index`]).
     pub fn series_at(&self, index: usize) -> Option<SummaryHandle<'_>> {
         let series = self.series.as_slice().get(index)?;
-        Some(SummaryHandle {
-            config: self.config,
-            invalid: &self.invalid,
-            series,
-        })
+        Some(SummaryHandle { config: self.config, invalid: &self.invalid, series })
     }
 }
 
@@ -429,9 +390,7 @@ impl SummaryHandle<'_> {
         if !(0.0..=1.0).contains(&q) {
             return None;
         }
-        let digest = self
-            .series
-            .with_state(self.config, |s| s.window_digest(self.config))?;
+        let digest = self.series.with_state(self.config, |s| s.window_digest(self.config))?;
         Some(digest.estimate_quantile(q))
     }
 
@@ -445,11 +404,7 @@ impl SummaryHandle<'_> {
                 .iter()
                 .map(|&q| digest.as_ref().map_or(f64::NAN, |d| d.estimate_quantile(q)))
                 .collect();
-            SummarySnapshot {
-                quantiles,
-                count: s.count,
-                sum: s.sum,
-            }
+            SummarySnapshot { quantiles, count: s.count, sum: s.sum }
         })
     }
 
@@ -466,8 +421,6 @@ impl SummaryHandle<'_> {
 
 impl fmt::Debug for SummaryHandle<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("SummaryHandle")
-            .field("config", self.config)
-            .finish()
+        f.debug_struct("SummaryHandle").field("config", self.config).finish()
     }
 }

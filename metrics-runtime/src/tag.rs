@@ -25,6 +25,11 @@ use crate::cell::{ConstInit, SeriesArray};
 /// let err = "PATCH".parse::<Method>().unwrap_err();
 /// assert_eq!(err.to_string(), "`PATCH` is not a value of tag `method`; expected one of `GET`, `POST`");
 /// ```
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is not a tag",
+    label = "not a `#[derive(Tag)]` enum",
+    note = "a tag is a fieldless enum with `#[derive(Tag)]`; each variant is one label value"
+)]
 pub trait Tag: Copy + Send + Sync + 'static {
     /// The label name.
     const NAME: &'static str;
@@ -39,6 +44,13 @@ pub trait Tag: Copy + Send + Sync + 'static {
 
     /// The value at `index` in [`Tag::VALUES`], if any.
     fn from_index(index: usize) -> Option<Self>;
+
+    /// The variant whose label value is `value` (what `FromStr` does too).
+    ///
+    /// # Errors
+    ///
+    /// [`ParseTagError`], naming the allowed values, when `value` is not one of them.
+    fn from_value(value: &str) -> Result<Self, ParseTagError>;
 
     /// The label value.
     #[inline]
@@ -79,6 +91,11 @@ pub trait Tag: Copy + Send + Sync + 'static {
 /// assert_eq!(tags, Http { method: Method::Get, status: Status::Error });
 /// assert!(Http::from_pairs(&[("method", "get")]).is_err()); // `status` is missing
 /// ```
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is not a tag set",
+    label = "not `()`, a `#[derive(Tag)]` enum or a `#[derive(TagSet)]` struct",
+    note = "metrics are tagged by `()`, a `#[derive(Tag)]` enum, or a `#[derive(TagSet)]` struct of such enums"
+)]
 pub unsafe trait TagSet: Copy + Send + Sync + 'static {
     /// The number of distinct series: the product of the tags' value counts.
     const CARDINALITY: usize;
@@ -128,10 +145,7 @@ unsafe impl TagSet for () {
     fn from_pairs(pairs: &[(&str, &str)]) -> Result<Self, TagSetError> {
         match pairs.first() {
             None => Ok(()),
-            Some((name, _)) => Err(TagSetError::UnknownTag {
-                name: (*name).to_owned(),
-                allowed: &[],
-            }),
+            Some((name, _)) => Err(TagSetError::UnknownTag { name: (*name).to_owned(), allowed: &[] }),
         }
     }
 
@@ -154,11 +168,7 @@ impl ParseTagError {
     #[doc(hidden)]
     #[cold]
     pub fn new(tag: &'static str, value: &str, allowed: &'static [&'static str]) -> Self {
-        Self {
-            tag,
-            value: value.to_owned(),
-            allowed,
-        }
+        Self { tag, value: value.to_owned(), allowed }
     }
 
     /// The tag (label name) being parsed.
@@ -189,12 +199,7 @@ fn write_list(f: &mut fmt::Formatter<'_>, items: &[&str]) -> fmt::Result {
 
 impl fmt::Display for ParseTagError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "`{}` is not a value of tag `{}`; expected one of ",
-            self.value.escape_debug(),
-            self.tag
-        )?;
+        write!(f, "`{}` is not a value of tag `{}`; expected one of ", self.value.escape_debug(), self.tag)?;
         write_list(f, self.allowed)
     }
 }
@@ -229,21 +234,14 @@ pub enum TagSetError {
 impl fmt::Display for TagSetError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Self::UnknownTag { name, allowed } if allowed.is_empty() => {
-                write!(
-                    f,
-                    "unknown tag `{}`; this metric has no tags",
-                    name.escape_debug()
-                )
+            Self::UnknownTag { name, allowed: [] } => {
+                write!(f, "unknown tag `{}`; this metric has no tags", name.escape_debug())
             }
             Self::UnknownTag { name, allowed } => {
                 write!(f, "unknown tag `{}`; expected one of ", name.escape_debug())?;
                 write_list(f, allowed)
             }
-            Self::MissingTag { name } => write!(
-                f,
-                "missing tag `{name}`; every tag of the set needs a value"
-            ),
+            Self::MissingTag { name } => write!(f, "missing tag `{name}`; every tag of the set needs a value"),
             Self::RepeatedTag { name } => write!(f, "tag `{name}` is given more than once"),
             Self::InvalidValue(e) => e.fmt(f),
         }

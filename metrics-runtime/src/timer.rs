@@ -130,11 +130,7 @@ impl<'a, M: RecordDuration + ?Sized> Timer<'a, M> {
     /// Starts timing now; a plain drop records [`Outcome::Ok`].
     #[inline]
     pub fn start(target: &'a M) -> Self {
-        Self {
-            target,
-            start: Instant::now(),
-            on_drop: Some(Outcome::Ok),
-        }
+        Self { target, start: Instant::now(), on_drop: Some(Outcome::Ok) }
     }
 
     /// Starts timing now; a plain drop records [`Outcome::Cancelled`]. Used by `#[timed]` and
@@ -142,11 +138,7 @@ impl<'a, M: RecordDuration + ?Sized> Timer<'a, M> {
     #[doc(hidden)]
     #[inline]
     pub fn start_cancellable(target: &'a M) -> Self {
-        Self {
-            target,
-            start: Instant::now(),
-            on_drop: Some(Outcome::Cancelled),
-        }
+        Self { target, start: Instant::now(), on_drop: Some(Outcome::Cancelled) }
     }
 
     /// The time since the timer started.
@@ -178,22 +170,15 @@ impl<M: RecordDuration + ?Sized> Drop for Timer<'_, M> {
     #[inline]
     fn drop(&mut self) {
         if let Some(outcome) = self.on_drop {
-            let outcome = if std::thread::panicking() {
-                Outcome::Panicked
-            } else {
-                outcome
-            };
-            self.target
-                .record_seconds(self.start.elapsed().as_secs_f64(), outcome);
+            let outcome = if std::thread::panicking() { Outcome::Panicked } else { outcome };
+            self.target.record_seconds(self.start.elapsed().as_secs_f64(), outcome);
         }
     }
 }
 
 impl<M: RecordDuration + ?Sized> fmt::Debug for Timer<'_, M> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Timer")
-            .field("elapsed", &self.elapsed())
-            .finish()
+        f.debug_struct("Timer").field("elapsed", &self.elapsed()).finish()
     }
 }
 
@@ -229,9 +214,7 @@ pin_project_lite::pin_project! {
 
 impl<F: fmt::Debug, M: RecordDuration, O> fmt::Debug for Timed<'_, F, M, O> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Timed")
-            .field("future", &self.future)
-            .finish()
+        f.debug_struct("Timed").field("future", &self.future).finish()
     }
 }
 
@@ -247,8 +230,7 @@ where
         let this = self.project();
         let target: &'a M = this.target;
         // Timing starts at the first poll, as for an `async fn`.
-        this.timer
-            .get_or_insert_with(|| Timer::start_cancellable(target));
+        this.timer.get_or_insert_with(|| Timer::start_cancellable(target));
         match this.future.poll(cx) {
             Poll::Ready(output) => {
                 if let Some(timer) = this.timer.take() {
@@ -260,6 +242,9 @@ where
         }
     }
 }
+
+/// How [`Timed`] derives the outcome from a future's output.
+pub type OutcomeFn<T> = fn(&T) -> Outcome;
 
 /// Times any future into a Histogram or Summary.
 ///
@@ -282,35 +267,19 @@ where
 pub trait TimedExt: Future + Sized {
     /// Records the time from first poll to completion (outcome `ok`), or to drop (`cancelled`),
     /// or to a panic (`panicked`).
-    fn timed<M: RecordDuration>(
-        self,
-        target: &M,
-    ) -> Timed<'_, Self, M, fn(&Self::Output) -> Outcome> {
+    fn timed<M: RecordDuration>(self, target: &M) -> Timed<'_, Self, M, OutcomeFn<Self::Output>> {
         fn ok<T>(_: &T) -> Outcome {
             Outcome::Ok
         }
-        Timed {
-            future: self,
-            target,
-            timer: None,
-            outcome: ok::<Self::Output>,
-        }
+        Timed { future: self, target, timer: None, outcome: ok::<Self::Output> }
     }
 
     /// As [`TimedExt::timed`], with the outcome `ok` or `error` taken from the `Result`.
-    fn timed_result<M: RecordDuration>(
-        self,
-        target: &M,
-    ) -> Timed<'_, Self, M, fn(&Self::Output) -> Outcome>
+    fn timed_result<M: RecordDuration>(self, target: &M) -> Timed<'_, Self, M, OutcomeFn<Self::Output>>
     where
         Self::Output: ToOutcome,
     {
-        Timed {
-            future: self,
-            target,
-            timer: None,
-            outcome: <Self::Output as ToOutcome>::outcome,
-        }
+        Timed { future: self, target, timer: None, outcome: <Self::Output as ToOutcome>::outcome }
     }
 }
 

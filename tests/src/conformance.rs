@@ -59,18 +59,8 @@ pub struct Conformance {
 
 pub fn populated() -> Conformance {
     let m = Conformance::new();
-    m.requests_total
-        .with(Req {
-            path: Awkward::Quoted,
-            region: Region::Eu,
-        })
-        .add(3);
-    m.requests_total
-        .with(Req {
-            path: Awkward::Unicode,
-            region: Region::Us,
-        })
-        .inc();
+    m.requests_total.with(Req { path: Awkward::Quoted, region: Region::Eu }).add(3);
+    m.requests_total.with(Req { path: Awkward::Unicode, region: Region::Us }).inc();
     m.sent_bytes_total.add(1_000_000_007);
     m.queue_depth.with(Region::Us).set(-2.5);
     m.temperature_celsius.set(21.25);

@@ -11,10 +11,7 @@ use std::process::{Command, Stdio};
 
 /// The workspace root.
 pub fn workspace_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .expect("tests/ is inside the workspace")
-        .to_path_buf()
+    Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("tests/ is inside the workspace").to_path_buf()
 }
 
 /// The path of an executable on `PATH`, or a panic saying how to install it.
@@ -94,10 +91,7 @@ json.dump(out, sys.stdout)
 /// When the parser rejects the text (the message is the parser's) or the tool is missing.
 pub fn parse_openmetrics_strict(text: &str) -> Vec<serde_json::Value> {
     let (ok, stdout, stderr) = run_with_stdin(&python(), &["-c", OPENMETRICS_PARSE_SCRIPT], text);
-    assert!(
-        ok,
-        "the strict OpenMetrics parser rejected the exposition: {stderr}\n--- text ---\n{text}"
-    );
+    assert!(ok, "the strict OpenMetrics parser rejected the exposition: {stderr}\n--- text ---\n{text}");
     serde_json::from_str(&stdout).expect("parser output is JSON")
 }
 
@@ -107,9 +101,7 @@ pub fn promtool_check(text: &str) -> Result<(), String> {
     if ok && stdout.trim().is_empty() && stderr.trim().is_empty() {
         Ok(())
     } else {
-        Err(format!(
-            "promtool check metrics (success: {ok}):\n{stdout}{stderr}"
-        ))
+        Err(format!("promtool check metrics (success: {ok}):\n{stdout}{stderr}"))
     }
 }
 
@@ -124,61 +116,37 @@ pub struct PrometheusServer {
 
 /// A port that was free a moment ago on 127.0.0.1.
 pub fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .expect("bind 127.0.0.1:0")
-        .port()
+    std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).expect("bind 127.0.0.1:0").port()
 }
 
 impl PrometheusServer {
     /// Starts `prometheus` scraping `targets` (each `host:port`, path `/metrics`) every second.
     pub fn start(targets: &[String]) -> Self {
         let binary = tool("prometheus");
-        let nanos = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap_or_default()
-            .as_nanos();
-        let dir = std::env::temp_dir().join(format!(
-            "metrics-runtime-prom-{}-{nanos}",
-            std::process::id()
-        ));
+        let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default().as_nanos();
+        let dir = std::env::temp_dir().join(format!("metrics-runtime-prom-{}-{nanos}", std::process::id()));
         std::fs::create_dir_all(dir.join("data")).expect("temp dir");
-        let list = targets
-            .iter()
-            .map(|t| format!("'{t}'"))
-            .collect::<Vec<_>>()
-            .join(", ");
+        let list = targets.iter().map(|t| format!("'{t}'")).collect::<Vec<_>>().join(", ");
         let config = format!(
             "global:\n  scrape_interval: 1s\n  scrape_timeout: 1s\n  evaluation_interval: 1s\nscrape_configs:\n  - job_name: 'app'\n    static_configs:\n      - targets: [{list}]\n"
         );
         std::fs::write(dir.join("prometheus.yml"), config).expect("write config");
         let port = free_port();
         let child = Command::new(binary)
-            .arg(format!(
-                "--config.file={}",
-                dir.join("prometheus.yml").display()
-            ))
-            .arg(format!(
-                "--storage.tsdb.path={}",
-                dir.join("data").display()
-            ))
+            .arg(format!("--config.file={}", dir.join("prometheus.yml").display()))
+            .arg(format!("--storage.tsdb.path={}", dir.join("data").display()))
             .arg(format!("--web.listen-address=127.0.0.1:{port}"))
             .arg("--log.level=warn")
             .stdout(Stdio::null())
             .stderr(std::fs::File::create(dir.join("prometheus.log")).expect("log file"))
             .spawn()
             .expect("start prometheus");
-        Self {
-            child,
-            dir,
-            url: format!("http://127.0.0.1:{port}"),
-        }
+        Self { child, dir, url: format!("http://127.0.0.1:{port}") }
     }
 
     /// GETs `path` (with query pairs) from the server's HTTP API and parses the JSON answer.
     pub fn api(&self, path: &str, query: &[(&str, &str)]) -> Option<serde_json::Value> {
-        let mut request =
-            ureq::get(&format!("{}{path}", self.url)).timeout(std::time::Duration::from_secs(5));
+        let mut request = ureq::get(&format!("{}{path}", self.url)).timeout(std::time::Duration::from_secs(5));
         for (k, v) in query {
             request = request.query(k, v);
         }
@@ -186,19 +154,12 @@ impl PrometheusServer {
     }
 
     /// Waits until every target is up (or `timeout` passes); returns the targets' JSON.
-    pub fn wait_for_targets_up(
-        &self,
-        count: usize,
-        timeout: std::time::Duration,
-    ) -> serde_json::Value {
+    pub fn wait_for_targets_up(&self, count: usize, timeout: std::time::Duration) -> serde_json::Value {
         let deadline = std::time::Instant::now() + timeout;
         let mut last = serde_json::Value::Null;
         while std::time::Instant::now() < deadline {
             if let Some(v) = self.api("/api/v1/targets", &[]) {
-                let active = v["data"]["activeTargets"]
-                    .as_array()
-                    .cloned()
-                    .unwrap_or_default();
+                let active = v["data"]["activeTargets"].as_array().cloned().unwrap_or_default();
                 if active.len() == count && active.iter().all(|t| t["health"] == "up") {
                     return v;
                 }
@@ -206,10 +167,7 @@ impl PrometheusServer {
             }
             std::thread::sleep(std::time::Duration::from_millis(200));
         }
-        panic!(
-            "targets not up after {timeout:?}: {last}\nlog: {}",
-            self.log()
-        );
+        panic!("targets not up after {timeout:?}: {last}\nlog: {}", self.log());
     }
 
     /// The value of an instant query with exactly one result, once it has one.

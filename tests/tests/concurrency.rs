@@ -33,9 +33,7 @@ fn tagged_counter_is_exact_per_series_under_4_threads() {
             s.spawn(move || {
                 // Each thread walks the 12 series from its own offset; 1M increments in all.
                 for i in 0..PER_THREAD as usize {
-                    M.requests_total
-                        .with(combos[(i + t * 5) % combos.len()])
-                        .inc();
+                    M.requests_total.with(combos[(i + t * 5) % combos.len()]).inc();
                 }
             });
         }
@@ -55,11 +53,7 @@ fn tagged_counter_is_exact_per_series_under_4_threads() {
                 }
             })
             .sum();
-        assert_eq!(
-            M.requests_total.with(*tags).get(),
-            expected,
-            "series {tags:?}"
-        );
+        assert_eq!(M.requests_total.with(*tags).get(), expected, "series {tags:?}");
     }
 }
 
@@ -94,9 +88,7 @@ fn histogram_counts_are_exact_under_threads() {
         for _ in 0..THREADS {
             s.spawn(|| {
                 for i in 0..100_000u32 {
-                    M.request_duration_seconds
-                        .with(common::Method::Get)
-                        .record(if i % 2 == 0 { 0.001 } else { 0.75 });
+                    M.request_duration_seconds.with(common::Method::Get).record(if i % 2 == 0 { 0.001 } else { 0.75 });
                 }
             });
         }
@@ -104,9 +96,6 @@ fn histogram_counts_are_exact_under_threads() {
     let h = M.request_duration_seconds.with(common::Method::Get);
     assert_eq!(h.count(), 400_000);
     let cumulative: Vec<u64> = h.cumulative().collect();
-    assert_eq!(
-        cumulative,
-        vec![200_000, 200_000, 200_000, 200_000, 200_000, 400_000, 400_000]
-    );
+    assert_eq!(cumulative, vec![200_000, 200_000, 200_000, 200_000, 200_000, 400_000, 400_000]);
     assert!((h.sum() - (200_000.0 * 0.001 + 200_000.0 * 0.75)).abs() < 1e-6);
 }

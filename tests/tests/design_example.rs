@@ -8,18 +8,9 @@ pub static METRICS: ShopMetrics = ShopMetrics::new();
 
 #[test]
 fn design_example_records_and_renders() {
-    METRICS
-        .requests_total
-        .with(Http {
-            method: Method::Get,
-            status: Status::Success,
-        })
-        .inc();
+    METRICS.requests_total.with(Http { method: Method::Get, status: Status::Success }).inc();
     METRICS.inflight_requests.inc();
-    METRICS
-        .request_duration_seconds
-        .with(Method::Post)
-        .record(0.012);
+    METRICS.request_duration_seconds.with(Method::Post).record(0.012);
     METRICS.checkout_seconds.record(0.2);
     let p99: Option<f64> = METRICS.checkout_seconds.percentile(0.99);
     assert_eq!(p99, Some(0.2));
@@ -33,18 +24,8 @@ shop_requests_total{method=\"GET\",status=\"4xx\"} 0
 ";
     assert!(text.starts_with(expected_head), "{text}");
     // Every series of every tagged metric is present from the start, zero included.
-    assert_eq!(
-        text.lines()
-            .filter(|l| l.starts_with("shop_requests_total{"))
-            .count(),
-        12
-    );
-    assert_eq!(
-        text.lines()
-            .filter(|l| l.starts_with("shop_request_duration_seconds_bucket{"))
-            .count(),
-        4 * 7
-    );
+    assert_eq!(text.lines().filter(|l| l.starts_with("shop_requests_total{")).count(), 12);
+    assert_eq!(text.lines().filter(|l| l.starts_with("shop_request_duration_seconds_bucket{")).count(), 4 * 7);
     assert!(text.contains("# TYPE shop_inflight_requests gauge\nshop_inflight_requests 1.0\n"));
     assert!(text.contains("shop_request_duration_seconds_bucket{method=\"POST\",le=\"0.01\"} 0\n"));
     assert!(text.contains("shop_request_duration_seconds_bucket{method=\"POST\",le=\"0.05\"} 1\n"));
@@ -70,13 +51,12 @@ fn default_and_new_agree() {
 #[test]
 fn metric_names_are_listed() {
     use metrics_runtime::Metrics;
+    let names: Vec<&str> = METRICS.descriptors().iter().map(|d| d.name).collect();
     assert_eq!(
-        <ShopMetrics as Metrics>::NAMES,
-        &[
-            "shop_requests_total",
-            "shop_inflight_requests",
-            "shop_request_duration_seconds",
-            "shop_checkout_seconds"
-        ]
+        names,
+        ["shop_requests_total", "shop_inflight_requests", "shop_request_duration_seconds", "shop_checkout_seconds"]
     );
+    let families: Vec<&str> = METRICS.descriptors().iter().map(|d| d.family).collect();
+    assert_eq!(families[0], "shop_requests");
+    assert_eq!(METRICS.descriptors()[2].unit, "seconds");
 }

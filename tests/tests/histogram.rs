@@ -25,27 +25,19 @@ fn cumulative<const B: usize>(h: HistogramHandle<'_, B>) -> Vec<u64> {
 fn buckets_sum_and_count() {
     let m = M::new();
     let h = m.payload_bytes.with(Route::Search);
-    for v in [
-        -20.0, -10.0, -5.0, 0.0, 50.0, 100.0, 100.5, 999.0, 1000.0, 5000.0,
-    ] {
+    for v in [-20.0, -10.0, -5.0, 0.0, 50.0, 100.0, 100.5, 999.0, 1000.0, 5000.0] {
         h.record(v);
     }
     // le=-10: -20, -10; le=0: -5, 0; le=100: 50, 100; le=1000: 100.5, 999, 1000; +Inf: 5000
     assert_eq!(cumulative(h), vec![2, 4, 6, 9, 10]);
     assert_eq!(h.count(), 10);
-    assert_eq!(
-        h.sum(),
-        -20.0 - 10.0 - 5.0 + 50.0 + 100.0 + 100.5 + 999.0 + 1000.0 + 5000.0
-    );
+    assert_eq!(h.sum(), -20.0 - 10.0 - 5.0 + 50.0 + 100.0 + 100.5 + 999.0 + 1000.0 + 5000.0);
     // The other series is untouched.
     assert_eq!(m.payload_bytes.with(Route::Home).count(), 0);
 
     let text = m.render_prometheus();
     assert!(text.contains("# TYPE payload_bytes histogram\n"));
-    assert!(
-        text.contains("payload_bytes_bucket{route=\"search\",le=\"-10.0\"} 2\n"),
-        "{text}"
-    );
+    assert!(text.contains("payload_bytes_bucket{route=\"search\",le=\"-10.0\"} 2\n"), "{text}");
     assert!(text.contains("payload_bytes_bucket{route=\"search\",le=\"1000.0\"} 9\n"));
     assert!(text.contains("payload_bytes_bucket{route=\"search\",le=\"+Inf\"} 10\n"));
     assert!(text.contains("payload_bytes_count{route=\"search\"} 10\n"));
@@ -58,13 +50,8 @@ fn default_buckets_are_prometheus_defaults() {
     assert_eq!(m.wait_seconds.bounds(), metrics_runtime::DEFAULT_BUCKETS);
     assert_eq!(m.wait_seconds.bounds().len(), 11);
     let text = m.render_prometheus();
-    for le in [
-        "0.005", "0.01", "0.025", "0.05", "0.1", "0.25", "0.5", "1.0", "2.5", "5.0", "10.0", "+Inf",
-    ] {
-        assert!(
-            text.contains(&format!("wait_seconds_bucket{{le=\"{le}\"}} 0\n")),
-            "{le}: {text}"
-        );
+    for le in ["0.005", "0.01", "0.025", "0.05", "0.1", "0.25", "0.5", "1.0", "2.5", "5.0", "10.0", "+Inf"] {
+        assert!(text.contains(&format!("wait_seconds_bucket{{le=\"{le}\"}} 0\n")), "{le}: {text}");
     }
 }
 

@@ -67,23 +67,13 @@ fn memory() {
     for i in 0..1_000_000usize {
         METRICS.requests_total.with(combos[i % combos.len()]).inc();
         METRICS.inflight_requests.add(1.0);
-        METRICS
-            .request_duration_seconds
-            .with(Method::Put)
-            .record((i % 100) as f64 / 100.0);
+        METRICS.request_duration_seconds.with(Method::Put).record((i % 100) as f64 / 100.0);
     }
-    assert_eq!(
-        allocs(),
-        before,
-        "recording into counters, gauges or histograms allocated"
-    );
+    assert_eq!(allocs(), before, "recording into counters, gauges or histograms allocated");
     assert_eq!(METRICS.requests_total.total(), 1_000_000);
 
     // The storage is inline: its size is known at compile time.
-    assert_eq!(
-        std::mem::size_of::<metrics_runtime::Counter<common::Http>>(),
-        12 * 8
-    );
+    assert_eq!(std::mem::size_of::<metrics_runtime::Counter<common::Http>>(), 12 * 8);
     assert_eq!(std::mem::size_of::<metrics_runtime::CounterSeries>(), 8);
 
     // Summary: heap stays within the documented bound whatever the record count.
@@ -107,13 +97,7 @@ fn memory() {
         "summary after 10M records: {held} bytes of heap (sampled peak {peak_after_warmup}), bound {bound}, plus {} bytes inline",
         std::mem::size_of::<metrics_runtime::SummarySeries>()
     );
-    assert!(
-        held <= bound,
-        "summary holds {held} bytes, documented bound {bound}"
-    );
-    assert!(
-        peak_after_warmup <= bound,
-        "summary peaked at {peak_after_warmup} bytes, documented bound {bound}"
-    );
+    assert!(held <= bound, "summary holds {held} bytes, documented bound {bound}");
+    assert!(peak_after_warmup <= bound, "summary peaked at {peak_after_warmup} bytes, documented bound {bound}");
     assert!(std::mem::size_of::<metrics_runtime::SummarySeries>() <= BUFFER_SLOTS * 8 + 128);
 }

@@ -23,14 +23,8 @@ fn check_accuracy(name: &str, samples: Vec<f64>) {
         let exact = exact_quantile(&sorted, q);
         let estimate = summary.percentile(q).unwrap();
         let rel = ((estimate - exact) / exact).abs();
-        println!(
-            "{name}: p{q}: exact {exact:.6} estimate {estimate:.6} relative error {:.4}%",
-            rel * 100.0
-        );
-        assert!(
-            rel < 0.01,
-            "{name}: p{q}: exact {exact}, estimate {estimate}, relative error {rel}"
-        );
+        println!("{name}: p{q}: exact {exact:.6} estimate {estimate:.6} relative error {:.4}%", rel * 100.0);
+        assert!(rel < 0.01, "{name}: p{q}: exact {exact}, estimate {estimate}, relative error {rel}");
     }
 }
 
@@ -39,10 +33,7 @@ fn lognormal_1m_within_1_percent() {
     for seed in [7, 2, 3] {
         let mut rng = StdRng::seed_from_u64(seed);
         let dist = LogNormal::new(0.0, 1.0).unwrap();
-        check_accuracy(
-            &format!("lognormal seed {seed}"),
-            (0..1_000_000).map(|_| dist.sample(&mut rng)).collect(),
-        );
+        check_accuracy(&format!("lognormal seed {seed}"), (0..1_000_000).map(|_| dist.sample(&mut rng)).collect());
     }
 }
 
@@ -53,18 +44,9 @@ fn bimodal_1m_within_1_percent() {
         let fast = Normal::new(10.0, 1.0).unwrap();
         let slow = Normal::new(100.0, 5.0).unwrap();
         let samples = (0..1_000_000)
-            .map(|_| {
-                if rng.gen_bool(0.7) {
-                    fast.sample(&mut rng)
-                } else {
-                    slow.sample(&mut rng)
-                }
-            })
+            .map(|_| if rng.gen_bool(0.7) { fast.sample(&mut rng) } else { slow.sample(&mut rng) })
             .collect();
-        check_accuracy(
-            &format!("bimodal 70% N(10,1) + 30% N(100,5) seed {seed}"),
-            samples,
-        );
+        check_accuracy(&format!("bimodal 70% N(10,1) + 30% N(100,5) seed {seed}"), samples);
     }
 }
 
@@ -81,9 +63,7 @@ fn no_record_is_lost_under_threads() {
         }
     });
     assert_eq!(S.count(), 1_000_000);
-    let expected_sum: f64 = (0..4)
-        .map(|t| 250.0 * (499_500.0 + 1000.0 * f64::from(t)))
-        .sum();
+    let expected_sum: f64 = (0..4).map(|t| 250.0 * (499_500.0 + 1000.0 * f64::from(t))).sum();
     assert_eq!(S.sum(), expected_sum);
     let p50 = S.percentile(0.5).unwrap();
     assert!((p50 - 501.0).abs() < 10.0, "{p50}");
@@ -135,10 +115,7 @@ fn window_slides_and_totals_stay() {
     // ... but `_count` and `_sum` are totals since start.
     assert_eq!(warm.count(), 1001);
     let text = m.render_prometheus();
-    assert!(
-        text.contains("step_seconds{phase=\"warm\",quantile=\"0.5\"} 5.0\n"),
-        "{text}"
-    );
+    assert!(text.contains("step_seconds{phase=\"warm\",quantile=\"0.5\"} 5.0\n"), "{text}");
     assert!(text.contains("step_seconds_count{phase=\"warm\"} 1001\n"));
     assert!(text.contains("step_seconds{phase=\"cold\",quantile=\"0.5\"} NaN\n"));
     assert!(text.contains("step_seconds_count{phase=\"cold\"} 0\n"));

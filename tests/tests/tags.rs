@@ -24,10 +24,7 @@ fn from_str_parses_or_names_the_allowed_values() {
     assert_eq!(err.tag(), "method");
     assert_eq!(err.value(), "get");
     assert_eq!(err.allowed(), &["GET", "POST", "PUT", "DELETE"]);
-    assert_eq!(
-        err.to_string(),
-        "`get` is not a value of tag `method`; expected one of `GET`, `POST`, `PUT`, `DELETE`"
-    );
+    assert_eq!(err.to_string(), "`get` is not a value of tag `method`; expected one of `GET`, `POST`, `PUT`, `DELETE`");
 }
 
 #[test]
@@ -47,47 +44,26 @@ fn from_pairs_accepts_any_order() {
     let a = Http::from_pairs(&[("method", "PUT"), ("status", "4xx")]).unwrap();
     let b = Http::from_pairs(&[("status", "4xx"), ("method", "PUT")]).unwrap();
     assert_eq!(a, b);
-    assert_eq!(
-        a,
-        Http {
-            method: Method::Put,
-            status: Status::ClientError
-        }
-    );
+    assert_eq!(a, Http { method: Method::Put, status: Status::ClientError });
     assert_eq!(Method::from_pairs(&[("method", "GET")]), Ok(Method::Get));
     assert_eq!(<() as TagSet>::from_pairs(&[]), Ok(()));
 }
 
 #[test]
 fn from_pairs_typed_errors() {
-    assert_eq!(
-        Http::from_pairs(&[("method", "GET")]),
-        Err(TagSetError::MissingTag { name: "status" })
-    );
+    assert_eq!(Http::from_pairs(&[("method", "GET")]), Err(TagSetError::MissingTag { name: "status" }));
     assert_eq!(
         Http::from_pairs(&[("method", "GET"), ("status", "2xx"), ("method", "PUT")]),
         Err(TagSetError::RepeatedTag { name: "method" })
     );
     let unknown = Http::from_pairs(&[("verb", "GET")]).unwrap_err();
-    assert_eq!(
-        unknown,
-        TagSetError::UnknownTag {
-            name: "verb".into(),
-            allowed: &["method", "status"]
-        }
-    );
-    assert_eq!(
-        unknown.to_string(),
-        "unknown tag `verb`; expected one of `method`, `status`"
-    );
+    assert_eq!(unknown, TagSetError::UnknownTag { name: "verb".into(), allowed: &["method", "status"] });
+    assert_eq!(unknown.to_string(), "unknown tag `verb`; expected one of `method`, `status`");
     let bad = Http::from_pairs(&[("method", "GET"), ("status", "3xx")]).unwrap_err();
     match &bad {
         TagSetError::InvalidValue(e) => assert_eq!(e.allowed(), &["2xx", "4xx", "5xx"]),
         other => panic!("unexpected {other:?}"),
     }
     assert!(std::error::Error::source(&bad).is_some());
-    assert!(matches!(
-        <() as TagSet>::from_pairs(&[("x", "y")]),
-        Err(TagSetError::UnknownTag { .. })
-    ));
+    assert!(matches!(<() as TagSet>::from_pairs(&[("x", "y")]), Err(TagSetError::UnknownTag { .. })));
 }

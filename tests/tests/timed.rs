@@ -121,9 +121,7 @@ async fn ok_error_and_question_mark_outcomes() {
 async fn cancellation_by_timeout_and_select() {
     let _g = SERIAL.lock().await;
     let c0 = count(Outcome::Cancelled);
-    assert!(tokio::time::timeout(Duration::from_millis(20), slow())
-        .await
-        .is_err());
+    assert!(tokio::time::timeout(Duration::from_millis(20), slow()).await.is_err());
     tokio::select! {
         _ = slow() => unreachable!("slow never finishes first"),
         () = tokio::time::sleep(Duration::from_millis(20)) => {}
@@ -147,9 +145,7 @@ async fn panic_in_a_spawned_task() {
 async fn many_concurrent_calls_are_all_counted() {
     let _g = SERIAL.lock().await;
     let (ok0, err0) = (count(Outcome::Ok), count(Outcome::Error));
-    let tasks: Vec<_> = (0..1000)
-        .map(|i| tokio::spawn(may_fail(i % 4 == 0)))
-        .collect();
+    let tasks: Vec<_> = (0..1000).map(|i| tokio::spawn(may_fail(i % 4 == 0))).collect();
     for t in tasks {
         let _ = t.await.unwrap();
     }
@@ -173,9 +169,7 @@ fn sync_fns_methods_generics() {
     let writes = T.op_seconds.with(Op::Write).count();
     let mut s = Service { hits: 0 };
     assert_eq!(s.by_mut_ref(), 1);
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .build()
-        .unwrap();
+    let rt = tokio::runtime::Builder::new_current_thread().build().unwrap();
     assert_eq!(rt.block_on(s.by_ref()), 1);
     assert_eq!(s.by_value(), 1);
     assert_eq!(T.op_seconds.with(Op::Write).count() - writes, 3);
@@ -201,9 +195,7 @@ async fn timed_ext_and_guards() {
     let r: Result<(), ()> = async { Err(()) }.timed_result(&T.calls_seconds).await;
     assert!(r.is_err());
     let fut = tokio::time::sleep(Duration::from_secs(30)).timed(&T.calls_seconds);
-    assert!(tokio::time::timeout(Duration::from_millis(10), fut)
-        .await
-        .is_err());
+    assert!(tokio::time::timeout(Duration::from_millis(10), fut).await.is_err());
     assert_eq!(count(Outcome::Ok) - ok0, 1);
     assert_eq!(count(Outcome::Cancelled) - c0, 1);
 

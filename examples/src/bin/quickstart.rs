@@ -64,14 +64,7 @@ impl Rng {
 
 fn main() {
     let mut rng = Rng(0x9E37_79B9_7F4A_7C15);
-    let methods = [
-        Method::Get,
-        Method::Get,
-        Method::Get,
-        Method::Post,
-        Method::Put,
-        Method::Delete,
-    ];
+    let methods = [Method::Get, Method::Get, Method::Get, Method::Post, Method::Put, Method::Delete];
     for _ in 0..10_000 {
         METRICS.inflight_requests.inc();
         let method = methods[(rng.next() % methods.len() as u64) as usize];
@@ -86,10 +79,7 @@ fn main() {
         // Exponential-ish latency around 20 ms.
         let latency = -0.02 * (1.0 - rng.unit()).ln();
         METRICS.requests_total.with(Http { method, status }).inc();
-        METRICS
-            .request_duration_seconds
-            .with(method)
-            .record(latency);
+        METRICS.request_duration_seconds.with(method).record(latency);
         if method == Method::Post {
             METRICS.checkout_seconds.record(latency * 3.0);
         }

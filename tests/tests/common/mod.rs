@@ -48,8 +48,5 @@ pub const STATUSES: [Status; 3] = [Status::Success, Status::ClientError, Status:
 
 /// Every combination of the `Http` tag set.
 pub fn all_http() -> Vec<Http> {
-    METHODS
-        .iter()
-        .flat_map(|&method| STATUSES.iter().map(move |&status| Http { method, status }))
-        .collect()
+    METHODS.iter().flat_map(|&method| STATUSES.iter().map(move |&status| Http { method, status })).collect()
 }

@@ -32,7 +32,21 @@ pub struct ShopMetrics {
 
 pub static METRICS: ShopMetrics = ShopMetrics::new();   // `new` is a `const fn`: no lazy init, no heap
 
+pub struct Cart(pub u32);
+pub struct Receipt(pub u32);
+#[derive(Debug)]
+pub struct CheckoutError;
+
+#[metrics_runtime::timed(METRICS.checkout_seconds)]
+async fn checkout(cart: Cart) -> Result<Receipt, CheckoutError> {
+    if cart.0 == 0 {
+        return Err(CheckoutError);
+    }
+    Ok(Receipt(cart.0))
+}
+
 fn main() {
+    let _unpolled = checkout(Cart(1)); // an async fn records when polled, not when called
     METRICS.requests_total.with(Http { method: Method::Get, status: Status::Success }).inc();
     METRICS.inflight_requests.inc();
     METRICS.request_duration_seconds.with(Method::Post).record(0.012);

@@ -1,4 +1,0 @@
-#[test]
-fn probe() {
-    trybuild::TestCases::new().pass("ui/probe/*.rs");
-}
