@@ -190,9 +190,13 @@ async fn accept_loop(listener: TcpListener, registry: Arc<Registry>, config: Ser
         .max_buf_size(config.max_header_bytes.max(8192))
         .keep_alive(true);
     let path: Arc<str> = Arc::from(config.path.as_str());
+    // The connection tasks, so that shutdown can end the ones the grace period did not.
+    let mut connections = tokio::task::JoinSet::new();
     let stop = changed(rx);
     tokio::pin!(stop);
     loop {
+        // Reap finished connections (at most about `max_connections` accumulate).
+        while connections.try_join_next().is_some() {}
         let permit = tokio::select! {
             () = &mut stop => break,
             permit = Arc::clone(&limit).acquire_owned() => match permit {
@@ -218,7 +222,7 @@ async fn accept_loop(listener: TcpListener, registry: Arc<Registry>, config: Ser
             async move { Ok::<_, Infallible>(response) }
         });
         let connection = graceful.watch(builder.serve_connection(TokioIo::new(stream), service));
-        tokio::spawn(async move {
+        connections.spawn(async move {
             // Errors are the client's (reset, timeout, malformed request): nothing to do.
             let _ = connection.await;
             drop(permit);
@@ -226,6 +230,11 @@ async fn accept_loop(listener: TcpListener, registry: Arc<Registry>, config: Ser
     }
     drop(listener);
     let _ = tokio::time::timeout(config.shutdown_timeout, graceful.shutdown()).await;
+    // Close what the grace period did not finish: hyper closes only idle keep-alive
+    // connections at once, and waits for any other to complete a request, so a client that
+    // never finishes its request head would keep its connection (and be served) after
+    // shutdown returned, until `header_read_timeout`. Aborting drops the sockets.
+    connections.shutdown().await;
 }
 
 /// Serves until `signal` completes, then shuts down gracefully. A convenience over [`serve`].
