@@ -233,6 +233,21 @@ impl<const B: usize> HistogramHandle<'_, B> {
         atomic_f64_add(&self.series.sum, value);
     }
 
+    /// Records `value` as `weight` observations: what a sampler that keeps one record in
+    /// `weight` does, so that `_count` and `_sum` stay unbiased estimates of the full stream.
+    ///
+    /// NaN and infinite values are counted (once) in [`Histogram::invalid`] and not recorded.
+    #[inline]
+    pub fn record_weighted(&self, value: f64, weight: u64) {
+        if !value.is_finite() {
+            self.invalid.fetch_add(1, Relaxed);
+            return;
+        }
+        let i = self.bounds.iter().map(|b| usize::from(value > *b)).sum::<usize>().min(B - 1);
+        self.series.counts[i].fetch_add(weight, Relaxed);
+        atomic_f64_add(&self.series.sum, value * weight as f64);
+    }
+
     /// The number of recorded values (the sum of the buckets).
     pub fn count(&self) -> u64 {
         self.series.bucket_counts(self.bounds).sum()

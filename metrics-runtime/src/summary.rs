@@ -130,6 +130,10 @@ impl State {
 
 /// One series of a [`Summary`].
 pub struct SummarySeries {
+    /// Observations beyond the recorded values, from weighted (sampled) records.
+    extra_count: AtomicU64,
+    /// Their sum, as `f64` bits.
+    extra_sum: AtomicU64,
     head: AtomicUsize,
     slots: [AtomicU64; BUFFER_SLOTS],
     state: Mutex<State>,
@@ -138,6 +142,8 @@ pub struct SummarySeries {
 impl ConstInit for SummarySeries {
     #[allow(clippy::declare_interior_mutable_const)]
     const INIT: Self = Self {
+        extra_count: AtomicU64::new(0),
+        extra_sum: AtomicU64::new(0),
         head: AtomicUsize::new(0),
         slots: [const { AtomicU64::new(EMPTY) }; BUFFER_SLOTS],
         state: Mutex::new(State::new()),
@@ -168,6 +174,14 @@ impl SummarySeries {
         if self.head.load(Ordering::Relaxed) >= BUFFER_SLOTS {
             self.drain(&mut state, config);
         }
+    }
+
+    fn extra_count(&self) -> u64 {
+        self.extra_count.load(Ordering::Relaxed)
+    }
+
+    fn extra_sum(&self) -> f64 {
+        f64::from_bits(self.extra_sum.load(Ordering::Relaxed))
     }
 
     fn lock(&self) -> MutexGuard<'_, State> {
@@ -381,6 +395,25 @@ impl SummaryHandle<'_> {
         self.series.record(value, self.config);
     }
 
+    /// Records `value` as `weight` observations: what a sampler that keeps one record in
+    /// `weight` does. The value enters the quantile digest once (sampling keeps the
+    /// distribution), and `_count` and `_sum` grow by `weight` and `value * weight`, so they stay
+    /// unbiased estimates of the full stream.
+    #[inline]
+    pub fn record_weighted(&self, value: f64, weight: u64) {
+        if !value.is_finite() {
+            self.invalid.fetch_add(1, Ordering::Relaxed);
+            return;
+        }
+        if weight > 1 {
+            self.series.extra_count.fetch_add(weight - 1, Ordering::Relaxed);
+            crate::histogram::atomic_f64_add(&self.series.extra_sum, value * (weight - 1) as f64);
+        }
+        if weight > 0 {
+            self.series.record(value, self.config);
+        }
+    }
+
     /// The estimated `q` quantile (`0 <= q <= 1`) over the window, or `None` when the window is
     /// empty or `q` is out of range.
     ///
@@ -404,18 +437,22 @@ impl SummaryHandle<'_> {
                 .iter()
                 .map(|&q| digest.as_ref().map_or(f64::NAN, |d| d.estimate_quantile(q)))
                 .collect();
-            SummarySnapshot { quantiles, count: s.count, sum: s.sum }
+            SummarySnapshot {
+                quantiles,
+                count: s.count + self.series.extra_count(),
+                sum: s.sum + self.series.extra_sum(),
+            }
         })
     }
 
     /// The number of values recorded since start.
     pub fn count(&self) -> u64 {
-        self.series.with_state(self.config, |s| s.count)
+        self.series.with_state(self.config, |s| s.count) + self.series.extra_count()
     }
 
     /// The sum of the values recorded since start.
     pub fn sum(&self) -> f64 {
-        self.series.with_state(self.config, |s| s.sum)
+        self.series.with_state(self.config, |s| s.sum) + self.series.extra_sum()
     }
 }
 
