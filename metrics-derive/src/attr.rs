@@ -5,7 +5,7 @@ use syn::meta::ParseNestedMeta;
 use syn::spanned::Spanned;
 
 use crate::ctxt::Ctxt;
-use crate::rules::did_you_mean;
+use metrics_rules::did_you_mean;
 
 /// A value given by an attribute key, with the span to blame.
 pub(crate) struct Given<T> {

@@ -7,7 +7,6 @@
 mod attr;
 mod ctxt;
 mod metrics;
-mod rules;
 mod tag;
 mod tag_set;
 mod timed;

@@ -8,13 +8,10 @@ use syn::{Data, DeriveInput, Fields, GenericArgument, PathArguments};
 
 use crate::attr::{doc_text, int, key_of, lit_str, misplaced, number_list, set_once, unknown_key, Given, Number};
 use crate::ctxt::{with_fallback, Ctxt};
-use crate::rules::{
-    check_metric_name, check_name_words, check_unit, escape_help, escape_help_om, escape_json, float_text,
-};
+use metrics_rules::{check_metric_name, check_unit, escape_help, escape_help_om, escape_json, float_text};
 
 const STRUCT_KEYS: &[&str] = &["namespace"];
 const FIELD_KEYS: &[&str] = &["name", "help", "unit", "buckets", "quantiles", "window_secs", "max_series"];
-const RESERVED_SUFFIXES: &[&str] = &["_total", "_bucket", "_count", "_sum", "_created", "_info"];
 const DEFAULT_MAX_SERIES: u64 = 10_000;
 const DEFAULT_HISTOGRAM_SLOTS: usize = 16;
 
@@ -33,6 +30,15 @@ impl Kind {
             Kind::Gauge => "gauge",
             Kind::Histogram => "histogram",
             Kind::Summary => "summary",
+        }
+    }
+
+    fn rule_type(self) -> metrics_rules::MetricType {
+        match self {
+            Kind::Counter => metrics_rules::MetricType::Counter,
+            Kind::Gauge => metrics_rules::MetricType::Gauge,
+            Kind::Histogram => metrics_rules::MetricType::Histogram,
+            Kind::Summary => metrics_rules::MetricType::Summary,
         }
     }
 
@@ -233,36 +239,13 @@ fn parse_field_attrs(cx: &Ctxt, field: &syn::Field) -> FieldAttrs {
 
 /// Checks the metric name; returns whether it passed every rule.
 fn check_name(cx: &Ctxt, kind: Kind, name: &str, base: &str, span: Span) -> bool {
-    if name.is_empty() {
-        cx.error_at(span, "metric name is empty; give a name such as `requests_total`, or remove `name`");
-        return false;
-    }
-    if let Err(msg) = check_metric_name(name) {
-        cx.error_at(span, msg);
-        return false;
-    }
-    if let Err(msg) = check_name_words(name) {
-        cx.error_at(span, msg);
-        return false;
-    }
-    if kind == Kind::Counter && !name.ends_with("_total") {
-        cx.error_at(span, format!("counter `{name}` must end in `_total`; rename it to `{base}_total`"));
-        return false;
-    }
-    if kind != Kind::Counter {
-        if let Some(sfx) = RESERVED_SUFFIXES.iter().find(|s| name.ends_with(*s)) {
-            let hint = if *sfx == "_total" { "; if it only goes up, make it a `Counter`" } else { "" };
-            cx.error_at(
-                span,
-                format!(
-                    "{} `{name}` ends in `{sfx}`, a suffix reserved for the series of other metric types; rename it{hint}",
-                    kind.as_str()
-                ),
-            );
-            return false;
+    match metrics_rules::check_metric(kind.rule_type(), name, base) {
+        Ok(()) => true,
+        Err(msg) => {
+            cx.error_at(span, msg);
+            false
         }
     }
-    true
 }
 
 /// Checks an increasing list of numbers; `valid` says whether one value is allowed at all (with

@@ -7,7 +7,7 @@ use syn::{Data, DeriveInput, Fields};
 
 use crate::attr::{key_of, lit_str, set_once, unknown_key, Given};
 use crate::ctxt::{with_fallback, Ctxt};
-use crate::rules::{check_label_name, escape_label_value, to_snake};
+use metrics_rules::{check_label_name, escape_label_value, to_snake};
 
 const ENUM_KEYS: &[&str] = &["name", "rename_all"];
 const VARIANT_KEYS: &[&str] = &["value"];

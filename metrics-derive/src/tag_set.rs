@@ -7,7 +7,7 @@ use syn::{Data, DeriveInput, Fields};
 
 use crate::attr::{key_of, lit_str, misplaced, set_once, unknown_key, Given};
 use crate::ctxt::{with_fallback, Ctxt};
-use crate::rules::check_label_name;
+use metrics_rules::check_label_name;
 
 const FIELD_KEYS: &[&str] = &["name"];
 

@@ -229,7 +229,7 @@ impl<'a> Encoder<'a> {
         }
     }
 
-    fn header(&mut self, d: &MetricDesc) {
+    pub(crate) fn header(&mut self, d: &MetricDesc) {
         let out = &mut *self.out;
         match self.format {
             Format::Prometheus => {
@@ -280,7 +280,7 @@ impl<'a> Encoder<'a> {
         self.first = false;
     }
 
-    fn footer(&mut self) {
+    pub(crate) fn footer(&mut self) {
         if self.format == Format::Json {
             self.out.push_str("]}");
         }
@@ -288,18 +288,18 @@ impl<'a> Encoder<'a> {
 
     /// `name_suffix{labels} ` (or `name_suffix{labels,extra} `) in the text formats.
     #[inline]
-    fn sample_prefix<T: TagSet>(&mut self, name: &str, suffix: &str, index: usize, extra: Option<(&str, &str)>) {
+    fn sample_prefix(&mut self, name: &str, suffix: &str, labels: &impl Labels, extra: Option<(&str, &str)>) {
         let out = &mut *self.out;
         out.push_str(name);
         out.push_str(suffix);
-        let has_tags = !T::NAMES.is_empty();
-        if has_tags || extra.is_some() {
+        let has_labels = !labels.is_empty();
+        if has_labels || extra.is_some() {
             out.push('{');
-            if has_tags {
-                T::write_labels(index, out);
+            if has_labels {
+                labels.write_text(out);
             }
             if let Some((key, value)) = extra {
-                if has_tags {
+                if has_labels {
                     out.push(',');
                 }
                 out.push_str(key);
@@ -313,55 +313,117 @@ impl<'a> Encoder<'a> {
     }
 
     /// `{"labels":{...}` opening a JSON series object.
-    fn json_series_open<T: TagSet>(&mut self, index: usize, first: bool) {
+    fn json_series_open(&mut self, labels: &impl Labels, first: bool) {
         let out = &mut *self.out;
         if !first {
             out.push(',');
         }
         out.push_str("{\"labels\":{");
-        for (l, name) in T::NAMES.iter().enumerate() {
-            if l > 0 {
-                out.push(',');
-            }
-            out.push('"');
-            out.push_str(name);
-            out.push_str("\":\"");
-            push_json_str(out, T::label_value(index, l));
-            out.push('"');
-        }
+        labels.write_json(out);
         out.push('}');
     }
 
-    fn created_line<T: TagSet>(&mut self, d: &MetricDesc, index: usize) {
-        self.sample_prefix::<T>(d.family, "_created", index, None);
+    fn created_line(&mut self, d: &MetricDesc, labels: &impl Labels) {
+        self.sample_prefix(d.family, "_created", labels, None);
         push_f64(self.out, self.created);
         self.out.push('\n');
+    }
+
+    /// One counter series.
+    pub(crate) fn counter_series(&mut self, d: &MetricDesc, labels: &impl Labels, first: bool, value: u64) {
+        match self.format {
+            Format::Prometheus => {
+                self.sample_prefix(d.name, "", labels, None);
+                push_u64(self.out, value);
+                self.out.push('\n');
+            }
+            Format::OpenMetrics => {
+                self.sample_prefix(d.family, "_total", labels, None);
+                push_u64(self.out, value);
+                self.out.push('\n');
+                self.created_line(d, labels);
+            }
+            Format::Json => {
+                self.json_series_open(labels, first);
+                self.out.push_str(",\"value\":");
+                push_u64(self.out, value);
+                self.out.push('}');
+            }
+        }
+    }
+
+    /// One gauge series.
+    pub(crate) fn gauge_series(&mut self, d: &MetricDesc, labels: &impl Labels, first: bool, value: f64) {
+        if self.format == Format::Json {
+            self.json_series_open(labels, first);
+            self.out.push_str(",\"value\":");
+            push_json_f64(self.out, value);
+            self.out.push('}');
+        } else {
+            self.sample_prefix(d.name, "", labels, None);
+            push_f64(self.out, value);
+            self.out.push('\n');
+        }
+    }
+
+    /// One histogram series: `counts` are per bucket (not cumulative), one per bound then `+Inf`.
+    pub(crate) fn histogram_series(
+        &mut self,
+        d: &MetricDesc,
+        labels: &impl Labels,
+        first: bool,
+        (bounds, le): (&[f64], &[&str]),
+        counts: impl Iterator<Item = u64>,
+        sum: f64,
+    ) {
+        if self.format == Format::Json {
+            self.json_series_open(labels, first);
+            self.out.push_str(",\"buckets\":[");
+            let mut cumulative = 0u64;
+            for (b, count) in counts.enumerate() {
+                cumulative += count;
+                if b > 0 {
+                    self.out.push(',');
+                }
+                self.out.push_str("{\"le\":");
+                match bounds.get(b) {
+                    Some(bound) => push_json_f64(self.out, *bound),
+                    None => self.out.push_str("\"+Inf\""),
+                }
+                self.out.push_str(",\"count\":");
+                push_u64(self.out, cumulative);
+                self.out.push('}');
+            }
+            self.out.push_str("],\"sum\":");
+            push_json_f64(self.out, sum);
+            self.out.push_str(",\"count\":");
+            push_u64(self.out, cumulative);
+            self.out.push('}');
+            return;
+        }
+        let mut cumulative = 0u64;
+        for (b, count) in counts.enumerate() {
+            cumulative += count;
+            self.sample_prefix(d.name, "_bucket", labels, Some(("le", le.get(b).copied().unwrap_or("+Inf"))));
+            push_u64(self.out, cumulative);
+            self.out.push('\n');
+        }
+        self.sample_prefix(d.name, "_sum", labels, None);
+        push_f64(self.out, sum);
+        self.out.push('\n');
+        self.sample_prefix(d.name, "_count", labels, None);
+        push_u64(self.out, cumulative);
+        self.out.push('\n');
+        if self.format == Format::OpenMetrics {
+            self.created_line(d, labels);
+        }
     }
 
     /// Writes a counter family.
     pub fn counter<T: TagSet>(&mut self, d: &MetricDesc, counter: &Counter<T>) {
         self.header(d);
         for (i, series) in counter.series().iter().enumerate() {
-            let value = series.get();
-            match self.format {
-                Format::Prometheus => {
-                    self.sample_prefix::<T>(d.name, "", i, None);
-                    push_u64(self.out, value);
-                    self.out.push('\n');
-                }
-                Format::OpenMetrics => {
-                    self.sample_prefix::<T>(d.family, "_total", i, None);
-                    push_u64(self.out, value);
-                    self.out.push('\n');
-                    self.created_line::<T>(d, i);
-                }
-                Format::Json => {
-                    self.json_series_open::<T>(i, i == 0);
-                    self.out.push_str(",\"value\":");
-                    push_u64(self.out, value);
-                    self.out.push('}');
-                }
-            }
+            self.counter_series(d, &Static::<T>::new(i), i == 0, series.get());
         }
         self.footer();
     }
@@ -370,17 +432,7 @@ impl<'a> Encoder<'a> {
     pub fn gauge<T: TagSet>(&mut self, d: &MetricDesc, gauge: &Gauge<T>) {
         self.header(d);
         for (i, series) in gauge.series().iter().enumerate() {
-            let value = series.get();
-            if self.format == Format::Json {
-                self.json_series_open::<T>(i, i == 0);
-                self.out.push_str(",\"value\":");
-                push_json_f64(self.out, value);
-                self.out.push('}');
-            } else {
-                self.sample_prefix::<T>(d.name, "", i, None);
-                push_f64(self.out, value);
-                self.out.push('\n');
-            }
+            self.gauge_series(d, &Static::<T>::new(i), i == 0, series.get());
         }
         self.footer();
     }
@@ -392,48 +444,8 @@ impl<'a> Encoder<'a> {
         let bounds = histogram.bounds();
         let le = histogram.le_texts();
         for (i, series) in histogram.series().iter().enumerate() {
-            let sum = series.sum();
-            if self.format == Format::Json {
-                self.json_series_open::<T>(i, i == 0);
-                self.out.push_str(",\"buckets\":[");
-                let mut cumulative = 0u64;
-                for (b, count) in series.bucket_counts(bounds).enumerate() {
-                    cumulative += count;
-                    if b > 0 {
-                        self.out.push(',');
-                    }
-                    self.out.push_str("{\"le\":");
-                    match bounds.get(b) {
-                        Some(bound) => push_json_f64(self.out, *bound),
-                        None => self.out.push_str("\"+Inf\""),
-                    }
-                    self.out.push_str(",\"count\":");
-                    push_u64(self.out, cumulative);
-                    self.out.push('}');
-                }
-                self.out.push_str("],\"sum\":");
-                push_json_f64(self.out, sum);
-                self.out.push_str(",\"count\":");
-                push_u64(self.out, cumulative);
-                self.out.push('}');
-                continue;
-            }
-            let mut cumulative = 0u64;
-            for (b, count) in series.bucket_counts(bounds).enumerate() {
-                cumulative += count;
-                self.sample_prefix::<T>(d.name, "_bucket", i, Some(("le", le.get(b).copied().unwrap_or("+Inf"))));
-                push_u64(self.out, cumulative);
-                self.out.push('\n');
-            }
-            self.sample_prefix::<T>(d.name, "_sum", i, None);
-            push_f64(self.out, sum);
-            self.out.push('\n');
-            self.sample_prefix::<T>(d.name, "_count", i, None);
-            push_u64(self.out, cumulative);
-            self.out.push('\n');
-            if self.format == Format::OpenMetrics {
-                self.created_line::<T>(d, i);
-            }
+            let labels = Static::<T>::new(i);
+            self.histogram_series(d, &labels, i == 0, (bounds, le), series.bucket_counts(bounds), series.sum());
         }
         self.footer();
     }
@@ -444,12 +456,11 @@ impl<'a> Encoder<'a> {
         self.header(d);
         let config = summary.config();
         for i in 0..summary.series_count() {
-            let Some(series) = summary.series_at(i) else {
-                break;
-            };
+            let Some(series) = summary.series_at(i) else { break };
             let snapshot = series.snapshot();
+            let labels = Static::<T>::new(i);
             if self.format == Format::Json {
-                self.json_series_open::<T>(i, i == 0);
+                self.json_series_open(&labels, i == 0);
                 self.out.push_str(",\"quantiles\":[");
                 for (k, (q, v)) in config.quantiles.iter().zip(&snapshot.quantiles).enumerate() {
                     if k > 0 {
@@ -469,21 +480,69 @@ impl<'a> Encoder<'a> {
                 continue;
             }
             for (label, value) in config.quantile_labels.iter().zip(&snapshot.quantiles) {
-                self.sample_prefix::<T>(d.name, "", i, Some(("quantile", label)));
+                self.sample_prefix(d.name, "", &labels, Some(("quantile", label)));
                 push_f64(self.out, *value);
                 self.out.push('\n');
             }
-            self.sample_prefix::<T>(d.name, "_sum", i, None);
+            self.sample_prefix(d.name, "_sum", &labels, None);
             push_f64(self.out, snapshot.sum);
             self.out.push('\n');
-            self.sample_prefix::<T>(d.name, "_count", i, None);
+            self.sample_prefix(d.name, "_count", &labels, None);
             push_u64(self.out, snapshot.count);
             self.out.push('\n');
             if self.format == Format::OpenMetrics {
-                self.created_line::<T>(d, i);
+                self.created_line(d, &labels);
             }
         }
         self.footer();
+    }
+}
+
+/// The labels of one series, as the encoder writes them.
+pub(crate) trait Labels {
+    /// No labels at all.
+    fn is_empty(&self) -> bool;
+    /// `a="x",b="y"`, escaped for the text formats.
+    fn write_text(&self, out: &mut String);
+    /// `"a":"x","b":"y"`, escaped for JSON.
+    fn write_json(&self, out: &mut String);
+}
+
+/// The labels of series `index` of a compile-time tag set.
+struct Static<T> {
+    index: usize,
+    _tags: core::marker::PhantomData<T>,
+}
+
+impl<T> Static<T> {
+    #[inline]
+    fn new(index: usize) -> Self {
+        Self { index, _tags: core::marker::PhantomData }
+    }
+}
+
+impl<T: TagSet> Labels for Static<T> {
+    #[inline]
+    fn is_empty(&self) -> bool {
+        T::NAMES.is_empty()
+    }
+
+    #[inline]
+    fn write_text(&self, out: &mut String) {
+        T::write_labels(self.index, out);
+    }
+
+    fn write_json(&self, out: &mut String) {
+        for (l, name) in T::NAMES.iter().enumerate() {
+            if l > 0 {
+                out.push(',');
+            }
+            out.push('"');
+            out.push_str(name);
+            out.push_str("\":\"");
+            push_json_str(out, T::label_value(self.index, l));
+            out.push('"');
+        }
     }
 }
 

@@ -82,6 +82,7 @@
 
 mod cell;
 mod counter;
+mod dynamic;
 mod encode;
 mod gauge;
 mod group;
@@ -102,6 +103,9 @@ pub mod __private;
 
 pub use cell::{ConstInit, SeriesArray};
 pub use counter::{Counter, CounterSeries};
+pub use dynamic::{
+    BoundedConfig, BoundedRegistry, DynCounter, DynCounterSeries, DynGauge, DynHistogram, DynamicError, OVERFLOW_VALUE,
+};
 pub use encode::{
     negotiate, process_start_time, push_f64, push_json_str, push_u64, Encoder, Format, MetricDesc, MetricKind,
 };

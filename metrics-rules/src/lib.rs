@@ -1,9 +1,19 @@
-//! The naming rules of Prometheus, OpenMetrics and `promtool check metrics`, as plain functions
-//! with no dependency on `syn`, so that they can be shared with run-time validation.
+//! The naming and escaping rules of Prometheus, OpenMetrics and `promtool check metrics`.
+//!
+//! One implementation, shared by the derives (at compile time) and by `metrics-runtime` (for
+//! metrics only known at run time), so that both accept and reject exactly the same names.
+//! Each check returns `Err` with a message that says what to do.
+//!
+//! ```
+//! assert!(metrics_rules::check_metric_name("http_requests_total").is_ok());
+//! assert!(metrics_rules::check_metric_name("__internal").is_err());
+//! assert_eq!(metrics_rules::base_unit_for("milliseconds"), Some("seconds"));
+//! ```
+#![deny(missing_docs)]
 
 /// Checks a metric name against `[a-zA-Z_][a-zA-Z0-9_]*`, the reserved `__` prefix, and the
 /// `promtool` lints that apply to the name alone. Returns a message saying what to do.
-pub(crate) fn check_metric_name(name: &str) -> Result<(), String> {
+pub fn check_metric_name(name: &str) -> Result<(), String> {
     if name.is_empty() {
         return Err("metric name is empty".into());
     }
@@ -26,8 +36,85 @@ pub(crate) fn check_metric_name(name: &str) -> Result<(), String> {
     Ok(())
 }
 
+/// The metric types, for the rules that depend on the type.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum MetricType {
+    /// A counter: its name ends in `_total`.
+    Counter,
+    /// A gauge.
+    Gauge,
+    /// A histogram.
+    Histogram,
+    /// A summary.
+    Summary,
+}
+
+impl MetricType {
+    /// The type name of `# TYPE` lines.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            MetricType::Counter => "counter",
+            MetricType::Gauge => "gauge",
+            MetricType::Histogram => "histogram",
+            MetricType::Summary => "summary",
+        }
+    }
+
+    /// The plural, for messages.
+    pub const fn plural(self) -> &'static str {
+        match self {
+            MetricType::Counter => "counters",
+            MetricType::Gauge => "gauges",
+            MetricType::Histogram => "histograms",
+            MetricType::Summary => "summaries",
+        }
+    }
+}
+
+/// Suffixes reserved for the series of other metric types.
+pub const RESERVED_SUFFIXES: &[&str] = &["_total", "_bucket", "_count", "_sum", "_created", "_info"];
+
+/// Every rule for the full name of a metric of type `ty`: the grammar and `__` prefix, base
+/// units, abbreviations and type names in the name, `_total` on counters, and no reserved
+/// suffix on the other types. `base` is the name as the user wrote it (for the suggestion).
+pub fn check_metric(ty: MetricType, name: &str, base: &str) -> Result<(), String> {
+    if name.is_empty() {
+        return Err("metric name is empty; give a name such as `requests_total`".into());
+    }
+    check_metric_name(name)?;
+    check_name_words(name)?;
+    if ty == MetricType::Counter && !name.ends_with("_total") {
+        return Err(format!("counter `{name}` must end in `_total`; rename it to `{base}_total`"));
+    }
+    if ty != MetricType::Counter {
+        if let Some(sfx) = RESERVED_SUFFIXES.iter().find(|s| name.ends_with(*s)) {
+            let hint = if *sfx == "_total" { "; if it only goes up, make it a `Counter`" } else { "" };
+            return Err(format!(
+                "{} `{name}` ends in `{sfx}`, a suffix reserved for the series of other metric types; rename it{hint}",
+                ty.as_str()
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// The longest label value accepted at run time, in bytes.
+pub const MAX_LABEL_VALUE_BYTES: usize = 1024;
+
+/// Checks a label value given at run time: not empty (Prometheus treats an empty value as an
+/// absent label) and at most [`MAX_LABEL_VALUE_BYTES`].
+pub fn check_label_value(value: &str) -> Result<(), String> {
+    if value.is_empty() {
+        return Err("label value is empty; Prometheus reads an empty value as a missing label".into());
+    }
+    if value.len() > MAX_LABEL_VALUE_BYTES {
+        return Err(format!("label value is {} bytes long; the limit is {MAX_LABEL_VALUE_BYTES}", value.len()));
+    }
+    Ok(())
+}
+
 /// Checks a label (tag) name against `[a-zA-Z_][a-zA-Z0-9_]*`, `__`, `le`/`quantile` and camelCase.
-pub(crate) fn check_label_name(name: &str) -> Result<(), String> {
+pub fn check_label_name(name: &str) -> Result<(), String> {
     if name.is_empty() {
         return Err("tag name is empty".into());
     }
@@ -66,7 +153,7 @@ fn has_camel_case(name: &str) -> bool {
 }
 
 /// `fooBar` -> `foo_bar`, `FooBar` -> `foo_bar`, `HTTPStatus` -> `http_status`.
-pub(crate) fn to_snake(name: &str) -> String {
+pub fn to_snake(name: &str) -> String {
     let chars: Vec<char> = name.chars().collect();
     let mut out = String::with_capacity(name.len() + 4);
     for (i, &c) in chars.iter().enumerate() {
@@ -96,7 +183,7 @@ const ABBREVIATIONS: &[&str] = &["s", "ms", "us", "ns", "sec", "b", "kb", "mb", 
 const TYPE_NAMES: &[&str] = &["counter", "gauge", "summary", "untyped", "histogram", "gauge_histogram"];
 
 /// For a non-base unit word (`milliseconds`, `kilobytes`, `hours`), the base unit to use instead.
-pub(crate) fn base_unit_for(word: &str) -> Option<&'static str> {
+pub fn base_unit_for(word: &str) -> Option<&'static str> {
     let word = word.to_ascii_lowercase();
     if TIME_UNITS.contains(&word.as_str()) {
         return Some("seconds");
@@ -113,7 +200,7 @@ pub(crate) fn base_unit_for(word: &str) -> Option<&'static str> {
 
 /// Checks the parts of a name (split on `_`) for non-base units, unit abbreviations and type
 /// names, as `promtool check metrics` does.
-pub(crate) fn check_name_words(name: &str) -> Result<(), String> {
+pub fn check_name_words(name: &str) -> Result<(), String> {
     let lower = name.to_ascii_lowercase();
     for word in lower.split('_') {
         if let Some(base) = base_unit_for(word) {
@@ -142,7 +229,7 @@ pub(crate) fn check_name_words(name: &str) -> Result<(), String> {
 }
 
 /// Checks a `unit = "..."` value: `[a-z][a-z0-9_]*`, and a base unit.
-pub(crate) fn check_unit(unit: &str) -> Result<(), String> {
+pub fn check_unit(unit: &str) -> Result<(), String> {
     if unit.is_empty() {
         return Err("unit is empty; remove `unit` or name one, such as `seconds`".into());
     }
@@ -163,7 +250,7 @@ pub(crate) fn check_unit(unit: &str) -> Result<(), String> {
 }
 
 /// Escapes a label value for the text formats: `\` `"` and newline.
-pub(crate) fn escape_label_value(value: &str) -> String {
+pub fn escape_label_value(value: &str) -> String {
     let mut out = String::with_capacity(value.len());
     for c in value.chars() {
         match c {
@@ -177,7 +264,7 @@ pub(crate) fn escape_label_value(value: &str) -> String {
 }
 
 /// Escapes HELP text for the Prometheus text format 0.0.4: `\` and newline.
-pub(crate) fn escape_help(help: &str) -> String {
+pub fn escape_help(help: &str) -> String {
     let mut out = String::with_capacity(help.len());
     for c in help.chars() {
         match c {
@@ -190,12 +277,12 @@ pub(crate) fn escape_help(help: &str) -> String {
 }
 
 /// Escapes HELP text for OpenMetrics: `\`, newline and `"`.
-pub(crate) fn escape_help_om(help: &str) -> String {
+pub fn escape_help_om(help: &str) -> String {
     escape_help(help).replace('"', "\\\"")
 }
 
 /// Escapes text for a JSON string (without the quotes).
-pub(crate) fn escape_json(text: &str) -> String {
+pub fn escape_json(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     for c in text.chars() {
         match c {
@@ -212,7 +299,7 @@ pub(crate) fn escape_json(text: &str) -> String {
 }
 
 /// The closest candidate to `input` within an edit distance of 2, for "did you mean" hints.
-pub(crate) fn did_you_mean<'a>(input: &str, candidates: &[&'a str]) -> Option<&'a str> {
+pub fn did_you_mean<'a>(input: &str, candidates: &[&'a str]) -> Option<&'a str> {
     candidates
         .iter()
         .map(|c| (levenshtein(input, c), *c))
@@ -236,7 +323,7 @@ fn levenshtein(a: &str, b: &str) -> usize {
 
 /// Formats an `f64` the way the exposition writes `le` and `quantile` values: shortest
 /// round-trip digits, always with a `.` or exponent (`1.0`, `0.005`, `1e-7`).
-pub(crate) fn float_text(value: f64) -> String {
+pub fn float_text(value: f64) -> String {
     format!("{value:?}")
 }
 

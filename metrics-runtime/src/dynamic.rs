@@ -1,0 +1,826 @@
+//! Metrics only known at run time, kept bounded: [`BoundedRegistry`].
+//!
+//! Names and labels are checked by the same rules as `#[derive(Metrics)]` (the `metrics-rules`
+//! crate); label values are strings checked at run time. Every family has a series cap, the
+//! registry a total cap and a creation rate limit; what does not fit is recorded into the
+//! family's overflow series (every label `__overflow__`) and counted, never dropped.
+
+use std::collections::{HashMap, HashSet};
+use std::fmt;
+use std::hash::BuildHasher;
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering::Relaxed};
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::{Duration, Instant};
+
+use metrics_rules::MetricType;
+
+use crate::encode::{push_json_str, Encoder, Labels, MetricDesc, MetricKind};
+use crate::group::Metrics;
+use crate::histogram::atomic_f64_add;
+
+/// The label value of overflow series.
+pub const OVERFLOW_VALUE: &str = "__overflow__";
+
+/// Limits of a [`BoundedRegistry`].
+#[derive(Debug, Clone)]
+pub struct BoundedConfig {
+    /// Series per family, overflow series excluded. Default 1 000.
+    pub max_series_per_family: usize,
+    /// Series over all families, overflow series excluded. Default 10 000.
+    pub max_series_total: usize,
+    /// Families. Their names and help text live as long as the program. Default 256.
+    pub max_families: usize,
+    /// New series per second, over the registry (a token bucket with a burst of the same
+    /// size). Default 1 000.
+    pub max_new_series_per_sec: u32,
+    /// Series with no update for this long, whose last value has been exported, are removed
+    /// (and counted). `None` (the default) keeps every series.
+    pub idle_timeout: Option<Duration>,
+}
+
+impl Default for BoundedConfig {
+    fn default() -> Self {
+        Self {
+            max_series_per_family: 1_000,
+            max_series_total: 10_000,
+            max_families: 256,
+            max_new_series_per_sec: 1_000,
+            idle_timeout: None,
+        }
+    }
+}
+
+/// What a [`BoundedRegistry`] refused, and why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum DynamicError {
+    /// The metric name breaks a naming rule; the message says which and what to do.
+    InvalidName {
+        /// The name.
+        name: String,
+        /// The rule's message.
+        reason: String,
+    },
+    /// A label name breaks a naming rule, or repeats.
+    InvalidLabelName {
+        /// The label name.
+        name: String,
+        /// The rule's message.
+        reason: String,
+    },
+    /// A label value is not acceptable (empty, or too long); nothing was recorded.
+    InvalidLabelValue {
+        /// The label it was given for.
+        label: String,
+        /// The rule's message.
+        reason: String,
+    },
+    /// A recorded value is NaN or infinite; nothing was recorded.
+    InvalidValue {
+        /// The rule's message.
+        reason: String,
+    },
+    /// The number of label values differs from the family's label names.
+    LabelCount {
+        /// Label names of the family.
+        expected: usize,
+        /// Values given.
+        given: usize,
+    },
+    /// The HELP text is empty.
+    MissingHelp {
+        /// The metric name.
+        name: String,
+    },
+    /// A histogram's buckets are empty, not finite, or not strictly increasing.
+    InvalidBuckets {
+        /// What is wrong.
+        reason: String,
+    },
+    /// The name is already used (by another family, or one of its series names collides).
+    DuplicateName {
+        /// The colliding name.
+        name: String,
+    },
+    /// The registry already holds `max_families` families.
+    TooManyFamilies {
+        /// The limit.
+        limit: usize,
+    },
+}
+
+impl fmt::Display for DynamicError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::InvalidName { reason, .. } => f.write_str(reason),
+            Self::InvalidLabelName { reason, .. } => f.write_str(reason),
+            Self::InvalidLabelValue { label, reason } => write!(f, "label `{label}`: {reason}"),
+            Self::InvalidValue { reason } => f.write_str(reason),
+            Self::LabelCount { expected, given } => {
+                write!(f, "{given} label values given; this family has {expected} labels")
+            }
+            Self::MissingHelp { name } => write!(f, "metric `{name}` has no HELP text; say what it measures"),
+            Self::InvalidBuckets { reason } => f.write_str(reason),
+            Self::DuplicateName { name } => write!(f, "metric name `{name}` is already used; choose another"),
+            Self::TooManyFamilies { limit } => {
+                write!(f, "the registry already holds its limit of {limit} families; raise `max_families`")
+            }
+        }
+    }
+}
+
+impl std::error::Error for DynamicError {}
+
+/// Storage of one series: one cell for counters and gauges; buckets and the sum for histograms.
+struct Series {
+    /// The raw label values.
+    values: Box<[Box<str>]>,
+    /// `a="x",b="y"`, escaped once at creation.
+    text: Box<str>,
+    cells: Box<[AtomicU64]>,
+    /// Set by every update, cleared by the export that writes the value (for eviction).
+    dirty: AtomicBool,
+    /// Registry clock (ms since creation) of the last export that found the series dirty.
+    last_active_ms: AtomicU64,
+}
+
+impl Series {
+    fn heap_bytes(&self) -> usize {
+        size_of::<Self>()
+            + self.values.iter().map(|v| v.len() + size_of::<Box<str>>()).sum::<usize>()
+            + self.text.len()
+            + self.cells.len() * 8
+    }
+}
+
+struct SeriesLabels<'a> {
+    names: &'a [&'static str],
+    series: &'a Series,
+}
+
+impl Labels for SeriesLabels<'_> {
+    fn is_empty(&self) -> bool {
+        self.names.is_empty()
+    }
+
+    fn write_text(&self, out: &mut String) {
+        out.push_str(&self.series.text);
+    }
+
+    fn write_json(&self, out: &mut String) {
+        for (i, (name, value)) in self.names.iter().zip(self.series.values.iter()).enumerate() {
+            if i > 0 {
+                out.push(',');
+            }
+            out.push('"');
+            out.push_str(name);
+            out.push_str("\":\"");
+            push_json_str(out, value);
+            out.push('"');
+        }
+    }
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum FamilyKind {
+    Counter,
+    Gauge,
+    Histogram,
+}
+
+struct Family {
+    desc: MetricDesc,
+    kind: FamilyKind,
+    label_names: &'static [&'static str],
+    bounds: &'static [f64],
+    le: &'static [&'static str],
+    hasher: std::collections::hash_map::RandomState,
+    /// Series by the hash of their label values; collisions chained.
+    series: RwLock<HashMap<u64, Vec<Arc<Series>>>>,
+    count: AtomicUsize,
+    overflow: Arc<Series>,
+    /// Records that went to the overflow series.
+    overflowed: AtomicU64,
+}
+
+impl Family {
+    fn cells(&self) -> usize {
+        match self.kind {
+            FamilyKind::Counter | FamilyKind::Gauge => 1,
+            FamilyKind::Histogram => self.bounds.len() + 2,
+        }
+    }
+
+    fn new_series(&self, values: &[&str]) -> Series {
+        let mut text = String::new();
+        for (i, (name, value)) in self.label_names.iter().zip(values).enumerate() {
+            if i > 0 {
+                text.push(',');
+            }
+            text.push_str(name);
+            text.push_str("=\"");
+            text.push_str(&metrics_rules::escape_label_value(value));
+            text.push('"');
+        }
+        Series {
+            values: values.iter().map(|v| Box::<str>::from(*v)).collect(),
+            text: text.into_boxed_str(),
+            cells: (0..self.cells()).map(|_| AtomicU64::new(0)).collect(),
+            dirty: AtomicBool::new(false),
+            last_active_ms: AtomicU64::new(0),
+        }
+    }
+
+    fn find(&self, map: &HashMap<u64, Vec<Arc<Series>>>, hash: u64, values: &[&str]) -> Option<Arc<Series>> {
+        map.get(&hash)?.iter().find(|s| s.values.iter().map(|v| &**v).eq(values.iter().copied())).cloned()
+    }
+}
+
+/// Shared state of the registry that families need when they create series.
+struct Shared {
+    config: BoundedConfig,
+    total: AtomicUsize,
+    start: Instant,
+    /// Token bucket of series creation: (tokens, last refill).
+    bucket: Mutex<(f64, Instant)>,
+    /// Records that went to an overflow series because of the rate limit.
+    rate_limited: AtomicU64,
+    evicted: AtomicU64,
+    rejected: AtomicU64,
+}
+
+impl Shared {
+    fn take_token(&self) -> bool {
+        let rate = f64::from(self.config.max_new_series_per_sec);
+        let mut bucket = self.bucket.lock().unwrap_or_else(|p| p.into_inner());
+        let now = Instant::now();
+        let refill = now.duration_since(bucket.1).as_secs_f64() * rate;
+        bucket.0 = (bucket.0 + refill).min(rate.max(1.0));
+        bucket.1 = now;
+        if bucket.0 >= 1.0 {
+            bucket.0 -= 1.0;
+            true
+        } else {
+            false
+        }
+    }
+
+    fn now_ms(&self) -> u64 {
+        self.start.elapsed().as_millis() as u64
+    }
+}
+
+/// A registry of metric families created at run time, bounded in series, families and
+/// creation rate.
+///
+/// # Examples
+///
+/// ```
+/// use metrics_runtime::{BoundedConfig, BoundedRegistry, Metrics};
+///
+/// let registry = BoundedRegistry::new(BoundedConfig { max_series_per_family: 2, ..Default::default() });
+/// let hits = registry.counter("tenant_hits_total", "Hits by tenant.", &["tenant"]).unwrap();
+/// hits.inc(&["acme"]).unwrap();
+/// hits.inc(&["globex"]).unwrap();
+/// hits.inc(&["initech"]).unwrap(); // past the cap: goes to the overflow series
+/// assert!(hits.inc(&[""]).is_err()); // empty label values are refused
+/// let text = registry.render_prometheus();
+/// assert!(text.contains("tenant_hits_total{tenant=\"acme\"} 1\n"));
+/// assert!(text.contains("tenant_hits_total{tenant=\"__overflow__\"} 1\n"));
+/// assert_eq!(hits.overflowed(), 1);
+/// assert!(registry.counter("bad-name_total", "x", &[]).is_err());
+/// ```
+pub struct BoundedRegistry {
+    shared: Arc<Shared>,
+    families: RwLock<Vec<Arc<Family>>>,
+    names: Mutex<HashSet<String>>,
+    own: OwnMetrics,
+}
+
+/// The registry's own counters, exported with its families.
+#[derive(crate::Metrics)]
+#[metrics(namespace = "metrics_runtime_dynamic")]
+struct OwnMetrics {
+    /// Records that went to an overflow series because a series cap was reached.
+    overflow_records_total: crate::Counter,
+    /// Records that went to an overflow series because of the series creation rate limit.
+    rate_limited_records_total: crate::Counter,
+    /// Idle series removed after their last value was exported.
+    evicted_series_total: crate::Counter,
+    /// Updates refused for an invalid label value (nothing recorded).
+    rejected_updates_total: crate::Counter,
+    /// Series held, overflow series excluded.
+    series: crate::Gauge,
+    /// Heap held by the registry's series, in bytes (an estimate of the map overhead included).
+    #[metric(unit = "bytes")]
+    memory_bytes: crate::Gauge,
+}
+
+impl BoundedRegistry {
+    /// An empty registry with these limits.
+    pub fn new(config: BoundedConfig) -> Self {
+        let rate = f64::from(config.max_new_series_per_sec).max(1.0);
+        let shared = Shared {
+            config,
+            total: AtomicUsize::new(0),
+            start: Instant::now(),
+            bucket: Mutex::new((rate, Instant::now())),
+            rate_limited: AtomicU64::new(0),
+            evicted: AtomicU64::new(0),
+            rejected: AtomicU64::new(0),
+        };
+        let mut names = HashSet::new();
+        for d in OwnMetrics::new().descriptors() {
+            names.extend(d.kind.exposed_names(d.name));
+        }
+        Self {
+            shared: Arc::new(shared),
+            families: RwLock::new(Vec::new()),
+            names: Mutex::new(names),
+            own: OwnMetrics::new(),
+        }
+    }
+
+    /// Refuses the names another source already exposes (for example a [`Registry`](crate::Registry)
+    /// of derived structs that renders beside this one).
+    pub fn reserve_names<'a>(&self, names: impl IntoIterator<Item = &'a str>) {
+        let mut set = self.names.lock().unwrap_or_else(|p| p.into_inner());
+        set.extend(names.into_iter().map(str::to_owned));
+    }
+
+    fn family(
+        &self,
+        ty: MetricType,
+        name: &str,
+        help: &str,
+        labels: &[&str],
+        buckets: &[f64],
+    ) -> Result<Arc<Family>, DynamicError> {
+        metrics_rules::check_metric(ty, name, name)
+            .map_err(|reason| DynamicError::InvalidName { name: name.to_owned(), reason })?;
+        if help.trim().is_empty() {
+            return Err(DynamicError::MissingHelp { name: name.to_owned() });
+        }
+        for (i, label) in labels.iter().enumerate() {
+            metrics_rules::check_label_name(label)
+                .map_err(|reason| DynamicError::InvalidLabelName { name: (*label).to_owned(), reason })?;
+            if labels[..i].contains(label) {
+                return Err(DynamicError::InvalidLabelName {
+                    name: (*label).to_owned(),
+                    reason: format!("label `{label}` is given twice"),
+                });
+            }
+        }
+        if ty == MetricType::Histogram {
+            if buckets.is_empty() {
+                return Err(DynamicError::InvalidBuckets {
+                    reason: "buckets are empty; give at least one bound".into(),
+                });
+            }
+            if buckets.iter().any(|b| !b.is_finite()) || buckets.windows(2).any(|w| w[0] >= w[1]) {
+                return Err(DynamicError::InvalidBuckets {
+                    reason: "buckets must be finite and strictly increasing".into(),
+                });
+            }
+        }
+        let kind = match ty {
+            MetricType::Counter => MetricKind::Counter,
+            MetricType::Gauge => MetricKind::Gauge,
+            MetricType::Histogram => MetricKind::Histogram,
+            MetricType::Summary => unreachable!("summaries are not offered at run time"),
+        };
+        let mut families = self.families.write().unwrap_or_else(|p| p.into_inner());
+        let mut names = self.names.lock().unwrap_or_else(|p| p.into_inner());
+        let exposed = kind.exposed_names(name);
+        if let Some(taken) = exposed.iter().find(|n| names.contains(*n)) {
+            return Err(DynamicError::DuplicateName { name: taken.clone() });
+        }
+        if families.len() >= self.shared.config.max_families {
+            return Err(DynamicError::TooManyFamilies { limit: self.shared.config.max_families });
+        }
+        names.extend(exposed);
+        // Family metadata is kept for the program's life (at most `max_families`).
+        let leak = |s: String| -> &'static str { Box::leak(s.into_boxed_str()) };
+        let family_name = if ty == MetricType::Counter { name.strip_suffix("_total").unwrap_or(name) } else { name };
+        let desc = MetricDesc {
+            name: leak(name.to_owned()),
+            family: leak(family_name.to_owned()),
+            kind,
+            help: leak(metrics_rules::escape_help(help.trim())),
+            help_om: leak(metrics_rules::escape_help_om(help.trim())),
+            help_json: leak(metrics_rules::escape_json(help.trim())),
+            unit: "",
+        };
+        let label_names: &'static [&'static str] =
+            Box::leak(labels.iter().map(|l| leak((*l).to_owned())).collect::<Vec<_>>().into_boxed_slice());
+        let bounds: &'static [f64] = Box::leak(buckets.to_vec().into_boxed_slice());
+        let le: &'static [&'static str] = Box::leak(
+            buckets.iter().map(|b| leak(metrics_rules::float_text(*b))).collect::<Vec<_>>().into_boxed_slice(),
+        );
+        let mut family = Family {
+            desc,
+            kind: match ty {
+                MetricType::Counter => FamilyKind::Counter,
+                MetricType::Gauge => FamilyKind::Gauge,
+                _ => FamilyKind::Histogram,
+            },
+            label_names,
+            bounds,
+            le,
+            hasher: std::collections::hash_map::RandomState::new(),
+            series: RwLock::new(HashMap::new()),
+            count: AtomicUsize::new(0),
+            overflow: Arc::new(Series {
+                values: Box::new([]),
+                text: Box::from(""),
+                cells: Box::new([]),
+                dirty: AtomicBool::new(false),
+                last_active_ms: AtomicU64::new(0),
+            }),
+            overflowed: AtomicU64::new(0),
+        };
+        let overflow_values = vec![OVERFLOW_VALUE; labels.len()];
+        family.overflow = Arc::new(family.new_series(&overflow_values));
+        let family = Arc::new(family);
+        families.push(Arc::clone(&family));
+        Ok(family)
+    }
+
+    /// Creates a counter family; its name must end in `_total`.
+    ///
+    /// # Errors
+    ///
+    /// [`DynamicError`] for a name or label name that breaks the rules, an empty HELP, a name
+    /// already used, or too many families.
+    pub fn counter(&self, name: &str, help: &str, labels: &[&str]) -> Result<DynCounter, DynamicError> {
+        Ok(DynCounter(Handle {
+            family: self.family(MetricType::Counter, name, help, labels, &[])?,
+            shared: Arc::clone(&self.shared),
+        }))
+    }
+
+    /// Creates a gauge family.
+    ///
+    /// # Errors
+    ///
+    /// As [`BoundedRegistry::counter`].
+    pub fn gauge(&self, name: &str, help: &str, labels: &[&str]) -> Result<DynGauge, DynamicError> {
+        Ok(DynGauge(Handle {
+            family: self.family(MetricType::Gauge, name, help, labels, &[])?,
+            shared: Arc::clone(&self.shared),
+        }))
+    }
+
+    /// Creates a histogram family with the given bucket bounds.
+    ///
+    /// # Errors
+    ///
+    /// As [`BoundedRegistry::counter`], and [`DynamicError::InvalidBuckets`].
+    pub fn histogram(
+        &self,
+        name: &str,
+        help: &str,
+        labels: &[&str],
+        buckets: &[f64],
+    ) -> Result<DynHistogram, DynamicError> {
+        let family = self.family(MetricType::Histogram, name, help, labels, buckets)?;
+        Ok(DynHistogram(Handle { family, shared: Arc::clone(&self.shared) }))
+    }
+
+    /// Series held, overflow series excluded.
+    pub fn series_count(&self) -> usize {
+        self.shared.total.load(Relaxed)
+    }
+
+    /// Heap held by the families' series and maps, in bytes. Family metadata (names, help,
+    /// bounds) is not counted: it is bounded by `max_families` and kept for the program's life.
+    pub fn memory_bytes(&self) -> usize {
+        let families = self.families.read().unwrap_or_else(|p| p.into_inner());
+        families
+            .iter()
+            .map(|f| {
+                let map = f.series.read().unwrap_or_else(|p| p.into_inner());
+                let entries: usize = map.values().map(|v| v.iter().map(|s| s.heap_bytes()).sum::<usize>()).sum();
+                let chains: usize = map.values().map(|v| v.capacity() * size_of::<Arc<Series>>()).sum();
+                // hashbrown: one control byte per bucket plus the entry.
+                let table = map.capacity() * (size_of::<(u64, Vec<Arc<Series>>)>() + 1);
+                entries + chains + table + f.overflow.heap_bytes() + size_of::<Family>()
+            })
+            .sum::<usize>()
+            + families.capacity() * size_of::<Arc<Family>>()
+    }
+
+    /// Removes series idle for `idle_timeout` whose last value has been exported. Runs at
+    /// every export; call it yourself to reclaim memory between exports.
+    pub fn evict_idle(&self) {
+        let Some(timeout) = self.shared.config.idle_timeout else { return };
+        let now = self.shared.now_ms();
+        let timeout = timeout.as_millis() as u64;
+        let families = self.families.read().unwrap_or_else(|p| p.into_inner());
+        for f in families.iter() {
+            let mut map = f.series.write().unwrap_or_else(|p| p.into_inner());
+            let mut removed = 0usize;
+            map.retain(|_, chain| {
+                chain.retain(|s| {
+                    let idle = !s.dirty.load(Relaxed) && now.saturating_sub(s.last_active_ms.load(Relaxed)) >= timeout;
+                    // A handle still held by the application keeps the series: its updates
+                    // must not go to a series that no export will ever see.
+                    let keep = !idle || Arc::strong_count(s) > 1;
+                    removed += usize::from(!keep);
+                    keep
+                });
+                !chain.is_empty()
+            });
+            if removed > 0 {
+                f.count.fetch_sub(removed, Relaxed);
+                self.shared.total.fetch_sub(removed, Relaxed);
+                self.shared.evicted.fetch_add(removed as u64, Relaxed);
+            }
+        }
+    }
+}
+
+impl fmt::Debug for BoundedRegistry {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("BoundedRegistry")
+            .field("config", &self.shared.config)
+            .field("series", &self.series_count())
+            .finish()
+    }
+}
+
+impl Metrics for BoundedRegistry {
+    /// Only the registry's own metrics: families are created at run time and check their names
+    /// against each other (and [`BoundedRegistry::reserve_names`]) when created.
+    fn descriptors(&self) -> &'static [MetricDesc] {
+        self.own.descriptors()
+    }
+
+    fn encode(&self, encoder: &mut Encoder<'_>) {
+        let now = self.shared.now_ms();
+        let families: Vec<Arc<Family>> = self.families.read().unwrap_or_else(|p| p.into_inner()).clone();
+        for f in &families {
+            encoder.header(&f.desc);
+            let map = f.series.read().unwrap_or_else(|p| p.into_inner());
+            let mut first = true;
+            let overflow = f.overflowed.load(Relaxed) > 0;
+            let series = map.values().flatten().map(|s| &**s).chain(overflow.then_some(&*f.overflow));
+            for s in series {
+                // Clear the flag before reading the value: an update racing with this export
+                // sets it again, and the next export writes it.
+                if s.dirty.swap(false, Relaxed) {
+                    s.last_active_ms.store(now, Relaxed);
+                }
+                let labels = SeriesLabels { names: f.label_names, series: s };
+                match f.kind {
+                    FamilyKind::Counter => encoder.counter_series(&f.desc, &labels, first, s.cells[0].load(Relaxed)),
+                    FamilyKind::Gauge => {
+                        encoder.gauge_series(&f.desc, &labels, first, f64::from_bits(s.cells[0].load(Relaxed)))
+                    }
+                    FamilyKind::Histogram => {
+                        let n = f.bounds.len() + 1;
+                        let counts = s.cells[..n].iter().map(|c| c.load(Relaxed));
+                        let sum = f64::from_bits(s.cells[n].load(Relaxed));
+                        encoder.histogram_series(&f.desc, &labels, first, (f.bounds, f.le), counts, sum);
+                    }
+                }
+                first = false;
+            }
+            encoder.footer();
+        }
+        let overflowed: u64 = families.iter().map(|f| f.overflowed.load(Relaxed)).sum();
+        let own = &self.own;
+        let set = |c: &crate::Counter, v: u64| {
+            let cur = c.get();
+            if v > cur {
+                c.add(v - cur);
+            }
+        };
+        set(&own.overflow_records_total, overflowed.saturating_sub(self.shared.rate_limited.load(Relaxed)));
+        set(&own.rate_limited_records_total, self.shared.rate_limited.load(Relaxed));
+        set(&own.evicted_series_total, self.shared.evicted.load(Relaxed));
+        set(&own.rejected_updates_total, self.shared.rejected.load(Relaxed));
+        own.series.set(self.series_count() as f64);
+        own.memory_bytes.set(self.memory_bytes() as f64);
+        own.encode(encoder);
+        drop(families);
+        self.evict_idle();
+    }
+}
+
+/// What dynamic handles share.
+#[derive(Clone)]
+struct Handle {
+    family: Arc<Family>,
+    shared: Arc<Shared>,
+}
+
+impl Handle {
+    /// The series for `values`: found, created (within the caps and rate), or the overflow
+    /// series.
+    fn series(&self, values: &[&str]) -> Result<Arc<Series>, DynamicError> {
+        let f = &*self.family;
+        if values.len() != f.label_names.len() {
+            self.shared.rejected.fetch_add(1, Relaxed);
+            return Err(DynamicError::LabelCount { expected: f.label_names.len(), given: values.len() });
+        }
+        let hash = f.hasher.hash_one(values);
+        if let Some(s) = f.find(&f.series.read().unwrap_or_else(|p| p.into_inner()), hash, values) {
+            return Ok(s);
+        }
+        self.create(values, hash)
+    }
+
+    #[cold]
+    fn create(&self, values: &[&str], hash: u64) -> Result<Arc<Series>, DynamicError> {
+        let f = &*self.family;
+        for (label, value) in f.label_names.iter().zip(values) {
+            if let Err(reason) = metrics_rules::check_label_value(value) {
+                self.shared.rejected.fetch_add(1, Relaxed);
+                return Err(DynamicError::InvalidLabelValue { label: (*label).to_owned(), reason });
+            }
+        }
+        let mut map = f.series.write().unwrap_or_else(|p| p.into_inner());
+        if let Some(s) = f.find(&map, hash, values) {
+            return Ok(s);
+        }
+        let config = &self.shared.config;
+        if f.count.load(Relaxed) >= config.max_series_per_family
+            || self.shared.total.load(Relaxed) >= config.max_series_total
+        {
+            f.overflowed.fetch_add(1, Relaxed);
+            return Ok(Arc::clone(&f.overflow));
+        }
+        if !self.shared.take_token() {
+            f.overflowed.fetch_add(1, Relaxed);
+            self.shared.rate_limited.fetch_add(1, Relaxed);
+            return Ok(Arc::clone(&f.overflow));
+        }
+        let series = Arc::new(f.new_series(values));
+        series.last_active_ms.store(self.shared.now_ms(), Relaxed);
+        map.entry(hash).or_default().push(Arc::clone(&series));
+        f.count.fetch_add(1, Relaxed);
+        self.shared.total.fetch_add(1, Relaxed);
+        Ok(series)
+    }
+
+    fn overflowed(&self) -> u64 {
+        self.family.overflowed.load(Relaxed)
+    }
+}
+
+/// A counter family of a [`BoundedRegistry`].
+#[derive(Clone)]
+pub struct DynCounter(Handle);
+
+/// One series of a [`DynCounter`] (possibly the overflow series), to update without a lookup.
+#[derive(Clone)]
+pub struct DynCounterSeries(Arc<Series>);
+
+impl DynCounter {
+    /// The series for `values` (one per label, in order).
+    ///
+    /// # Errors
+    ///
+    /// [`DynamicError::LabelCount`] or [`DynamicError::InvalidLabelValue`]; nothing is recorded.
+    pub fn with(&self, values: &[&str]) -> Result<DynCounterSeries, DynamicError> {
+        self.0.series(values).map(DynCounterSeries)
+    }
+
+    /// Adds one to the series for `values`.
+    ///
+    /// # Errors
+    ///
+    /// As [`DynCounter::with`].
+    pub fn inc(&self, values: &[&str]) -> Result<(), DynamicError> {
+        self.add(values, 1)
+    }
+
+    /// Adds `n` to the series for `values`.
+    ///
+    /// # Errors
+    ///
+    /// As [`DynCounter::with`].
+    pub fn add(&self, values: &[&str], n: u64) -> Result<(), DynamicError> {
+        let s = self.0.series(values)?;
+        s.cells[0].fetch_add(n, Relaxed);
+        s.dirty.store(true, Relaxed);
+        Ok(())
+    }
+
+    /// Records that went to the overflow series.
+    pub fn overflowed(&self) -> u64 {
+        self.0.overflowed()
+    }
+
+    /// The sum over every series, overflow included.
+    pub fn total(&self) -> u64 {
+        let f = &self.0.family;
+        let map = f.series.read().unwrap_or_else(|p| p.into_inner());
+        map.values().flatten().map(|s| s.cells[0].load(Relaxed)).sum::<u64>() + f.overflow.cells[0].load(Relaxed)
+    }
+}
+
+impl DynCounterSeries {
+    /// Adds one.
+    #[inline]
+    pub fn inc(&self) {
+        self.add(1);
+    }
+
+    /// Adds `n`.
+    #[inline]
+    pub fn add(&self, n: u64) {
+        self.0.cells[0].fetch_add(n, Relaxed);
+        self.0.dirty.store(true, Relaxed);
+    }
+
+    /// The current count.
+    pub fn get(&self) -> u64 {
+        self.0.cells[0].load(Relaxed)
+    }
+}
+
+/// A gauge family of a [`BoundedRegistry`].
+#[derive(Clone)]
+pub struct DynGauge(Handle);
+
+impl DynGauge {
+    /// Sets the series for `values`.
+    ///
+    /// # Errors
+    ///
+    /// [`DynamicError::LabelCount`] or [`DynamicError::InvalidLabelValue`]; nothing is recorded.
+    pub fn set(&self, values: &[&str], value: f64) -> Result<(), DynamicError> {
+        let s = self.0.series(values)?;
+        s.cells[0].store(value.to_bits(), Relaxed);
+        s.dirty.store(true, Relaxed);
+        Ok(())
+    }
+
+    /// Adds `delta` to the series for `values`.
+    ///
+    /// # Errors
+    ///
+    /// As [`DynGauge::set`].
+    pub fn add(&self, values: &[&str], delta: f64) -> Result<(), DynamicError> {
+        let s = self.0.series(values)?;
+        atomic_f64_add(&s.cells[0], delta);
+        s.dirty.store(true, Relaxed);
+        Ok(())
+    }
+
+    /// Records that went to the overflow series.
+    pub fn overflowed(&self) -> u64 {
+        self.0.overflowed()
+    }
+}
+
+/// A histogram family of a [`BoundedRegistry`].
+#[derive(Clone)]
+pub struct DynHistogram(Handle);
+
+impl DynHistogram {
+    /// Records `value` into the series for `values`. NaN and infinite values are refused
+    /// (and counted in `rejected_updates_total`).
+    ///
+    /// # Errors
+    ///
+    /// [`DynamicError::InvalidValue`], [`DynamicError::LabelCount`] or
+    /// [`DynamicError::InvalidLabelValue`]; nothing is recorded.
+    pub fn record(&self, values: &[&str], value: f64) -> Result<(), DynamicError> {
+        if !value.is_finite() {
+            self.0.shared.rejected.fetch_add(1, Relaxed);
+            return Err(DynamicError::InvalidValue { reason: "NaN and infinite values are not recorded".into() });
+        }
+        let s = self.0.series(values)?;
+        let bounds = self.0.family.bounds;
+        let i = bounds.iter().map(|b| usize::from(value > *b)).sum::<usize>();
+        s.cells[i].fetch_add(1, Relaxed);
+        atomic_f64_add(&s.cells[bounds.len() + 1], value);
+        s.dirty.store(true, Relaxed);
+        Ok(())
+    }
+
+    /// Records that went to the overflow series.
+    pub fn overflowed(&self) -> u64 {
+        self.0.overflowed()
+    }
+}
+
+macro_rules! debug_family {
+    ($($t:ty),*) => {$(
+        impl fmt::Debug for $t {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.debug_struct(stringify!($t)).field("name", &self.0.family.desc.name).finish()
+            }
+        }
+    )*};
+}
+debug_family!(DynCounter, DynGauge, DynHistogram);
+
+impl fmt::Debug for DynCounterSeries {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("DynCounterSeries").field("labels", &self.0.text).field("value", &self.get()).finish()
+    }
+}

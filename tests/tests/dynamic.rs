@@ -1,0 +1,131 @@
+//! Metrics known only at run time: typed errors for bad names and values, caps, the creation
+//! rate limit, eviction, and random label values and HELP text through the strict parser.
+
+use std::time::Duration;
+
+use metrics_runtime::{BoundedConfig, BoundedRegistry, DynamicError, Metrics, OVERFLOW_VALUE};
+use proptest::prelude::*;
+use serde_json::Value;
+use tests::{parse_openmetrics_strict, promtool_check};
+
+#[test]
+fn invalid_names_and_values_get_typed_errors_and_never_reach_the_exposition() {
+    let r = BoundedRegistry::new(BoundedConfig::default());
+    assert!(matches!(r.counter("requests", "x", &[]), Err(DynamicError::InvalidName { .. })));
+    assert!(matches!(r.counter("bad-name_total", "x", &[]), Err(DynamicError::InvalidName { .. })));
+    assert!(matches!(r.counter("__x_total", "x", &[]), Err(DynamicError::InvalidName { .. })));
+    assert!(matches!(r.gauge("latency_milliseconds", "x", &[]), Err(DynamicError::InvalidName { .. })));
+    assert!(matches!(r.gauge("depth_count", "x", &[]), Err(DynamicError::InvalidName { .. })));
+    assert!(matches!(r.gauge("depth", "", &[]), Err(DynamicError::MissingHelp { .. })));
+    assert!(matches!(r.gauge("depth", "x", &["le"]), Err(DynamicError::InvalidLabelName { .. })));
+    assert!(matches!(r.gauge("depth", "x", &["a", "a"]), Err(DynamicError::InvalidLabelName { .. })));
+    assert!(matches!(r.gauge("depth", "x", &["bad label"]), Err(DynamicError::InvalidLabelName { .. })));
+    assert!(matches!(r.histogram("wait_seconds", "x", &[], &[1.0, 0.5]), Err(DynamicError::InvalidBuckets { .. })));
+    let hits = r.counter("hits_total", "Hits.", &["route"]).unwrap();
+    assert!(matches!(r.counter("hits_total", "Again.", &[]), Err(DynamicError::DuplicateName { .. })));
+    assert!(matches!(r.gauge("hits", "Family clash.", &[]), Err(DynamicError::DuplicateName { .. })));
+
+    assert!(matches!(hits.inc(&[""]), Err(DynamicError::InvalidLabelValue { .. })));
+    assert!(matches!(hits.inc(&[&"x".repeat(2000)]), Err(DynamicError::InvalidLabelValue { .. })));
+    assert!(matches!(hits.inc(&["a", "b"]), Err(DynamicError::LabelCount { expected: 1, given: 2 })));
+    hits.inc(&["/home"]).unwrap();
+    let h = r.histogram("wait_seconds", "Waits.", &["queue"], &[0.1, 1.0]).unwrap();
+    assert!(matches!(h.record(&["q"], f64::NAN), Err(DynamicError::InvalidValue { .. })));
+    h.record(&["q"], 0.5).unwrap();
+
+    let om = r.render_openmetrics();
+    let samples = parse_openmetrics_strict(&om);
+    let names: Vec<&str> = samples.iter().filter_map(|s| s["name"].as_str()).collect();
+    assert!(names.contains(&"hits_total"));
+    assert!(names.contains(&"wait_seconds_bucket"));
+    assert!(!om.contains("route=\"\""), "{om}");
+    let rejected = samples.iter().find(|s| s["name"] == "metrics_runtime_dynamic_rejected_updates_total").unwrap();
+    assert_eq!(rejected["value"], 4.0);
+    promtool_check(&r.render_prometheus()).unwrap();
+}
+
+#[test]
+fn the_rate_limit_sends_new_series_to_overflow_and_counts_them() {
+    let r = BoundedRegistry::new(BoundedConfig { max_new_series_per_sec: 10, ..BoundedConfig::default() });
+    let c = r.counter("tenants_total", "By tenant.", &["tenant"]).unwrap();
+    for i in 0..100 {
+        c.inc(&[&format!("t{i}")]).unwrap();
+    }
+    // The bucket starts full (10 tokens); a few more may refill while the loop runs.
+    let created = r.series_count();
+    assert!((10..=15).contains(&created), "{created}");
+    assert_eq!(c.total(), 100);
+    assert_eq!(c.overflowed(), 100 - created as u64);
+    let text = r.render_prometheus();
+    assert!(text.contains(&format!("tenants_total{{tenant=\"{OVERFLOW_VALUE}\"}} {}\n", 100 - created)), "{text}");
+    assert!(text.contains(&format!("metrics_runtime_dynamic_rate_limited_records_total {}\n", 100 - created)));
+}
+
+#[test]
+fn idle_series_are_evicted_only_after_their_value_was_exported() {
+    let r = BoundedRegistry::new(BoundedConfig {
+        idle_timeout: Some(Duration::from_millis(50)),
+        ..BoundedConfig::default()
+    });
+    let c = r.counter("jobs_total", "Jobs.", &["kind"]).unwrap();
+    c.add(&["old"], 5).unwrap();
+    std::thread::sleep(Duration::from_millis(80));
+    // Never exported yet: kept, and this export writes its value.
+    let first = r.render_prometheus();
+    assert!(first.contains("jobs_total{kind=\"old\"} 5\n"));
+    c.inc(&["fresh"]).unwrap();
+    std::thread::sleep(Duration::from_millis(80));
+    r.evict_idle();
+    // `old` was exported and idle since: gone. `fresh` was never exported: kept.
+    assert_eq!(r.series_count(), 1);
+    let second = r.render_prometheus();
+    assert!(!second.contains("kind=\"old\""), "{second}");
+    assert!(second.contains("jobs_total{kind=\"fresh\"} 1\n"));
+    assert!(second.contains("metrics_runtime_dynamic_evicted_series_total 1\n"));
+    // A held handle keeps its series however idle it is.
+    let held = c.with(&["held"]).unwrap();
+    held.inc();
+    r.render_prometheus();
+    std::thread::sleep(Duration::from_millis(80));
+    r.evict_idle();
+    held.inc();
+    assert!(r.render_prometheus().contains("jobs_total{kind=\"held\"} 2\n"));
+}
+
+fn label_value() -> impl Strategy<Value = String> {
+    // Any non-empty string, biased towards the characters that need escaping.
+    prop_oneof![
+        "[a-zA-Z0-9 _./-]{1,20}",
+        "[\"\\\\\n{}=,#\t ]{1,10}",
+        any::<String>().prop_filter("non-empty", |s| !s.is_empty() && s.len() <= 200),
+    ]
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 24, failure_persistence: None, ..ProptestConfig::default() })]
+
+    /// Random label values and HELP strings come back unchanged from the strict parser.
+    #[test]
+    fn random_labels_and_help_survive_render_and_the_strict_parser(
+        values in proptest::collection::vec(label_value(), 1..8),
+        help in any::<String>().prop_filter("help", |h| !h.trim().is_empty() && h.len() <= 200),
+    ) {
+        let r = BoundedRegistry::new(BoundedConfig::default());
+        let c = r.counter("fuzz_total", &help, &["v"]).unwrap();
+        for (i, v) in values.iter().enumerate() {
+            c.add(&[v], i as u64 + 1).unwrap();
+        }
+        let samples = parse_openmetrics_strict(&r.render_openmetrics());
+        let ours: Vec<&Value> = samples.iter().filter(|s| s["name"] == "fuzz_total").collect();
+        let mut distinct = values.clone();
+        distinct.sort();
+        distinct.dedup();
+        prop_assert_eq!(ours.len(), distinct.len());
+        for s in &ours {
+            prop_assert_eq!(s["help"].as_str().unwrap(), help.trim());
+            let v = s["labels"]["v"].as_str().unwrap();
+            let expected: u64 = values.iter().enumerate().filter(|(_, x)| x.as_str() == v).map(|(i, _)| i as u64 + 1).sum();
+            prop_assert_eq!(s["value"].as_f64().unwrap(), expected as f64);
+        }
+    }
+}
