@@ -67,6 +67,8 @@ struct Metric {
     ident: syn::Ident,
     ty: syn::Type,
     kind: Kind,
+    /// A `ShardedCounter` (exposed as a counter).
+    sharded: bool,
     tags: TokenStream,
     tags_span: Span,
     name: String,
@@ -92,7 +94,7 @@ pub(crate) fn expand(input: &DeriveInput) -> TokenStream {
 }
 
 /// What the type says: the kind, the tag set, and the histogram's bucket slots.
-fn classify(ty: &syn::Type) -> Option<(Kind, Option<syn::Type>, Slots)> {
+fn classify(ty: &syn::Type) -> Option<(Kind, bool, Option<syn::Type>, Slots)> {
     let syn::Type::Path(path) = ty else {
         return None;
     };
@@ -100,11 +102,12 @@ fn classify(ty: &syn::Type) -> Option<(Kind, Option<syn::Type>, Slots)> {
         return None;
     }
     let last = path.path.segments.last()?;
-    let kind = match last.ident.to_string().as_str() {
-        "Counter" => Kind::Counter,
-        "Gauge" => Kind::Gauge,
-        "Histogram" => Kind::Histogram,
-        "Summary" => Kind::Summary,
+    let (kind, sharded) = match last.ident.to_string().as_str() {
+        "Counter" => (Kind::Counter, false),
+        "ShardedCounter" => (Kind::Counter, true),
+        "Gauge" => (Kind::Gauge, false),
+        "Histogram" => (Kind::Histogram, false),
+        "Summary" => (Kind::Summary, false),
         _ => return None,
     };
     let mut tags = None;
@@ -128,7 +131,7 @@ fn classify(ty: &syn::Type) -> Option<(Kind, Option<syn::Type>, Slots)> {
     } else if !matches!(last.arguments, PathArguments::None) {
         return None;
     }
-    Some((kind, tags, slots))
+    Some((kind, sharded, tags, slots))
 }
 
 fn parse(cx: &Ctxt, input: &DeriveInput) -> Vec<Metric> {
@@ -274,10 +277,10 @@ fn check_increasing(cx: &Ctxt, list: &[Number], what: &str, valid: impl Fn(f64) 
 fn parse_field(cx: &Ctxt, field: &syn::Field, namespace: Option<&str>) -> Option<Metric> {
     let ident = field.ident.clone().expect("named field");
     let attrs = parse_field_attrs(cx, field);
-    let Some((kind, tags, slots)) = classify(&field.ty) else {
+    let Some((kind, sharded, tags, slots)) = classify(&field.ty) else {
         cx.error_spanned_by(
             &field.ty,
-            "unsupported field type; a metrics struct holds only `Counter<T>`, `Gauge<T>`, `Histogram<T>` or `Summary<T>` (T a tag set, `()` by default)",
+            "unsupported field type; a metrics struct holds only `Counter<T>`, `ShardedCounter<T>`, `Gauge<T>`, `Histogram<T>` or `Summary<T>` (T a tag set, `()` by default)",
         );
         return None;
     };
@@ -436,6 +439,7 @@ fn parse_field(cx: &Ctxt, field: &syn::Field, namespace: Option<&str>) -> Option
         ident,
         ty: field.ty.clone(),
         kind,
+        sharded,
         tags,
         tags_span,
         name,
@@ -516,6 +520,8 @@ fn generate(input: &DeriveInput, metrics: &[Metric]) -> TokenStream {
     let vis = &input.vis;
     let rt = quote!(::metrics_runtime);
 
+    let summary_fields: Vec<&syn::Ident> =
+        metrics.iter().filter(|m| m.kind == Kind::Summary).map(|m| &m.ident).collect();
     let mut inits = Vec::new();
     let mut descs = Vec::new();
     let mut writes = Vec::new();
@@ -556,6 +562,7 @@ fn generate(input: &DeriveInput, metrics: &[Metric]) -> TokenStream {
         let name = &m.name;
         let family = if m.kind == Kind::Counter { name.strip_suffix("_total").unwrap_or(name) } else { name.as_str() };
         let (kind, method) = match m.kind {
+            Kind::Counter if m.sharded => (quote!(Counter), quote!(sharded_counter)),
             Kind::Counter => (quote!(Counter), quote!(counter)),
             Kind::Gauge => (quote!(Gauge), quote!(gauge)),
             Kind::Histogram => (quote!(Histogram), quote!(histogram)),
@@ -669,6 +676,10 @@ fn generate(input: &DeriveInput, metrics: &[Metric]) -> TokenStream {
 
                 fn encode(&self, encoder: &mut #rt::__private::Encoder<'_>) {
                     #(#writes)*
+                }
+
+                fn heap_bytes(&self) -> usize {
+                    0 #(+ self.#summary_fields.heap_bytes())*
                 }
             }
 

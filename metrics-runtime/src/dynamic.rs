@@ -556,6 +556,10 @@ impl Metrics for BoundedRegistry {
         self.own.descriptors()
     }
 
+    fn heap_bytes(&self) -> usize {
+        BoundedRegistry::memory_bytes(self)
+    }
+
     fn encode(&self, encoder: &mut Encoder<'_>) {
         let now = self.shared.now_ms();
         let families: Vec<Arc<Family>> = self.families.read().unwrap_or_else(|p| p.into_inner()).clone();

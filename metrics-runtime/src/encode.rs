@@ -10,6 +10,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use crate::counter::Counter;
 use crate::gauge::Gauge;
 use crate::histogram::Histogram;
+use crate::sharded::ShardedCounter;
 use crate::summary::Summary;
 use crate::tag::TagSet;
 
@@ -421,6 +422,15 @@ impl<'a> Encoder<'a> {
 
     /// Writes a counter family.
     pub fn counter<T: TagSet>(&mut self, d: &MetricDesc, counter: &Counter<T>) {
+        self.header(d);
+        for (i, series) in counter.series().iter().enumerate() {
+            self.counter_series(d, &Static::<T>::new(i), i == 0, series.get());
+        }
+        self.footer();
+    }
+
+    /// Writes a sharded counter family (exposed exactly like a counter).
+    pub fn sharded_counter<T: TagSet>(&mut self, d: &MetricDesc, counter: &ShardedCounter<T>) {
         self.header(d);
         for (i, series) in counter.series().iter().enumerate() {
             self.counter_series(d, &Static::<T>::new(i), i == 0, series.get());

@@ -14,6 +14,31 @@ pub trait Metrics: Send + Sync {
     /// Writes every metric into `encoder`.
     fn encode(&self, encoder: &mut Encoder<'_>);
 
+    /// Heap held by the metrics, in bytes: zero for counters, gauges and histograms (their
+    /// storage is inline), the staging buffers and t-digests of summaries.
+    fn heap_bytes(&self) -> usize {
+        0
+    }
+
+    /// Memory held, in bytes: the inline storage (`size_of_val`) plus [`Metrics::heap_bytes`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use metrics_runtime::{Counter, Metrics};
+    ///
+    /// #[derive(Metrics)]
+    /// struct Small {
+    ///     /// Jobs.
+    ///     jobs_total: Counter,
+    /// }
+    /// let m = Small::new();
+    /// assert_eq!(m.memory_bytes(), 8); // one series, one `AtomicU64`, no heap
+    /// ```
+    fn memory_bytes(&self) -> usize {
+        core::mem::size_of_val(self) + self.heap_bytes()
+    }
+
     /// Appends the Prometheus text format (0.0.4) exposition of every metric to `out`.
     fn write_prometheus(&self, out: &mut String) {
         let mut e = Encoder::new(out, Format::Prometheus);

@@ -90,6 +90,7 @@ mod histogram;
 #[cfg(feature = "http")]
 pub mod http;
 mod registry;
+mod sharded;
 mod summary;
 mod tag;
 mod timer;
@@ -116,6 +117,7 @@ pub use histogram::{Histogram, HistogramHandle, HistogramSeries, DEFAULT_BUCKETS
 pub use metrics_derive::timed;
 pub use metrics_derive::{Metrics, Tag, TagSet};
 pub use registry::{Registry, RegistryError};
+pub use sharded::{LocalBatch, ShardedCounter, ShardedSeries, SHARDS};
 pub use summary::{
     series_heap_bound, Summary, SummaryConfig, SummaryHandle, SummarySeries, SummarySnapshot, BUFFER_SLOTS,
     DEFAULT_COMPRESSION, STAGED_VALUES, SUB_WINDOWS,

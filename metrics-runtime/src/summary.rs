@@ -57,6 +57,25 @@ struct SubWindow {
     digest: TDigest,
 }
 
+/// Bytes of one t-digest centroid (mean and weight).
+const CENTROID_BYTES: usize = 16;
+
+/// The number of centroids a digest holds. The `tdigest` crate does not expose it; its
+/// `Debug` output names each centroid once, so a writer that counts those names (and stores
+/// nothing) tells, without allocating.
+fn centroid_count(digest: &TDigest) -> usize {
+    struct Count(usize);
+    impl fmt::Write for Count {
+        fn write_str(&mut self, s: &str) -> fmt::Result {
+            self.0 += s.matches("Centroid").count();
+            Ok(())
+        }
+    }
+    let mut count = Count(0);
+    let _ = fmt::write(&mut count, format_args!("{digest:?}"));
+    count.0
+}
+
 struct State {
     staged: Vec<f64>,
     count: u64,
@@ -108,6 +127,13 @@ impl State {
         self.staged.sort_unstable_by(f64::total_cmp);
         let values = core::mem::replace(&mut self.staged, Vec::with_capacity(STAGED_VALUES));
         slot.digest = slot.digest.merge_sorted(values);
+    }
+
+    /// Heap held: the staging buffer, the sub-window table, and each digest's centroids.
+    fn heap_bytes(&self) -> usize {
+        self.staged.capacity() * size_of::<f64>()
+            + self.windows.capacity() * size_of::<SubWindow>()
+            + self.windows.iter().map(|w| centroid_count(&w.digest) * CENTROID_BYTES).sum::<usize>()
     }
 
     /// The digest of the sub-windows still inside the window.
@@ -307,6 +333,12 @@ impl<T: TagSet> Summary<T> {
         self.invalid.load(Ordering::Relaxed)
     }
 
+    /// Heap held by all series (staging buffers and t-digests), in bytes; the inline storage
+    /// is `size_of_val(self)`. At most [`series_heap_bound`] per series.
+    pub fn heap_bytes(&self) -> usize {
+        self.series.as_slice().iter().map(|s| s.lock().heap_bytes()).sum()
+    }
+
     /// The number of series.
     pub fn series_count(&self) -> usize {
         self.series.as_slice().len()
@@ -459,5 +491,21 @@ impl SummaryHandle<'_> {
 impl fmt::Debug for SummaryHandle<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("SummaryHandle").field("config", self.config).finish()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn centroid_count_matches_the_digest() {
+        let empty = TDigest::new_with_size(100);
+        assert_eq!(centroid_count(&empty), 0);
+        let small = empty.merge_sorted(vec![1.0, 2.0, 3.0]);
+        assert_eq!(centroid_count(&small), 3);
+        let big = TDigest::new_with_size(50).merge_sorted((0..10_000).map(f64::from).collect());
+        let n = centroid_count(&big);
+        assert!(n > 10 && n <= 51, "{n}");
     }
 }

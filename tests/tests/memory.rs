@@ -100,4 +100,21 @@ fn memory() {
     assert!(held <= bound, "summary holds {held} bytes, documented bound {bound}");
     assert!(peak_after_warmup <= bound, "summary peaked at {peak_after_warmup} bytes, documented bound {bound}");
     assert!(std::mem::size_of::<metrics_runtime::SummarySeries>() <= BUFFER_SLOTS * 8 + 128);
+    assert_eq!(S.heap_bytes(), held, "Summary::heap_bytes reports the heap the allocator sees");
+
+    // `memory_bytes()` of a derived struct: its size plus the heap of its summaries, exactly.
+    use metrics_runtime::Metrics;
+    let m = Box::new(ShopMetrics::new());
+    assert_eq!(m.memory_bytes(), std::mem::size_of::<ShopMetrics>());
+    let live_before = live();
+    for i in 0..100_000u32 {
+        m.checkout_seconds.record(f64::from(i % 977) / 1000.0);
+    }
+    let _ = m.checkout_seconds.percentile(0.5);
+    let heap = live() - live_before;
+    assert_eq!(m.memory_bytes(), std::mem::size_of::<ShopMetrics>() + heap);
+    println!(
+        "ShopMetrics: {} bytes inline, {heap} bytes of heap after 100k summary records",
+        std::mem::size_of::<ShopMetrics>()
+    );
 }
