@@ -58,7 +58,7 @@ pub trait RecordDuration {
     /// timer.discard(); // not recorded
     /// assert_eq!(LATENCY.count(), 1);
     /// ```
-    fn start_timer(&self) -> Timer<'_, Self> {
+    fn start_timer(&self) -> Timer<&Self> {
         Timer::start(self)
     }
 }
@@ -81,6 +81,35 @@ impl<const B: usize> RecordDuration for Histogram<Outcome, B> {
     #[inline]
     fn record_seconds(&self, seconds: f64, outcome: Outcome) {
         self.with(outcome).record(seconds);
+    }
+}
+
+impl<'a, const B: usize> HistogramHandle<'a, B> {
+    /// Starts a timer that records into this series when dropped (see [`Timer`]).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use metrics_runtime::{Histogram, Tag};
+    ///
+    /// #[derive(Tag, Clone, Copy, Debug, PartialEq, Eq)]
+    /// enum Step { Parse, Plan }
+    ///
+    /// static STEPS: Histogram<Step> = Histogram::new();
+    /// {
+    ///     let _timer = STEPS.with(Step::Plan).start_timer();
+    /// }
+    /// assert_eq!(STEPS.with(Step::Plan).count(), 1);
+    /// ```
+    pub fn start_timer(self) -> Timer<Self> {
+        Timer::start(self)
+    }
+}
+
+impl<'a> SummaryHandle<'a> {
+    /// Starts a timer that records into this series when dropped (see [`Timer`]).
+    pub fn start_timer(self) -> Timer<Self> {
+        Timer::start(self)
     }
 }
 
@@ -119,17 +148,20 @@ impl<M: RecordDuration + ?Sized> RecordDuration for &M {
 /// without [`Timer::finish`], it records [`Outcome::Cancelled`] (that is how a future dropped
 /// before completion is seen) — unless it was made by [`RecordDuration::start_timer`], whose
 /// plain drop means [`Outcome::Ok`].
+///
+/// The target is held by value: a reference to a metric (`&Histogram`), or a series handle
+/// (`HistogramHandle`, which is `Copy`), so `histogram.with(tags).start_timer()` works.
 #[must_use = "a timer records when dropped; bind it to a variable (`let _timer = ...`)"]
-pub struct Timer<'a, M: RecordDuration + ?Sized> {
-    target: &'a M,
+pub struct Timer<M: RecordDuration> {
+    target: M,
     start: Instant,
     on_drop: Option<Outcome>,
 }
 
-impl<'a, M: RecordDuration + ?Sized> Timer<'a, M> {
+impl<M: RecordDuration> Timer<M> {
     /// Starts timing now; a plain drop records [`Outcome::Ok`].
     #[inline]
-    pub fn start(target: &'a M) -> Self {
+    pub fn start(target: M) -> Self {
         Self { target, start: Instant::now(), on_drop: Some(Outcome::Ok) }
     }
 
@@ -137,7 +169,7 @@ impl<'a, M: RecordDuration + ?Sized> Timer<'a, M> {
     /// [`TimedExt`], which call [`Timer::finish`] when the call completes.
     #[doc(hidden)]
     #[inline]
-    pub fn start_cancellable(target: &'a M) -> Self {
+    pub fn start_cancellable(target: M) -> Self {
         Self { target, start: Instant::now(), on_drop: Some(Outcome::Cancelled) }
     }
 
@@ -166,7 +198,7 @@ impl<'a, M: RecordDuration + ?Sized> Timer<'a, M> {
     }
 }
 
-impl<M: RecordDuration + ?Sized> Drop for Timer<'_, M> {
+impl<M: RecordDuration> Drop for Timer<M> {
     #[inline]
     fn drop(&mut self) {
         if let Some(outcome) = self.on_drop {
@@ -176,7 +208,7 @@ impl<M: RecordDuration + ?Sized> Drop for Timer<'_, M> {
     }
 }
 
-impl<M: RecordDuration + ?Sized> fmt::Debug for Timer<'_, M> {
+impl<M: RecordDuration> fmt::Debug for Timer<M> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Timer").field("elapsed", &self.elapsed()).finish()
     }
@@ -207,7 +239,7 @@ pin_project_lite::pin_project! {
         #[pin]
         future: F,
         target: &'a M,
-        timer: Option<Timer<'a, M>>,
+        timer: Option<Timer<&'a M>>,
         outcome: O,
     }
 }

@@ -1,0 +1,175 @@
+//! The demo: a small tokio service with `#[timed]` handlers under simulated load, serving its
+//! metrics at http://127.0.0.1:9898/metrics and printing one line a second (requests/s, p50,
+//! p99) until Ctrl-C or `--seconds N`.
+//!
+//! `cargo run --release -p examples --bin demo -- --seconds 10`
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use metrics_runtime::http::{serve, ServerConfig};
+use metrics_runtime::{timed, Counter, Gauge, Histogram, Metrics, Outcome, Registry, Summary, Tag, TagSet};
+
+#[derive(Tag, Clone, Copy, Debug, PartialEq, Eq)]
+#[tag(name = "route", rename_all = "snake_case")]
+enum Route {
+    Browse,
+    Search,
+    Checkout,
+}
+
+#[derive(Tag, Clone, Copy, Debug, PartialEq, Eq)]
+enum Status {
+    #[tag(value = "2xx")]
+    Ok,
+    #[tag(value = "5xx")]
+    Error,
+}
+
+#[derive(TagSet, Clone, Copy, Debug, PartialEq, Eq)]
+struct Http {
+    route: Route,
+    status: Status,
+}
+
+#[derive(Metrics)]
+#[metrics(namespace = "demo")]
+struct DemoMetrics {
+    /// Requests served, by route and status class.
+    requests_total: Counter<Http>,
+    /// Requests in progress.
+    inflight_requests: Gauge,
+    /// Time to serve a request, by route.
+    #[metric(unit = "seconds", buckets = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25])]
+    request_duration_seconds: Histogram<Route>,
+    /// Checkout latency by outcome.
+    #[metric(unit = "seconds")]
+    checkout_seconds: Histogram<Outcome>,
+    /// Request latency quantiles over the last minute.
+    #[metric(unit = "seconds", quantiles = [0.5, 0.9, 0.99], window_secs = 60)]
+    latency_seconds: Summary,
+}
+
+static METRICS: DemoMetrics = DemoMetrics::new();
+
+/// A deterministic pseudo-random generator per task (xorshift).
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0
+    }
+
+    fn unit(&mut self) -> f64 {
+        (self.next() >> 11) as f64 / (1u64 << 53) as f64
+    }
+}
+
+#[derive(Debug)]
+struct PaymentDeclined;
+
+#[timed(METRICS.request_duration_seconds.with(Route::Browse))]
+async fn browse(work: Duration) -> Status {
+    tokio::time::sleep(work).await;
+    Status::Ok
+}
+
+#[timed(METRICS.request_duration_seconds.with(Route::Search))]
+async fn search(work: Duration) -> Status {
+    tokio::time::sleep(work * 2).await;
+    Status::Ok
+}
+
+#[timed(METRICS.checkout_seconds)]
+async fn checkout(work: Duration, declined: bool) -> Result<(), PaymentDeclined> {
+    tokio::time::sleep(work * 3).await;
+    if declined {
+        return Err(PaymentDeclined);
+    }
+    Ok(())
+}
+
+async fn handle(rng: &mut Rng) {
+    METRICS.inflight_requests.inc();
+    let started = Instant::now();
+    let work = Duration::from_micros(200 + (rng.unit() * rng.unit() * 4000.0) as u64);
+    let route = match rng.next() % 10 {
+        0..=5 => Route::Browse,
+        6..=8 => Route::Search,
+        _ => Route::Checkout,
+    };
+    let status = match route {
+        Route::Browse => browse(work).await,
+        Route::Search => search(work).await,
+        Route::Checkout => {
+            let _timer = METRICS.request_duration_seconds.with(Route::Checkout).start_timer();
+            match checkout(work, rng.unit() < 0.05).await {
+                Ok(()) => Status::Ok,
+                Err(PaymentDeclined) => Status::Error,
+            }
+        }
+    };
+    METRICS.requests_total.with(Http { route, status }).inc();
+    METRICS.latency_seconds.record(started.elapsed().as_secs_f64());
+    METRICS.inflight_requests.dec();
+}
+
+fn seconds_arg() -> Option<u64> {
+    let args: Vec<String> = std::env::args().collect();
+    let i = args.iter().position(|a| a == "--seconds")?;
+    match args.get(i + 1).map(|v| v.parse()) {
+        Some(Ok(n)) => Some(n),
+        _ => {
+            eprintln!("usage: demo [--seconds N]");
+            std::process::exit(2);
+        }
+    }
+}
+
+#[tokio::main]
+async fn main() -> std::io::Result<()> {
+    let seconds = seconds_arg();
+    let mut registry = Registry::new();
+    registry.register(&METRICS).expect("names are unique");
+    let server = serve(Arc::new(registry), ServerConfig::default()).await?;
+    println!("serving http://{}/metrics", server.local_addr());
+
+    // Simulated load: 32 clients, each sending requests back to back.
+    for client in 0..32u64 {
+        tokio::spawn(async move {
+            let mut rng = Rng(0x9E37_79B9_7F4A_7C15 ^ (client + 1).wrapping_mul(0x2545_F491_4F6C_DD1D));
+            loop {
+                handle(&mut rng).await;
+            }
+        });
+    }
+
+    let deadline = seconds.map(|s| tokio::time::Instant::now() + Duration::from_secs(s));
+    let mut ticker = tokio::time::interval(Duration::from_secs(1));
+    ticker.tick().await;
+    let mut last = METRICS.requests_total.total();
+    loop {
+        tokio::select! {
+            _ = ticker.tick() => {}
+            _ = tokio::signal::ctrl_c() => break,
+        }
+        let now = METRICS.requests_total.total();
+        let p50 = METRICS.latency_seconds.percentile(0.5).unwrap_or(f64::NAN) * 1000.0;
+        let p99 = METRICS.latency_seconds.percentile(0.99).unwrap_or(f64::NAN) * 1000.0;
+        println!(
+            "{:>7} req/s   p50 {p50:6.2} ms   p99 {p99:6.2} ms   in flight {}",
+            now - last,
+            METRICS.inflight_requests.get()
+        );
+        last = now;
+        if deadline.is_some_and(|d| tokio::time::Instant::now() >= d) {
+            break;
+        }
+    }
+    server.shutdown().await;
+    println!("served {} requests; stopped", METRICS.requests_total.total());
+    Ok(())
+}
