@@ -99,29 +99,40 @@ fn try_expand(args: TokenStream, item: TokenStream) -> syn::Result<TokenStream> 
     } else {
         quote!(#rt::__private::Outcome::Ok)
     };
+    // Timer statements carry the target's span, so that a target that cannot record a
+    // duration is reported on the target, not on the attribute.
+    let start_cancellable = quote_spanned! {target_span=>
+        let __timed_timer = ::metrics_runtime::__private::Timer::start_cancellable(__timed_target);
+    };
+    let start_plain = quote_spanned! {target_span=>
+        let __timed_timer = ::metrics_runtime::__private::Timer::start(__timed_target);
+    };
+    let finish = quote! {
+        __timed_timer.finish(#outcome);
+    };
 
     let body = if sig.asyncness.is_some() {
         quote! {
             #bind_target
-            let __timed_timer = #rt::__private::Timer::start_cancellable(__timed_target);
+            #start_cancellable
             let __timed_result = async move { #fake_return #block }.await;
-            __timed_timer.finish(#outcome);
+            #finish
             __timed_result
         }
     } else if result {
         quote! {
             #bind_target
-            let __timed_timer = #rt::__private::Timer::start_cancellable(__timed_target);
+            #start_cancellable
             #[allow(clippy::redundant_closure_call)]
             let __timed_result = (move || { #fake_return #block })();
-            __timed_timer.finish(#outcome);
+            #finish
             __timed_result
         }
     } else {
         // No value to inspect: the guard records on every exit (return, `?`, panic).
         quote! {
             #bind_target
-            let __timed_timer = #rt::__private::Timer::start(__timed_target);
+            #start_plain
             #block
         }
     };

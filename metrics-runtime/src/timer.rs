@@ -152,8 +152,11 @@ impl<M: RecordDuration + ?Sized> RecordDuration for &M {
 /// The target is held by value: a reference to a metric (`&Histogram`), or a series handle
 /// (`HistogramHandle`, which is `Copy`), so `histogram.with(tags).start_timer()` works.
 #[must_use = "a timer records when dropped; bind it to a variable (`let _timer = ...`)"]
-pub struct Timer<M: RecordDuration> {
+pub struct Timer<M> {
     target: M,
+    // Captured where `M: RecordDuration` is known, so that only construction needs the bound
+    // (one compile error for a wrong target, not one per use); a constant the optimiser inlines.
+    record: fn(&M, f64, Outcome),
     start: Instant,
     on_drop: Option<Outcome>,
 }
@@ -162,7 +165,7 @@ impl<M: RecordDuration> Timer<M> {
     /// Starts timing now; a plain drop records [`Outcome::Ok`].
     #[inline]
     pub fn start(target: M) -> Self {
-        Self { target, start: Instant::now(), on_drop: Some(Outcome::Ok) }
+        Self { target, record: M::record_seconds, start: Instant::now(), on_drop: Some(Outcome::Ok) }
     }
 
     /// Starts timing now; a plain drop records [`Outcome::Cancelled`]. Used by `#[timed]` and
@@ -170,9 +173,11 @@ impl<M: RecordDuration> Timer<M> {
     #[doc(hidden)]
     #[inline]
     pub fn start_cancellable(target: M) -> Self {
-        Self { target, start: Instant::now(), on_drop: Some(Outcome::Cancelled) }
+        Self { target, record: M::record_seconds, start: Instant::now(), on_drop: Some(Outcome::Cancelled) }
     }
+}
 
+impl<M> Timer<M> {
     /// The time since the timer started.
     pub fn elapsed(&self) -> Duration {
         self.start.elapsed()
@@ -188,7 +193,7 @@ impl<M: RecordDuration> Timer<M> {
     pub fn finish(mut self, outcome: Outcome) -> Duration {
         self.on_drop = None;
         let elapsed = self.start.elapsed();
-        self.target.record_seconds(elapsed.as_secs_f64(), outcome);
+        (self.record)(&self.target, elapsed.as_secs_f64(), outcome);
         elapsed
     }
 
@@ -198,17 +203,17 @@ impl<M: RecordDuration> Timer<M> {
     }
 }
 
-impl<M: RecordDuration> Drop for Timer<M> {
+impl<M> Drop for Timer<M> {
     #[inline]
     fn drop(&mut self) {
         if let Some(outcome) = self.on_drop {
             let outcome = if std::thread::panicking() { Outcome::Panicked } else { outcome };
-            self.target.record_seconds(self.start.elapsed().as_secs_f64(), outcome);
+            (self.record)(&self.target, self.start.elapsed().as_secs_f64(), outcome);
         }
     }
 }
 
-impl<M: RecordDuration> fmt::Debug for Timer<M> {
+impl<M> fmt::Debug for Timer<M> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Timer").field("elapsed", &self.elapsed()).finish()
     }

@@ -1,0 +1,8 @@
+use metrics_runtime::timed;
+
+#[timed]
+fn work() {}
+
+fn main() {
+    work();
+}
