@@ -6,6 +6,20 @@
 //! atomic storage: recording is an array index plus a relaxed atomic, with no hashing, no lock
 //! and no allocation.
 //!
+//! This page is the user guide: [Quick start](#quick-start), [Tags and dynamic
+//! input](#tags-and-dynamic-input), [Metric types](#metric-types), [Timing](#timing),
+//! [Exposition](#exposition), [Run-time metrics](#run-time-metrics),
+//! [Contention](#contention), [Memory](#memory), [Compile-time rules](#compile-time-rules),
+//! [Feature flags](#feature-flags). Runnable programs are in the repository's `examples/`
+//! package (`quickstart`, `demo`, `axum_app`, `tokio_app`, `sync_app`); `docs/MIGRATING.md`
+//! maps `metrics`, `prometheus` and `prometheus-client` code to this crate.
+//!
+//! # Quick start
+//!
+//! Tags are enums, tag sets are structs of tags, and a metrics struct names each metric once;
+//! its doc comments are the HELP texts. `new` is a `const fn`, so the struct lives in a
+//! `static` with no registration and no lazy initialisation.
+//!
 //! ```
 //! use metrics_runtime::{Counter, Gauge, Histogram, Metrics, Summary, Tag, TagSet};
 //!
@@ -52,22 +66,372 @@
 //! assert!(text.contains("shop_request_duration_seconds_bucket{method=\"POST\",le=\"0.05\"} 1\n"));
 //! ```
 //!
-//! # Tags
+//! # Tags and dynamic input
 //!
-//! A tag is a fieldless enum deriving [`Tag`]; a tag set is a struct of tags deriving
-//! [`TagSet`], a single tag, or `()`. Every combination is one series, allocated up front and
-//! exported from the first scrape, zero included. Dynamic input is parsed once, with typed
-//! errors: `Method::from_str("GET")`, `Http::from_pairs(&[("method", "GET"), ("status", "2xx")])`.
+//! A tag is a fieldless enum deriving [`Tag`]: the enum is the label, each variant one value
+//! (`#[tag(name = "..")]` sets the label name, by default the enum's name in snake case;
+//! `rename_all` or `#[tag(value = "..")]` spell the values). A tag set is a struct of tags
+//! deriving [`TagSet`], a single tag, or `()`. Each combination of values is one series, at an
+//! index computed from the variants: [`Counter::with`] is arithmetic, not a lookup. Every
+//! series exists from the start and is exported from the first scrape, zero included.
+//!
+//! Input that arrives as strings (an HTTP method, a `(name, value)` list) is parsed once, with
+//! [`str::parse`] (the derive implements [`FromStr`](core::str::FromStr)) or
+//! [`TagSet::from_pairs`]. Errors name the allowed values; what to record instead is the
+//! caller's choice, so input never creates series.
+//!
+//! ```
+//! use metrics_runtime::{Tag, TagSet, TagSetError};
+//!
+//! #[derive(Tag, Clone, Copy, Debug, PartialEq, Eq)]
+//! #[tag(name = "method", rename_all = "UPPERCASE")]
+//! enum Method { Get, Post, #[tag(value = "other")] Other }
+//!
+//! #[derive(Tag, Clone, Copy, Debug, PartialEq, Eq)]
+//! enum Status { #[tag(value = "2xx")] Success, #[tag(value = "5xx")] ServerError }
+//!
+//! #[derive(TagSet, Clone, Copy, Debug, PartialEq, Eq)]
+//! struct Http { method: Method, status: Status }
+//!
+//! assert_eq!(Method::VALUES, ["GET", "POST", "other"]);
+//! assert_eq!(Status::NAME, "status");
+//! assert_eq!(Http::CARDINALITY, 6);
+//!
+//! let method: Method = "POST".parse().unwrap();
+//! assert_eq!(method, Method::Post);
+//! let err = "PATCH".parse::<Method>().unwrap_err();
+//! assert_eq!(err.to_string(), "`PATCH` is not a value of tag `method`; expected one of `GET`, `POST`, `other`");
+//! assert_eq!("PATCH".parse().unwrap_or(Method::Other), Method::Other);
+//!
+//! let tags = Http::from_pairs(&[("status", "5xx"), ("method", "GET")]).unwrap();
+//! assert_eq!(tags, Http { method: Method::Get, status: Status::ServerError });
+//! assert_eq!(Http::from_pairs(&[("method", "GET")]), Err(TagSetError::MissingTag { name: "status" }));
+//! ```
 //!
 //! # Metric types
 //!
-//! - [`Counter`]: `inc`, `add`, `get`; one `AtomicU64` per series.
-//! - [`Gauge`]: an `f64` per series: `set`, `add`, `sub`, `inc`, `dec`, `get`.
-//! - [`Histogram`]: fixed buckets (the Prometheus defaults unless `buckets = [..]`), lock-free
-//!   record, `percentile` estimated from the buckets.
-//! - [`Summary`]: t-digest quantiles over a sliding window, lock-free record, bounded memory.
+//! Each takes a tag set as its type parameter (`()` by default) and `with(tags)` selects a
+//! series; without tags the methods are on the metric itself.
 //!
-//! # What does not compile
+//! - [`Counter`]: `inc`, `add(u64)`, `get`, `total`; one `AtomicU64` per series, relaxed adds.
+//! - [`Gauge`]: an `f64` per series: `set`, `add`, `sub`, `inc`, `dec`, `get`.
+//! - [`Histogram`]: fixed buckets (`buckets = [..]`, the Prometheus [`DEFAULT_BUCKETS`]
+//!   otherwise), exposed as `_bucket{le}`, `_sum`, `_count`; lock-free `record`; `percentile`
+//!   estimated from the buckets, within the width of the bucket that holds the quantile (when
+//!   that is not the `+Inf` bucket).
+//! - [`Summary`]: t-digest quantiles (`quantiles = [..]`) over a sliding window
+//!   (`window_secs`), lock-free `record`, bounded memory; exposed as a Prometheus summary.
+//! - [`ShardedCounter`]: a counter striped over cache lines, for a few very hot series (see
+//!   [Contention](#contention)).
+//!
+//! NaN and infinite values are not recorded into histograms and summaries (they would poison
+//! `_sum`); they are counted by `invalid()`.
+//!
+//! ```
+//! use metrics_runtime::{Counter, Gauge, Histogram, Metrics, Summary};
+//!
+//! #[derive(Metrics)]
+//! struct Jobs {
+//!     /// Jobs run.
+//!     jobs_total: Counter,
+//!     /// Jobs waiting.
+//!     queue_depth: Gauge,
+//!     /// Time to run a job.
+//!     #[metric(unit = "seconds", buckets = [0.1, 0.5, 1.0])]
+//!     job_duration_seconds: Histogram,
+//!     /// Job run time quantiles over the last five minutes.
+//!     #[metric(unit = "seconds", quantiles = [0.5, 0.99], window_secs = 300)]
+//!     job_latency_seconds: Summary,
+//! }
+//!
+//! static JOBS: Jobs = Jobs::new();
+//!
+//! JOBS.jobs_total.add(3);
+//! JOBS.queue_depth.set(7.0);
+//! JOBS.queue_depth.dec();
+//! for seconds in [0.2, 0.3, 0.7] {
+//!     JOBS.job_duration_seconds.record(seconds);
+//!     JOBS.job_latency_seconds.record(seconds);
+//! }
+//! JOBS.job_duration_seconds.record(f64::NAN);
+//!
+//! assert_eq!(JOBS.jobs_total.get(), 3);
+//! assert_eq!(JOBS.queue_depth.get(), 6.0);
+//! assert_eq!(JOBS.job_duration_seconds.count(), 3);
+//! assert_eq!(JOBS.job_duration_seconds.invalid(), 1);
+//! let p50 = JOBS.job_duration_seconds.percentile(0.5).unwrap();
+//! assert!(p50 > 0.1 && p50 <= 0.5); // in the bucket that holds it
+//! assert_eq!(JOBS.job_latency_seconds.percentile(0.5), Some(0.3));
+//!
+//! let text = JOBS.render_prometheus();
+//! assert!(text.contains("job_duration_seconds_bucket{le=\"0.5\"} 2\n"));
+//! assert!(text.contains("job_latency_seconds{quantile=\"0.99\"} "));
+//! ```
+//!
+//! # Timing
+//!
+//! Histograms and summaries record durations in seconds, three ways:
+//!
+//! - `#[timed(METRIC)]` on a function (sync or `async`, free or a method): records on every exit
+//!   path, early returns, `?` and panics included, and, for an `async fn`, when the future is
+//!   dropped before completion.
+//! - [`TimedExt::timed`] on any future, [`TimedExt::timed_result`] for one returning `Result`.
+//! - [`RecordDuration::start_timer`] (or `.with(tags).start_timer()`): a [`Timer`] guard that
+//!   records when dropped; [`Timer::stop`] records early, [`Timer::discard`] not at all.
+//!
+//! A target tagged by [`Outcome`] (`Histogram<Outcome>`) records each call under `ok`, `error`
+//! (an `Err` returned), `cancelled` (a future dropped) or `panicked`. The target must be a
+//! histogram or summary, or one series of one: anything else is a compile error.
+//!
+//! ```
+//! use metrics_runtime::{timed, Histogram, Metrics, Outcome, RecordDuration, TimedExt};
+//!
+//! #[derive(Metrics)]
+//! struct Db {
+//!     /// Query time, by outcome.
+//!     #[metric(unit = "seconds")]
+//!     query_seconds: Histogram<Outcome>,
+//!     /// Time to open a connection.
+//!     #[metric(unit = "seconds")]
+//!     connect_seconds: Histogram,
+//! }
+//!
+//! static DB: Db = Db::new();
+//!
+//! #[timed(DB.query_seconds)]
+//! fn query(sql: &str) -> Result<u64, String> {
+//!     if sql.is_empty() {
+//!         return Err("empty query".to_owned());
+//!     }
+//!     Ok(1)
+//! }
+//!
+//! #[timed(DB.query_seconds)]
+//! async fn query_async(rows: u64) -> Result<u64, String> {
+//!     Ok(rows)
+//! }
+//!
+//! assert_eq!(query("SELECT 1"), Ok(1));
+//! assert!(query("").is_err());
+//!
+//! {
+//!     let _timer = DB.connect_seconds.start_timer();
+//!     // ... connect ...
+//! } // recorded here
+//! assert_eq!(DB.connect_seconds.count(), 1);
+//!
+//! let rt = tokio::runtime::Builder::new_current_thread().build().unwrap();
+//! rt.block_on(async {
+//!     assert_eq!(query_async(3).await, Ok(3));
+//!     assert_eq!(async { 7 }.timed(&DB.query_seconds).await, 7);
+//!     // Dropped before it completes: recorded as `cancelled`.
+//!     let stuck = std::future::pending::<()>().timed(&DB.query_seconds);
+//!     tokio::select! {
+//!         biased;
+//!         () = stuck => unreachable!(),
+//!         () = async {} => {}
+//!     }
+//! });
+//!
+//! assert_eq!(DB.query_seconds.with(Outcome::Ok).count(), 3);
+//! assert_eq!(DB.query_seconds.with(Outcome::Error).count(), 1);
+//! assert_eq!(DB.query_seconds.with(Outcome::Cancelled).count(), 1);
+//! ```
+//!
+//! # Exposition
+//!
+//! A metrics struct renders itself ([`Metrics`] is implemented by the derive):
+//!
+//! - Prometheus text 0.0.4: `render_prometheus()`, or `write_prometheus(&mut String)` to reuse a
+//!   buffer;
+//! - OpenMetrics 1.0 text: `render_openmetrics()`: counters as family `x` with samples
+//!   `x_total` and `x_created`, `# UNIT` lines, `# EOF`;
+//! - JSON: `render_json()`.
+//!
+//! Names, HELP (escaped per format) and label pairs are formatted at compile time, so rendering
+//! is copying plus number formatting. A [`Registry`] renders several structs as one exposition
+//! and refuses a struct whose names collide with one already registered. [`negotiate`] picks
+//! the [`Format`] from an `Accept` header (OpenMetrics when the header prefers it, as
+//! Prometheus' does; Prometheus text otherwise), and [`Format::content_type`] is the matching
+//! `Content-Type`.
+//!
+//! ```
+//! use metrics_runtime::{negotiate, Counter, Format, Gauge, Metrics, Registry};
+//!
+//! #[derive(Metrics)]
+//! #[metrics(namespace = "api")]
+//! struct Api {
+//!     /// Calls served.
+//!     calls_total: Counter,
+//! }
+//!
+//! #[derive(Metrics)]
+//! #[metrics(namespace = "pool")]
+//! struct Pool {
+//!     /// Open connections.
+//!     connections: Gauge,
+//! }
+//!
+//! static API: Api = Api::new();
+//! static POOL: Pool = Pool::new();
+//!
+//! API.calls_total.inc();
+//! assert_eq!(
+//!     API.render_prometheus(),
+//!     "# HELP api_calls_total Calls served.\n# TYPE api_calls_total counter\napi_calls_total 1\n"
+//! );
+//!
+//! let mut registry = Registry::new();
+//! registry.register(&API).unwrap();
+//! registry.register(&POOL).unwrap();
+//! assert!(registry.register(&API).is_err()); // `api_calls_total` is already exposed
+//!
+//! let format = negotiate(Some("application/openmetrics-text;version=1.0.0,text/plain;q=0.5"));
+//! assert_eq!(format, Format::OpenMetrics);
+//! let text = registry.render(format);
+//! assert!(text.contains("# TYPE api_calls counter\n"));
+//! assert!(text.contains("api_calls_total 1\n"));
+//! assert!(text.contains("pool_connections 0.0\n"));
+//! assert!(text.ends_with("# EOF\n"));
+//! assert!(registry.render_json().starts_with("{\"metrics\":["));
+//! ```
+//!
+//! With the `http` feature, `http::serve` runs a `/metrics` endpoint on tokio and hyper
+//! (bounded connections, header timeouts, graceful shutdown, content negotiation and gzip), and
+//! `http::respond` answers one request, for mounting in an axum or hyper router:
+//!
+//! ```
+//! # #[cfg(feature = "http")]
+//! # async fn run(registry: metrics_runtime::Registry) -> std::io::Result<()> {
+//! use std::sync::Arc;
+//!
+//! use metrics_runtime::http::{serve, ServerConfig};
+//!
+//! let server = serve(Arc::new(registry), ServerConfig::default()).await?; // 127.0.0.1:9898/metrics
+//! println!("metrics at http://{}/metrics", server.local_addr());
+//! // ... run the application ...
+//! server.shutdown().await;
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! # Run-time metrics
+//!
+//! Metrics whose names or label values are only known at run time (per tenant, per queue,
+//! loaded from configuration) go in a [`BoundedRegistry`]. It applies the naming rules of the
+//! derive when a family is created, and bounds what input can cost: a series cap per family and
+//! in total, a family cap, and a limit on new series per second. What does not fit is recorded
+//! into the family's overflow series (every label [`OVERFLOW_VALUE`]) and counted, never
+//! dropped. Unlike the derived metrics, it hashes and locks to find a series; a
+//! [`DynCounterSeries`] handle skips the lookup.
+//!
+//! ```
+//! use metrics_runtime::{BoundedConfig, BoundedRegistry, DynamicError, Metrics};
+//!
+//! let registry = BoundedRegistry::new(BoundedConfig { max_series_per_family: 2, ..BoundedConfig::default() });
+//! let requests = registry.counter("tenant_requests_total", "Requests, by tenant.", &["tenant"]).unwrap();
+//! requests.inc(&["acme"]).unwrap();
+//! let acme = requests.with(&["acme"]).unwrap(); // a handle: no lookup from here on
+//! acme.add(2);
+//! assert_eq!(acme.get(), 3);
+//! requests.inc(&["globex"]).unwrap();
+//! requests.inc(&["initech"]).unwrap(); // a third tenant: over the cap
+//! assert_eq!(requests.overflowed(), 1);
+//!
+//! let sizes = registry.histogram("upload_size_bytes", "Upload sizes.", &["tenant"], &[1e3, 1e6]).unwrap();
+//! sizes.record(&["acme"], 5e5).unwrap();
+//!
+//! // The derive's rules, checked at run time.
+//! let err = registry.counter("tenant_errors", "Errors, by tenant.", &["tenant"]).unwrap_err();
+//! assert!(matches!(err, DynamicError::InvalidName { .. }));
+//!
+//! let text = registry.render_prometheus();
+//! assert!(text.contains("tenant_requests_total{tenant=\"acme\"} 3\n"));
+//! assert!(text.contains("tenant_requests_total{tenant=\"__overflow__\"} 1\n"));
+//! assert!(text.contains("upload_size_bytes_bucket{tenant=\"acme\",le=\"1000000.0\"} 1\n"));
+//! ```
+//!
+//! # Contention
+//!
+//! A counter series is one `AtomicU64`; when many threads add to the same series at once, that
+//! cache line moves between cores. Two remedies, both exported like a [`Counter`]:
+//!
+//! - [`ShardedCounter`] as the field type: each series is [`SHARDS`] stripes on separate cache
+//!   lines, summed when read. 1 KiB per series instead of 8 bytes: for a few hot series.
+//! - [`LocalBatch`]: a thread counts in a local variable and publishes to a counter series every
+//!   `bound` increments and when dropped. A scrape misses at most `bound - 1` increments per
+//!   live batch.
+//!
+//! ```
+//! use metrics_runtime::{Counter, LocalBatch, Metrics, ShardedCounter};
+//!
+//! #[derive(Metrics)]
+//! struct Net {
+//!     /// Packets received, on every core.
+//!     packets_total: ShardedCounter,
+//!     /// Bytes received.
+//!     #[metric(unit = "bytes")]
+//!     received_bytes_total: Counter,
+//! }
+//!
+//! static NET: Net = Net::new();
+//!
+//! std::thread::scope(|s| {
+//!     for _ in 0..4 {
+//!         s.spawn(|| {
+//!             let mut bytes = LocalBatch::new(NET.received_bytes_total.with(()), 1 << 20);
+//!             for _ in 0..1000 {
+//!                 NET.packets_total.inc();
+//!                 bytes.add(1500);
+//!             }
+//!         }); // `bytes` is dropped here and publishes what is pending
+//!     }
+//! });
+//! assert_eq!(NET.packets_total.get(), 4000);
+//! assert_eq!(NET.received_bytes_total.get(), 6_000_000);
+//! assert!(NET.render_prometheus().contains("packets_total 4000\n"));
+//! ```
+//!
+//! # Memory
+//!
+//! Counters, gauges and histograms live inline in the struct, sized by their types: 8 bytes per
+//! counter or gauge series; `B * 8 + 8` bytes per histogram series (`B` bucket slots, 16 by
+//! default). Summaries add heap for their staging buffers and t-digests, at most
+//! [`series_heap_bound`] bytes per series whatever the record rate. [`Metrics::memory_bytes`]
+//! reports the total: `size_of_val` plus [`Metrics::heap_bytes`]. The product of a metric's tag
+//! value counts is checked against `max_series` at compile time (see below).
+//!
+//! ```
+//! use metrics_runtime::{series_heap_bound, Counter, Histogram, Metrics, Summary, Tag, DEFAULT_COMPRESSION};
+//!
+//! #[derive(Tag, Clone, Copy, Debug, PartialEq, Eq)]
+//! #[tag(rename_all = "lowercase")]
+//! enum Shard { A, B, C, D }
+//!
+//! #[derive(Metrics)]
+//! struct Store {
+//!     /// Reads, by shard.
+//!     reads_total: Counter<Shard>,
+//!     /// Read time, by shard.
+//!     #[metric(unit = "seconds")]
+//!     read_seconds: Histogram<Shard>,
+//!     /// Write time quantiles.
+//!     #[metric(unit = "seconds")]
+//!     write_seconds: Summary,
+//! }
+//!
+//! assert_eq!(std::mem::size_of::<Counter<Shard>>(), 4 * 8);
+//!
+//! let store = Store::new();
+//! for _ in 0..10_000 {
+//!     store.write_seconds.record(0.01);
+//! }
+//! let inline = std::mem::size_of::<Store>();
+//! assert_eq!(store.memory_bytes(), inline + store.heap_bytes());
+//! assert!(store.heap_bytes() <= series_heap_bound(DEFAULT_COMPRESSION));
+//! ```
+//!
+//! # Compile-time rules
 //!
 //! Metric names outside `[a-zA-Z_:][a-zA-Z0-9_:]*` or starting with `__`; counters not ending in
 //! `_total`; a `unit` the name does not end with; non-base units (`milliseconds`: use
@@ -76,7 +440,28 @@
 //! names; empty or duplicate tag values; non-finite or unordered buckets; quantiles outside
 //! (0, 1); more series than `max_series` (default 10 000); a missing HELP; an unknown attribute
 //! key; an unsupported field type; a generic struct. Each is an error on the offending token,
-//! and all errors of an item are reported together.
+//! and all errors of an item are reported together. In short: what `promtool check metrics`
+//! would flag in the output does not compile.
+//!
+//! ```compile_fail
+//! use metrics_runtime::{Counter, Metrics};
+//!
+//! #[derive(Metrics)]
+//! struct App {
+//!     /// Requests served.
+//!     requests: Counter, // error: counter `requests` must end in `_total`; rename it to `requests_total`
+//! }
+//! ```
+//!
+//! # Feature flags
+//!
+//! None is enabled by default.
+//!
+//! - `http`: the `http` module: `http::serve` and `http::respond`, a `/metrics` endpoint on
+//!   tokio and hyper 1.x with content negotiation and gzip.
+//! - `statsd`: the `statsd` module: StatsD / DogStatsD push over UDP on tokio, with a bounded
+//!   batcher and a circuit breaker.
+//! - `serde`: `Serialize` and `Deserialize` for `Snapshot` and the types in it.
 #![deny(missing_docs)]
 #![warn(unreachable_pub, missing_debug_implementations)]
 
