@@ -2,6 +2,7 @@
 # Installs the real collectors and parsers that the conformance tests run against:
 #   - prometheus and promtool (Debian package `prometheus`)
 #   - the Python `prometheus_client` package (its strict OpenMetrics parser), in a virtualenv
+#   - the StatsD server (npm package `statsd`), in target/statsd-server
 # Idempotent: quick when everything is already there. Prints where the tools are.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -33,6 +34,27 @@ if [ ! -x "$VENV/bin/python" ] || ! "$VENV/bin/python" -c "import prometheus_cli
     "$VENV/bin/pip" install -q --disable-pip-version-check "prometheus_client==$PROM_CLIENT_VERSION"
 fi
 
+# The StatsD server that tests/tests/statsd.rs pushes to: Etsy statsd on node, in target/.
+# 0.9.0 is the newest release on the npm registry. Its optional syslog backend needs a native
+# build that nothing here uses: skip install scripts.
+STATSD_VERSION="0.9.0"
+STATSD_DIR="${STATSD_DIR:-$PWD/target/statsd-server}"
+if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
+    echo "installing Debian packages: nodejs npm"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq
+    apt-get install -y -qq --no-install-recommends nodejs npm >/dev/null
+fi
+installed_statsd="$(node -e "try { console.log(require(process.argv[1]).version) } catch (e) {}" \
+    "$STATSD_DIR/node_modules/statsd/package.json" 2>/dev/null || true)"
+if [ "$installed_statsd" != "$STATSD_VERSION" ]; then
+    echo "installing statsd@$STATSD_VERSION into $STATSD_DIR"
+    mkdir -p "$STATSD_DIR"
+    npm install --prefix "$STATSD_DIR" --no-audit --no-fund --ignore-scripts --loglevel=error \
+        "statsd@$STATSD_VERSION"
+fi
+
 echo "promtool:   $(command -v promtool) ($(promtool --version 2>&1 | head -1))"
 echo "prometheus: $(command -v prometheus)"
 echo "python:     $VENV/bin/python (prometheus_client $("$VENV/bin/pip" show prometheus_client 2>/dev/null | sed -n 's/^Version: //p'))"
+echo "statsd:     $STATSD_DIR/node_modules/statsd ($STATSD_VERSION, node $(node --version))"

@@ -476,6 +476,8 @@ mod histogram;
 pub mod http;
 mod registry;
 mod sharded;
+#[cfg(feature = "statsd")]
+pub mod statsd;
 mod summary;
 mod tag;
 mod timer;

@@ -1,0 +1,596 @@
+//! The push task: reads the metrics and the batcher at each flush and sends StatsD datagrams.
+
+use std::fmt;
+use std::io;
+use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr};
+use std::ops::Range;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::net::UdpSocket;
+use tokio::sync::{mpsc, oneshot};
+use tokio::time::MissedTickBehavior;
+
+use crate::encode::{Encoder, Format};
+use crate::group::Metrics;
+use crate::registry::Registry;
+
+use super::batcher::{AsyncMetricsBatcher, BatcherConfig};
+use super::breaker::{BreakerConfig, BreakerState, MetricCircuitBreaker};
+use super::json;
+use super::lines::{
+    global_tags, HistogramMode, LineFormat, Lines, SummaryMode, TagStyle, PART_OWN, PART_REGISTRY, PART_STRUCTS,
+};
+use super::stats::{FlushResult, StatsdStats};
+
+/// The settings of a [`StatsdExporter`]. The defaults push to `127.0.0.1:8125` every second.
+#[derive(Debug, Clone)]
+pub struct StatsdConfig {
+    /// The StatsD server. Default `127.0.0.1:8125`.
+    pub target: SocketAddr,
+    /// Time between two flushes. Default 1 s.
+    pub flush_interval: Duration,
+    /// Largest datagram payload: lines are packed up to this size. Default 1432 bytes (an
+    /// Ethernet MTU of 1500 less IPv6 and UDP headers, with room for tunnels); raise it to
+    /// 8932 on jumbo frames or up to 65 000 on loopback. A line longer than this is sent
+    /// alone.
+    pub max_datagram_bytes: usize,
+    /// Prepended to every metric name of the pushed structs and the batcher keys
+    /// (`"myapp."`). Default empty.
+    pub prefix: String,
+    /// Tags added to every line (DogStatsD style only), as `(name, value)` pairs.
+    pub global_tags: Vec<(String, String)>,
+    /// How tags are written. Default DogStatsD `|#k:v`.
+    pub tag_style: TagStyle,
+    /// How histograms are pushed. Default reconstructed timings.
+    pub histograms: HistogramMode,
+    /// How summaries are pushed. Default count and sum counters.
+    pub summaries: SummaryMode,
+    /// A send that takes longer (a full socket buffer) fails. Default 100 ms.
+    pub send_timeout: Duration,
+    /// The circuit breaker of the push path.
+    pub breaker: BreakerConfig,
+    /// The batcher created by [`StatsdExporter::start`].
+    pub batcher: BatcherConfig,
+    /// Whether to push the exporter's own [`StatsdStats`] too. They ride along with flushes
+    /// that send something else, so that they never keep an idle exporter sending. Default
+    /// true.
+    pub push_own_stats: bool,
+}
+
+impl Default for StatsdConfig {
+    fn default() -> Self {
+        Self {
+            target: SocketAddr::from(([127, 0, 0, 1], 8125)),
+            flush_interval: Duration::from_secs(1),
+            max_datagram_bytes: 1432,
+            prefix: String::new(),
+            global_tags: Vec::new(),
+            tag_style: TagStyle::DogStatsd,
+            histograms: HistogramMode::Timings,
+            summaries: SummaryMode::CountSum,
+            send_timeout: Duration::from_millis(100),
+            breaker: BreakerConfig::default(),
+            batcher: BatcherConfig::default(),
+            push_own_stats: true,
+        }
+    }
+}
+
+enum Entry {
+    Static(&'static dyn Metrics),
+    Shared(Arc<dyn Metrics>),
+}
+
+/// The metrics an exporter reads at each flush: a [`Registry`], `#[derive(Metrics)]` structs,
+/// or both; or nothing, to push only the batcher's records.
+///
+/// # Examples
+///
+/// ```
+/// use std::sync::Arc;
+/// use metrics_runtime::statsd::Source;
+/// use metrics_runtime::{Counter, Metrics, Registry};
+///
+/// #[derive(Metrics)]
+/// struct Jobs {
+///     /// Jobs done.
+///     jobs_total: Counter,
+/// }
+/// static JOBS: Jobs = Jobs::new();
+///
+/// let from_struct = Source::from(&JOBS);
+/// let from_registry = Source::from(Arc::new(Registry::new()));
+/// let both = Source::new().with(&JOBS).with_registry(Arc::new(Registry::new()));
+/// # let _ = (from_struct, from_registry, both);
+/// ```
+#[derive(Default)]
+pub struct Source {
+    registry: Option<Arc<Registry>>,
+    structs: Vec<Entry>,
+}
+
+impl Source {
+    /// Nothing to read: the exporter pushes the batcher's records only.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Adds a struct that lives for the whole program.
+    pub fn with(mut self, metrics: &'static dyn Metrics) -> Self {
+        self.structs.push(Entry::Static(metrics));
+        self
+    }
+
+    /// Adds a shared struct.
+    pub fn with_arc(mut self, metrics: Arc<dyn Metrics>) -> Self {
+        self.structs.push(Entry::Shared(metrics));
+        self
+    }
+
+    /// Reads a registry (replacing one added before).
+    pub fn with_registry(mut self, registry: Arc<Registry>) -> Self {
+        self.registry = Some(registry);
+        self
+    }
+}
+
+impl<M: Metrics> From<&'static M> for Source {
+    fn from(metrics: &'static M) -> Self {
+        Source::new().with(metrics)
+    }
+}
+
+impl From<Arc<Registry>> for Source {
+    fn from(registry: Arc<Registry>) -> Self {
+        Source::new().with_registry(registry)
+    }
+}
+
+impl From<Registry> for Source {
+    fn from(registry: Registry) -> Self {
+        Source::new().with_registry(Arc::new(registry))
+    }
+}
+
+impl fmt::Debug for Source {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Source").field("registry", &self.registry).field("structs", &self.structs.len()).finish()
+    }
+}
+
+/// What one flush did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FlushReport {
+    /// How it ended.
+    pub result: FlushResult,
+    /// Metric series lines prepared (a negative gauge counts once for its two lines).
+    pub lines: usize,
+    /// Batcher records sent.
+    pub records: usize,
+    /// Datagrams sent.
+    pub datagrams: usize,
+    /// Payload bytes sent.
+    pub bytes: usize,
+}
+
+impl FlushReport {
+    fn new(result: FlushResult) -> Self {
+        Self { result, lines: 0, records: 0, datagrams: 0, bytes: 0 }
+    }
+}
+
+enum Command {
+    Flush(oneshot::Sender<FlushReport>),
+    Shutdown(oneshot::Sender<FlushReport>),
+}
+
+/// A StatsD / DogStatsD push exporter: a tokio task that, every `flush_interval`, reads its
+/// [`Source`] and its [`AsyncMetricsBatcher`] and sends what changed over UDP, behind a
+/// [`MetricCircuitBreaker`].
+///
+/// See the [module documentation](super) for what is sent.
+///
+/// Dropping the exporter stops the task after one last flush; [`shutdown`](Self::shutdown)
+/// does the same and waits for it.
+///
+/// # Examples
+///
+/// ```
+/// use metrics_runtime::statsd::{StatsdConfig, StatsdExporter, StatsdKey};
+/// use metrics_runtime::{Counter, Metrics};
+///
+/// #[derive(Metrics)]
+/// #[metrics(namespace = "shop")]
+/// struct Shop {
+///     /// Orders placed.
+///     orders_total: Counter,
+/// }
+/// static SHOP: Shop = Shop::new();
+/// static CHECKOUT_MS: StatsdKey = StatsdKey::timing("shop.checkout");
+///
+/// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+/// let server = tokio::net::UdpSocket::bind("127.0.0.1:0").await.unwrap();
+/// let config = StatsdConfig { target: server.local_addr().unwrap(), ..StatsdConfig::default() };
+/// let exporter = StatsdExporter::start(&SHOP, config).await.unwrap();
+///
+/// SHOP.orders_total.add(3);
+/// exporter.batcher().record(&CHECKOUT_MS, (), 12.5);
+/// exporter.shutdown().await; // one last flush
+///
+/// let mut buf = [0u8; 1500];
+/// let n = server.recv(&mut buf).await.unwrap();
+/// let datagram = std::str::from_utf8(&buf[..n]).unwrap();
+/// assert!(datagram.starts_with("shop_orders_total:3|c\nshop.checkout:12.5|ms"), "{datagram}");
+/// # });
+/// ```
+pub struct StatsdExporter {
+    local_addr: SocketAddr,
+    batcher: AsyncMetricsBatcher,
+    breaker: Arc<MetricCircuitBreaker>,
+    commands: mpsc::Sender<Command>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl StatsdExporter {
+    /// Binds a UDP socket, connects it to `config.target` and starts the push task, with a new
+    /// batcher configured by `config.batcher`. Must be called inside a tokio runtime.
+    ///
+    /// # Errors
+    ///
+    /// The error of binding or connecting the socket.
+    pub async fn start(source: impl Into<Source>, config: StatsdConfig) -> io::Result<Self> {
+        let batcher = AsyncMetricsBatcher::new(config.batcher);
+        Self::start_with_batcher(source, batcher, config).await
+    }
+
+    /// As [`start`](Self::start), draining an existing batcher (whose records may already be
+    /// queued). Only one exporter should drain a batcher.
+    ///
+    /// # Errors
+    ///
+    /// The error of binding or connecting the socket.
+    pub async fn start_with_batcher(
+        source: impl Into<Source>,
+        batcher: AsyncMetricsBatcher,
+        config: StatsdConfig,
+    ) -> io::Result<Self> {
+        let target = config.target;
+        let bind = match target {
+            SocketAddr::V4(a) if a.ip().is_loopback() => SocketAddr::from((*a.ip(), 0)),
+            SocketAddr::V4(_) => SocketAddr::from((Ipv4Addr::UNSPECIFIED, 0)),
+            SocketAddr::V6(a) if a.ip().is_loopback() => SocketAddr::from((*a.ip(), 0)),
+            SocketAddr::V6(_) => SocketAddr::from((Ipv6Addr::UNSPECIFIED, 0)),
+        };
+        let socket = UdpSocket::bind(bind).await?;
+        socket.connect(target).await?;
+        let local_addr = socket.local_addr()?;
+        let breaker = Arc::new(MetricCircuitBreaker::new(config.breaker));
+        let (commands, rx) = mpsc::channel(4);
+        let flusher = Flusher {
+            format: LineFormat {
+                prefix: config.prefix.clone(),
+                tag_style: config.tag_style,
+                global_tags: global_tags(&config.global_tags),
+                histograms: config.histograms,
+                summaries: config.summaries,
+            },
+            source: source.into(),
+            stats: Arc::clone(batcher.stats()),
+            batcher: batcher.clone(),
+            breaker: Arc::clone(&breaker),
+            socket,
+            config,
+            json: String::new(),
+            lines: Lines::default(),
+            datagram: String::new(),
+            record_line: String::new(),
+            opened_seen: 0,
+            own_from: 0,
+        };
+        let task = tokio::spawn(flusher.run(rx));
+        Ok(Self { local_addr, batcher, breaker, commands, task })
+    }
+
+    /// The batcher whose records this exporter pushes. Clone it to record from anywhere.
+    pub fn batcher(&self) -> &AsyncMetricsBatcher {
+        &self.batcher
+    }
+
+    /// The exporter's and its batcher's own metrics.
+    pub fn stats(&self) -> &Arc<StatsdStats> {
+        self.batcher.stats()
+    }
+
+    /// The circuit breaker of the push path.
+    pub fn breaker(&self) -> &Arc<MetricCircuitBreaker> {
+        &self.breaker
+    }
+
+    /// The local address of the sending socket.
+    pub fn local_addr(&self) -> SocketAddr {
+        self.local_addr
+    }
+
+    /// Flushes now (as the timer would) and returns what the flush did. The timer keeps its
+    /// schedule.
+    pub async fn flush(&self) -> FlushReport {
+        let (reply, rx) = oneshot::channel();
+        if self.commands.send(Command::Flush(reply)).await.is_err() {
+            return FlushReport::new(FlushResult::Failed);
+        }
+        rx.await.unwrap_or_else(|_| FlushReport::new(FlushResult::Failed))
+    }
+
+    /// Flushes one last time, stops the task and waits for it; returns the last flush's
+    /// report. The last flush obeys the breaker like any other.
+    pub async fn shutdown(self) -> FlushReport {
+        let (reply, rx) = oneshot::channel();
+        let report = if self.commands.send(Command::Shutdown(reply)).await.is_ok() {
+            rx.await.unwrap_or_else(|_| FlushReport::new(FlushResult::Failed))
+        } else {
+            FlushReport::new(FlushResult::Failed)
+        };
+        let _ = self.task.await;
+        report
+    }
+}
+
+impl fmt::Debug for StatsdExporter {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("StatsdExporter")
+            .field("local_addr", &self.local_addr)
+            .field("batcher", &self.batcher)
+            .field("breaker", &self.breaker)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The state of the push task.
+struct Flusher {
+    config: StatsdConfig,
+    format: LineFormat,
+    source: Source,
+    batcher: AsyncMetricsBatcher,
+    stats: Arc<StatsdStats>,
+    breaker: Arc<MetricCircuitBreaker>,
+    socket: UdpSocket,
+    /// Reused buffers: the JSON exposition being read, the lines of a flush, the datagram
+    /// being packed, one record's line.
+    json: String,
+    lines: Lines,
+    datagram: String,
+    record_line: String,
+    /// `breaker.times_opened()` at the last flush.
+    opened_seen: u64,
+    /// The first unit of `lines` that holds the exporter's own metrics.
+    own_from: usize,
+}
+
+/// A datagram being packed.
+struct Packer {
+    datagram: String,
+    /// Batcher records in `datagram`.
+    records: usize,
+    /// Units `..units` are packed (sent or in `datagram`).
+    units: usize,
+    /// The next commit of `lines` to apply.
+    commits: usize,
+    max: usize,
+}
+
+impl Packer {
+    /// Whether a line of `len` bytes fits in the datagram. A line longer than the limit fits in
+    /// an empty datagram: it is sent alone.
+    fn fits(&self, len: usize) -> bool {
+        self.datagram.is_empty() || self.datagram.len() + 1 + len <= self.max
+    }
+
+    fn push(&mut self, line: &str) {
+        if !self.datagram.is_empty() {
+            self.datagram.push('\n');
+        }
+        self.datagram.push_str(line);
+    }
+}
+
+impl Flusher {
+    async fn run(mut self, mut commands: mpsc::Receiver<Command>) {
+        let period = self.config.flush_interval.max(Duration::from_millis(1));
+        let mut ticker = tokio::time::interval_at(tokio::time::Instant::now() + period, period);
+        ticker.set_missed_tick_behavior(MissedTickBehavior::Delay);
+        loop {
+            tokio::select! {
+                _ = ticker.tick() => {
+                    self.flush().await;
+                }
+                command = commands.recv() => match command {
+                    Some(Command::Flush(reply)) => {
+                        let report = self.flush().await;
+                        let _ = reply.send(report);
+                    }
+                    Some(Command::Shutdown(reply)) => {
+                        let report = self.flush().await;
+                        let _ = reply.send(report);
+                        return;
+                    }
+                    None => {
+                        self.flush().await;
+                        return;
+                    }
+                },
+            }
+        }
+    }
+
+    async fn flush(&mut self) -> FlushReport {
+        let report = self.flush_inner().await;
+        self.stats.flushes_total.with(report.result).inc();
+        self.stats.queue_length.set(self.batcher.len() as f64);
+        self.stats.breaker_state.set(f64::from(self.breaker.state().as_number()));
+        let opened = self.breaker.times_opened();
+        self.stats.breaker_opened_total.add(opened.wrapping_sub(self.opened_seen));
+        self.opened_seen = opened;
+        report
+    }
+
+    async fn flush_inner(&mut self) -> FlushReport {
+        // While the breaker is open and cooling down, do nothing at all: no read, no send.
+        if !self.breaker.would_allow() {
+            return FlushReport::new(FlushResult::BreakerOpen);
+        }
+        self.lines.clear();
+        if let Some(registry) = &self.source.registry {
+            self.json.clear();
+            registry.write(Format::Json, &mut self.json);
+            self.read(PART_REGISTRY);
+        }
+        if !self.source.structs.is_empty() {
+            self.json.clear();
+            let mut encoder = Encoder::new(&mut self.json, Format::Json);
+            encoder.begin();
+            for entry in &self.source.structs {
+                match entry {
+                    Entry::Static(m) => m.encode(&mut encoder),
+                    Entry::Shared(m) => m.encode(&mut encoder),
+                }
+            }
+            encoder.finish();
+            self.read(PART_STRUCTS);
+        }
+        let lines = self.lines.units();
+        if lines == 0 && self.batcher.is_empty() {
+            return FlushReport::new(FlushResult::Unchanged);
+        }
+        if !self.breaker.try_acquire() {
+            return FlushReport::new(FlushResult::BreakerOpen);
+        }
+        self.own_from = self.lines.units();
+        if self.config.push_own_stats {
+            self.json.clear();
+            self.stats.write_json(&mut self.json);
+            self.read(PART_OWN);
+        }
+        let mut report = FlushReport::new(FlushResult::Sent);
+        report.lines = lines;
+        if self.send(&mut report).await {
+            self.breaker.record_success();
+        } else {
+            self.breaker.record_failure();
+            report.result = FlushResult::Failed;
+        }
+        report
+    }
+
+    /// Adds the lines of the JSON exposition in `self.json` for `part`.
+    fn read(&mut self, part: usize) {
+        if let Some(doc) = json::parse(&self.json) {
+            self.lines.diff(part, &doc, &self.format);
+        }
+    }
+
+    /// Sends the lines, then the batcher's records, packed into datagrams. Stops at the first
+    /// failed send; returns whether every send succeeded.
+    async fn send(&mut self, report: &mut FlushReport) -> bool {
+        // An error left by the last flush: an ICMP "port unreachable" that arrived after it.
+        if !matches!(self.socket.take_error(), Ok(None)) {
+            self.stats.send_errors_total.inc();
+            return false;
+        }
+        let mut datagram = std::mem::take(&mut self.datagram);
+        datagram.clear();
+        let mut packer =
+            Packer { datagram, records: 0, units: 0, commits: 0, max: self.config.max_datagram_bytes.max(1) };
+        // A half-open probe is the metrics' lines alone (or an empty datagram): records, which a
+        // failed send loses, are only taken once it went through.
+        let probe = self.breaker.state() == BreakerState::HalfOpen;
+        // The metrics' lines, the batcher's records, then the exporter's own lines.
+        let ok = self.send_units(&mut packer, 0..self.own_from, report).await
+            && (!probe || self.send_probe(&mut packer, report).await)
+            && self.send_records(&mut packer, report).await
+            && self.send_units(&mut packer, self.own_from..self.lines.units(), report).await
+            && self.send_packed(&mut packer, report).await;
+        self.datagram = packer.datagram;
+        ok
+    }
+
+    async fn send_units(&mut self, packer: &mut Packer, units: Range<usize>, report: &mut FlushReport) -> bool {
+        for i in units {
+            if !packer.fits(self.lines.unit(i).len()) && !self.send_packed(packer, report).await {
+                return false;
+            }
+            packer.push(self.lines.unit(i));
+            packer.units = i + 1;
+        }
+        true
+    }
+
+    /// Takes the batcher's records: at most what it can hold, so that producers faster than
+    /// the network cannot keep one flush going.
+    async fn send_records(&mut self, packer: &mut Packer, report: &mut FlushReport) -> bool {
+        let mut line = std::mem::take(&mut self.record_line);
+        let mut cursor = 0;
+        let limit = self.batcher.capacity() + self.batcher.coalesce_slots();
+        let mut ok = true;
+        for _ in 0..limit {
+            let Some(record) = self.batcher.take(&mut cursor) else {
+                break;
+            };
+            line.clear();
+            self.format.record_line(&mut line, &record);
+            if !packer.fits(line.len()) && !self.send_packed(packer, report).await {
+                // The record in hand is lost with the datagram.
+                self.stats.records_lost_total.inc();
+                ok = false;
+                break;
+            }
+            packer.push(&line);
+            packer.records += 1;
+        }
+        self.record_line = line;
+        ok
+    }
+
+    /// Sends what is packed now, or an empty datagram when nothing is.
+    async fn send_probe(&mut self, packer: &mut Packer, report: &mut FlushReport) -> bool {
+        if packer.datagram.is_empty() {
+            self.send_datagram("", 0, report).await
+        } else {
+            self.send_packed(packer, report).await
+        }
+    }
+
+    /// Sends the packed datagram, if any; on success remembers the values it carried.
+    async fn send_packed(&mut self, packer: &mut Packer, report: &mut FlushReport) -> bool {
+        if packer.datagram.is_empty() {
+            return true;
+        }
+        if !self.send_datagram(&packer.datagram, packer.records, report).await {
+            return false;
+        }
+        self.lines.apply_commits(packer.units, &mut packer.commits);
+        packer.datagram.clear();
+        packer.records = 0;
+        true
+    }
+
+    /// Sends one datagram carrying `records` batcher records; counts the outcome.
+    async fn send_datagram(&self, payload: &str, records: usize, report: &mut FlushReport) -> bool {
+        let sent = tokio::time::timeout(self.config.send_timeout, self.socket.send(payload.as_bytes())).await;
+        // On a connected socket, an ICMP "port unreachable" for this datagram is usually
+        // already recorded when `send` returns (always on loopback): read it now.
+        let ok = matches!(sent, Ok(Ok(n)) if n == payload.len()) && matches!(self.socket.take_error(), Ok(None));
+        if ok {
+            self.stats.datagrams_sent_total.inc();
+            self.stats.sent_bytes_total.add(payload.len() as u64);
+            self.stats.records_sent_total.add(records as u64);
+            report.datagrams += 1;
+            report.bytes += payload.len();
+            report.records += records;
+        } else {
+            self.stats.send_errors_total.inc();
+            self.stats.records_lost_total.add(records as u64);
+        }
+        ok
+    }
+}
