@@ -266,7 +266,7 @@ fn generate(input: &DeriveInput, name: &Given<String>, variants: &[Variant], fal
             impl ::core::str::FromStr for #ident {
                 type Err = ::metrics_runtime::ParseTagError;
 
-                fn from_str(s: &str) -> ::core::result::Result<Self, Self::Err> {
+                fn from_str(s: &str) -> ::core::result::Result<Self, <Self as ::core::str::FromStr>::Err> {
                     <Self as ::metrics_runtime::Tag>::from_value(s)
                 }
             }

@@ -179,6 +179,12 @@ impl Labels for SeriesLabels<'_> {
             out.push('"');
         }
     }
+
+    fn pairs(&self, f: &mut dyn FnMut(&str, &str)) {
+        for (name, value) in self.names.iter().zip(self.series.values.iter()) {
+            f(name, value);
+        }
+    }
 }
 
 #[derive(Clone, Copy, PartialEq, Eq)]

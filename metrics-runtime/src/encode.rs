@@ -4,13 +4,16 @@
 //! formatted at compile time by the derives; encoding is copying plus number formatting (itoa
 //! and ryu). Every series of a tagged metric is written, zero values included.
 
+use std::fmt;
 use std::sync::OnceLock;
 use std::time::{SystemTime, UNIX_EPOCH};
 
+use crate::aggregate::HistogramValue;
 use crate::counter::Counter;
 use crate::gauge::Gauge;
 use crate::histogram::Histogram;
 use crate::sharded::ShardedCounter;
+use crate::snapshot::{SeriesValue, SummaryValue};
 use crate::summary::Summary;
 use crate::tag::TagSet;
 
@@ -192,6 +195,15 @@ fn linux_process_start() -> Option<f64> {
     (start > 0.0 && start <= now_unix() + 1.0).then_some(start)
 }
 
+/// Receives what an [`Encoder`] would write, as values instead of text: how snapshots read
+/// any [`Metrics`](crate::Metrics) implementation.
+pub(crate) trait Visitor: fmt::Debug {
+    /// A metric starts; its series follow.
+    fn metric(&mut self, d: &MetricDesc);
+    /// One series of the current metric.
+    fn series(&mut self, labels: &dyn Labels, value: SeriesValue);
+}
+
 /// Writes metrics in one format into a caller's buffer. Handed to
 /// [`Metrics::encode`](crate::Metrics::encode) by the render methods and the registry.
 #[derive(Debug)]
@@ -200,13 +212,20 @@ pub struct Encoder<'a> {
     format: Format,
     first: bool,
     created: f64,
+    /// When set, values go here and nothing is written to `out`.
+    visitor: Option<&'a mut dyn Visitor>,
 }
 
 impl<'a> Encoder<'a> {
     /// An encoder appending to `out`. For JSON, call [`Encoder::begin`] and [`Encoder::finish`]
     /// around the metrics; for OpenMetrics, `finish` writes `# EOF`.
     pub fn new(out: &'a mut String, format: Format) -> Self {
-        Self { out, format, first: true, created: process_start_time() }
+        Self { out, format, first: true, created: process_start_time(), visitor: None }
+    }
+
+    /// An encoder that hands every value to `visitor` and writes nothing into `out`.
+    pub(crate) fn visiting(out: &'a mut String, visitor: &'a mut dyn Visitor) -> Self {
+        Self { out, format: Format::Prometheus, first: true, created: 0.0, visitor: Some(visitor) }
     }
 
     /// The format being written.
@@ -231,6 +250,9 @@ impl<'a> Encoder<'a> {
     }
 
     pub(crate) fn header(&mut self, d: &MetricDesc) {
+        if let Some(v) = self.visitor.as_mut() {
+            return v.metric(d);
+        }
         let out = &mut *self.out;
         match self.format {
             Format::Prometheus => {
@@ -332,6 +354,9 @@ impl<'a> Encoder<'a> {
 
     /// One counter series.
     pub(crate) fn counter_series(&mut self, d: &MetricDesc, labels: &impl Labels, first: bool, value: u64) {
+        if let Some(v) = self.visitor.as_mut() {
+            return v.series(labels, SeriesValue::Counter(value));
+        }
         match self.format {
             Format::Prometheus => {
                 self.sample_prefix(d.name, "", labels, None);
@@ -355,6 +380,9 @@ impl<'a> Encoder<'a> {
 
     /// One gauge series.
     pub(crate) fn gauge_series(&mut self, d: &MetricDesc, labels: &impl Labels, first: bool, value: f64) {
+        if let Some(v) = self.visitor.as_mut() {
+            return v.series(labels, SeriesValue::Gauge(value));
+        }
         if self.format == Format::Json {
             self.json_series_open(labels, first);
             self.out.push_str(",\"value\":");
@@ -377,6 +405,10 @@ impl<'a> Encoder<'a> {
         counts: impl Iterator<Item = u64>,
         sum: f64,
     ) {
+        if let Some(v) = self.visitor.as_mut() {
+            let value = HistogramValue { bounds: bounds.to_vec(), counts: counts.collect(), sum };
+            return v.series(labels, SeriesValue::Histogram(value));
+        }
         if self.format == Format::Json {
             self.json_series_open(labels, first);
             self.out.push_str(",\"buckets\":[");
@@ -469,6 +501,13 @@ impl<'a> Encoder<'a> {
             let Some(series) = summary.series_at(i) else { break };
             let snapshot = series.snapshot();
             let labels = Static::<T>::new(i);
+            if let Some(v) = self.visitor.as_mut() {
+                let quantiles =
+                    config.quantiles.iter().zip(&snapshot.quantiles).map(|(q, v)| (*q, (!v.is_nan()).then_some(*v)));
+                let value = SummaryValue { quantiles: quantiles.collect(), count: snapshot.count, sum: snapshot.sum };
+                v.series(&labels, SeriesValue::Summary(value));
+                continue;
+            }
             if self.format == Format::Json {
                 self.json_series_open(&labels, i == 0);
                 self.out.push_str(",\"quantiles\":[");
@@ -516,6 +555,8 @@ pub(crate) trait Labels {
     fn write_text(&self, out: &mut String);
     /// `"a":"x","b":"y"`, escaped for JSON.
     fn write_json(&self, out: &mut String);
+    /// Each `(name, value)` pair, unescaped.
+    fn pairs(&self, f: &mut dyn FnMut(&str, &str));
 }
 
 /// The labels of series `index` of a compile-time tag set.
@@ -552,6 +593,12 @@ impl<T: TagSet> Labels for Static<T> {
             out.push_str("\":\"");
             push_json_str(out, T::label_value(self.index, l));
             out.push('"');
+        }
+    }
+
+    fn pairs(&self, f: &mut dyn FnMut(&str, &str)) {
+        for (l, name) in T::NAMES.iter().enumerate() {
+            f(name, T::label_value(self.index, l));
         }
     }
 }

@@ -465,7 +465,9 @@
 #![deny(missing_docs)]
 #![warn(unreachable_pub, missing_debug_implementations)]
 
+mod aggregate;
 mod cell;
+mod clock;
 mod counter;
 mod dynamic;
 mod encode;
@@ -476,11 +478,13 @@ mod histogram;
 pub mod http;
 mod registry;
 mod sharded;
+mod snapshot;
 #[cfg(feature = "statsd")]
 pub mod statsd;
 mod summary;
 mod tag;
 mod timer;
+mod window;
 
 // The derives name `::metrics_runtime`; this makes that path work inside the crate too.
 extern crate self as metrics_runtime;
@@ -489,7 +493,9 @@ extern crate self as metrics_runtime;
 #[path = "private.rs"]
 pub mod __private;
 
+pub use aggregate::HistogramValue;
 pub use cell::{ConstInit, SeriesArray};
+pub use clock::{Clock, ManualClock, MonotonicClock};
 pub use counter::{Counter, CounterSeries};
 pub use dynamic::{
     BoundedConfig, BoundedRegistry, DynCounter, DynCounterSeries, DynGauge, DynHistogram, DynamicError, OVERFLOW_VALUE,
@@ -505,9 +511,11 @@ pub use metrics_derive::timed;
 pub use metrics_derive::{Metrics, Tag, TagSet};
 pub use registry::{Registry, RegistryError};
 pub use sharded::{LocalBatch, ShardedCounter, ShardedSeries, SHARDS};
+pub use snapshot::{MetricSnapshot, MetricTotal, MetricsExt, SeriesSnapshot, SeriesValue, Snapshot, SummaryValue};
 pub use summary::{
     series_heap_bound, Summary, SummaryConfig, SummaryHandle, SummarySeries, SummarySnapshot, BUFFER_SLOTS,
     DEFAULT_COMPRESSION, STAGED_VALUES, SUB_WINDOWS,
 };
 pub use tag::{ParseTagError, Tag, TagSet, TagSetError};
 pub use timer::{Outcome, OutcomeFn, RecordDuration, Timed, TimedExt, Timer, ToOutcome};
+pub use window::{WindowedCounter, WindowedHistogram};

@@ -158,10 +158,15 @@ impl Registry {
     pub fn write(&self, format: Format, out: &mut String) {
         let mut e = Encoder::new(out, format);
         e.begin();
-        for entry in &self.entries {
-            entry.get().encode(&mut e);
-        }
+        self.encode_all(&mut e);
         e.finish();
+    }
+
+    /// Encodes every registered struct into `e`.
+    pub(crate) fn encode_all(&self, e: &mut Encoder<'_>) {
+        for entry in &self.entries {
+            entry.get().encode(e);
+        }
     }
 
     /// The complete exposition in `format`.

@@ -67,3 +67,17 @@ fn from_pairs_typed_errors() {
     assert!(std::error::Error::source(&bad).is_some());
     assert!(matches!(<() as TagSet>::from_pairs(&[("x", "y")]), Err(TagSetError::UnknownTag { .. })));
 }
+
+/// Variants named like the items the derive generates (`Err`, `Ok`, `None`) still work.
+#[test]
+fn variants_named_like_std_items() {
+    #[derive(metrics_runtime::Tag, Clone, Copy, Debug, PartialEq, Eq)]
+    enum Res {
+        Ok,
+        Err,
+        None,
+    }
+    assert_eq!("err".parse::<Res>(), Result::Ok(Res::Err));
+    assert_eq!(<Res as Tag>::VALUES, &["ok", "err", "none"]);
+    assert_eq!(Res::from_pairs(&[("res", "none")]), Result::Ok(Res::None));
+}
