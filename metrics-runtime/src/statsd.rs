@@ -130,7 +130,6 @@
 mod batcher;
 mod breaker;
 mod exporter;
-mod json;
 mod lines;
 mod ring;
 mod stats;

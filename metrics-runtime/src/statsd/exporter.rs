@@ -11,13 +11,12 @@ use tokio::net::UdpSocket;
 use tokio::sync::{mpsc, oneshot};
 use tokio::time::MissedTickBehavior;
 
-use crate::encode::{Encoder, Format};
 use crate::group::Metrics;
 use crate::registry::Registry;
+use crate::snapshot::{MetricSnapshot, MetricsExt, Snapshot};
 
 use super::batcher::{AsyncMetricsBatcher, BatcherConfig};
 use super::breaker::{BreakerConfig, BreakerState, MetricCircuitBreaker};
-use super::json;
 use super::lines::{
     global_tags, HistogramMode, LineFormat, Lines, SummaryMode, TagStyle, PART_OWN, PART_REGISTRY, PART_STRUCTS,
 };
@@ -80,6 +79,15 @@ impl Default for StatsdConfig {
 enum Entry {
     Static(&'static dyn Metrics),
     Shared(Arc<dyn Metrics>),
+}
+
+impl Entry {
+    fn snapshot(&self) -> Snapshot {
+        match self {
+            Entry::Static(m) => m.snapshot(),
+            Entry::Shared(m) => m.snapshot(),
+        }
+    }
 }
 
 /// The metrics an exporter reads at each flush: a [`Registry`], `#[derive(Metrics)]` structs,
@@ -281,7 +289,7 @@ impl StatsdExporter {
             breaker: Arc::clone(&breaker),
             socket,
             config,
-            json: String::new(),
+            metrics: Vec::new(),
             lines: Lines::default(),
             datagram: String::new(),
             record_line: String::new(),
@@ -355,9 +363,9 @@ struct Flusher {
     stats: Arc<StatsdStats>,
     breaker: Arc<MetricCircuitBreaker>,
     socket: UdpSocket,
-    /// Reused buffers: the JSON exposition being read, the lines of a flush, the datagram
+    /// Reused buffers: the structs' metrics being read, the lines of a flush, the datagram
     /// being packed, one record's line.
-    json: String,
+    metrics: Vec<MetricSnapshot>,
     lines: Lines,
     datagram: String,
     record_line: String,
@@ -441,22 +449,16 @@ impl Flusher {
         }
         self.lines.clear();
         if let Some(registry) = &self.source.registry {
-            self.json.clear();
-            registry.write(Format::Json, &mut self.json);
-            self.read(PART_REGISTRY);
+            self.lines.diff(PART_REGISTRY, &registry.snapshot().metrics, &self.format);
         }
         if !self.source.structs.is_empty() {
-            self.json.clear();
-            let mut encoder = Encoder::new(&mut self.json, Format::Json);
-            encoder.begin();
+            // The structs' metrics, one after the other, are read as one part.
+            self.metrics.clear();
             for entry in &self.source.structs {
-                match entry {
-                    Entry::Static(m) => m.encode(&mut encoder),
-                    Entry::Shared(m) => m.encode(&mut encoder),
-                }
+                self.metrics.append(&mut entry.snapshot().metrics);
             }
-            encoder.finish();
-            self.read(PART_STRUCTS);
+            self.lines.diff(PART_STRUCTS, &self.metrics, &self.format);
+            self.metrics.clear();
         }
         let lines = self.lines.units();
         if lines == 0 && self.batcher.is_empty() {
@@ -467,9 +469,7 @@ impl Flusher {
         }
         self.own_from = self.lines.units();
         if self.config.push_own_stats {
-            self.json.clear();
-            self.stats.write_json(&mut self.json);
-            self.read(PART_OWN);
+            self.lines.diff(PART_OWN, &self.stats.snapshot().metrics, &self.format);
         }
         let mut report = FlushReport::new(FlushResult::Sent);
         report.lines = lines;
@@ -480,13 +480,6 @@ impl Flusher {
             report.result = FlushResult::Failed;
         }
         report
-    }
-
-    /// Adds the lines of the JSON exposition in `self.json` for `part`.
-    fn read(&mut self, part: usize) {
-        if let Some(doc) = json::parse(&self.json) {
-            self.lines.diff(part, &doc, &self.format);
-        }
     }
 
     /// Sends the lines, then the batcher's records, packed into datagrams. Stops at the first

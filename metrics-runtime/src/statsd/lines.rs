@@ -4,7 +4,7 @@
 use std::fmt::Write as _;
 
 use super::batcher::{Record, RecordKind};
-use super::json::Json;
+use crate::{HistogramValue, MetricSnapshot, SeriesValue};
 
 /// How the tags of a series are written.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
@@ -283,60 +283,53 @@ impl Lines {
         }
     }
 
-    /// Appends the units for what changed in `doc` (a JSON exposition) since the values last
+    /// Appends the units for what changed in `metrics` (a snapshot) since the values last
     /// committed for `part`.
-    pub(crate) fn diff(&mut self, part: usize, doc: &Json<'_>, format: &LineFormat) {
-        let metrics = doc.get("metrics").map_or(&[][..], Json::as_array);
+    pub(crate) fn diff(&mut self, part: usize, metrics: &[MetricSnapshot], format: &LineFormat) {
         let mut states = std::mem::take(&mut self.states[part]);
         states.truncate(metrics.len());
         for (m, metric) in metrics.iter().enumerate() {
-            let name = metric.get("name").and_then(Json::as_str).unwrap_or("");
-            let kind = metric.get("type").and_then(Json::as_str).unwrap_or("");
-            let unit = metric.get("unit").and_then(Json::as_str).unwrap_or("");
-            let series = metric.get("series").map_or(&[][..], Json::as_array);
+            let name = metric.name.as_str();
             if states.len() <= m {
                 states.push(MetricState { name: String::new(), series: Vec::new() });
             }
             let state = &mut states[m];
             if state.name != name {
                 // New (or, if the source changed shape, different): start from zero.
-                state.name = name.to_owned();
+                state.name.clear();
+                state.name.push_str(name);
                 state.series.clear();
             }
-            state.series.resize_with(series.len(), Vec::new);
-            for (s, json) in series.iter().enumerate() {
-                let labels = json.get("labels").map_or(&[][..], Json::as_object);
+            state.series.resize_with(metric.series.len(), Vec::new);
+            for (s, series) in metric.series.iter().enumerate() {
                 let at = At {
                     part,
                     metric: m,
                     series: s,
                     name,
-                    tags: labels.iter().map(|(k, v)| (k.as_ref(), v.as_str().unwrap_or(""))),
+                    tags: series.labels.iter().map(|(k, v)| (k.as_str(), v.as_str())),
                 };
                 let last = &mut state.series[s];
-                match kind {
-                    "counter" => {
-                        let value = json.get("value").and_then(Json::as_u64).unwrap_or(0);
-                        self.counter(&at, "", (value, last_field(last, 0, 0)), format);
+                match &series.value {
+                    SeriesValue::Counter(value) => {
+                        self.counter(&at, "", (*value, last_field(last, 0, 0)), format);
                     }
-                    "gauge" => {
-                        let value = json.get("value").and_then(Json::as_f64).unwrap_or(f64::NAN);
+                    SeriesValue::Gauge(value) => {
+                        let value = *value;
                         if value.is_finite() && value.to_bits() != last_field(last, 0, UNSENT) {
                             format.gauge_line(&mut self.text, name, at.tags.clone(), value);
                             self.commit(&at, 0, value.to_bits());
                         }
                     }
-                    "histogram" => self.histogram(&at, unit, json, last, format),
-                    "summary" if format.summaries == SummaryMode::CountSum => {
-                        let count = json.get("count").and_then(Json::as_u64).unwrap_or(0);
-                        let sum = json.get("sum").and_then(Json::as_f64).unwrap_or(0.0);
+                    SeriesValue::Histogram(histogram) => self.histogram(&at, &metric.unit, histogram, last, format),
+                    SeriesValue::Summary(summary) if format.summaries == SummaryMode::CountSum => {
                         if last.len() != 2 {
                             *last = vec![0, 0f64.to_bits()];
                         }
-                        self.counter(&at, ".count", (count, last[0]), format);
-                        self.sum(&at, 1, (sum, f64::from_bits(last[1])), format);
+                        self.counter(&at, ".count", (summary.count, last[0]), format);
+                        self.sum(&at, 1, (summary.sum, f64::from_bits(last[1])), format);
                     }
-                    _ => {}
+                    SeriesValue::Summary(_) => {}
                 }
             }
         }
@@ -371,33 +364,25 @@ impl Lines {
         &mut self,
         at: &At<'_, I>,
         unit: &str,
-        json: &Json<'_>,
+        histogram: &HistogramValue,
         last: &mut Vec<u64>,
         format: &LineFormat,
     ) where
         I: Iterator<Item = (&'t str, &'t str)> + Clone,
     {
-        let buckets = json.get("buckets").map_or(&[][..], Json::as_array);
+        // Per-bucket counts, one per bound then `+Inf`.
+        let buckets = histogram.counts.as_slice();
         if last.len() != buckets.len() + 1 {
             *last = vec![0; buckets.len()];
             last.push(0f64.to_bits());
         }
-        // Per-bucket counts from the cumulative ones, with each bucket's bound.
-        let mut below = 0u64;
-        let counts = buckets.iter().map(|bucket| {
-            let cumulative = bucket.get("count").and_then(Json::as_u64).unwrap_or(0);
-            let count = cumulative.wrapping_sub(below);
-            below = cumulative;
-            (bucket.get("le").and_then(Json::as_f64).unwrap_or(f64::INFINITY), count)
-        });
         let (ty, scale) = match format.histograms {
             HistogramMode::CountSum => {
-                let counts: Vec<u64> = counts.map(|(_, c)| c).collect();
-                let delta = counts.iter().zip(last.iter()).fold(0u64, |a, (c, l)| a.wrapping_add(c.wrapping_sub(*l)));
+                let delta = buckets.iter().zip(last.iter()).fold(0u64, |a, (c, l)| a.wrapping_add(c.wrapping_sub(*l)));
                 if delta != 0 {
                     format.line(&mut self.text, (at.name, ".count"), at.tags.clone(), Sample::counter(Num::U(delta)));
                     // The count is the buckets': commit each of them with this unit.
-                    for (b, count) in counts.iter().enumerate() {
+                    for (b, count) in buckets.iter().enumerate() {
                         self.commits.push(Commit {
                             unit: self.ends.len(),
                             part: at.part,
@@ -409,8 +394,7 @@ impl Lines {
                     }
                     self.end_unit();
                 }
-                let sum = json.get("sum").and_then(Json::as_f64).unwrap_or(0.0);
-                self.sum(at, buckets.len(), (sum, f64::from_bits(last[buckets.len()])), format);
+                self.sum(at, buckets.len(), (histogram.sum, f64::from_bits(last[buckets.len()])), format);
                 return;
             }
             HistogramMode::Timings => ("ms", if unit == "seconds" { 1000.0 } else { 1.0 }),
@@ -418,8 +402,9 @@ impl Lines {
             HistogramMode::Distributions => ("d", 1.0),
         };
         let mut largest_bound = 0.0;
-        for (b, (bound, count)) in counts.enumerate() {
+        for (b, &count) in buckets.iter().enumerate() {
             // The `+Inf` bucket is sent at the largest finite bound: a lower bound of its values.
+            let bound = histogram.bounds.get(b).copied().unwrap_or(f64::INFINITY);
             if bound.is_finite() {
                 largest_bound = bound;
             }
@@ -453,7 +438,7 @@ struct At<'n, I> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::statsd::json::parse;
+    use crate::{MetricKind, SeriesSnapshot, SummaryValue};
 
     fn format(style: TagStyle, histograms: HistogramMode) -> LineFormat {
         LineFormat {
@@ -469,41 +454,54 @@ mod tests {
         (0..lines.units()).map(|i| lines.unit(i)).collect()
     }
 
-    fn flush(lines: &mut Lines, doc: &str, f: &LineFormat) -> Vec<String> {
+    fn flush(lines: &mut Lines, doc: &[MetricSnapshot], f: &LineFormat) -> Vec<String> {
         lines.clear();
-        lines.diff(PART_STRUCTS, &parse(doc).unwrap(), f);
+        lines.diff(PART_STRUCTS, doc, f);
         let out = units(lines).into_iter().map(str::to_owned).collect();
         let mut cursor = 0;
         lines.apply_commits(lines.units(), &mut cursor);
         out
     }
 
-    const DOC1: &str = r#"{"metrics":[
-        {"name":"req_total","type":"counter","help":"","unit":"","series":[
-            {"labels":{"method":"GET","path":"a,b|c"},"value":5},
-            {"labels":{"method":"POST","path":"x"},"value":0}]},
-        {"name":"ns:depth","type":"gauge","help":"","unit":"","series":[{"labels":{},"value":-2.5}]},
-        {"name":"lat_seconds","type":"histogram","help":"","unit":"seconds","series":[{"labels":{},
-            "buckets":[{"le":0.1,"count":1},{"le":1.0,"count":4},{"le":"+Inf","count":5}],"sum":9.5,"count":5}]},
-        {"name":"q","type":"summary","help":"","unit":"","series":[{"labels":{},"quantiles":[],"sum":1.5,"count":3}]}
-    ]}"#;
+    fn metric(name: &str, kind: MetricKind, unit: &str, series: Vec<SeriesSnapshot>) -> MetricSnapshot {
+        MetricSnapshot { name: name.to_owned(), kind, help: String::new(), unit: unit.to_owned(), series }
+    }
 
-    const DOC2: &str = r#"{"metrics":[
-        {"name":"req_total","type":"counter","help":"","unit":"","series":[
-            {"labels":{"method":"GET","path":"a,b|c"},"value":7},
-            {"labels":{"method":"POST","path":"x"},"value":0}]},
-        {"name":"ns:depth","type":"gauge","help":"","unit":"","series":[{"labels":{},"value":-2.5}]},
-        {"name":"lat_seconds","type":"histogram","help":"","unit":"seconds","series":[{"labels":{},
-            "buckets":[{"le":0.1,"count":1},{"le":1.0,"count":4},{"le":"+Inf","count":5}],"sum":9.5,"count":5}]},
-        {"name":"q","type":"summary","help":"","unit":"","series":[{"labels":{},"quantiles":[],"sum":1.5,"count":3}]}
-    ]}"#;
+    fn series(labels: &[(&str, &str)], value: SeriesValue) -> SeriesSnapshot {
+        SeriesSnapshot { labels: labels.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect(), value }
+    }
+
+    /// A counter (`GET` at `get`), a negative gauge, a histogram in seconds, a summary.
+    fn doc(get: u64) -> Vec<MetricSnapshot> {
+        let histogram = HistogramValue { bounds: vec![0.1, 1.0], counts: vec![1, 3, 1], sum: 9.5 };
+        let summary = SummaryValue { quantiles: vec![], count: 3, sum: 1.5 };
+        vec![
+            metric(
+                "req_total",
+                MetricKind::Counter,
+                "",
+                vec![
+                    series(&[("method", "GET"), ("path", "a,b|c")], SeriesValue::Counter(get)),
+                    series(&[("method", "POST"), ("path", "x")], SeriesValue::Counter(0)),
+                ],
+            ),
+            metric("ns:depth", MetricKind::Gauge, "", vec![series(&[], SeriesValue::Gauge(-2.5))]),
+            metric(
+                "lat_seconds",
+                MetricKind::Histogram,
+                "seconds",
+                vec![series(&[], SeriesValue::Histogram(histogram))],
+            ),
+            metric("q", MetricKind::Summary, "", vec![series(&[], SeriesValue::Summary(summary))]),
+        ]
+    }
 
     #[test]
     fn dogstatsd_lines_and_deltas() {
         let f = format(TagStyle::DogStatsd, HistogramMode::Timings);
         let mut lines = Lines::default();
         assert_eq!(
-            flush(&mut lines, DOC1, &f),
+            flush(&mut lines, &doc(5), &f),
             [
                 "app.req_total:5|c|#method:GET,path:a_b_c,env:pro_d",
                 "app.ns_depth:0|g|#env:pro_d\napp.ns_depth:-2.5|g|#env:pro_d",
@@ -515,19 +513,19 @@ mod tests {
             ]
         );
         // Only the counter moved.
-        assert_eq!(flush(&mut lines, DOC2, &f), ["app.req_total:2|c|#method:GET,path:a_b_c,env:pro_d"]);
-        assert!(flush(&mut lines, DOC2, &f).is_empty());
+        assert_eq!(flush(&mut lines, &doc(7), &f), ["app.req_total:2|c|#method:GET,path:a_b_c,env:pro_d"]);
+        assert!(flush(&mut lines, &doc(7), &f).is_empty());
     }
 
     #[test]
     fn unsent_units_are_sent_again() {
         let f = format(TagStyle::DogStatsd, HistogramMode::Timings);
         let mut lines = Lines::default();
-        lines.diff(PART_STRUCTS, &parse(DOC1).unwrap(), &f);
+        lines.diff(PART_STRUCTS, &doc(5), &f);
         // Only the first unit (the counter) went out.
         let mut cursor = 0;
         lines.apply_commits(1, &mut cursor);
-        let again = flush(&mut lines, DOC2, &f);
+        let again = flush(&mut lines, &doc(7), &f);
         assert_eq!(again.len(), 7, "{again:?}");
         assert_eq!(again[0], "app.req_total:2|c|#method:GET,path:a_b_c,env:pro_d");
     }
@@ -536,11 +534,77 @@ mod tests {
     fn name_suffix_and_count_sum() {
         let f = format(TagStyle::NameSuffix, HistogramMode::CountSum);
         let mut lines = Lines::default();
-        let out = flush(&mut lines, DOC1, &f);
+        let out = flush(&mut lines, &doc(5), &f);
         assert_eq!(out[0], "app.req_total.GET.a_b_c:5|c");
         assert_eq!(out[2], "app.lat_seconds.count:5|c");
         assert_eq!(out[3], "app.lat_seconds.sum:9.5|c");
-        assert!(flush(&mut lines, DOC1, &f).is_empty());
+        assert!(flush(&mut lines, &doc(5), &f).is_empty());
+    }
+
+    #[test]
+    fn exact_counters_and_unsendable_gauges() {
+        let f = format(TagStyle::DogStatsd, HistogramMode::Timings);
+        let mut lines = Lines::default();
+        let doc = |count: u64, gauge: f64| {
+            vec![
+                metric("big_total", MetricKind::Counter, "", vec![series(&[], SeriesValue::Counter(count))]),
+                metric("g", MetricKind::Gauge, "", vec![series(&[], SeriesValue::Gauge(gauge))]),
+            ]
+        };
+        assert_eq!(
+            flush(&mut lines, &doc(u64::MAX - 1, f64::NAN), &f),
+            ["app.big_total:18446744073709551614|c|#env:pro_d"]
+        );
+        // Wrapped around: the increase is still exact.
+        assert_eq!(flush(&mut lines, &doc(1, f64::INFINITY), &f), ["app.big_total:3|c|#env:pro_d"]);
+        assert_eq!(flush(&mut lines, &doc(1, 0.1 + 0.2), &f), ["app.g:0.30000000000000004|g|#env:pro_d"]);
+    }
+
+    #[test]
+    fn reads_a_derived_struct_snapshot() {
+        use crate::{Counter, Histogram, MetricsExt, Summary, Tag};
+
+        #[derive(Tag, Clone, Copy, Debug, PartialEq, Eq)]
+        #[tag(name = "op", rename_all = "lowercase")]
+        enum Op {
+            Read,
+            #[tag(value = "wr\"ite,x")]
+            Write,
+        }
+
+        #[derive(crate::Metrics)]
+        #[metrics(namespace = "disk")]
+        struct Disk {
+            /// Operations.
+            ops_total: Counter<Op>,
+            /// Latency.
+            #[metric(unit = "seconds", buckets = [0.01, 0.1])]
+            latency_seconds: Histogram,
+            /// Sizes.
+            #[metric(unit = "bytes")]
+            size_bytes: Summary,
+        }
+
+        let disk = Disk::new();
+        disk.ops_total.with(Op::Write).add(2);
+        disk.latency_seconds.record(0.05);
+        disk.latency_seconds.record(0.07);
+        disk.latency_seconds.record(5.0);
+        disk.size_bytes.record(512.0);
+        let f = format(TagStyle::DogStatsd, HistogramMode::Timings);
+        let mut lines = Lines::default();
+        assert_eq!(
+            flush(&mut lines, &disk.snapshot().metrics, &f),
+            [
+                "app.disk_ops_total:2|c|#op:wr\"ite_x,env:pro_d",
+                "app.disk_latency_seconds:100|ms|@0.5|#env:pro_d",
+                "app.disk_latency_seconds:100|ms|#env:pro_d",
+                "app.disk_size_bytes.count:1|c|#env:pro_d",
+                "app.disk_size_bytes.sum:512|c|#env:pro_d",
+            ]
+        );
+        disk.ops_total.with(Op::Read).inc();
+        assert_eq!(flush(&mut lines, &disk.snapshot().metrics, &f), ["app.disk_ops_total:1|c|#op:read,env:pro_d"]);
     }
 
     #[test]
