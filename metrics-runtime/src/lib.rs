@@ -392,6 +392,40 @@
 //! assert!(NET.render_prometheus().contains("packets_total 4000\n"));
 //! ```
 //!
+//! # Aggregation and windows
+//!
+//! Sums over a tag dimension are one pass over the series array; `snapshot()` returns plain
+//! data (serde with the `serde` feature); windows are fixed rings read lazily, with no
+//! background thread and an injectable clock.
+//!
+//! ```
+//! use metrics_runtime::{Counter, ManualClock, Tag, TagSet, WindowedCounter};
+//!
+//! #[derive(Tag, Clone, Copy, Debug, PartialEq, Eq)]
+//! #[tag(rename_all = "UPPERCASE")]
+//! enum Method { Get, Post }
+//!
+//! #[derive(Tag, Clone, Copy, Debug, PartialEq, Eq)]
+//! enum Status { #[tag(value = "2xx")] Ok, #[tag(value = "5xx")] Error }
+//!
+//! #[derive(TagSet, Clone, Copy, Debug, PartialEq, Eq)]
+//! struct Http { method: Method, status: Status }
+//!
+//! let requests: Counter<Http> = Counter::new();
+//! requests.with(Http { method: Method::Get, status: Status::Ok }).add(3);
+//! requests.with(Http { method: Method::Get, status: Status::Error }).inc();
+//! requests.with(Http { method: Method::Post, status: Status::Ok }).add(2);
+//! let by_method = requests.sum_by_label("method").unwrap();
+//! assert_eq!(by_method, vec![("GET", 4), ("POST", 2)]);
+//! assert_eq!(requests.total(), 6);
+//!
+//! let clock = ManualClock::new();
+//! let rate: WindowedCounter<60, &ManualClock> = WindowedCounter::with_clock(std::time::Duration::from_secs(1), &clock);
+//! rate.add(120);
+//! clock.advance(std::time::Duration::from_secs(1));
+//! assert_eq!(rate.rate_per_sec(std::time::Duration::from_secs(2)), 60.0);
+//! ```
+//!
 //! # Memory
 //!
 //! Counters, gauges and histograms live inline in the struct, sized by their types: 8 bytes per
