@@ -511,6 +511,7 @@ mod histogram;
 #[cfg(feature = "http")]
 pub mod http;
 mod registry;
+mod sampler;
 mod sharded;
 mod snapshot;
 #[cfg(feature = "statsd")]
@@ -544,6 +545,9 @@ pub use histogram::{Histogram, HistogramHandle, HistogramSeries, DEFAULT_BUCKETS
 pub use metrics_derive::timed;
 pub use metrics_derive::{Metrics, Tag, TagSet};
 pub use registry::{Registry, RegistryError};
+pub use sampler::{
+    AdaptiveSampler, RecordWeighted, Sampled, Strategy, CHECK_EVERY, DEFAULT_MAX_KEEP_ONE_IN, DEFAULT_PERIOD,
+};
 pub use sharded::{LocalBatch, ShardedCounter, ShardedSeries, SHARDS};
 pub use snapshot::{MetricSnapshot, MetricTotal, MetricsExt, SeriesSnapshot, SeriesValue, Snapshot, SummaryValue};
 pub use summary::{
