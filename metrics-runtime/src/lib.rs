@@ -392,6 +392,24 @@
 //! assert!(NET.render_prometheus().contains("packets_total 4000\n"));
 //! ```
 //!
+//! # Sampling
+//!
+//! An [`AdaptiveSampler`] keeps one record in N and records it with weight N, so `_count` and
+//! `_sum` stay unbiased; N is fixed, follows a target rate, or adapts to load with hysteresis.
+//! Metrics without a sampler pay nothing.
+//!
+//! ```
+//! use metrics_runtime::{AdaptiveSampler, Histogram};
+//!
+//! static LATENCY: Histogram = Histogram::new();
+//! static SAMPLER: AdaptiveSampler = AdaptiveSampler::fixed(10);
+//! for i in 0..1000 {
+//!     SAMPLER.record(&LATENCY, f64::from(i % 7) / 100.0);
+//! }
+//! assert_eq!(LATENCY.count(), 1000); // 100 kept, each counted 10 times
+//! assert_eq!(SAMPLER.kept(), 100);
+//! ```
+//!
 //! # Aggregation and windows
 //!
 //! Sums over a tag dimension are one pass over the series array; `snapshot()` returns plain
