@@ -63,6 +63,17 @@ impl Entry {
 pub struct Registry {
     entries: Vec<Entry>,
     names: HashMap<String, (String, usize)>,
+    /// The memory gauge, if exported (also registered as an entry).
+    own_memory: Option<Arc<OwnMemory>>,
+}
+
+/// The library's own memory, as a metric.
+#[derive(crate::Metrics)]
+#[metrics(namespace = "metrics_runtime")]
+struct OwnMemory {
+    /// Memory held by the metrics of this registry (inline storage and heap), in bytes.
+    #[metric(unit = "bytes")]
+    memory_bytes: crate::Gauge,
 }
 
 /// Why [`Registry::register`] refused a struct.
@@ -151,6 +162,54 @@ impl Registry {
         self.entries.is_empty()
     }
 
+    /// Memory held by the registered metrics ([`Metrics::memory_bytes`] of each) and by the
+    /// registry's own tables, in bytes.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use metrics_runtime::{Counter, Metrics, Registry};
+    ///
+    /// #[derive(Metrics)]
+    /// struct Jobs {
+    ///     /// Jobs done.
+    ///     jobs_total: Counter,
+    /// }
+    /// static JOBS: Jobs = Jobs::new();
+    /// let mut registry = Registry::new();
+    /// registry.register(&JOBS).unwrap();
+    /// assert!(registry.memory_bytes() >= JOBS.memory_bytes());
+    /// ```
+    pub fn memory_bytes(&self) -> usize {
+        let metrics: usize = self.entries.iter().map(|e| e.get().memory_bytes()).sum();
+        let names: usize = self.names.iter().map(|(k, (v, _))| k.capacity() + v.capacity()).sum();
+        let table = self.names.capacity() * (size_of::<(String, (String, usize))>() + 1);
+        metrics + names + table + self.entries.capacity() * size_of::<Entry>() + size_of::<Self>()
+    }
+
+    /// Adds to the exposition a gauge of the memory this library holds for the registered
+    /// metrics, `metrics_runtime_memory_bytes`, updated at every render.
+    ///
+    /// # Errors
+    ///
+    /// [`RegistryError::DuplicateName`] if that name is already registered.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use metrics_runtime::Registry;
+    ///
+    /// let mut registry = Registry::new();
+    /// registry.export_own_memory().unwrap();
+    /// assert!(registry.render_prometheus().contains("metrics_runtime_memory_bytes "));
+    /// ```
+    pub fn export_own_memory(&mut self) -> Result<(), RegistryError> {
+        let own = Arc::new(OwnMemory::new());
+        self.add(Entry::Shared(Arc::clone(&own) as Arc<dyn Metrics>))?;
+        self.own_memory = Some(own);
+        Ok(())
+    }
+
     /// Appends the complete exposition of every registered struct in `format` to `out`.
     ///
     /// With a reused buffer (`out.clear()` between scrapes) this allocates nothing once the
@@ -164,6 +223,9 @@ impl Registry {
 
     /// Encodes every registered struct into `e`.
     pub(crate) fn encode_all(&self, e: &mut Encoder<'_>) {
+        if let Some(own) = &self.own_memory {
+            own.memory_bytes.set(self.memory_bytes() as f64);
+        }
         for entry in &self.entries {
             entry.get().encode(e);
         }
