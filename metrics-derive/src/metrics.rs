@@ -523,6 +523,7 @@ fn generate(input: &DeriveInput, metrics: &[Metric]) -> TokenStream {
     let summary_fields: Vec<&syn::Ident> =
         metrics.iter().filter(|m| m.kind == Kind::Summary).map(|m| &m.ident).collect();
     let mut inits = Vec::new();
+    let mut prefix_items = Vec::new();
     let mut descs = Vec::new();
     let mut writes = Vec::new();
     let mut asserts = Vec::new();
@@ -568,6 +569,29 @@ fn generate(input: &DeriveInput, metrics: &[Metric]) -> TokenStream {
             Kind::Histogram => (quote!(Histogram), quote!(histogram)),
             Kind::Summary => (quote!(Summary), quote!(summary)),
         };
+        // Counters and gauges get their series prefixes rendered at compile time (bounded by
+        // `PREFIX_TABLE_LIMIT`; past it, and for histograms and summaries, the encoder
+        // assembles prefixes from the compile-time label pairs).
+        let tags_ty = &m.tags;
+        let prefixes = if matches!(m.kind, Kind::Counter | Kind::Gauge) {
+            let len = format_ident!("__PFX_LEN_{}", i);
+            let n = format_ident!("__PFX_N_{}", i);
+            let bytes = format_ident!("__PFX_BYTES_{}", i);
+            let off = format_ident!("__PFX_OFF_{}", i);
+            let table = format_ident!("__PFX_{}", i);
+            let names = quote!(<#tags_ty as #rt::TagSet>::NAMES);
+            let values = quote!(<#tags_ty as #rt::TagSet>::LABEL_VALUES);
+            prefix_items.push(quote! {
+                const #len: usize = #rt::__private::prefix_len(#name, #names, #values);
+                const #n: usize = if #len == 0 { 0 } else { <#tags_ty as #rt::TagSet>::CARDINALITY + 1 };
+                const #bytes: [u8; #len] = #rt::__private::prefix_bytes::<#len>(#name, #names, #values);
+                const #off: [u32; #n] = #rt::__private::prefix_offsets::<#len, #n>(#name, #names, #values);
+                const #table: #rt::__private::PrefixTable = #rt::__private::PrefixTable::new(&#bytes, &#off);
+            });
+            quote!(&#table)
+        } else {
+            quote!(&#rt::__private::PrefixTable::EMPTY)
+        };
         descs.push(quote! {
             #rt::__private::MetricDesc {
                 name: #name,
@@ -577,6 +601,7 @@ fn generate(input: &DeriveInput, metrics: &[Metric]) -> TokenStream {
                 help_om: #help_om,
                 help_json: #help_json,
                 unit: #unit,
+                prefixes: #prefixes,
             }
         });
         writes.push(quote! {
@@ -670,6 +695,7 @@ fn generate(input: &DeriveInput, metrics: &[Metric]) -> TokenStream {
             #[automatically_derived]
             impl #rt::Metrics for #ident {
                 fn descriptors(&self) -> &'static [#rt::__private::MetricDesc] {
+                    #(#prefix_items)*
                     const DESCRIPTORS: &[#rt::__private::MetricDesc] = &[#(#descs),*];
                     DESCRIPTORS
                 }

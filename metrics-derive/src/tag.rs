@@ -161,6 +161,7 @@ fn generate(input: &DeriveInput, name: &Given<String>, variants: &[Variant], fal
     let label_prefix = format!("{name}=\"");
     // In fallback mode the set has no names, so that checks on them add no errors.
     let names = if fallback { quote!(&[]) } else { quote!(&[#name]) };
+    let label_values = if fallback { quote!(&[]) } else { quote!(&[<Self as ::metrics_runtime::Tag>::ESCAPED]) };
     let from_index_arms = if fallback {
         quote!(_ => ::core::option::Option::None,)
     } else {
@@ -208,6 +209,7 @@ fn generate(input: &DeriveInput, name: &Given<String>, variants: &[Variant], fal
             unsafe impl ::metrics_runtime::TagSet for #ident {
                 const CARDINALITY: usize = #count;
                 const NAMES: &'static [&'static str] = #names;
+                const LABEL_VALUES: &'static [&'static [&'static str]] = #label_values;
                 type Array<V: ::metrics_runtime::ConstInit + ::core::marker::Send + ::core::marker::Sync> = [V; #count];
 
                 #[inline(always)]

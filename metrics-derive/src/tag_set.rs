@@ -126,6 +126,7 @@ fn generate(input: &DeriveInput, fields: &[Field]) -> TokenStream {
             unsafe impl #rt::TagSet for #ident {
                 const CARDINALITY: usize = #cardinality;
                 const NAMES: &'static [&'static str] = &[#(#names),*];
+                const LABEL_VALUES: &'static [&'static [&'static str]] = &[#(<#tys as #rt::Tag>::ESCAPED),*];
                 type Array<V: #rt::ConstInit + ::core::marker::Send + ::core::marker::Sync> = [V; #cardinality];
 
                 #[inline(always)]

@@ -37,6 +37,16 @@ use std::time::Instant;
 /// ```
 pub trait Clock: Send + Sync {
     /// Milliseconds since this clock's origin.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use metrics_runtime::{Clock, ManualClock};
+    ///
+    /// let clock = ManualClock::new();
+    /// clock.set_millis(250);
+    /// assert_eq!(clock.now_millis(), 250);
+    /// ```
     fn now_millis(&self) -> u64;
 }
 

@@ -416,6 +416,7 @@ impl BoundedRegistry {
             help_om: leak(metrics_rules::escape_help_om(help.trim())),
             help_json: leak(metrics_rules::escape_json(help.trim())),
             unit: "",
+            prefixes: &crate::encode::PrefixTable::EMPTY,
         };
         let label_names: &'static [&'static str] =
             Box::leak(labels.iter().map(|l| leak((*l).to_owned())).collect::<Vec<_>>().into_boxed_slice());

@@ -97,6 +97,49 @@ pub struct MetricDesc {
     pub help_json: &'static str,
     /// The declared unit, or `""`.
     pub unit: &'static str,
+    /// Every series' sample prefix (`name{labels} `), rendered at compile time by the derive;
+    /// [`PrefixTable::EMPTY`] where it is not (histograms, summaries, very wide tag sets).
+    pub prefixes: &'static PrefixTable,
+}
+
+/// The sample prefixes of every series of a metric (`shop_requests_total{method="GET"} `),
+/// rendered at compile time and concatenated, so that writing a sample is one copy plus the
+/// number.
+#[derive(Debug)]
+pub struct PrefixTable {
+    bytes: &'static [u8],
+    offsets: &'static [u32],
+}
+
+impl PrefixTable {
+    /// No prefixes: the encoder assembles each one from its parts.
+    pub const EMPTY: PrefixTable = PrefixTable { bytes: &[], offsets: &[] };
+
+    /// A table from the concatenated prefixes and the `CARDINALITY + 1` offsets delimiting them.
+    ///
+    /// # Panics
+    ///
+    /// If the bytes are not UTF-8 or the offsets do not delimit them (at compile time when
+    /// used in a constant).
+    pub const fn new(bytes: &'static [u8], offsets: &'static [u32]) -> Self {
+        assert!(core::str::from_utf8(bytes).is_ok(), "prefixes must be UTF-8");
+        assert!(
+            offsets.is_empty() || offsets[offsets.len() - 1] as usize == bytes.len(),
+            "offsets must end at the last byte"
+        );
+        Self { bytes, offsets }
+    }
+
+    /// The prefix of series `index`, if the table has it.
+    #[inline]
+    pub fn get(&self, index: usize) -> Option<&'static str> {
+        let start = *self.offsets.get(index)? as usize;
+        let end = *self.offsets.get(index + 1)? as usize;
+        let bytes = self.bytes.get(start..end)?;
+        // The table is checked to be UTF-8 when built and cut at the ends of prefixes, which
+        // are character boundaries; the fallback never happens.
+        core::str::from_utf8(bytes).ok()
+    }
 }
 
 /// Appends an `f64` as the text formats spell it: shortest round-trip digits, `NaN`, `+Inf`, `-Inf`.
@@ -354,17 +397,37 @@ impl<'a> Encoder<'a> {
 
     /// One counter series.
     pub(crate) fn counter_series(&mut self, d: &MetricDesc, labels: &impl Labels, first: bool, value: u64) {
+        self.counter_series_with(d, labels, None, first, value);
+    }
+
+    /// One counter series, with its prefix when rendered at compile time.
+    #[inline]
+    fn counter_series_with(
+        &mut self,
+        d: &MetricDesc,
+        labels: &impl Labels,
+        prefix: Option<&str>,
+        first: bool,
+        value: u64,
+    ) {
         if let Some(v) = self.visitor.as_mut() {
             return v.series(labels, SeriesValue::Counter(value));
         }
         match self.format {
             Format::Prometheus => {
-                self.sample_prefix(d.name, "", labels, None);
+                match prefix {
+                    Some(p) => self.out.push_str(p),
+                    None => self.sample_prefix(d.name, "", labels, None),
+                }
                 push_u64(self.out, value);
                 self.out.push('\n');
             }
             Format::OpenMetrics => {
-                self.sample_prefix(d.family, "_total", labels, None);
+                // A counter's name is its family plus `_total`: the same prefix.
+                match prefix {
+                    Some(p) => self.out.push_str(p),
+                    None => self.sample_prefix(d.family, "_total", labels, None),
+                }
                 push_u64(self.out, value);
                 self.out.push('\n');
                 self.created_line(d, labels);
@@ -380,6 +443,19 @@ impl<'a> Encoder<'a> {
 
     /// One gauge series.
     pub(crate) fn gauge_series(&mut self, d: &MetricDesc, labels: &impl Labels, first: bool, value: f64) {
+        self.gauge_series_with(d, labels, None, first, value);
+    }
+
+    /// One gauge series, with its prefix when rendered at compile time.
+    #[inline]
+    fn gauge_series_with(
+        &mut self,
+        d: &MetricDesc,
+        labels: &impl Labels,
+        prefix: Option<&str>,
+        first: bool,
+        value: f64,
+    ) {
         if let Some(v) = self.visitor.as_mut() {
             return v.series(labels, SeriesValue::Gauge(value));
         }
@@ -389,7 +465,10 @@ impl<'a> Encoder<'a> {
             push_json_f64(self.out, value);
             self.out.push('}');
         } else {
-            self.sample_prefix(d.name, "", labels, None);
+            match prefix {
+                Some(p) => self.out.push_str(p),
+                None => self.sample_prefix(d.name, "", labels, None),
+            }
             push_f64(self.out, value);
             self.out.push('\n');
         }
@@ -456,7 +535,7 @@ impl<'a> Encoder<'a> {
     pub fn counter<T: TagSet>(&mut self, d: &MetricDesc, counter: &Counter<T>) {
         self.header(d);
         for (i, series) in counter.series().iter().enumerate() {
-            self.counter_series(d, &Static::<T>::new(i), i == 0, series.get());
+            self.counter_series_with(d, &Static::<T>::new(i), d.prefixes.get(i), i == 0, series.get());
         }
         self.footer();
     }
@@ -465,7 +544,7 @@ impl<'a> Encoder<'a> {
     pub fn sharded_counter<T: TagSet>(&mut self, d: &MetricDesc, counter: &ShardedCounter<T>) {
         self.header(d);
         for (i, series) in counter.series().iter().enumerate() {
-            self.counter_series(d, &Static::<T>::new(i), i == 0, series.get());
+            self.counter_series_with(d, &Static::<T>::new(i), d.prefixes.get(i), i == 0, series.get());
         }
         self.footer();
     }
@@ -474,7 +553,7 @@ impl<'a> Encoder<'a> {
     pub fn gauge<T: TagSet>(&mut self, d: &MetricDesc, gauge: &Gauge<T>) {
         self.header(d);
         for (i, series) in gauge.series().iter().enumerate() {
-            self.gauge_series(d, &Static::<T>::new(i), i == 0, series.get());
+            self.gauge_series_with(d, &Static::<T>::new(i), d.prefixes.get(i), i == 0, series.get());
         }
         self.footer();
     }

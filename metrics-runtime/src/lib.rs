@@ -555,6 +555,7 @@ pub use dynamic::{
 };
 pub use encode::{
     negotiate, process_start_time, push_f64, push_json_str, push_u64, Encoder, Format, MetricDesc, MetricKind,
+    PrefixTable,
 };
 pub use gauge::{Gauge, GaugeSeries};
 pub use group::Metrics;

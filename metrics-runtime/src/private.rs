@@ -1,7 +1,7 @@
 //! Items used by the code that the derives generate. Not a public API: no semver guarantees.
 
 pub use crate::cell::{ConstInit, SeriesArray};
-pub use crate::encode::{Encoder, MetricDesc, MetricKind};
+pub use crate::encode::{Encoder, MetricDesc, MetricKind, PrefixTable};
 pub use crate::tag::{ParseTagError, Tag, TagSet, TagSetError};
 pub use crate::timer::{Outcome, RecordDuration, Timer, ToOutcome};
 pub use core::option::Option;
@@ -115,6 +115,151 @@ impl Default for ConstMsg {
     }
 }
 
+/// Above this many bytes, series prefixes are not rendered at compile time (the encoder
+/// assembles them from their parts instead): it bounds compile time and binary size.
+pub const PREFIX_TABLE_LIMIT: usize = 256 * 1024;
+
+/// At most this many labels per series for compile-time prefixes.
+const MAX_LABELS: usize = 32;
+
+/// The bytes of every `name{a="x",b="y"} ` prefix of a metric, or 0 when over
+/// [`PREFIX_TABLE_LIMIT`] (or [`MAX_LABELS`]).
+pub const fn prefix_len(name: &str, names: &[&str], values: &[&[&str]]) -> usize {
+    if names.len() != values.len() || names.len() > MAX_LABELS {
+        return 0;
+    }
+    let mut card: usize = 1;
+    let mut k = 0;
+    while k < values.len() {
+        card = match card.checked_mul(values[k].len()) {
+            Some(c) => c,
+            None => return 0,
+        };
+        k += 1;
+    }
+    if card == 0 || card > PREFIX_TABLE_LIMIT {
+        return 0;
+    }
+    // Per series: the name, a space, and `{` `}` plus `label="` `"` and commas when labelled.
+    let mut fixed = name.len() + 1;
+    if !names.is_empty() {
+        fixed += 2 + names.len() - 1;
+        let mut k = 0;
+        while k < names.len() {
+            fixed += names[k].len() + 3;
+            k += 1;
+        }
+    }
+    let mut total = match fixed.checked_mul(card) {
+        Some(t) => t,
+        None => return 0,
+    };
+    // Each value of label k appears in card / n_k series.
+    let mut k = 0;
+    while k < values.len() {
+        let per_value = card / values[k].len();
+        let mut v = 0;
+        while v < values[k].len() {
+            total += per_value * values[k][v].len();
+            v += 1;
+        }
+        k += 1;
+    }
+    if total > PREFIX_TABLE_LIMIT || total > u32::MAX as usize {
+        0
+    } else {
+        total
+    }
+}
+
+const fn copy(out: &mut [u8], mut at: usize, s: &str) -> usize {
+    let b = s.as_bytes();
+    let mut i = 0;
+    while i < b.len() {
+        out[at] = b[i];
+        at += 1;
+        i += 1;
+    }
+    at
+}
+
+/// Calls `f` for every series in index order (row-major, last label fastest) with its digits.
+/// Writes the prefixes (when `OFFSETS` is false) or their end offsets.
+const fn walk<const LEN: usize, const N: usize>(
+    name: &str,
+    names: &[&str],
+    values: &[&[&str]],
+    bytes: &mut [u8; LEN],
+    offsets: &mut [u32; N],
+) {
+    let mut digits = [0usize; MAX_LABELS];
+    let mut at = 0;
+    let mut series = 0;
+    if N > 0 {
+        offsets[0] = 0;
+    }
+    loop {
+        at = copy(bytes, at, name);
+        if !names.is_empty() {
+            at = copy(bytes, at, "{");
+            let mut k = 0;
+            while k < names.len() {
+                if k > 0 {
+                    at = copy(bytes, at, ",");
+                }
+                at = copy(bytes, at, names[k]);
+                at = copy(bytes, at, "=\"");
+                at = copy(bytes, at, values[k][digits[k]]);
+                at = copy(bytes, at, "\"");
+                k += 1;
+            }
+            at = copy(bytes, at, "}");
+        }
+        at = copy(bytes, at, " ");
+        series += 1;
+        if series < N {
+            offsets[series] = at as u32;
+        }
+        // Next digits: the last label fastest.
+        let mut k = names.len();
+        loop {
+            if k == 0 {
+                return;
+            }
+            k -= 1;
+            digits[k] += 1;
+            if digits[k] < values[k].len() {
+                break;
+            }
+            digits[k] = 0;
+        }
+    }
+}
+
+/// The prefixes of [`prefix_len`], concatenated (`LEN` is `prefix_len(..)`).
+pub const fn prefix_bytes<const LEN: usize>(name: &str, names: &[&str], values: &[&[&str]]) -> [u8; LEN] {
+    let mut bytes = [0u8; LEN];
+    if LEN > 0 {
+        let mut none = [0u32; 0];
+        walk::<LEN, 0>(name, names, values, &mut bytes, &mut none);
+    }
+    bytes
+}
+
+/// The `N = CARDINALITY + 1` offsets delimiting the prefixes (`N` is 0 when there is no table).
+pub const fn prefix_offsets<const LEN: usize, const N: usize>(
+    name: &str,
+    names: &[&str],
+    values: &[&[&str]],
+) -> [u32; N] {
+    let mut offsets = [0u32; N];
+    if N > 0 {
+        let mut scratch = [0u8; LEN];
+        walk::<LEN, N>(name, names, values, &mut scratch, &mut offsets);
+    }
+    offsets
+}
+
 /// The product of value counts, or `None` on overflow.
 pub const fn checked_product(counts: &[usize]) -> Option<usize> {
     let mut acc: usize = 1;
@@ -137,6 +282,22 @@ mod tests {
     fn const_msg_formats_numbers_and_text() {
         const M: ConstMsg = ConstMsg::new().str("has ").num(12_000).str(" series; max ").num(0);
         assert_eq!(M.as_str(), "has 12000 series; max 0");
+    }
+
+    #[test]
+    fn prefix_tables() {
+        const NAMES: &[&str] = &["m", "s"];
+        const VALUES: &[&[&str]] = &[&["GET", "PUT"], &["2xx", "5xx", "x\\\"y"]];
+        const LEN: usize = prefix_len("req_total", NAMES, VALUES);
+        const BYTES: [u8; LEN] = prefix_bytes::<LEN>("req_total", NAMES, VALUES);
+        const OFF: [u32; 7] = prefix_offsets::<LEN, 7>("req_total", NAMES, VALUES);
+        static TABLE: PrefixTable = PrefixTable::new(&BYTES, &OFF);
+        assert_eq!(TABLE.get(0), Some("req_total{m=\"GET\",s=\"2xx\"} "));
+        assert_eq!(TABLE.get(2), Some("req_total{m=\"GET\",s=\"x\\\"y\"} "));
+        assert_eq!(TABLE.get(5), Some("req_total{m=\"PUT\",s=\"x\\\"y\"} "));
+        assert_eq!(TABLE.get(6), None);
+        assert_eq!(prefix_len("x", &[], &[]), 2);
+        assert_eq!(prefix_len("x", &["a"], &[&[]]), 0);
     }
 
     #[test]

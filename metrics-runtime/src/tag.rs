@@ -101,6 +101,10 @@ pub unsafe trait TagSet: Copy + Send + Sync + 'static {
     const CARDINALITY: usize;
     /// The label names, in field order.
     const NAMES: &'static [&'static str];
+    /// Each label's values escaped for the text formats, in [`TagSet::NAMES`] order: what the
+    /// derive renders series prefixes from at compile time.
+    #[doc(hidden)]
+    const LABEL_VALUES: &'static [&'static [&'static str]];
 
     /// `[V; CARDINALITY]`: one cell per series.
     type Array<V: ConstInit + Send + Sync>: SeriesArray<V>;
@@ -131,6 +135,7 @@ pub unsafe trait TagSet: Copy + Send + Sync + 'static {
 unsafe impl TagSet for () {
     const CARDINALITY: usize = 1;
     const NAMES: &'static [&'static str] = &[];
+    const LABEL_VALUES: &'static [&'static [&'static str]] = &[];
     type Array<V: ConstInit + Send + Sync> = [V; 1];
 
     #[inline(always)]
