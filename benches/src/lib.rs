@@ -1,1 +1,94 @@
-//! Benches live in `benches/benches/`.
+//! Benches live in `benches/benches/`; this library holds the inputs they share, so that every
+//! library under test (ours, the raw-atomic floors and the peers) sees the same sequences.
+//!
+//! Inputs that vary (tag combinations, recorded values) are precomputed outside the timed loop
+//! and read through a rotating, masked index (`seq[i & MASK]`), so that neither branch
+//! prediction on a constant input nor the generator itself is measured.
+
+/// Length of a tag sequence. No branch depends on the tags in a dense lookup, so a short
+/// sequence (always in L1) measures the same as a long one.
+pub const TAG_SEQ_LEN: usize = 1024;
+
+/// Length of a value sequence. A bucket search branches on the value, and a modern branch
+/// predictor learns a 1024-long sequence almost completely (the search then looks free); 64 Ki
+/// uniformly spread values keep it honest: about one misprediction per record, as for truly
+/// random values. Real latencies are usually more predictable than that: this is a worst case.
+pub const VALUE_SEQ_LEN: usize = 1 << 16;
+
+/// Masks that wrap the rotating index into a sequence. Masking at the read (`seq[i & MASK]`)
+/// lets the compiler drop the bounds check on the sequence.
+pub const TAG_MASK: usize = TAG_SEQ_LEN - 1;
+/// See [`TAG_MASK`].
+pub const VALUE_MASK: usize = VALUE_SEQ_LEN - 1;
+
+/// The 11 Prometheus default bucket bounds (the Go client's `DefBuckets`), for hand-written
+/// bucket searches and for configuring the peers.
+pub const BOUNDS: [f64; 11] = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0];
+
+/// A deterministic xorshift64 generator: same inputs on every run, no dependency.
+#[derive(Debug, Clone)]
+pub struct XorShift(pub u64);
+
+impl XorShift {
+    /// The next pseudo-random 64-bit value.
+    pub fn next_u64(&mut self) -> u64 {
+        let mut x = self.0;
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        self.0 = x;
+        x
+    }
+
+    /// A pseudo-random value in `0..n`.
+    pub fn below(&mut self, n: u64) -> usize {
+        // `n` is tiny, so the modulo bias is negligible for a benchmark input.
+        (self.next_u64() % n) as usize
+    }
+
+    /// A pseudo-random value in `[0, 1)`.
+    pub fn unit(&mut self) -> f64 {
+        (self.next_u64() >> 11) as f64 / (1u64 << 53) as f64
+    }
+}
+
+/// A boxed fixed-size array built on the heap (the value sequence is too big for the stack).
+pub fn boxed<T, const N: usize>(f: impl FnMut(usize) -> T) -> Box<[T; N]> {
+    let v: Vec<T> = (0..N).map(f).collect();
+    match v.into_boxed_slice().try_into() {
+        Ok(array) => array,
+        Err(_) => unreachable!("the iterator yields exactly N items"),
+    }
+}
+
+/// Pseudo-random series indices in `0..cardinality`, uniform: the tag sequence of the tagged
+/// benches, which each library maps to its own label type.
+pub fn index_sequence(cardinality: usize) -> Box<[usize; TAG_SEQ_LEN]> {
+    let mut rng = XorShift(0x9E37_79B9_7F4A_7C15);
+    boxed(|_| rng.below(cardinality as u64))
+}
+
+/// Pseudo-random values spread uniformly over the 12 buckets of [`BOUNDS`] (`+Inf` included):
+/// a bucket is drawn first, then a value inside it, so every bucket gets about 1/12 of them.
+pub fn value_sequence() -> Box<[f64; VALUE_SEQ_LEN]> {
+    let mut rng = XorShift(0x2545_F491_4F6C_DD1D);
+    boxed(|_| {
+        let bucket = rng.below(BOUNDS.len() as u64 + 1);
+        let lower = if bucket == 0 { 0.0 } else { BOUNDS[bucket - 1] };
+        let upper = BOUNDS.get(bucket).copied().unwrap_or(2.0 * BOUNDS[10]);
+        // In (lower, upper]: exactly the values this bucket holds.
+        upper - (upper - lower) * rng.unit()
+    })
+}
+
+/// `n` counter values of varied magnitude (1 to 12 digits), the same for every library that
+/// renders them.
+pub fn counter_values(n: usize) -> Vec<u64> {
+    let mut rng = XorShift(0xD1B5_4A32_D192_ED03);
+    (0..n)
+        .map(|_| {
+            let digits = 1 + rng.below(12) as u32;
+            rng.next_u64() % 10u64.pow(digits)
+        })
+        .collect()
+}

@@ -7,6 +7,17 @@ use crate::cell::{ConstInit, SeriesArray};
 use crate::tag::TagSet;
 
 /// The Prometheus default bucket bounds, in seconds.
+///
+/// # Examples
+///
+/// ```
+/// use metrics_runtime::{Histogram, DEFAULT_BUCKETS};
+///
+/// static LATENCY: Histogram = Histogram::new();
+/// assert_eq!(LATENCY.bounds(), DEFAULT_BUCKETS);
+/// assert_eq!(DEFAULT_BUCKETS.first(), Some(&0.005));
+/// assert_eq!(DEFAULT_BUCKETS.last(), Some(&10.0));
+/// ```
 pub const DEFAULT_BUCKETS: &[f64] = &[0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0];
 const DEFAULT_LE: &[&str] = &["0.005", "0.01", "0.025", "0.05", "0.1", "0.25", "0.5", "1.0", "2.5", "5.0", "10.0"];
 
@@ -28,6 +39,20 @@ pub(crate) fn atomic_f64_add(cell: &AtomicU64, delta: f64) {
 ///
 /// Counts are per bucket, not cumulative; the exposition accumulates them, and `_count` is the
 /// sum of the buckets, so a scrape always sees `_count` equal to the `+Inf` bucket.
+///
+/// # Examples
+///
+/// ```
+/// use metrics_runtime::{Histogram, HistogramSeries};
+///
+/// static SIZES: Histogram<(), 4> = Histogram::with_bounds(&[10.0, 100.0], &["10.0", "100.0"]);
+/// SIZES.record(5.0);
+/// SIZES.record(50.0);
+/// SIZES.record(500.0);
+/// let series: &HistogramSeries<4> = &SIZES.series()[0];
+/// assert_eq!(series.bucket_counts(SIZES.bounds()).collect::<Vec<_>>(), [1, 1, 1]);
+/// assert_eq!(series.sum(), 555.0);
+/// ```
 pub struct HistogramSeries<const B: usize> {
     counts: [AtomicU64; B],
     sum: AtomicU64,
@@ -40,11 +65,35 @@ impl<const B: usize> ConstInit for HistogramSeries<B> {
 
 impl<const B: usize> HistogramSeries<B> {
     /// Per-bucket counts (not cumulative); `bounds.len() + 1` of them are used, the last is `+Inf`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use metrics_runtime::Histogram;
+    ///
+    /// static SIZES: Histogram<(), 4> = Histogram::with_bounds(&[1.0, 2.0, 4.0], &["1.0", "2.0", "4.0"]);
+    /// for value in [0.5, 1.5, 1.8, 9.0] {
+    ///     SIZES.record(value);
+    /// }
+    /// let counts: Vec<u64> = SIZES.series()[0].bucket_counts(SIZES.bounds()).collect();
+    /// assert_eq!(counts, [1, 2, 0, 1]); // per bucket, the last one `+Inf`
+    /// ```
     pub fn bucket_counts(&self, bounds: &[f64]) -> impl Iterator<Item = u64> + '_ {
         self.counts[..=bounds.len()].iter().map(|c| c.load(Relaxed))
     }
 
     /// The sum of the recorded values.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use metrics_runtime::Histogram;
+    ///
+    /// static LATENCY: Histogram = Histogram::new();
+    /// LATENCY.record(0.25);
+    /// LATENCY.record(0.5);
+    /// assert_eq!(LATENCY.series()[0].sum(), 0.75);
+    /// ```
     pub fn sum(&self) -> f64 {
         f64::from_bits(self.sum.load(Relaxed))
     }
@@ -95,6 +144,8 @@ impl<const B: usize> fmt::Debug for HistogramSeries<B> {
 /// ```
 pub struct Histogram<T: TagSet = (), const B: usize = 16> {
     bounds: &'static [f64],
+    /// The bounds padded with `+Inf` to `B`: a fixed-length search the compiler unrolls.
+    padded: [f64; B],
     le: &'static [&'static str],
     invalid: AtomicU64,
     series: T::Array<HistogramSeries<B>>,
@@ -102,6 +153,21 @@ pub struct Histogram<T: TagSet = (), const B: usize = 16> {
 
 impl<T: TagSet, const B: usize> Histogram<T, B> {
     /// A histogram with the Prometheus default buckets ([`DEFAULT_BUCKETS`]).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use metrics_runtime::{Histogram, Tag, DEFAULT_BUCKETS};
+    ///
+    /// #[derive(Tag, Clone, Copy, Debug, PartialEq, Eq)]
+    /// #[tag(rename_all = "lowercase")]
+    /// enum Route { Home, Search }
+    ///
+    /// static LATENCY: Histogram<Route> = Histogram::new();
+    /// assert_eq!(LATENCY.bounds(), DEFAULT_BUCKETS);
+    /// assert_eq!(LATENCY.series().len(), 2);
+    /// assert_eq!(LATENCY.with(Route::Search).count(), 0);
+    /// ```
     ///
     /// # Panics
     ///
@@ -114,6 +180,26 @@ impl<T: TagSet, const B: usize> Histogram<T, B> {
     ///
     /// `#[derive(Metrics)]` calls this with bounds it has checked and formatted; by hand, give
     /// finite, strictly increasing bounds and their shortest text (`"0.5"`, `"1.0"`).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use metrics_runtime::Histogram;
+    ///
+    /// // Two bounds need three slots: `B` = 3 (`+Inf` included), or more.
+    /// static PAYLOAD_BYTES: Histogram<(), 3> = Histogram::with_bounds(&[1024.0, 65536.0], &["1024.0", "65536.0"]);
+    /// PAYLOAD_BYTES.record(4096.0);
+    /// assert_eq!(PAYLOAD_BYTES.bounds(), [1024.0, 65536.0]);
+    /// assert_eq!(PAYLOAD_BYTES.with(()).cumulative().collect::<Vec<_>>(), [0, 1, 1]);
+    /// ```
+    ///
+    /// Bounds that are not increasing do not compile in a `static`:
+    ///
+    /// ```compile_fail
+    /// use metrics_runtime::Histogram;
+    ///
+    /// static BAD: Histogram<(), 3> = Histogram::with_bounds(&[2.0, 1.0], &["2.0", "1.0"]);
+    /// ```
     ///
     /// # Panics
     ///
@@ -128,20 +214,68 @@ impl<T: TagSet, const B: usize> Histogram<T, B> {
             assert!(i == 0 || bounds[i - 1] < bounds[i], "bucket bounds must be strictly increasing");
             i += 1;
         }
-        Self { bounds, le, invalid: AtomicU64::new(0), series: <T::Array<HistogramSeries<B>> as ConstInit>::INIT }
+        let mut padded = [f64::INFINITY; B];
+        let mut k = 0;
+        while k < bounds.len() {
+            padded[k] = bounds[k];
+            k += 1;
+        }
+        Self {
+            bounds,
+            padded,
+            le,
+            invalid: AtomicU64::new(0),
+            series: <T::Array<HistogramSeries<B>> as ConstInit>::INIT,
+        }
     }
 
     /// The series for `tags`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use metrics_runtime::{Histogram, Tag};
+    ///
+    /// #[derive(Tag, Clone, Copy, Debug, PartialEq, Eq)]
+    /// #[tag(name = "method", rename_all = "UPPERCASE")]
+    /// enum Method { Get, Post }
+    ///
+    /// static LATENCY: Histogram<Method> = Histogram::new();
+    /// LATENCY.with(Method::Get).record(0.02);
+    /// assert_eq!(LATENCY.with(Method::Get).count(), 1);
+    /// assert_eq!(LATENCY.with(Method::Post).count(), 0);
+    /// ```
     ///
     /// # Performance
     ///
     /// Index arithmetic on the tags' variants; no hashing, lock or allocation.
     #[inline(always)]
     pub fn with(&self, tags: T) -> HistogramHandle<'_, B> {
-        HistogramHandle { bounds: self.bounds, invalid: &self.invalid, series: &self.series.as_slice()[tags.index()] }
+        HistogramHandle {
+            bounds: self.bounds,
+            padded: &self.padded,
+            invalid: &self.invalid,
+            series: &self.series.as_slice()[tags.index()],
+        }
     }
 
     /// The bucket bounds (without `+Inf`).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use metrics_runtime::{Histogram, Metrics};
+    ///
+    /// #[derive(Metrics)]
+    /// struct Api {
+    ///     /// Request time.
+    ///     #[metric(unit = "seconds", buckets = [0.1, 0.5, 1.0])]
+    ///     request_seconds: Histogram,
+    /// }
+    ///
+    /// let api = Api::new();
+    /// assert_eq!(api.request_seconds.bounds(), [0.1, 0.5, 1.0]);
+    /// ```
     pub fn bounds(&self) -> &'static [f64] {
         self.bounds
     }
@@ -152,11 +286,42 @@ impl<T: TagSet, const B: usize> Histogram<T, B> {
     }
 
     /// Every series, in index order (see [`TagSet::from_index`]).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use metrics_runtime::{Histogram, Tag};
+    ///
+    /// #[derive(Tag, Clone, Copy, Debug, PartialEq, Eq)]
+    /// #[tag(rename_all = "lowercase")]
+    /// enum Disk { Ssd, Hdd }
+    ///
+    /// static READ_SECONDS: Histogram<Disk> = Histogram::new();
+    /// READ_SECONDS.with(Disk::Hdd).record(0.008);
+    /// let sums: Vec<f64> = READ_SECONDS.series().iter().map(|s| s.sum()).collect();
+    /// assert_eq!(sums, [0.0, 0.008]);
+    /// ```
     pub fn series(&self) -> &[HistogramSeries<B>] {
         self.series.as_slice()
     }
 
     /// How many NaN or infinite values were rejected, over all series.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use metrics_runtime::{Histogram, Tag};
+    ///
+    /// #[derive(Tag, Clone, Copy, Debug, PartialEq, Eq)]
+    /// enum Step { Parse, Plan }
+    ///
+    /// static STEP_SECONDS: Histogram<Step> = Histogram::new();
+    /// STEP_SECONDS.with(Step::Parse).record(f64::NAN);
+    /// STEP_SECONDS.with(Step::Plan).record(f64::INFINITY);
+    /// STEP_SECONDS.with(Step::Plan).record(0.1);
+    /// assert_eq!(STEP_SECONDS.invalid(), 2); // over all series
+    /// assert_eq!(STEP_SECONDS.with(Step::Plan).count(), 1);
+    /// ```
     pub fn invalid(&self) -> u64 {
         self.invalid.load(Relaxed)
     }
@@ -164,22 +329,74 @@ impl<T: TagSet, const B: usize> Histogram<T, B> {
 
 impl<const B: usize> Histogram<(), B> {
     /// Records `value`. See [`HistogramHandle::record`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use metrics_runtime::Histogram;
+    ///
+    /// static LATENCY: Histogram = Histogram::new();
+    /// LATENCY.record(0.03);
+    /// LATENCY.record(-1.0); // recorded: it falls in the first bucket
+    /// assert_eq!(LATENCY.count(), 2);
+    /// ```
+    ///
+    /// # Performance
+    ///
+    /// As [`HistogramHandle::record`].
     #[inline(always)]
     pub fn record(&self, value: f64) {
         self.with(()).record(value);
     }
 
     /// The number of recorded values.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use metrics_runtime::Histogram;
+    ///
+    /// static LATENCY: Histogram = Histogram::new();
+    /// for _ in 0..3 {
+    ///     LATENCY.record(0.2);
+    /// }
+    /// LATENCY.record(f64::NAN); // not counted here, see `invalid`
+    /// assert_eq!(LATENCY.count(), 3);
+    /// ```
     pub fn count(&self) -> u64 {
         self.with(()).count()
     }
 
     /// The sum of the recorded values.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use metrics_runtime::Histogram;
+    ///
+    /// static LATENCY: Histogram = Histogram::new();
+    /// LATENCY.record(1.5);
+    /// LATENCY.record(2.5);
+    /// assert_eq!(LATENCY.sum(), 4.0);
+    /// ```
     pub fn sum(&self) -> f64 {
         self.with(()).sum()
     }
 
     /// The estimated `q` quantile. See [`HistogramHandle::percentile`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use metrics_runtime::Histogram;
+    ///
+    /// static LATENCY: Histogram<(), 3> = Histogram::with_bounds(&[1.0, 2.0], &["1.0", "2.0"]);
+    /// assert_eq!(LATENCY.percentile(0.5), None); // nothing recorded
+    /// for value in [1.2, 1.4, 1.6, 1.8] {
+    ///     LATENCY.record(value);
+    /// }
+    /// assert_eq!(LATENCY.percentile(0.5), Some(1.5)); // halfway through the (1, 2] bucket
+    /// ```
     pub fn percentile(&self, q: f64) -> Option<f64> {
         self.with(()).percentile(q)
     }
@@ -202,9 +419,27 @@ impl<T: TagSet, const B: usize> fmt::Debug for Histogram<T, B> {
 }
 
 /// One series of a [`Histogram`], ready to record.
+///
+/// # Examples
+///
+/// ```
+/// use metrics_runtime::{Histogram, HistogramHandle, Tag};
+///
+/// #[derive(Tag, Clone, Copy, Debug, PartialEq, Eq)]
+/// #[tag(rename_all = "lowercase")]
+/// enum Route { Home, Search }
+///
+/// static LATENCY: Histogram<Route> = Histogram::new();
+/// let search: HistogramHandle<'_, 16> = LATENCY.with(Route::Search); // `Copy`: pass it around
+/// search.record(0.04);
+/// search.record(0.06);
+/// assert_eq!(search.count(), 2);
+/// assert!((search.sum() - 0.1).abs() < 1e-12);
+/// ```
 #[derive(Clone, Copy)]
 pub struct HistogramHandle<'a, const B: usize> {
     bounds: &'static [f64],
+    padded: &'a [f64; B],
     invalid: &'a AtomicU64,
     series: &'a HistogramSeries<B>,
 }
@@ -213,6 +448,24 @@ impl<const B: usize> HistogramHandle<'_, B> {
     /// Records `value` into its bucket and the sum.
     ///
     /// NaN and infinite values are counted in [`Histogram::invalid`] and not recorded.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use metrics_runtime::{Histogram, Tag};
+    ///
+    /// #[derive(Tag, Clone, Copy, Debug, PartialEq, Eq)]
+    /// #[tag(rename_all = "lowercase")]
+    /// enum Route { Home, Search }
+    ///
+    /// static LATENCY: Histogram<Route, 3> = Histogram::with_bounds(&[0.1, 1.0], &["0.1", "1.0"]);
+    /// let home = LATENCY.with(Route::Home);
+    /// home.record(0.1); // `le` is inclusive: the 0.1 bucket
+    /// home.record(0.5);
+    /// home.record(f64::NAN); // rejected, counted as invalid
+    /// assert_eq!(home.cumulative().collect::<Vec<_>>(), [1, 2, 2]);
+    /// assert_eq!(LATENCY.invalid(), 1);
+    /// ```
     ///
     /// # Performance
     ///
@@ -226,7 +479,9 @@ impl<const B: usize> HistogramHandle<'_, B> {
         }
         // Branch-free: the bounds are strictly increasing, so the number of bounds below the
         // value is the bucket index (`le` is inclusive). No data-dependent branch to mispredict.
-        let i = self.bounds.iter().map(|b| usize::from(value > *b)).sum::<usize>();
+        // The padding is `+Inf`, which no finite value exceeds: over the fixed `B` slots (which
+        // the compiler unrolls) the count is the same as over the bounds.
+        let i = self.padded.iter().map(|b| usize::from(value > *b)).sum::<usize>();
         // `i <= bounds.len() < B` (checked in `with_bounds`); `min` lets the compiler see it.
         let i = i.min(B - 1);
         self.series.counts[i].fetch_add(1, Relaxed);
@@ -237,28 +492,85 @@ impl<const B: usize> HistogramHandle<'_, B> {
     /// `weight` does, so that `_count` and `_sum` stay unbiased estimates of the full stream.
     ///
     /// NaN and infinite values are counted (once) in [`Histogram::invalid`] and not recorded.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use metrics_runtime::Histogram;
+    ///
+    /// static LATENCY: Histogram = Histogram::new();
+    /// // One record in 100 is kept; each stands for 100.
+    /// LATENCY.with(()).record_weighted(0.02, 100);
+    /// assert_eq!(LATENCY.count(), 100);
+    /// assert!((LATENCY.sum() - 2.0).abs() < 1e-9);
+    /// ```
+    ///
+    /// # Performance
+    ///
+    /// As [`HistogramHandle::record`], plus a multiplication.
     #[inline]
     pub fn record_weighted(&self, value: f64, weight: u64) {
         if !value.is_finite() {
             self.invalid.fetch_add(1, Relaxed);
             return;
         }
-        let i = self.bounds.iter().map(|b| usize::from(value > *b)).sum::<usize>().min(B - 1);
+        let i = self.padded.iter().map(|b| usize::from(value > *b)).sum::<usize>().min(B - 1);
         self.series.counts[i].fetch_add(weight, Relaxed);
         atomic_f64_add(&self.series.sum, value * weight as f64);
     }
 
     /// The number of recorded values (the sum of the buckets).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use metrics_runtime::Histogram;
+    ///
+    /// static LATENCY: Histogram = Histogram::new();
+    /// let series = LATENCY.with(());
+    /// series.record(0.1);
+    /// series.record(20.0); // the `+Inf` bucket counts too
+    /// assert_eq!(series.count(), 2);
+    /// ```
+    ///
+    /// # Performance
+    ///
+    /// One relaxed load per bucket slot; never allocates.
     pub fn count(&self) -> u64 {
         self.series.bucket_counts(self.bounds).sum()
     }
 
     /// The sum of the recorded values.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use metrics_runtime::Histogram;
+    ///
+    /// static LATENCY: Histogram = Histogram::new();
+    /// let series = LATENCY.with(());
+    /// series.record(0.5);
+    /// series.record(0.25);
+    /// assert_eq!(series.sum(), 0.75);
+    /// ```
     pub fn sum(&self) -> f64 {
         self.series.sum()
     }
 
     /// Cumulative bucket counts: one per bound, then `+Inf`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use metrics_runtime::Histogram;
+    ///
+    /// static SIZES: Histogram<(), 4> = Histogram::with_bounds(&[1.0, 10.0, 100.0], &["1.0", "10.0", "100.0"]);
+    /// for value in [0.5, 5.0, 7.0, 1000.0] {
+    ///     SIZES.record(value);
+    /// }
+    /// // What the `_bucket{le}` samples show: one per bound, then `+Inf` (the count).
+    /// assert_eq!(SIZES.with(()).cumulative().collect::<Vec<_>>(), [1, 3, 3, 4]);
+    /// ```
     pub fn cumulative(&self) -> impl Iterator<Item = u64> + '_ {
         self.series.bucket_counts(self.bounds).scan(0u64, |acc, c| {
             *acc += c;
@@ -271,6 +583,31 @@ impl<const B: usize> HistogramHandle<'_, B> {
     ///
     /// Linear interpolation inside the bucket holding the quantile; see [`Histogram`] for the
     /// error bound.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use metrics_runtime::{Histogram, Tag};
+    ///
+    /// #[derive(Tag, Clone, Copy, Debug, PartialEq, Eq)]
+    /// #[tag(rename_all = "lowercase")]
+    /// enum Route { Home, Search }
+    ///
+    /// static LATENCY: Histogram<Route, 4> = Histogram::with_bounds(&[0.1, 0.2, 0.4], &["0.1", "0.2", "0.4"]);
+    /// let search = LATENCY.with(Route::Search);
+    /// for value in [0.05, 0.15, 0.15, 0.3] {
+    ///     search.record(value);
+    /// }
+    /// let p50 = search.percentile(0.5).unwrap();
+    /// assert!(p50 > 0.1 && p50 <= 0.2); // within the bucket that holds it
+    /// assert_eq!(search.percentile(1.0), Some(0.4));
+    /// assert_eq!(search.percentile(1.5), None); // out of range
+    /// assert_eq!(LATENCY.with(Route::Home).percentile(0.5), None); // empty
+    /// ```
+    ///
+    /// # Performance
+    ///
+    /// Copies the `B` bucket counts to the stack and scans them; never allocates.
     pub fn percentile(&self, q: f64) -> Option<f64> {
         if !(0.0..=1.0).contains(&q) {
             return None;
