@@ -19,9 +19,40 @@ use crate::group::Metrics;
 use crate::histogram::atomic_f64_add;
 
 /// The label value of overflow series.
+///
+/// # Examples
+///
+/// ```
+/// use metrics_runtime::{BoundedConfig, BoundedRegistry, Metrics, OVERFLOW_VALUE};
+///
+/// let registry = BoundedRegistry::new(BoundedConfig { max_series_per_family: 1, ..BoundedConfig::default() });
+/// let logins = registry.counter("tenant_logins_total", "Logins, by tenant and region.", &["tenant", "region"]).unwrap();
+/// logins.inc(&["acme", "eu"]).unwrap();
+/// logins.inc(&["globex", "us"]).unwrap(); // over the cap
+/// let overflow = format!("tenant_logins_total{{tenant=\"{OVERFLOW_VALUE}\",region=\"{OVERFLOW_VALUE}\"}} 1\n");
+/// assert!(registry.render_prometheus().contains(&overflow));
+/// ```
 pub const OVERFLOW_VALUE: &str = "__overflow__";
 
 /// Limits of a [`BoundedRegistry`].
+///
+/// # Examples
+///
+/// ```
+/// use std::time::Duration;
+/// use metrics_runtime::{BoundedConfig, BoundedRegistry};
+///
+/// let config = BoundedConfig {
+///     max_series_per_family: 100,
+///     max_series_total: 1_000,
+///     max_new_series_per_sec: 50,
+///     idle_timeout: Some(Duration::from_secs(600)),
+///     ..BoundedConfig::default()
+/// };
+/// assert_eq!(config.max_families, 256); // the default
+/// let registry = BoundedRegistry::new(config);
+/// assert_eq!(registry.series_count(), 0);
+/// ```
 #[derive(Debug, Clone)]
 pub struct BoundedConfig {
     /// Series per family, overflow series excluded. Default 1 000.
@@ -51,6 +82,33 @@ impl Default for BoundedConfig {
 }
 
 /// What a [`BoundedRegistry`] refused, and why.
+///
+/// # Examples
+///
+/// ```
+/// use metrics_runtime::{BoundedConfig, BoundedRegistry, DynamicError};
+///
+/// let registry = BoundedRegistry::new(BoundedConfig { max_families: 2, ..BoundedConfig::default() });
+/// let err = registry.counter("jobs", "Jobs run.", &[]).unwrap_err();
+/// assert!(matches!(err, DynamicError::InvalidName { .. })); // a counter must end in `_total`
+/// assert!(matches!(registry.gauge("queue_depth", " ", &[]), Err(DynamicError::MissingHelp { .. })));
+/// assert!(matches!(registry.gauge("queue_depth", "Jobs waiting.", &["le-vel"]), Err(DynamicError::InvalidLabelName { .. })));
+/// let buckets = registry.histogram("job_seconds", "Job time.", &[], &[1.0, 0.5]);
+/// assert!(matches!(buckets, Err(DynamicError::InvalidBuckets { .. })));
+///
+/// let jobs = registry.counter("jobs_total", "Jobs run.", &["queue"]).unwrap();
+/// assert_eq!(jobs.inc(&["fast", "eu"]), Err(DynamicError::LabelCount { expected: 1, given: 2 }));
+/// assert!(matches!(jobs.inc(&[""]), Err(DynamicError::InvalidLabelValue { .. })));
+/// assert_eq!(
+///     registry.gauge("jobs", "Jobs.", &[]).unwrap_err(), // `jobs` is the counter's family name
+///     DynamicError::DuplicateName { name: "jobs".into() }
+/// );
+///
+/// let times = registry.histogram("job_seconds", "Job time.", &[], &[0.5, 1.0]).unwrap();
+/// assert!(matches!(times.record(&[], f64::NAN), Err(DynamicError::InvalidValue { .. })));
+/// let err = registry.gauge("workers", "Workers.", &[]).unwrap_err();
+/// assert_eq!(err.to_string(), "the registry already holds its limit of 2 families; raise `max_families`");
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum DynamicError {
@@ -324,6 +382,17 @@ struct OwnMetrics {
 
 impl BoundedRegistry {
     /// An empty registry with these limits.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use metrics_runtime::{BoundedConfig, BoundedRegistry, Metrics};
+    ///
+    /// let registry = BoundedRegistry::new(BoundedConfig::default());
+    /// assert_eq!(registry.series_count(), 0);
+    /// // Its own metrics are exported from the start.
+    /// assert!(registry.render_prometheus().contains("metrics_runtime_dynamic_overflow_records_total 0\n"));
+    /// ```
     pub fn new(config: BoundedConfig) -> Self {
         let rate = f64::from(config.max_new_series_per_sec).max(1.0);
         let shared = Shared {
@@ -349,6 +418,25 @@ impl BoundedRegistry {
 
     /// Refuses the names another source already exposes (for example a [`Registry`](crate::Registry)
     /// of derived structs that renders beside this one).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use metrics_runtime::{BoundedConfig, BoundedRegistry, Counter, DynamicError, Metrics};
+    ///
+    /// #[derive(Metrics)]
+    /// struct App {
+    ///     /// Requests served.
+    ///     requests_total: Counter,
+    /// }
+    /// static APP: App = App::new();
+    ///
+    /// let dynamic = BoundedRegistry::new(BoundedConfig::default());
+    /// let taken: Vec<String> = APP.descriptors().iter().flat_map(|d| d.kind.exposed_names(d.name)).collect();
+    /// dynamic.reserve_names(taken.iter().map(String::as_str));
+    /// let err = dynamic.counter("requests_total", "Requests.", &["tenant"]).unwrap_err();
+    /// assert_eq!(err, DynamicError::DuplicateName { name: "requests_total".into() });
+    /// ```
     pub fn reserve_names<'a>(&self, names: impl IntoIterator<Item = &'a str>) {
         let mut set = self.names.lock().unwrap_or_else(|p| p.into_inner());
         set.extend(names.into_iter().map(str::to_owned));
@@ -455,6 +543,18 @@ impl BoundedRegistry {
 
     /// Creates a counter family; its name must end in `_total`.
     ///
+    /// # Examples
+    ///
+    /// ```
+    /// use metrics_runtime::{BoundedConfig, BoundedRegistry, Metrics};
+    ///
+    /// let registry = BoundedRegistry::new(BoundedConfig::default());
+    /// let events = registry.counter("queue_events_total", "Events, by queue.", &["queue"]).unwrap();
+    /// events.add(&["billing"], 3).unwrap();
+    /// assert!(registry.render_prometheus().contains("queue_events_total{queue=\"billing\"} 3\n"));
+    /// assert!(registry.counter("queue_events", "Events.", &[]).is_err()); // no `_total`
+    /// ```
+    ///
     /// # Errors
     ///
     /// [`DynamicError`] for a name or label name that breaks the rules, an empty HELP, a name
@@ -468,6 +568,17 @@ impl BoundedRegistry {
 
     /// Creates a gauge family.
     ///
+    /// # Examples
+    ///
+    /// ```
+    /// use metrics_runtime::{BoundedConfig, BoundedRegistry, Metrics};
+    ///
+    /// let registry = BoundedRegistry::new(BoundedConfig::default());
+    /// let depth = registry.gauge("queue_depth", "Jobs waiting, by queue.", &["queue"]).unwrap();
+    /// depth.set(&["billing"], 12.0).unwrap();
+    /// assert!(registry.render_prometheus().contains("queue_depth{queue=\"billing\"} 12.0\n"));
+    /// ```
+    ///
     /// # Errors
     ///
     /// As [`BoundedRegistry::counter`].
@@ -479,6 +590,20 @@ impl BoundedRegistry {
     }
 
     /// Creates a histogram family with the given bucket bounds.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use metrics_runtime::{BoundedConfig, BoundedRegistry, Metrics};
+    ///
+    /// let registry = BoundedRegistry::new(BoundedConfig::default());
+    /// let sizes = registry.histogram("upload_bytes", "Upload sizes, by tenant.", &["tenant"], &[1e3, 1e6]).unwrap();
+    /// sizes.record(&["acme"], 5e5).unwrap();
+    /// let text = registry.render_prometheus();
+    /// assert!(text.contains("upload_bytes_bucket{tenant=\"acme\",le=\"1000.0\"} 0\n"));
+    /// assert!(text.contains("upload_bytes_count{tenant=\"acme\"} 1\n"));
+    /// assert!(registry.histogram("download_bytes", "Download sizes.", &[], &[]).is_err()); // no buckets
+    /// ```
     ///
     /// # Errors
     ///
@@ -495,12 +620,44 @@ impl BoundedRegistry {
     }
 
     /// Series held, overflow series excluded.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use metrics_runtime::{BoundedConfig, BoundedRegistry};
+    ///
+    /// let registry = BoundedRegistry::new(BoundedConfig { max_series_per_family: 2, ..BoundedConfig::default() });
+    /// let hits = registry.counter("tenant_hits_total", "Hits, by tenant.", &["tenant"]).unwrap();
+    /// for tenant in ["a", "b", "c", "a"] {
+    ///     hits.inc(&[tenant]).unwrap();
+    /// }
+    /// assert_eq!(registry.series_count(), 2); // `c` went to the overflow series, which is not counted
+    /// ```
     pub fn series_count(&self) -> usize {
         self.shared.total.load(Relaxed)
     }
 
     /// Heap held by the families' series and maps, in bytes. Family metadata (names, help,
     /// bounds) is not counted: it is bounded by `max_families` and kept for the program's life.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use metrics_runtime::{BoundedConfig, BoundedRegistry};
+    ///
+    /// let registry = BoundedRegistry::new(BoundedConfig::default());
+    /// let hits = registry.counter("tenant_hits_total", "Hits, by tenant.", &["tenant"]).unwrap();
+    /// hits.inc(&["acme"]).unwrap();
+    /// let one = registry.memory_bytes();
+    /// for i in 0..100 {
+    ///     hits.inc(&[&format!("tenant-{i}")]).unwrap();
+    /// }
+    /// assert!(registry.memory_bytes() > one);
+    /// ```
+    ///
+    /// # Performance
+    ///
+    /// Takes every family's read lock and walks its series: for scrapes and diagnostics.
     pub fn memory_bytes(&self) -> usize {
         let families = self.families.read().unwrap_or_else(|p| p.into_inner());
         families
@@ -519,6 +676,29 @@ impl BoundedRegistry {
 
     /// Removes series idle for `idle_timeout` whose last value has been exported. Runs at
     /// every export; call it yourself to reclaim memory between exports.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use metrics_runtime::{BoundedConfig, BoundedRegistry, Metrics};
+    ///
+    /// let registry =
+    ///     BoundedRegistry::new(BoundedConfig { idle_timeout: Some(Duration::from_millis(20)), ..BoundedConfig::default() });
+    /// let jobs = registry.counter("tenant_jobs_total", "Jobs, by tenant.", &["tenant"]).unwrap();
+    /// jobs.inc(&["acme"]).unwrap();
+    /// registry.evict_idle();
+    /// assert_eq!(registry.series_count(), 1); // its value has not been exported yet
+    ///
+    /// assert!(registry.render_prometheus().contains("tenant_jobs_total{tenant=\"acme\"} 1\n"));
+    /// std::thread::sleep(Duration::from_millis(30));
+    /// registry.evict_idle(); // exported, then idle for longer than the timeout
+    /// assert_eq!(registry.series_count(), 0);
+    /// ```
+    ///
+    /// # Performance
+    ///
+    /// Takes each family's write lock in turn; does nothing without an `idle_timeout`.
     pub fn evict_idle(&self) {
         let Some(timeout) = self.shared.config.idle_timeout else { return };
         let now = self.shared.now_ms();
@@ -681,35 +861,114 @@ impl Handle {
 }
 
 /// A counter family of a [`BoundedRegistry`].
+///
+/// # Examples
+///
+/// ```
+/// use metrics_runtime::{BoundedConfig, BoundedRegistry};
+///
+/// let registry = BoundedRegistry::new(BoundedConfig::default());
+/// let requests = registry.counter("tenant_requests_total", "Requests, by tenant.", &["tenant"]).unwrap();
+/// let for_worker = requests.clone(); // handles share the family
+/// for_worker.inc(&["acme"]).unwrap();
+/// requests.add(&["acme"], 2).unwrap();
+/// assert_eq!(requests.total(), 3);
+/// ```
 #[derive(Clone)]
 pub struct DynCounter(Handle);
 
 /// One series of a [`DynCounter`] (possibly the overflow series), to update without a lookup.
+///
+/// # Examples
+///
+/// ```
+/// use metrics_runtime::{BoundedConfig, BoundedRegistry, DynCounterSeries};
+///
+/// let registry = BoundedRegistry::new(BoundedConfig::default());
+/// let requests = registry.counter("tenant_requests_total", "Requests, by tenant.", &["tenant"]).unwrap();
+/// let acme: DynCounterSeries = requests.with(&["acme"]).unwrap(); // one lookup
+/// for _ in 0..10 {
+///     acme.inc(); // no hashing, no lock
+/// }
+/// assert_eq!(acme.get(), 10);
+/// assert_eq!(requests.total(), 10);
+/// ```
 #[derive(Clone)]
 pub struct DynCounterSeries(Arc<Series>);
 
 impl DynCounter {
     /// The series for `values` (one per label, in order).
     ///
+    /// # Examples
+    ///
+    /// ```
+    /// use metrics_runtime::{BoundedConfig, BoundedRegistry, DynamicError};
+    ///
+    /// let registry = BoundedRegistry::new(BoundedConfig::default());
+    /// let bytes = registry.counter("tenant_bytes_total", "Bytes, by tenant and direction.", &["tenant", "direction"]).unwrap();
+    /// let acme_in = bytes.with(&["acme", "in"]).unwrap();
+    /// acme_in.add(512);
+    /// assert_eq!(bytes.with(&["acme", "in"]).unwrap().get(), 512); // the same series
+    /// assert_eq!(bytes.with(&["acme"]).unwrap_err(), DynamicError::LabelCount { expected: 2, given: 1 });
+    /// ```
+    ///
     /// # Errors
     ///
     /// [`DynamicError::LabelCount`] or [`DynamicError::InvalidLabelValue`]; nothing is recorded.
+    ///
+    /// # Performance
+    ///
+    /// A hash of the values and a read lock to find the series; creating one takes the write lock and allocates.
     pub fn with(&self, values: &[&str]) -> Result<DynCounterSeries, DynamicError> {
         self.0.series(values).map(DynCounterSeries)
     }
 
     /// Adds one to the series for `values`.
     ///
+    /// # Examples
+    ///
+    /// ```
+    /// use metrics_runtime::{BoundedConfig, BoundedRegistry};
+    ///
+    /// let registry = BoundedRegistry::new(BoundedConfig::default());
+    /// let logins = registry.counter("tenant_logins_total", "Logins, by tenant.", &["tenant"]).unwrap();
+    /// logins.inc(&["acme"]).unwrap();
+    /// logins.inc(&["acme"]).unwrap();
+    /// assert_eq!(logins.with(&["acme"]).unwrap().get(), 2);
+    /// assert!(logins.inc(&[""]).is_err()); // nothing recorded
+    /// assert_eq!(logins.total(), 2);
+    /// ```
+    ///
     /// # Errors
     ///
     /// As [`DynCounter::with`].
+    ///
+    /// # Performance
+    ///
+    /// As [`DynCounter::with`]; keep a [`DynCounterSeries`] for hot paths.
     pub fn inc(&self, values: &[&str]) -> Result<(), DynamicError> {
         self.add(values, 1)
     }
 
     /// Adds `n` to the series for `values`.
     ///
+    /// # Examples
+    ///
+    /// ```
+    /// use metrics_runtime::{BoundedConfig, BoundedRegistry};
+    ///
+    /// let registry = BoundedRegistry::new(BoundedConfig::default());
+    /// let bytes = registry.counter("tenant_bytes_total", "Bytes, by tenant.", &["tenant"]).unwrap();
+    /// bytes.add(&["acme"], 1500).unwrap();
+    /// bytes.add(&["globex"], 500).unwrap();
+    /// assert_eq!(bytes.total(), 2000);
+    /// ```
+    ///
     /// # Errors
+    ///
+    /// As [`DynCounter::with`].
+    ///
+    /// # Performance
     ///
     /// As [`DynCounter::with`].
     pub fn add(&self, values: &[&str], n: u64) -> Result<(), DynamicError> {
@@ -720,11 +979,40 @@ impl DynCounter {
     }
 
     /// Records that went to the overflow series.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use metrics_runtime::{BoundedConfig, BoundedRegistry};
+    ///
+    /// let registry = BoundedRegistry::new(BoundedConfig { max_series_per_family: 1, ..BoundedConfig::default() });
+    /// let hits = registry.counter("tenant_hits_total", "Hits, by tenant.", &["tenant"]).unwrap();
+    /// hits.inc(&["acme"]).unwrap();
+    /// hits.inc(&["globex"]).unwrap();
+    /// hits.add(&["initech"], 5).unwrap();
+    /// assert_eq!(hits.overflowed(), 2); // records, not increments
+    /// ```
     pub fn overflowed(&self) -> u64 {
         self.0.overflowed()
     }
 
     /// The sum over every series, overflow included.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use metrics_runtime::{BoundedConfig, BoundedRegistry};
+    ///
+    /// let registry = BoundedRegistry::new(BoundedConfig { max_series_per_family: 1, ..BoundedConfig::default() });
+    /// let hits = registry.counter("tenant_hits_total", "Hits, by tenant.", &["tenant"]).unwrap();
+    /// hits.add(&["acme"], 2).unwrap();
+    /// hits.add(&["globex"], 3).unwrap(); // overflow
+    /// assert_eq!(hits.total(), 5);
+    /// ```
+    ///
+    /// # Performance
+    ///
+    /// Takes the family's read lock and reads every series.
     pub fn total(&self) -> u64 {
         let f = &self.0.family;
         let map = f.series.read().unwrap_or_else(|p| p.into_inner());
@@ -734,12 +1022,45 @@ impl DynCounter {
 
 impl DynCounterSeries {
     /// Adds one.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use metrics_runtime::{BoundedConfig, BoundedRegistry};
+    ///
+    /// let registry = BoundedRegistry::new(BoundedConfig::default());
+    /// let errors = registry.counter("tenant_errors_total", "Errors, by tenant.", &["tenant"]).unwrap();
+    /// let acme = errors.with(&["acme"]).unwrap();
+    /// acme.inc();
+    /// assert_eq!(acme.get(), 1);
+    /// ```
+    ///
+    /// # Performance
+    ///
+    /// One relaxed atomic add and one relaxed store; never allocates.
     #[inline]
     pub fn inc(&self) {
         self.add(1);
     }
 
     /// Adds `n`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use metrics_runtime::{BoundedConfig, BoundedRegistry};
+    ///
+    /// let registry = BoundedRegistry::new(BoundedConfig::default());
+    /// let bytes = registry.counter("tenant_bytes_total", "Bytes, by tenant.", &["tenant"]).unwrap();
+    /// let acme = bytes.with(&["acme"]).unwrap();
+    /// acme.add(4096);
+    /// acme.add(1024);
+    /// assert_eq!(acme.get(), 5120);
+    /// ```
+    ///
+    /// # Performance
+    ///
+    /// One relaxed atomic add and one relaxed store; never allocates.
     #[inline]
     pub fn add(&self, n: u64) {
         self.0.cells[0].fetch_add(n, Relaxed);
@@ -747,21 +1068,61 @@ impl DynCounterSeries {
     }
 
     /// The current count.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use metrics_runtime::{BoundedConfig, BoundedRegistry};
+    ///
+    /// let registry = BoundedRegistry::new(BoundedConfig::default());
+    /// let jobs = registry.counter("tenant_jobs_total", "Jobs, by tenant.", &["tenant"]).unwrap();
+    /// jobs.add(&["acme"], 7).unwrap();
+    /// assert_eq!(jobs.with(&["acme"]).unwrap().get(), 7);
+    /// ```
     pub fn get(&self) -> u64 {
         self.0.cells[0].load(Relaxed)
     }
 }
 
 /// A gauge family of a [`BoundedRegistry`].
+///
+/// # Examples
+///
+/// ```
+/// use metrics_runtime::{BoundedConfig, BoundedRegistry, Metrics};
+///
+/// let registry = BoundedRegistry::new(BoundedConfig::default());
+/// let depth = registry.gauge("queue_depth", "Jobs waiting, by queue.", &["queue"]).unwrap();
+/// depth.set(&["billing"], 4.0).unwrap();
+/// depth.add(&["billing"], -1.0).unwrap();
+/// assert!(registry.render_prometheus().contains("queue_depth{queue=\"billing\"} 3.0\n"));
+/// ```
 #[derive(Clone)]
 pub struct DynGauge(Handle);
 
 impl DynGauge {
     /// Sets the series for `values`.
     ///
+    /// # Examples
+    ///
+    /// ```
+    /// use metrics_runtime::{BoundedConfig, BoundedRegistry, Metrics};
+    ///
+    /// let registry = BoundedRegistry::new(BoundedConfig::default());
+    /// let temperature = registry.gauge("room_temperature_celsius", "Temperature, by room.", &["room"]).unwrap();
+    /// temperature.set(&["lab"], 21.5).unwrap();
+    /// temperature.set(&["lab"], 22.0).unwrap(); // the last value wins
+    /// assert!(registry.render_prometheus().contains("room_temperature_celsius{room=\"lab\"} 22.0\n"));
+    /// assert!(temperature.set(&[], 1.0).is_err()); // one value per label
+    /// ```
+    ///
     /// # Errors
     ///
     /// [`DynamicError::LabelCount`] or [`DynamicError::InvalidLabelValue`]; nothing is recorded.
+    ///
+    /// # Performance
+    ///
+    /// As [`DynCounter::with`].
     pub fn set(&self, values: &[&str], value: f64) -> Result<(), DynamicError> {
         let s = self.0.series(values)?;
         s.cells[0].store(value.to_bits(), Relaxed);
@@ -771,9 +1132,26 @@ impl DynGauge {
 
     /// Adds `delta` to the series for `values`.
     ///
+    /// # Examples
+    ///
+    /// ```
+    /// use metrics_runtime::{BoundedConfig, BoundedRegistry, Metrics};
+    ///
+    /// let registry = BoundedRegistry::new(BoundedConfig::default());
+    /// let inflight = registry.gauge("tenant_inflight_requests", "Requests in flight, by tenant.", &["tenant"]).unwrap();
+    /// inflight.add(&["acme"], 1.0).unwrap();
+    /// inflight.add(&["acme"], 1.0).unwrap();
+    /// inflight.add(&["acme"], -1.0).unwrap();
+    /// assert!(registry.render_prometheus().contains("tenant_inflight_requests{tenant=\"acme\"} 1.0\n"));
+    /// ```
+    ///
     /// # Errors
     ///
     /// As [`DynGauge::set`].
+    ///
+    /// # Performance
+    ///
+    /// As [`DynCounter::with`], plus a compare-and-swap loop.
     pub fn add(&self, values: &[&str], delta: f64) -> Result<(), DynamicError> {
         let s = self.0.series(values)?;
         atomic_f64_add(&s.cells[0], delta);
@@ -782,12 +1160,38 @@ impl DynGauge {
     }
 
     /// Records that went to the overflow series.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use metrics_runtime::{BoundedConfig, BoundedRegistry};
+    ///
+    /// let registry = BoundedRegistry::new(BoundedConfig { max_series_per_family: 1, ..BoundedConfig::default() });
+    /// let depth = registry.gauge("queue_depth", "Jobs waiting, by queue.", &["queue"]).unwrap();
+    /// depth.set(&["billing"], 1.0).unwrap();
+    /// depth.set(&["email"], 2.0).unwrap(); // over the cap
+    /// assert_eq!(depth.overflowed(), 1);
+    /// ```
     pub fn overflowed(&self) -> u64 {
         self.0.overflowed()
     }
 }
 
 /// A histogram family of a [`BoundedRegistry`].
+///
+/// # Examples
+///
+/// ```
+/// use metrics_runtime::{BoundedConfig, BoundedRegistry, Metrics};
+///
+/// let registry = BoundedRegistry::new(BoundedConfig::default());
+/// let latency = registry.histogram("tenant_request_seconds", "Request time, by tenant.", &["tenant"], &[0.1, 1.0]).unwrap();
+/// latency.record(&["acme"], 0.05).unwrap();
+/// latency.record(&["acme"], 0.5).unwrap();
+/// let text = registry.render_prometheus();
+/// assert!(text.contains("tenant_request_seconds_bucket{tenant=\"acme\",le=\"0.1\"} 1\n"));
+/// assert!(text.contains("tenant_request_seconds_count{tenant=\"acme\"} 2\n"));
+/// ```
 #[derive(Clone)]
 pub struct DynHistogram(Handle);
 
@@ -795,10 +1199,27 @@ impl DynHistogram {
     /// Records `value` into the series for `values`. NaN and infinite values are refused
     /// (and counted in `rejected_updates_total`).
     ///
+    /// # Examples
+    ///
+    /// ```
+    /// use metrics_runtime::{BoundedConfig, BoundedRegistry, DynamicError, Metrics};
+    ///
+    /// let registry = BoundedRegistry::new(BoundedConfig::default());
+    /// let sizes = registry.histogram("upload_bytes", "Upload sizes, by tenant.", &["tenant"], &[1e3, 1e6]).unwrap();
+    /// sizes.record(&["acme"], 2e3).unwrap();
+    /// let err = sizes.record(&["acme"], f64::INFINITY).unwrap_err();
+    /// assert!(matches!(err, DynamicError::InvalidValue { .. }));
+    /// assert!(registry.render_prometheus().contains("upload_bytes_sum{tenant=\"acme\"} 2000.0\n"));
+    /// ```
+    ///
     /// # Errors
     ///
     /// [`DynamicError::InvalidValue`], [`DynamicError::LabelCount`] or
     /// [`DynamicError::InvalidLabelValue`]; nothing is recorded.
+    ///
+    /// # Performance
+    ///
+    /// As [`DynCounter::with`], plus a count of the bounds below the value and two atomic updates.
     pub fn record(&self, values: &[&str], value: f64) -> Result<(), DynamicError> {
         if !value.is_finite() {
             self.0.shared.rejected.fetch_add(1, Relaxed);
@@ -814,6 +1235,18 @@ impl DynHistogram {
     }
 
     /// Records that went to the overflow series.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use metrics_runtime::{BoundedConfig, BoundedRegistry};
+    ///
+    /// let registry = BoundedRegistry::new(BoundedConfig { max_series_total: 1, ..BoundedConfig::default() });
+    /// let sizes = registry.histogram("upload_bytes", "Upload sizes, by tenant.", &["tenant"], &[1e3]).unwrap();
+    /// sizes.record(&["acme"], 10.0).unwrap();
+    /// sizes.record(&["globex"], 10.0).unwrap(); // over the registry's total cap
+    /// assert_eq!(sizes.overflowed(), 1);
+    /// ```
     pub fn overflowed(&self) -> u64 {
         self.0.overflowed()
     }

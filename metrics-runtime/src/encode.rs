@@ -18,6 +18,29 @@ use crate::summary::Summary;
 use crate::tag::TagSet;
 
 /// An exposition format.
+///
+/// # Examples
+///
+/// ```
+/// use metrics_runtime::{Counter, Format, Metrics};
+///
+/// #[derive(Metrics)]
+/// struct Jobs {
+///     /// Jobs run.
+///     jobs_total: Counter,
+/// }
+///
+/// let jobs = Jobs::new();
+/// let mut outputs = Vec::new();
+/// for format in [Format::Prometheus, Format::OpenMetrics, Format::Json] {
+///     let mut out = String::new();
+///     jobs.write_format(format, &mut out);
+///     outputs.push(out);
+/// }
+/// assert!(outputs[0].starts_with("# HELP jobs_total"));
+/// assert!(outputs[1].ends_with("# EOF\n"));
+/// assert!(outputs[2].starts_with("{\"metrics\":["));
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Format {
     /// Prometheus text format 0.0.4.
@@ -30,6 +53,18 @@ pub enum Format {
 
 impl Format {
     /// The exact `Content-Type` of the format.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use metrics_runtime::{negotiate, Format};
+    ///
+    /// assert_eq!(Format::Prometheus.content_type(), "text/plain; version=0.0.4; charset=utf-8");
+    /// assert_eq!(Format::Json.content_type(), "application/json");
+    /// // The response header for a scraper that asked for OpenMetrics:
+    /// let format = negotiate(Some("application/openmetrics-text;version=1.0.0"));
+    /// assert_eq!(format.content_type(), "application/openmetrics-text; version=1.0.0; charset=utf-8");
+    /// ```
     pub const fn content_type(self) -> &'static str {
         match self {
             Format::Prometheus => "text/plain; version=0.0.4; charset=utf-8",
@@ -40,6 +75,23 @@ impl Format {
 }
 
 /// The kind of a metric.
+///
+/// # Examples
+///
+/// ```
+/// use metrics_runtime::{Counter, Gauge, MetricKind, Metrics};
+///
+/// #[derive(Metrics)]
+/// struct Pool {
+///     /// Connections opened.
+///     opened_total: Counter,
+///     /// Connections open.
+///     open: Gauge,
+/// }
+///
+/// let kinds: Vec<MetricKind> = Pool::new().descriptors().iter().map(|d| d.kind).collect();
+/// assert_eq!(kinds, [MetricKind::Counter, MetricKind::Gauge]);
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum MetricKind {
     /// [`Counter`].
@@ -54,6 +106,15 @@ pub enum MetricKind {
 
 impl MetricKind {
     /// The type name used in `# TYPE` lines.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use metrics_runtime::MetricKind;
+    ///
+    /// assert_eq!(MetricKind::Counter.as_str(), "counter");
+    /// assert_eq!(MetricKind::Summary.as_str(), "summary");
+    /// ```
     pub const fn as_str(self) -> &'static str {
         match self {
             MetricKind::Counter => "counter",
@@ -65,6 +126,18 @@ impl MetricKind {
 
     /// Every sample name a metric of this kind named `name` can put in an exposition, and its
     /// OpenMetrics family name: what must not collide between two metrics.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use metrics_runtime::MetricKind;
+    ///
+    /// assert_eq!(MetricKind::Counter.exposed_names("jobs_total"), ["jobs_total", "jobs", "jobs_created"]);
+    /// assert_eq!(MetricKind::Gauge.exposed_names("queue_depth"), ["queue_depth"]);
+    /// let histogram = MetricKind::Histogram.exposed_names("latency_seconds");
+    /// // A gauge named `latency_seconds_count` would collide with this histogram.
+    /// assert!(histogram.contains(&"latency_seconds_count".to_owned()));
+    /// ```
     pub fn exposed_names(self, name: &str) -> Vec<String> {
         match self {
             MetricKind::Counter => {
@@ -81,6 +154,25 @@ impl MetricKind {
 }
 
 /// What the derive knows about one metric at compile time.
+///
+/// # Examples
+///
+/// ```
+/// use metrics_runtime::{Histogram, MetricDesc, MetricKind, Metrics};
+///
+/// #[derive(Metrics)]
+/// #[metrics(namespace = "db")]
+/// struct Db {
+///     /// Query time,
+///     /// by statement.
+///     #[metric(unit = "seconds")]
+///     query_seconds: Histogram,
+/// }
+///
+/// let d: &MetricDesc = &Db::new().descriptors()[0];
+/// assert_eq!((d.name, d.family, d.kind, d.unit), ("db_query_seconds", "db_query_seconds", MetricKind::Histogram, "seconds"));
+/// assert_eq!(d.help, "Query time, by statement.");
+/// ```
 #[derive(Debug, Clone, Copy)]
 pub struct MetricDesc {
     /// The exposed name, namespace included (`shop_requests_total`).
@@ -105,6 +197,26 @@ pub struct MetricDesc {
 /// The sample prefixes of every series of a metric (`shop_requests_total{method="GET"} `),
 /// rendered at compile time and concatenated, so that writing a sample is one copy plus the
 /// number.
+///
+/// # Examples
+///
+/// ```
+/// use metrics_runtime::{Counter, Metrics, PrefixTable, Tag};
+///
+/// #[derive(Tag, Clone, Copy, Debug, PartialEq, Eq)]
+/// #[tag(rename_all = "lowercase")]
+/// enum Queue { Fast, Slow }
+///
+/// #[derive(Metrics)]
+/// struct Jobs {
+///     /// Jobs run.
+///     jobs_total: Counter<Queue>,
+/// }
+///
+/// // The derive renders a counter's prefixes at compile time.
+/// let table: &PrefixTable = Jobs::new().descriptors()[0].prefixes;
+/// assert_eq!(table.get(1), Some("jobs_total{queue=\"slow\"} "));
+/// ```
 #[derive(Debug)]
 pub struct PrefixTable {
     bytes: &'static [u8],
@@ -113,9 +225,27 @@ pub struct PrefixTable {
 
 impl PrefixTable {
     /// No prefixes: the encoder assembles each one from its parts.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use metrics_runtime::PrefixTable;
+    ///
+    /// assert_eq!(PrefixTable::EMPTY.get(0), None); // the encoder builds each prefix itself
+    /// ```
     pub const EMPTY: PrefixTable = PrefixTable { bytes: &[], offsets: &[] };
 
     /// A table from the concatenated prefixes and the `CARDINALITY + 1` offsets delimiting them.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use metrics_runtime::PrefixTable;
+    ///
+    /// static TABLE: PrefixTable = PrefixTable::new(b"hits_total{cache=\"l1\"} hits_total{cache=\"l2\"} ", &[0, 23, 46]);
+    /// assert_eq!(TABLE.get(0), Some("hits_total{cache=\"l1\"} "));
+    /// assert_eq!(TABLE.get(2), None);
+    /// ```
     ///
     /// # Panics
     ///
@@ -131,6 +261,20 @@ impl PrefixTable {
     }
 
     /// The prefix of series `index`, if the table has it.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use metrics_runtime::PrefixTable;
+    ///
+    /// static TABLE: PrefixTable = PrefixTable::new(b"up{zone=\"a\"} up{zone=\"b\"} ", &[0, 13, 26]);
+    /// assert_eq!(TABLE.get(1), Some("up{zone=\"b\"} "));
+    /// assert_eq!(TABLE.get(5), None);
+    /// ```
+    ///
+    /// # Performance
+    ///
+    /// Two bounds-checked loads and a slice; never allocates.
     #[inline]
     pub fn get(&self, index: usize) -> Option<&'static str> {
         let start = *self.offsets.get(index)? as usize;
@@ -181,6 +325,15 @@ pub fn push_u64(out: &mut String, value: u64) {
 }
 
 /// Appends `s` escaped for a JSON string (without the quotes).
+///
+/// # Examples
+///
+/// ```
+/// let mut json = String::from("{\"help\":\"");
+/// metrics_runtime::push_json_str(&mut json, "Bytes \"sent\"\n\tby peer");
+/// json.push_str("\"}");
+/// assert_eq!(json, r#"{"help":"Bytes \"sent\"\n\tby peer"}"#);
+/// ```
 pub fn push_json_str(out: &mut String, s: &str) {
     for c in s.chars() {
         match c {
@@ -214,6 +367,18 @@ fn push_json_f64(out: &mut String, value: f64) {
 /// every metric, which exists from program start (its storage is static).
 ///
 /// Read from `/proc/self/stat` on Linux; elsewhere, the time of the first call.
+///
+/// # Examples
+///
+/// ```
+/// use std::time::{SystemTime, UNIX_EPOCH};
+/// use metrics_runtime::process_start_time;
+///
+/// let started = process_start_time();
+/// let now = SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_secs_f64();
+/// assert!(started > 0.0 && started <= now);
+/// assert_eq!(process_start_time(), started); // read once, then fixed
+/// ```
 pub fn process_start_time() -> f64 {
     static START: OnceLock<f64> = OnceLock::new();
     *START.get_or_init(|| linux_process_start().unwrap_or_else(now_unix))
@@ -249,6 +414,45 @@ pub(crate) trait Visitor: fmt::Debug {
 
 /// Writes metrics in one format into a caller's buffer. Handed to
 /// [`Metrics::encode`](crate::Metrics::encode) by the render methods and the registry.
+///
+/// # Examples
+///
+/// A hand-written [`Metrics`](crate::Metrics) implementation (in short, what the derive
+/// generates):
+///
+/// ```
+/// use metrics_runtime::{Counter, Encoder, MetricDesc, MetricKind, Metrics, PrefixTable};
+///
+/// static DESCRIPTORS: [MetricDesc; 1] = [MetricDesc {
+///     name: "jobs_total",
+///     family: "jobs",
+///     kind: MetricKind::Counter,
+///     help: "Jobs run.",
+///     help_om: "Jobs run.",
+///     help_json: "Jobs run.",
+///     unit: "",
+///     prefixes: &PrefixTable::EMPTY,
+/// }];
+///
+/// struct Jobs {
+///     total: Counter,
+/// }
+///
+/// impl Metrics for Jobs {
+///     fn descriptors(&self) -> &'static [MetricDesc] {
+///         &DESCRIPTORS
+///     }
+///
+///     fn encode(&self, encoder: &mut Encoder<'_>) {
+///         encoder.counter(&DESCRIPTORS[0], &self.total);
+///     }
+/// }
+///
+/// let jobs = Jobs { total: Counter::new() };
+/// jobs.total.add(4);
+/// assert_eq!(jobs.render_prometheus(), "# HELP jobs_total Jobs run.\n# TYPE jobs_total counter\njobs_total 4\n");
+/// assert!(jobs.render_json().contains(r#""series":[{"labels":{},"value":4}]"#));
+/// ```
 #[derive(Debug)]
 pub struct Encoder<'a> {
     out: &'a mut String,
@@ -262,6 +466,26 @@ pub struct Encoder<'a> {
 impl<'a> Encoder<'a> {
     /// An encoder appending to `out`. For JSON, call [`Encoder::begin`] and [`Encoder::finish`]
     /// around the metrics; for OpenMetrics, `finish` writes `# EOF`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use metrics_runtime::{Counter, Encoder, Format, Metrics};
+    ///
+    /// #[derive(Metrics)]
+    /// struct Jobs {
+    ///     /// Jobs run.
+    ///     jobs_total: Counter,
+    /// }
+    ///
+    /// let jobs = Jobs::new();
+    /// let mut out = String::new();
+    /// let mut encoder = Encoder::new(&mut out, Format::Json);
+    /// encoder.begin();
+    /// jobs.encode(&mut encoder);
+    /// encoder.finish();
+    /// assert_eq!(out, jobs.render_json()); // what `render_json` does
+    /// ```
     pub fn new(out: &'a mut String, format: Format) -> Self {
         Self { out, format, first: true, created: process_start_time(), visitor: None }
     }
@@ -272,11 +496,35 @@ impl<'a> Encoder<'a> {
     }
 
     /// The format being written.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use metrics_runtime::{Encoder, Format};
+    ///
+    /// let mut out = String::new();
+    /// let encoder = Encoder::new(&mut out, Format::OpenMetrics);
+    /// assert_eq!(encoder.format(), Format::OpenMetrics);
+    /// ```
     pub fn format(&self) -> Format {
         self.format
     }
 
     /// Starts the document (JSON: `{"metrics":[`).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use metrics_runtime::{Encoder, Format};
+    ///
+    /// let mut json = String::new();
+    /// Encoder::new(&mut json, Format::Json).begin();
+    /// assert_eq!(json, "{\"metrics\":[");
+    ///
+    /// let mut text = String::new();
+    /// Encoder::new(&mut text, Format::Prometheus).begin();
+    /// assert_eq!(text, ""); // nothing for the text formats
+    /// ```
     pub fn begin(&mut self) {
         if self.format == Format::Json {
             self.out.push_str("{\"metrics\":[");
@@ -284,6 +532,23 @@ impl<'a> Encoder<'a> {
     }
 
     /// Ends the document: `# EOF` for OpenMetrics, `]}` for JSON.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use metrics_runtime::{Encoder, Format};
+    ///
+    /// let mut out = String::new();
+    /// let mut encoder = Encoder::new(&mut out, Format::OpenMetrics);
+    /// encoder.finish();
+    /// assert_eq!(out, "# EOF\n");
+    ///
+    /// let mut json = String::new();
+    /// let mut encoder = Encoder::new(&mut json, Format::Json);
+    /// encoder.begin();
+    /// encoder.finish();
+    /// assert_eq!(json, "{\"metrics\":[]}");
+    /// ```
     pub fn finish(&mut self) {
         match self.format {
             Format::Prometheus => {}
@@ -532,6 +797,28 @@ impl<'a> Encoder<'a> {
     }
 
     /// Writes a counter family.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use metrics_runtime::{Counter, Encoder, Format, Metrics, Tag};
+    ///
+    /// #[derive(Tag, Clone, Copy, Debug, PartialEq, Eq)]
+    /// #[tag(rename_all = "lowercase")]
+    /// enum Queue { Fast, Slow }
+    ///
+    /// #[derive(Metrics)]
+    /// struct Jobs {
+    ///     /// Jobs run.
+    ///     jobs_total: Counter<Queue>,
+    /// }
+    ///
+    /// let jobs = Jobs::new();
+    /// jobs.jobs_total.with(Queue::Slow).add(2);
+    /// let mut out = String::new();
+    /// Encoder::new(&mut out, Format::Prometheus).counter(&jobs.descriptors()[0], &jobs.jobs_total);
+    /// assert!(out.ends_with("jobs_total{queue=\"fast\"} 0\njobs_total{queue=\"slow\"} 2\n"));
+    /// ```
     pub fn counter<T: TagSet>(&mut self, d: &MetricDesc, counter: &Counter<T>) {
         self.header(d);
         for (i, series) in counter.series().iter().enumerate() {
@@ -541,6 +828,24 @@ impl<'a> Encoder<'a> {
     }
 
     /// Writes a sharded counter family (exposed exactly like a counter).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use metrics_runtime::{Encoder, Format, Metrics, ShardedCounter};
+    ///
+    /// #[derive(Metrics)]
+    /// struct Net {
+    ///     /// Packets received.
+    ///     packets_total: ShardedCounter,
+    /// }
+    ///
+    /// let net = Net::new();
+    /// net.packets_total.add(9);
+    /// let mut out = String::new();
+    /// Encoder::new(&mut out, Format::Prometheus).sharded_counter(&net.descriptors()[0], &net.packets_total);
+    /// assert!(out.contains("# TYPE packets_total counter\npackets_total 9\n"));
+    /// ```
     pub fn sharded_counter<T: TagSet>(&mut self, d: &MetricDesc, counter: &ShardedCounter<T>) {
         self.header(d);
         for (i, series) in counter.series().iter().enumerate() {
@@ -550,6 +855,24 @@ impl<'a> Encoder<'a> {
     }
 
     /// Writes a gauge family.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use metrics_runtime::{Encoder, Format, Gauge, Metrics};
+    ///
+    /// #[derive(Metrics)]
+    /// struct Pool {
+    ///     /// Open connections.
+    ///     connections: Gauge,
+    /// }
+    ///
+    /// let pool = Pool::new();
+    /// pool.connections.set(12.0);
+    /// let mut out = String::new();
+    /// Encoder::new(&mut out, Format::Prometheus).gauge(&pool.descriptors()[0], &pool.connections);
+    /// assert_eq!(out, "# HELP connections Open connections.\n# TYPE connections gauge\nconnections 12.0\n");
+    /// ```
     pub fn gauge<T: TagSet>(&mut self, d: &MetricDesc, gauge: &Gauge<T>) {
         self.header(d);
         for (i, series) in gauge.series().iter().enumerate() {
@@ -560,6 +883,26 @@ impl<'a> Encoder<'a> {
 
     /// Writes a histogram family: cumulative `_bucket{le}` ending in `+Inf`, `_sum`, `_count`
     /// (and `_created` in OpenMetrics).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use metrics_runtime::{Encoder, Format, Histogram, Metrics};
+    ///
+    /// #[derive(Metrics)]
+    /// struct Api {
+    ///     /// Request time.
+    ///     #[metric(unit = "seconds", buckets = [0.1, 1.0])]
+    ///     request_seconds: Histogram,
+    /// }
+    ///
+    /// let api = Api::new();
+    /// api.request_seconds.record(0.5);
+    /// let mut out = String::new();
+    /// Encoder::new(&mut out, Format::Prometheus).histogram(&api.descriptors()[0], &api.request_seconds);
+    /// assert!(out.contains("request_seconds_bucket{le=\"0.1\"} 0\nrequest_seconds_bucket{le=\"1.0\"} 1\n"));
+    /// assert!(out.ends_with("request_seconds_bucket{le=\"+Inf\"} 1\nrequest_seconds_sum 0.5\nrequest_seconds_count 1\n"));
+    /// ```
     pub fn histogram<T: TagSet, const B: usize>(&mut self, d: &MetricDesc, histogram: &Histogram<T, B>) {
         self.header(d);
         let bounds = histogram.bounds();
@@ -573,6 +916,30 @@ impl<'a> Encoder<'a> {
 
     /// Writes a summary family: `{quantile="q"}` per configured quantile, `_sum`, `_count`
     /// (and `_created` in OpenMetrics).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use metrics_runtime::{Encoder, Format, Metrics, Summary};
+    ///
+    /// #[derive(Metrics)]
+    /// struct Checkout {
+    ///     /// Checkout time quantiles.
+    ///     #[metric(unit = "seconds", quantiles = [0.5, 0.99])]
+    ///     checkout_seconds: Summary,
+    /// }
+    ///
+    /// let checkout = Checkout::new();
+    /// checkout.checkout_seconds.record(2.0);
+    /// let mut out = String::new();
+    /// Encoder::new(&mut out, Format::Prometheus).summary(&checkout.descriptors()[0], &checkout.checkout_seconds);
+    /// assert!(out.contains("checkout_seconds{quantile=\"0.5\"} 2.0\ncheckout_seconds{quantile=\"0.99\"} 2.0\n"));
+    /// assert!(out.ends_with("checkout_seconds_sum 2.0\ncheckout_seconds_count 1\n"));
+    /// ```
+    ///
+    /// # Performance
+    ///
+    /// Takes each series' lock to read its quantiles (see [`SummaryHandle::snapshot`](crate::SummaryHandle::snapshot)).
     pub fn summary<T: TagSet>(&mut self, d: &MetricDesc, summary: &Summary<T>) {
         self.header(d);
         let config = summary.config();

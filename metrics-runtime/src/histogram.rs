@@ -535,7 +535,7 @@ impl<const B: usize> HistogramHandle<'_, B> {
     ///
     /// # Performance
     ///
-    /// One relaxed load per bucket slot; never allocates.
+    /// One relaxed load per bucket (the bounds plus `+Inf`); never allocates.
     pub fn count(&self) -> u64 {
         self.series.bucket_counts(self.bounds).sum()
     }

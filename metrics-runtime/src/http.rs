@@ -3,6 +3,47 @@
 //! [`serve`] runs a bounded, hardened server for a [`Registry`]; [`respond`] is the plain
 //! handler for applications that already run axum or hyper and want to mount the endpoint
 //! themselves.
+//!
+//! # Examples
+//!
+//! ```
+//! use std::sync::Arc;
+//! use metrics_runtime::http::{serve, ServerConfig};
+//! use metrics_runtime::{Counter, Metrics, Registry};
+//!
+//! #[derive(Metrics)]
+//! #[metrics(namespace = "app")]
+//! struct App {
+//!     /// Jobs done.
+//!     jobs_total: Counter,
+//! }
+//! static APP: App = App::new();
+//!
+//! # fn get(addr: std::net::SocketAddr, path: &str) -> String {
+//! #     use std::io::{Read, Write};
+//! #     let mut stream = std::net::TcpStream::connect(addr).unwrap();
+//! #     stream.set_read_timeout(Some(std::time::Duration::from_secs(5))).unwrap();
+//! #     write!(stream, "GET {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n").unwrap();
+//! #     let mut response = String::new();
+//! #     stream.read_to_string(&mut response).unwrap();
+//! #     response
+//! # }
+//! # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+//! let mut registry = Registry::new();
+//! registry.register(&APP).unwrap();
+//! let config = ServerConfig { addr: ([127, 0, 0, 1], 0).into(), ..ServerConfig::default() };
+//! let server = serve(Arc::new(registry), config).await.unwrap();
+//!
+//! APP.jobs_total.add(2);
+//! let addr = server.local_addr();
+//! // `get` is a plain HTTP/1.1 client (hidden), run off the runtime's thread.
+//! let response = tokio::task::spawn_blocking(move || get(addr, "/metrics")).await.unwrap();
+//! assert!(response.starts_with("HTTP/1.1 200 OK\r\n"));
+//! assert!(response.contains("content-type: text/plain; version=0.0.4; charset=utf-8\r\n"));
+//! assert!(response.ends_with("app_jobs_total 2\n"));
+//! server.shutdown().await;
+//! # });
+//! ```
 
 use std::convert::Infallible;
 use std::future::Future;
@@ -23,6 +64,42 @@ use crate::encode::negotiate;
 use crate::registry::Registry;
 
 /// Settings of the `/metrics` server. The defaults bind `127.0.0.1:9898`.
+///
+/// # Examples
+///
+/// ```
+/// use std::sync::Arc;
+/// use std::time::Duration;
+/// use metrics_runtime::http::{serve, ServerConfig};
+/// use metrics_runtime::Registry;
+///
+/// # fn get(addr: std::net::SocketAddr, path: &str) -> String {
+/// #     use std::io::{Read, Write};
+/// #     let mut stream = std::net::TcpStream::connect(addr).unwrap();
+/// #     stream.set_read_timeout(Some(std::time::Duration::from_secs(5))).unwrap();
+/// #     write!(stream, "GET {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n").unwrap();
+/// #     let mut response = String::new();
+/// #     stream.read_to_string(&mut response).unwrap();
+/// #     response
+/// # }
+/// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+/// let config = ServerConfig {
+///     addr: ([127, 0, 0, 1], 0).into(), // port 0: any free port
+///     path: "/internal/metrics".to_owned(),
+///     max_connections: 8,
+///     header_read_timeout: Duration::from_secs(2),
+///     ..ServerConfig::default()
+/// };
+/// let server = serve(Arc::new(Registry::new()), config).await.unwrap();
+/// let addr = server.local_addr();
+/// let (moved, served) = tokio::task::spawn_blocking(move || (get(addr, "/metrics"), get(addr, "/internal/metrics")))
+///     .await
+///     .unwrap();
+/// assert!(moved.starts_with("HTTP/1.1 404 Not Found\r\n"));
+/// assert!(served.starts_with("HTTP/1.1 200 OK\r\n"));
+/// server.shutdown().await;
+/// # });
+/// ```
 #[derive(Debug, Clone)]
 pub struct ServerConfig {
     /// Where to listen. Default `127.0.0.1:9898`; port 0 picks a free port.
@@ -134,6 +211,21 @@ pub fn respond<B>(registry: &Registry, path: &str, request: &Request<B>) -> Resp
 }
 
 /// A running server started by [`serve`].
+///
+/// # Examples
+///
+/// ```
+/// use std::sync::Arc;
+/// use metrics_runtime::http::{serve, ServerConfig, ServerHandle};
+/// use metrics_runtime::Registry;
+///
+/// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+/// let config = ServerConfig { addr: ([127, 0, 0, 1], 0).into(), ..ServerConfig::default() };
+/// let server: ServerHandle = serve(Arc::new(Registry::new()), config).await.unwrap();
+/// assert!(server.local_addr().ip().is_loopback());
+/// server.shutdown().await;
+/// # });
+/// ```
 #[derive(Debug)]
 pub struct ServerHandle {
     local_addr: SocketAddr,
@@ -143,12 +235,44 @@ pub struct ServerHandle {
 
 impl ServerHandle {
     /// The address the server listens on (useful with port 0).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use metrics_runtime::http::{serve, ServerConfig};
+    /// use metrics_runtime::Registry;
+    ///
+    /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+    /// let config = ServerConfig { addr: ([127, 0, 0, 1], 0).into(), ..ServerConfig::default() };
+    /// let server = serve(Arc::new(Registry::new()), config).await.unwrap();
+    /// assert_ne!(server.local_addr().port(), 0); // the port the system picked
+    /// server.shutdown().await;
+    /// # });
+    /// ```
     pub fn local_addr(&self) -> SocketAddr {
         self.local_addr
     }
 
     /// Stops accepting, waits for in-flight requests (up to the configured timeout), and
     /// returns when the server has stopped.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use metrics_runtime::http::{serve, ServerConfig};
+    /// use metrics_runtime::Registry;
+    ///
+    /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+    /// let config = ServerConfig { addr: ([127, 0, 0, 1], 0).into(), ..ServerConfig::default() };
+    /// let server = serve(Arc::new(Registry::new()), config).await.unwrap();
+    /// let addr = server.local_addr();
+    /// server.shutdown().await;
+    /// // The listener is closed: new connections are refused.
+    /// assert!(std::net::TcpStream::connect(addr).is_err());
+    /// # });
+    /// ```
     pub async fn shutdown(self) {
         let _ = self.shutdown.send(true);
         let _ = self.task.await;
@@ -161,9 +285,57 @@ impl ServerHandle {
 /// bounded (`431` beyond), clients that stall before sending their headers cut off after
 /// `header_read_timeout`, graceful shutdown.
 ///
+/// # Examples
+///
+/// ```
+/// use std::sync::Arc;
+/// use metrics_runtime::http::{serve, ServerConfig};
+/// use metrics_runtime::{Gauge, Metrics, Registry};
+///
+/// #[derive(Metrics)]
+/// struct Pool {
+///     /// Open connections.
+///     connections: Gauge,
+/// }
+/// static POOL: Pool = Pool::new();
+///
+/// # fn get(addr: std::net::SocketAddr, path: &str) -> String {
+/// #     use std::io::{Read, Write};
+/// #     let mut stream = std::net::TcpStream::connect(addr).unwrap();
+/// #     stream.set_read_timeout(Some(std::time::Duration::from_secs(5))).unwrap();
+/// #     write!(stream, "GET {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n").unwrap();
+/// #     let mut response = String::new();
+/// #     stream.read_to_string(&mut response).unwrap();
+/// #     response
+/// # }
+/// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+/// let mut registry = Registry::new();
+/// registry.register(&POOL).unwrap();
+/// let registry = Arc::new(registry);
+/// let config = ServerConfig { addr: ([127, 0, 0, 1], 0).into(), ..ServerConfig::default() };
+/// let server = serve(Arc::clone(&registry), config.clone()).await.unwrap();
+///
+/// POOL.connections.set(3.0);
+/// let addr = server.local_addr();
+/// let response = tokio::task::spawn_blocking(move || get(addr, "/metrics")).await.unwrap();
+/// assert!(response.ends_with("connections 3.0\n"));
+///
+/// // The address is taken now: a second server cannot bind it.
+/// let taken = ServerConfig { addr, ..config };
+/// let err = serve(registry, taken).await.unwrap_err();
+/// assert_eq!(err.kind(), std::io::ErrorKind::AddrInUse);
+/// server.shutdown().await;
+/// # });
+/// ```
+///
 /// # Errors
 ///
 /// The error of binding the address.
+///
+/// # Panics
+///
+/// When polled outside a tokio runtime with I/O and time enabled (`enable_all`): the server
+/// is a tokio task.
 pub async fn serve(registry: Arc<Registry>, config: ServerConfig) -> std::io::Result<ServerHandle> {
     let listener = TcpListener::bind(config.addr).await?;
     let local_addr = listener.local_addr()?;
@@ -239,9 +411,32 @@ async fn accept_loop(listener: TcpListener, registry: Arc<Registry>, config: Ser
 
 /// Serves until `signal` completes, then shuts down gracefully. A convenience over [`serve`].
 ///
+/// # Examples
+///
+/// ```
+/// use std::sync::Arc;
+/// use std::time::{Duration, Instant};
+/// use metrics_runtime::http::{serve_until, ServerConfig};
+/// use metrics_runtime::Registry;
+///
+/// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+/// let config = ServerConfig { addr: ([127, 0, 0, 1], 0).into(), ..ServerConfig::default() };
+/// let started = Instant::now();
+/// // In an application the signal is `tokio::signal::ctrl_c()` or a shutdown channel.
+/// let signal = tokio::time::sleep(Duration::from_millis(20));
+/// serve_until(Arc::new(Registry::new()), config, signal).await.unwrap();
+/// assert!(started.elapsed() >= Duration::from_millis(20)); // served until the signal
+/// # });
+/// ```
+///
 /// # Errors
 ///
 /// The error of binding the address.
+///
+/// # Panics
+///
+/// When polled outside a tokio runtime with I/O and time enabled (`enable_all`): the server
+/// is a tokio task.
 pub async fn serve_until(
     registry: Arc<Registry>,
     config: ServerConfig,

@@ -561,6 +561,25 @@ pub use gauge::{Gauge, GaugeSeries};
 pub use group::Metrics;
 pub use histogram::{Histogram, HistogramHandle, HistogramSeries, DEFAULT_BUCKETS};
 /// Times a function into a Histogram or Summary on every exit path; see the crate docs.
+///
+/// # Examples
+///
+/// ```
+/// use metrics_runtime::{timed, Histogram, Outcome};
+///
+/// static PARSE_SECONDS: Histogram<Outcome> = Histogram::new();
+///
+/// #[timed(PARSE_SECONDS)]
+/// fn parse_port(text: &str) -> Result<u16, String> {
+///     let port: u16 = text.parse().map_err(|_| format!("`{text}` is not a port"))?; // timed too
+///     Ok(port)
+/// }
+///
+/// assert_eq!(parse_port("8080"), Ok(8080));
+/// assert!(parse_port("http").is_err());
+/// assert_eq!(PARSE_SECONDS.with(Outcome::Ok).count(), 1);
+/// assert_eq!(PARSE_SECONDS.with(Outcome::Error).count(), 1);
+/// ```
 pub use metrics_derive::timed;
 pub use metrics_derive::{Metrics, Tag, TagSet};
 pub use registry::{Registry, RegistryError};

@@ -123,7 +123,7 @@ pub const PREFIX_TABLE_LIMIT: usize = 256 * 1024;
 const MAX_LABELS: usize = 32;
 
 /// The bytes of every `name{a="x",b="y"} ` prefix of a metric, or 0 when over
-/// [`PREFIX_TABLE_LIMIT`] (or [`MAX_LABELS`]).
+/// [`PREFIX_TABLE_LIMIT`] (or `MAX_LABELS`).
 pub const fn prefix_len(name: &str, names: &[&str], values: &[&[&str]]) -> usize {
     if names.len() != values.len() || names.len() > MAX_LABELS {
         return 0;

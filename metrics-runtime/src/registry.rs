@@ -77,6 +77,37 @@ struct OwnMemory {
 }
 
 /// Why [`Registry::register`] refused a struct.
+///
+/// # Examples
+///
+/// ```
+/// use metrics_runtime::{Counter, Gauge, Metrics, Registry, RegistryError};
+///
+/// #[derive(Metrics)]
+/// struct Queue {
+///     /// Jobs waiting.
+///     jobs: Gauge,
+/// }
+///
+/// #[derive(Metrics)]
+/// struct Worker {
+///     /// Jobs run.
+///     jobs_total: Counter, // its OpenMetrics family is `jobs` too
+/// }
+///
+/// static QUEUE: Queue = Queue::new();
+/// static WORKER: Worker = Worker::new();
+///
+/// let mut registry = Registry::new();
+/// registry.register(&QUEUE).unwrap();
+/// let err = registry.register(&WORKER).unwrap_err();
+/// assert_eq!(
+///     err,
+///     RegistryError::DuplicateName { name: "jobs".into(), metric: "jobs_total".into(), existing: "jobs".into() }
+/// );
+/// assert!(err.to_string().contains("rename one of them or use another namespace"));
+/// assert_eq!(registry.len(), 1); // unchanged
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum RegistryError {
@@ -107,11 +138,43 @@ impl std::error::Error for RegistryError {}
 
 impl Registry {
     /// An empty registry.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use metrics_runtime::Registry;
+    ///
+    /// let registry = Registry::new();
+    /// assert!(registry.is_empty());
+    /// assert_eq!(registry.render_prometheus(), "");
+    /// assert_eq!(registry.render_openmetrics(), "# EOF\n");
+    /// ```
     pub fn new() -> Self {
         Self::default()
     }
 
     /// Registers a struct that lives for the whole program (a `static`).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use metrics_runtime::{Counter, Metrics, Registry};
+    ///
+    /// #[derive(Metrics)]
+    /// #[metrics(namespace = "mail")]
+    /// struct Mail {
+    ///     /// Messages sent.
+    ///     sent_total: Counter,
+    /// }
+    ///
+    /// static MAIL: Mail = Mail::new();
+    ///
+    /// let mut registry = Registry::new();
+    /// registry.register(&MAIL).unwrap();
+    /// assert!(registry.register(&MAIL).is_err()); // the same names twice
+    /// MAIL.sent_total.inc();
+    /// assert!(registry.render_prometheus().contains("mail_sent_total 1\n"));
+    /// ```
     ///
     /// # Errors
     ///
@@ -122,6 +185,27 @@ impl Registry {
     }
 
     /// Registers a shared struct.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use metrics_runtime::{Gauge, Metrics, Registry};
+    ///
+    /// #[derive(Metrics)]
+    /// #[metrics(namespace = "worker")]
+    /// struct Worker {
+    ///     /// Jobs waiting.
+    ///     queue_depth: Gauge,
+    /// }
+    ///
+    /// // Built at run time (say, one per configured pool) and shared with the code that records.
+    /// let worker = Arc::new(Worker::new());
+    /// let mut registry = Registry::new();
+    /// registry.register_arc(Arc::clone(&worker) as Arc<dyn Metrics>).unwrap();
+    /// worker.queue_depth.set(3.0);
+    /// assert!(registry.render_prometheus().contains("worker_queue_depth 3.0\n"));
+    /// ```
     ///
     /// # Errors
     ///
@@ -153,11 +237,47 @@ impl Registry {
     }
 
     /// The number of registered structs.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use metrics_runtime::{Counter, Metrics, Registry};
+    ///
+    /// #[derive(Metrics)]
+    /// struct Jobs {
+    ///     /// Jobs run.
+    ///     jobs_total: Counter,
+    /// }
+    ///
+    /// static JOBS: Jobs = Jobs::new();
+    /// let mut registry = Registry::new();
+    /// assert_eq!(registry.len(), 0);
+    /// registry.register(&JOBS).unwrap();
+    /// assert_eq!(registry.len(), 1);
+    /// ```
     pub fn len(&self) -> usize {
         self.entries.len()
     }
 
     /// Whether nothing is registered.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use metrics_runtime::{Counter, Metrics, Registry};
+    ///
+    /// #[derive(Metrics)]
+    /// struct Jobs {
+    ///     /// Jobs run.
+    ///     jobs_total: Counter,
+    /// }
+    ///
+    /// static JOBS: Jobs = Jobs::new();
+    /// let mut registry = Registry::new();
+    /// assert!(registry.is_empty());
+    /// registry.register(&JOBS).unwrap();
+    /// assert!(!registry.is_empty());
+    /// ```
     pub fn is_empty(&self) -> bool {
         self.entries.is_empty()
     }
@@ -214,6 +334,30 @@ impl Registry {
     ///
     /// With a reused buffer (`out.clear()` between scrapes) this allocates nothing once the
     /// buffer has grown to the exposition's size, except for summaries' quantile snapshots.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use metrics_runtime::{Counter, Format, Metrics, Registry};
+    ///
+    /// #[derive(Metrics)]
+    /// struct Jobs {
+    ///     /// Jobs run.
+    ///     jobs_total: Counter,
+    /// }
+    ///
+    /// static JOBS: Jobs = Jobs::new();
+    /// let mut registry = Registry::new();
+    /// registry.register(&JOBS).unwrap();
+    ///
+    /// let mut buffer = String::new();
+    /// for expected in 1..=3 {
+    ///     JOBS.jobs_total.inc();
+    ///     buffer.clear(); // one buffer for every scrape
+    ///     registry.write(Format::Prometheus, &mut buffer);
+    ///     assert!(buffer.ends_with(&format!("jobs_total {expected}\n")));
+    /// }
+    /// ```
     pub fn write(&self, format: Format, out: &mut String) {
         let mut e = Encoder::new(out, format);
         e.begin();
@@ -232,6 +376,28 @@ impl Registry {
     }
 
     /// The complete exposition in `format`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use metrics_runtime::{negotiate, Counter, Metrics, Registry};
+    ///
+    /// #[derive(Metrics)]
+    /// struct Jobs {
+    ///     /// Jobs run.
+    ///     jobs_total: Counter,
+    /// }
+    ///
+    /// static JOBS: Jobs = Jobs::new();
+    /// let mut registry = Registry::new();
+    /// registry.register(&JOBS).unwrap();
+    ///
+    /// // What a `/metrics` handler does with the scraper's `Accept` header.
+    /// let format = negotiate(Some("application/openmetrics-text; version=1.0.0"));
+    /// let body = registry.render(format);
+    /// assert!(body.contains("# TYPE jobs counter\n"));
+    /// assert!(body.ends_with("# EOF\n"));
+    /// ```
     pub fn render(&self, format: Format) -> String {
         let mut out = String::new();
         self.write(format, &mut out);
@@ -239,16 +405,80 @@ impl Registry {
     }
 
     /// The Prometheus text format (0.0.4) exposition.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use metrics_runtime::{Counter, Metrics, Registry};
+    ///
+    /// #[derive(Metrics)]
+    /// #[metrics(namespace = "app")]
+    /// struct App {
+    ///     /// Logins.
+    ///     logins_total: Counter,
+    /// }
+    ///
+    /// static APP: App = App::new();
+    /// let mut registry = Registry::new();
+    /// registry.register(&APP).unwrap();
+    /// APP.logins_total.add(2);
+    /// assert_eq!(
+    ///     registry.render_prometheus(),
+    ///     "# HELP app_logins_total Logins.\n# TYPE app_logins_total counter\napp_logins_total 2\n"
+    /// );
+    /// ```
     pub fn render_prometheus(&self) -> String {
         self.render(Format::Prometheus)
     }
 
     /// The OpenMetrics 1.0 exposition, ending with `# EOF`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use metrics_runtime::{Counter, Metrics, Registry};
+    ///
+    /// #[derive(Metrics)]
+    /// #[metrics(namespace = "app")]
+    /// struct App {
+    ///     /// Logins.
+    ///     logins_total: Counter,
+    /// }
+    ///
+    /// static APP: App = App::new();
+    /// let mut registry = Registry::new();
+    /// registry.register(&APP).unwrap();
+    /// let text = registry.render_openmetrics();
+    /// assert!(text.starts_with("# TYPE app_logins counter\n# HELP app_logins Logins.\napp_logins_total 0\n"));
+    /// assert!(text.contains("app_logins_created "));
+    /// assert!(text.ends_with("# EOF\n"));
+    /// ```
     pub fn render_openmetrics(&self) -> String {
         self.render(Format::OpenMetrics)
     }
 
     /// The JSON document (see [`Metrics::write_json`]).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use metrics_runtime::{Gauge, Metrics, Registry};
+    ///
+    /// #[derive(Metrics)]
+    /// #[metrics(namespace = "pool")]
+    /// struct Pool {
+    ///     /// Open connections.
+    ///     connections: Gauge,
+    /// }
+    ///
+    /// static POOL: Pool = Pool::new();
+    /// let mut registry = Registry::new();
+    /// registry.register(&POOL).unwrap();
+    /// POOL.connections.set(5.0);
+    /// let json = registry.render_json();
+    /// assert!(json.starts_with(r#"{"metrics":[{"name":"pool_connections","type":"gauge""#));
+    /// assert!(json.ends_with(r#""series":[{"labels":{},"value":5.0}]}]}"#));
+    /// ```
     pub fn render_json(&self) -> String {
         self.render(Format::Json)
     }

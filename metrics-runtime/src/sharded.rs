@@ -9,6 +9,15 @@ use crate::counter::CounterSeries;
 use crate::tag::TagSet;
 
 /// Stripes per series of a [`ShardedCounter`].
+///
+/// # Examples
+///
+/// ```
+/// use metrics_runtime::{ShardedSeries, SHARDS};
+///
+/// // One cache-line pair per stripe.
+/// assert_eq!(std::mem::size_of::<ShardedSeries>(), SHARDS * 128);
+/// ```
 pub const SHARDS: usize = 8;
 
 /// One `AtomicU64` alone on its cache line (128 bytes: two lines, against adjacent-line
@@ -17,6 +26,26 @@ pub const SHARDS: usize = 8;
 struct Padded(AtomicU64);
 
 /// One series of a [`ShardedCounter`]: [`SHARDS`] stripes on separate cache lines.
+///
+/// # Examples
+///
+/// ```
+/// use metrics_runtime::{ShardedCounter, ShardedSeries, Tag};
+///
+/// #[derive(Tag, Clone, Copy, Debug, PartialEq, Eq)]
+/// #[tag(rename_all = "lowercase")]
+/// enum Direction { Rx, Tx }
+///
+/// static PACKETS: ShardedCounter<Direction> = ShardedCounter::new();
+/// let rx: &ShardedSeries = PACKETS.with(Direction::Rx);
+/// std::thread::scope(|s| {
+///     for _ in 0..4 {
+///         s.spawn(|| for _ in 0..250 { rx.inc() });
+///     }
+/// });
+/// assert_eq!(rx.get(), 1000);
+/// assert_eq!(PACKETS.with(Direction::Tx).get(), 0);
+/// ```
 pub struct ShardedSeries {
     stripes: [Padded; SHARDS],
 }
@@ -48,6 +77,17 @@ fn stripe() -> usize {
 impl ShardedSeries {
     /// Adds one.
     ///
+    /// # Examples
+    ///
+    /// ```
+    /// use metrics_runtime::ShardedCounter;
+    ///
+    /// static HITS: ShardedCounter = ShardedCounter::new();
+    /// HITS.with(()).inc();
+    /// HITS.with(()).inc();
+    /// assert_eq!(HITS.with(()).get(), 2);
+    /// ```
+    ///
     /// # Performance
     ///
     /// A thread-local read and one relaxed atomic add on this thread's stripe: no contention
@@ -58,6 +98,21 @@ impl ShardedSeries {
     }
 
     /// Adds `n`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use metrics_runtime::ShardedCounter;
+    ///
+    /// static BYTES: ShardedCounter = ShardedCounter::new();
+    /// BYTES.with(()).add(1500);
+    /// std::thread::spawn(|| BYTES.with(()).add(500)).join().unwrap(); // another thread, another stripe
+    /// assert_eq!(BYTES.with(()).get(), 2000);
+    /// ```
+    ///
+    /// # Performance
+    ///
+    /// As [`ShardedSeries::inc`].
     #[inline(always)]
     pub fn add(&self, n: u64) {
         self.stripes[stripe()].0.fetch_add(n, Relaxed);
@@ -65,6 +120,23 @@ impl ShardedSeries {
 
     /// The current count: the sum of the stripes (each read once; concurrent adds may or may
     /// not be included, as with any counter read).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use metrics_runtime::ShardedCounter;
+    ///
+    /// static EVENTS: ShardedCounter = ShardedCounter::new();
+    /// std::thread::scope(|s| {
+    ///     s.spawn(|| EVENTS.with(()).add(3));
+    ///     s.spawn(|| EVENTS.with(()).add(4));
+    /// });
+    /// assert_eq!(EVENTS.with(()).get(), 7);
+    /// ```
+    ///
+    /// # Performance
+    ///
+    /// [`SHARDS`] relaxed loads on separate cache lines: for reads and scrapes, not hot paths.
     pub fn get(&self) -> u64 {
         self.stripes.iter().fold(0u64, |acc, s| acc.wrapping_add(s.0.load(Relaxed)))
     }
@@ -104,22 +176,84 @@ pub struct ShardedCounter<T: TagSet = ()> {
 
 impl<T: TagSet> ShardedCounter<T> {
     /// A counter with every series at zero.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use metrics_runtime::{ShardedCounter, Tag};
+    ///
+    /// #[derive(Tag, Clone, Copy, Debug, PartialEq, Eq)]
+    /// enum Core { Zero, One }
+    ///
+    /// static PACKETS: ShardedCounter<Core> = ShardedCounter::new();
+    /// assert_eq!(PACKETS.series().len(), 2);
+    /// assert_eq!(PACKETS.total(), 0);
+    /// ```
     pub const fn new() -> Self {
         Self { series: <T::Array<ShardedSeries> as ConstInit>::INIT }
     }
 
     /// The series for `tags`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use metrics_runtime::{ShardedCounter, Tag};
+    ///
+    /// #[derive(Tag, Clone, Copy, Debug, PartialEq, Eq)]
+    /// #[tag(rename_all = "lowercase")]
+    /// enum Direction { Rx, Tx }
+    ///
+    /// static PACKETS: ShardedCounter<Direction> = ShardedCounter::new();
+    /// PACKETS.with(Direction::Tx).add(10);
+    /// assert_eq!(PACKETS.with(Direction::Tx).get(), 10);
+    /// assert_eq!(PACKETS.with(Direction::Rx).get(), 0);
+    /// ```
+    ///
+    /// # Performance
+    ///
+    /// Index arithmetic on the tags' variants; no hashing, lock or allocation.
     #[inline(always)]
     pub fn with(&self, tags: T) -> &ShardedSeries {
         &self.series.as_slice()[tags.index()]
     }
 
     /// Every series, in index order.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use metrics_runtime::{ShardedCounter, Tag};
+    ///
+    /// #[derive(Tag, Clone, Copy, Debug, PartialEq, Eq)]
+    /// #[tag(rename_all = "lowercase")]
+    /// enum Direction { Rx, Tx }
+    ///
+    /// static PACKETS: ShardedCounter<Direction> = ShardedCounter::new();
+    /// PACKETS.with(Direction::Rx).add(5);
+    /// let counts: Vec<u64> = PACKETS.series().iter().map(|s| s.get()).collect();
+    /// assert_eq!(counts, [5, 0]);
+    /// ```
     pub fn series(&self) -> &[ShardedSeries] {
         self.series.as_slice()
     }
 
     /// The sum over all series.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use metrics_runtime::{ShardedCounter, Tag};
+    ///
+    /// #[derive(Tag, Clone, Copy, Debug, PartialEq, Eq)]
+    /// #[tag(rename_all = "lowercase")]
+    /// enum Direction { Rx, Tx }
+    ///
+    /// static PACKETS: ShardedCounter<Direction> = ShardedCounter::new();
+    /// PACKETS.with(Direction::Rx).add(5);
+    /// PACKETS.with(Direction::Tx).add(2);
+    /// assert_eq!(PACKETS.total(), 7);
+    /// ```
     pub fn total(&self) -> u64 {
         self.series().iter().fold(0u64, |acc, s| acc.wrapping_add(s.get()))
     }
@@ -127,18 +261,61 @@ impl<T: TagSet> ShardedCounter<T> {
 
 impl ShardedCounter<()> {
     /// Adds one. See [`ShardedSeries::inc`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use metrics_runtime::ShardedCounter;
+    ///
+    /// static REQUESTS: ShardedCounter = ShardedCounter::new();
+    /// REQUESTS.inc();
+    /// assert_eq!(REQUESTS.get(), 1);
+    /// ```
+    ///
+    /// # Performance
+    ///
+    /// As [`ShardedSeries::inc`].
     #[inline(always)]
     pub fn inc(&self) {
         self.with(()).inc();
     }
 
     /// Adds `n`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use metrics_runtime::ShardedCounter;
+    ///
+    /// static BYTES: ShardedCounter = ShardedCounter::new();
+    /// BYTES.add(64);
+    /// BYTES.add(36);
+    /// assert_eq!(BYTES.get(), 100);
+    /// ```
+    ///
+    /// # Performance
+    ///
+    /// As [`ShardedSeries::inc`].
     #[inline(always)]
     pub fn add(&self, n: u64) {
         self.with(()).add(n);
     }
 
     /// The current count.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use metrics_runtime::ShardedCounter;
+    ///
+    /// static REQUESTS: ShardedCounter = ShardedCounter::new();
+    /// std::thread::scope(|s| {
+    ///     for _ in 0..3 {
+    ///         s.spawn(|| REQUESTS.add(10));
+    ///     }
+    /// });
+    /// assert_eq!(REQUESTS.get(), 30);
+    /// ```
     pub fn get(&self) -> u64 {
         self.with(()).get()
     }
@@ -187,11 +364,37 @@ pub struct LocalBatch<'a> {
 
 impl<'a> LocalBatch<'a> {
     /// A batch publishing to `target` every `bound` increments (at least 1).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use metrics_runtime::{Counter, LocalBatch};
+    ///
+    /// static EVENTS: Counter = Counter::new();
+    /// let mut batch = LocalBatch::new(EVENTS.with(()), 0); // taken as 1: publishes every increment
+    /// batch.inc();
+    /// assert_eq!(EVENTS.get(), 1);
+    /// assert_eq!(batch.pending(), 0);
+    /// ```
     pub fn new(target: &'a CounterSeries, bound: u64) -> Self {
         Self { target, pending: 0, bound: bound.max(1) }
     }
 
     /// Adds one; publishes when `bound` increments are pending.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use metrics_runtime::{Counter, LocalBatch};
+    ///
+    /// static EVENTS: Counter = Counter::new();
+    /// let mut batch = LocalBatch::new(EVENTS.with(()), 3);
+    /// batch.inc();
+    /// batch.inc();
+    /// assert_eq!((batch.pending(), EVENTS.get()), (2, 0));
+    /// batch.inc(); // the bound: published
+    /// assert_eq!((batch.pending(), EVENTS.get()), (0, 3));
+    /// ```
     ///
     /// # Performance
     ///
@@ -202,6 +405,23 @@ impl<'a> LocalBatch<'a> {
     }
 
     /// Adds `n`; publishes when `bound` increments are pending.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use metrics_runtime::{Counter, LocalBatch};
+    ///
+    /// static RECEIVED_BYTES: Counter = Counter::new();
+    /// let mut batch = LocalBatch::new(RECEIVED_BYTES.with(()), 4096);
+    /// batch.add(1500);
+    /// assert_eq!(RECEIVED_BYTES.get(), 0);
+    /// batch.add(3000); // 4500 pending: over the bound, all of it is published
+    /// assert_eq!(RECEIVED_BYTES.get(), 4500);
+    /// ```
+    ///
+    /// # Performance
+    ///
+    /// As [`LocalBatch::inc`].
     #[inline(always)]
     pub fn add(&mut self, n: u64) {
         self.pending += n;
@@ -211,6 +431,23 @@ impl<'a> LocalBatch<'a> {
     }
 
     /// Publishes what is pending now.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use metrics_runtime::{Counter, LocalBatch};
+    ///
+    /// static EVENTS: Counter = Counter::new();
+    /// let mut batch = LocalBatch::new(EVENTS.with(()), 1_000);
+    /// batch.add(10);
+    /// batch.flush(); // e.g. before the worker goes idle
+    /// assert_eq!(EVENTS.get(), 10);
+    /// assert_eq!(batch.pending(), 0);
+    /// ```
+    ///
+    /// # Performance
+    ///
+    /// One relaxed atomic add when something is pending; nothing otherwise.
     #[inline]
     pub fn flush(&mut self) {
         if self.pending > 0 {
@@ -220,6 +457,18 @@ impl<'a> LocalBatch<'a> {
     }
 
     /// Increments counted but not yet published.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use metrics_runtime::{Counter, LocalBatch};
+    ///
+    /// static EVENTS: Counter = Counter::new();
+    /// let mut batch = LocalBatch::new(EVENTS.with(()), 100);
+    /// batch.add(42);
+    /// assert_eq!(batch.pending(), 42);
+    /// assert_eq!(EVENTS.get(), 0); // what a scrape would miss right now
+    /// ```
     pub fn pending(&self) -> u64 {
         self.pending
     }

@@ -11,12 +11,49 @@ use crate::cell::{ConstInit, SeriesArray};
 use crate::tag::TagSet;
 
 /// Lock-free slots per series: records go here and are drained in batches.
+///
+/// # Examples
+///
+/// ```
+/// use metrics_runtime::{SummarySeries, BUFFER_SLOTS};
+///
+/// // The slots live inline in every series.
+/// assert!(std::mem::size_of::<SummarySeries>() >= BUFFER_SLOTS * 8);
+/// ```
 pub const BUFFER_SLOTS: usize = 128;
 /// Values staged per series before they are merged into the t-digest.
+///
+/// # Examples
+///
+/// ```
+/// use metrics_runtime::{series_heap_bound, STAGED_VALUES};
+///
+/// // The staging buffer is part of the heap bound of every series.
+/// assert!(series_heap_bound(10) > STAGED_VALUES * 8);
+/// ```
 pub const STAGED_VALUES: usize = 2048;
 /// Sub-windows of the sliding window.
+///
+/// # Examples
+///
+/// ```
+/// use metrics_runtime::{SummaryConfig, SUB_WINDOWS};
+///
+/// // A 60 s window advances in steps of 12 s.
+/// assert_eq!(SummaryConfig::DEFAULT.window_secs / SUB_WINDOWS as u64, 12);
+/// ```
 pub const SUB_WINDOWS: usize = 5;
 /// Default t-digest size (maximum number of centroids).
+///
+/// # Examples
+///
+/// ```
+/// use metrics_runtime::{Summary, SummaryConfig, DEFAULT_COMPRESSION};
+///
+/// static LATENCY: Summary = Summary::new();
+/// assert_eq!(LATENCY.config().compression, DEFAULT_COMPRESSION);
+/// assert_eq!(SummaryConfig::DEFAULT.compression, 1000);
+/// ```
 pub const DEFAULT_COMPRESSION: usize = 1000;
 
 /// An empty slot. A NaN pattern: NaN is never stored, since it is rejected before buffering.
@@ -25,11 +62,43 @@ const EMPTY: u64 = u64::MAX;
 /// Upper bound of the heap held by one summary series, in bytes, whatever the record rate:
 /// the staging buffer plus one t-digest per sub-window (16 bytes a centroid). While a
 /// percentile is computed, one merged digest and its inputs exist for a moment beside them.
+///
+/// # Examples
+///
+/// ```
+/// use metrics_runtime::{series_heap_bound, Summary, DEFAULT_COMPRESSION};
+///
+/// assert!(series_heap_bound(DEFAULT_COMPRESSION) < 100 * 1024); // about 95 KiB
+/// assert!(series_heap_bound(100) < series_heap_bound(DEFAULT_COMPRESSION)); // smaller digests, less memory
+///
+/// static LATENCY: Summary = Summary::new();
+/// for i in 0..10_000 {
+///     LATENCY.record(f64::from(i));
+/// }
+/// assert!(LATENCY.heap_bytes() <= series_heap_bound(DEFAULT_COMPRESSION));
+/// ```
 pub const fn series_heap_bound(compression: usize) -> usize {
     STAGED_VALUES * 8 + SUB_WINDOWS * (compression + 1) * 16 + SUB_WINDOWS * 64
 }
 
 /// The settings of a [`Summary`]: the quantiles it exports and its window.
+///
+/// # Examples
+///
+/// ```
+/// use metrics_runtime::{Summary, SummaryConfig};
+///
+/// static CONFIG: SummaryConfig = SummaryConfig {
+///     quantiles: &[0.5, 0.99],
+///     quantile_labels: &["0.5", "0.99"],
+///     window_secs: 300,
+///     compression: 200,
+/// };
+/// static CHECKOUT: Summary = Summary::with_config(&CONFIG);
+/// CHECKOUT.record(0.4);
+/// assert_eq!(CHECKOUT.config().window_secs, 300);
+/// assert_eq!(CHECKOUT.with(()).snapshot().quantiles, [0.4, 0.4]); // one value per configured quantile
+/// ```
 #[derive(Debug, Clone, Copy)]
 pub struct SummaryConfig {
     /// The exported quantiles, each in (0, 1), increasing.
@@ -44,6 +113,20 @@ pub struct SummaryConfig {
 
 impl SummaryConfig {
     /// p50, p90, p99 and p999 over 60 seconds.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use metrics_runtime::{Summary, SummaryConfig};
+    ///
+    /// assert_eq!(SummaryConfig::DEFAULT.quantiles, [0.5, 0.9, 0.99, 0.999]);
+    /// assert_eq!(SummaryConfig::DEFAULT.window_secs, 60);
+    ///
+    /// // Start from the defaults, change what differs.
+    /// static LONG: SummaryConfig = SummaryConfig { window_secs: 600, ..SummaryConfig::DEFAULT };
+    /// static LATENCY: Summary = Summary::with_config(&LONG);
+    /// assert_eq!(LATENCY.config().quantile_labels, ["0.5", "0.9", "0.99", "0.999"]);
+    /// ```
     pub const DEFAULT: Self = Self {
         quantiles: &[0.5, 0.9, 0.99, 0.999],
         quantile_labels: &["0.5", "0.9", "0.99", "0.999"],
@@ -155,6 +238,20 @@ impl State {
 }
 
 /// One series of a [`Summary`].
+///
+/// # Examples
+///
+/// ```
+/// use metrics_runtime::{Summary, SummarySeries, Tag, BUFFER_SLOTS};
+///
+/// #[derive(Tag, Clone, Copy, Debug, PartialEq, Eq)]
+/// #[tag(rename_all = "lowercase")]
+/// enum Region { Eu, Us }
+///
+/// // Each series' lock-free slots are inline: size a tagged summary by its series.
+/// assert!(std::mem::size_of::<SummarySeries>() >= BUFFER_SLOTS * 8);
+/// assert!(std::mem::size_of::<Summary<Region>>() >= 2 * std::mem::size_of::<SummarySeries>());
+/// ```
 pub struct SummarySeries {
     /// Observations beyond the recorded values, from weighted (sampled) records.
     extra_count: AtomicU64,
@@ -294,11 +391,50 @@ pub struct Summary<T: TagSet = ()> {
 
 impl<T: TagSet> Summary<T> {
     /// A summary of p50, p90, p99 and p999 over 60 seconds ([`SummaryConfig::DEFAULT`]).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use metrics_runtime::{Summary, SummaryConfig, Tag};
+    ///
+    /// #[derive(Tag, Clone, Copy, Debug, PartialEq, Eq)]
+    /// #[tag(rename_all = "lowercase")]
+    /// enum Region { Eu, Us }
+    ///
+    /// static CHECKOUT: Summary<Region> = Summary::new();
+    /// assert_eq!(CHECKOUT.config().quantiles, SummaryConfig::DEFAULT.quantiles);
+    /// assert_eq!(CHECKOUT.series_count(), 2);
+    /// assert_eq!(CHECKOUT.with(Region::Us).percentile(0.5), None); // nothing recorded yet
+    /// ```
     pub const fn new() -> Self {
         Self::with_config(&SummaryConfig::DEFAULT)
     }
 
     /// A summary with the given settings.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use metrics_runtime::{Summary, SummaryConfig};
+    ///
+    /// static TAIL: SummaryConfig = SummaryConfig {
+    ///     quantiles: &[0.99, 0.999],
+    ///     quantile_labels: &["0.99", "0.999"],
+    ///     window_secs: 120,
+    ///     compression: 500,
+    /// };
+    /// static LATENCY: Summary = Summary::with_config(&TAIL);
+    /// assert_eq!(LATENCY.config().quantiles, [0.99, 0.999]);
+    /// ```
+    ///
+    /// A quantile outside (0, 1) does not compile in a `static`:
+    ///
+    /// ```compile_fail
+    /// use metrics_runtime::{Summary, SummaryConfig};
+    ///
+    /// static BAD_CONFIG: SummaryConfig = SummaryConfig { quantiles: &[1.5], quantile_labels: &["1.5"], ..SummaryConfig::DEFAULT };
+    /// static BAD: Summary = Summary::with_config(&BAD_CONFIG);
+    /// ```
     ///
     /// # Panics
     ///
@@ -318,33 +454,128 @@ impl<T: TagSet> Summary<T> {
     }
 
     /// The series for `tags`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use metrics_runtime::{Summary, Tag};
+    ///
+    /// #[derive(Tag, Clone, Copy, Debug, PartialEq, Eq)]
+    /// #[tag(rename_all = "lowercase")]
+    /// enum Region { Eu, Us }
+    ///
+    /// static CHECKOUT: Summary<Region> = Summary::new();
+    /// CHECKOUT.with(Region::Eu).record(0.3);
+    /// assert_eq!(CHECKOUT.with(Region::Eu).count(), 1);
+    /// assert_eq!(CHECKOUT.with(Region::Us).count(), 0);
+    /// ```
+    ///
+    /// # Performance
+    ///
+    /// Index arithmetic on the tags' variants; no hashing, lock or allocation.
     #[inline(always)]
     pub fn with(&self, tags: T) -> SummaryHandle<'_> {
         SummaryHandle { config: self.config, invalid: &self.invalid, series: &self.series.as_slice()[tags.index()] }
     }
 
     /// The settings.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use metrics_runtime::{Metrics, Summary};
+    ///
+    /// #[derive(Metrics)]
+    /// struct Jobs {
+    ///     /// Job time quantiles.
+    ///     #[metric(unit = "seconds", quantiles = [0.5, 0.95], window_secs = 30)]
+    ///     job_seconds: Summary,
+    /// }
+    ///
+    /// let jobs = Jobs::new();
+    /// assert_eq!(jobs.job_seconds.config().quantiles, [0.5, 0.95]);
+    /// assert_eq!(jobs.job_seconds.config().window_secs, 30);
+    /// ```
     pub fn config(&self) -> &'static SummaryConfig {
         self.config
     }
 
     /// How many NaN or infinite values were rejected, over all series.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use metrics_runtime::Summary;
+    ///
+    /// static LATENCY: Summary = Summary::new();
+    /// LATENCY.record(f64::NAN);
+    /// LATENCY.record(f64::NEG_INFINITY);
+    /// LATENCY.record(0.1);
+    /// assert_eq!(LATENCY.invalid(), 2);
+    /// assert_eq!(LATENCY.count(), 1);
+    /// ```
     pub fn invalid(&self) -> u64 {
         self.invalid.load(Ordering::Relaxed)
     }
 
     /// Heap held by all series (staging buffers and t-digests), in bytes; the inline storage
     /// is `size_of_val(self)`. At most [`series_heap_bound`] per series.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use metrics_runtime::{series_heap_bound, Summary};
+    ///
+    /// static LATENCY: Summary = Summary::new();
+    /// assert_eq!(LATENCY.heap_bytes(), 0); // nothing allocated before the first batch
+    /// for i in 0..5_000 {
+    ///     LATENCY.record(f64::from(i) / 1000.0);
+    /// }
+    /// let heap = LATENCY.heap_bytes();
+    /// assert!(heap > 0 && heap <= series_heap_bound(LATENCY.config().compression));
+    /// ```
+    ///
+    /// # Performance
+    ///
+    /// Takes each series' lock and moves its buffered values: for reads and scrapes.
     pub fn heap_bytes(&self) -> usize {
         self.series.as_slice().iter().map(|s| s.lock().heap_bytes()).sum()
     }
 
     /// The number of series.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use metrics_runtime::{Summary, Tag};
+    ///
+    /// #[derive(Tag, Clone, Copy, Debug, PartialEq, Eq)]
+    /// enum Tier { Free, Pro, Team }
+    ///
+    /// static LATENCY: Summary<Tier> = Summary::new();
+    /// assert_eq!(LATENCY.series_count(), 3);
+    /// ```
     pub fn series_count(&self) -> usize {
         self.series.as_slice().len()
     }
 
     /// The series at `index`, in index order (see [`TagSet::from_index`]).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use metrics_runtime::{Summary, Tag, TagSet};
+    ///
+    /// #[derive(Tag, Clone, Copy, Debug, PartialEq, Eq)]
+    /// #[tag(rename_all = "lowercase")]
+    /// enum Region { Eu, Us }
+    ///
+    /// static CHECKOUT: Summary<Region> = Summary::new();
+    /// CHECKOUT.with(Region::Us).record(1.0);
+    /// let index = TagSet::index(Region::Us);
+    /// assert_eq!(CHECKOUT.series_at(index).map(|s| s.count()), Some(1));
+    /// assert!(CHECKOUT.series_at(2).is_none());
+    /// ```
     pub fn series_at(&self, index: usize) -> Option<SummaryHandle<'_>> {
         let series = self.series.as_slice().get(index)?;
         Some(SummaryHandle { config: self.config, invalid: &self.invalid, series })
@@ -353,22 +584,78 @@ impl<T: TagSet> Summary<T> {
 
 impl Summary<()> {
     /// Records `value`. See [`SummaryHandle::record`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use metrics_runtime::Summary;
+    ///
+    /// static CHECKOUT: Summary = Summary::new();
+    /// CHECKOUT.record(0.25);
+    /// CHECKOUT.record(0.75);
+    /// assert_eq!(CHECKOUT.count(), 2);
+    /// ```
+    ///
+    /// # Performance
+    ///
+    /// As [`SummaryHandle::record`].
     #[inline(always)]
     pub fn record(&self, value: f64) {
         self.with(()).record(value);
     }
 
     /// The estimated `q` quantile over the window. See [`SummaryHandle::percentile`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use metrics_runtime::Summary;
+    ///
+    /// static LATENCY: Summary = Summary::new();
+    /// assert_eq!(LATENCY.percentile(0.5), None);
+    /// for i in 1..=100 {
+    ///     LATENCY.record(f64::from(i));
+    /// }
+    /// let p90 = LATENCY.percentile(0.9).unwrap();
+    /// assert!((p90 - 90.0).abs() <= 1.0);
+    /// ```
+    ///
+    /// # Performance
+    ///
+    /// As [`SummaryHandle::percentile`]: takes the series lock.
     pub fn percentile(&self, q: f64) -> Option<f64> {
         self.with(()).percentile(q)
     }
 
     /// The number of values recorded since start.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use metrics_runtime::Summary;
+    ///
+    /// static LATENCY: Summary = Summary::new();
+    /// for _ in 0..300 {
+    ///     LATENCY.record(0.01);
+    /// }
+    /// assert_eq!(LATENCY.count(), 300);
+    /// ```
     pub fn count(&self) -> u64 {
         self.with(()).count()
     }
 
     /// The sum of the values recorded since start.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use metrics_runtime::Summary;
+    ///
+    /// static LATENCY: Summary = Summary::new();
+    /// LATENCY.record(0.5);
+    /// LATENCY.record(1.5);
+    /// assert_eq!(LATENCY.sum(), 2.0);
+    /// ```
     pub fn sum(&self) -> f64 {
         self.with(()).sum()
     }
@@ -391,6 +678,24 @@ impl<T: TagSet> fmt::Debug for Summary<T> {
 }
 
 /// One series of a [`Summary`], ready to record.
+///
+/// # Examples
+///
+/// ```
+/// use metrics_runtime::{Summary, SummaryHandle, Tag};
+///
+/// #[derive(Tag, Clone, Copy, Debug, PartialEq, Eq)]
+/// #[tag(rename_all = "lowercase")]
+/// enum Region { Eu, Us }
+///
+/// static CHECKOUT: Summary<Region> = Summary::new();
+/// let eu: SummaryHandle<'_> = CHECKOUT.with(Region::Eu); // `Copy`: keep it, pass it around
+/// for value in [1.0, 2.0, 3.0] {
+///     eu.record(value);
+/// }
+/// assert_eq!(eu.percentile(0.5), Some(2.0));
+/// assert_eq!(eu.count(), 3);
+/// ```
 #[derive(Clone, Copy)]
 pub struct SummaryHandle<'a> {
     config: &'static SummaryConfig,
@@ -399,6 +704,19 @@ pub struct SummaryHandle<'a> {
 }
 
 /// What a scrape reads from a summary series.
+///
+/// # Examples
+///
+/// ```
+/// use metrics_runtime::{Summary, SummarySnapshot};
+///
+/// static LATENCY: Summary = Summary::new(); // p50, p90, p99, p999
+/// let empty: SummarySnapshot = LATENCY.with(()).snapshot();
+/// assert!(empty.quantiles.iter().all(|q| q.is_nan()));
+/// LATENCY.record(4.0);
+/// let snapshot = LATENCY.with(()).snapshot();
+/// assert_eq!(snapshot, SummarySnapshot { quantiles: vec![4.0; 4], count: 1, sum: 4.0 });
+/// ```
 #[derive(Debug, Clone, PartialEq)]
 pub struct SummarySnapshot {
     /// The configured quantiles' values over the window, NaN when the window is empty.
@@ -413,6 +731,27 @@ impl SummaryHandle<'_> {
     /// Records `value`.
     ///
     /// NaN and infinite values are counted in [`Summary::invalid`] and not recorded.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use metrics_runtime::{Summary, Tag};
+    ///
+    /// #[derive(Tag, Clone, Copy, Debug, PartialEq, Eq)]
+    /// #[tag(rename_all = "lowercase")]
+    /// enum Region { Eu, Us }
+    ///
+    /// static CHECKOUT: Summary<Region> = Summary::new();
+    /// let us = CHECKOUT.with(Region::Us);
+    /// std::thread::scope(|s| {
+    ///     for _ in 0..4 {
+    ///         s.spawn(move || for _ in 0..500 { us.record(0.2) });
+    ///     }
+    /// });
+    /// us.record(f64::NAN);
+    /// assert_eq!(us.count(), 2_000);
+    /// assert_eq!(CHECKOUT.invalid(), 1);
+    /// ```
     ///
     /// # Performance
     ///
@@ -431,6 +770,23 @@ impl SummaryHandle<'_> {
     /// `weight` does. The value enters the quantile digest once (sampling keeps the
     /// distribution), and `_count` and `_sum` grow by `weight` and `value * weight`, so they stay
     /// unbiased estimates of the full stream.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use metrics_runtime::Summary;
+    ///
+    /// static LATENCY: Summary = Summary::new();
+    /// let series = LATENCY.with(());
+    /// series.record_weighted(0.5, 10); // one kept record standing for ten
+    /// assert_eq!(series.count(), 10);
+    /// assert_eq!(series.sum(), 5.0);
+    /// assert_eq!(series.percentile(0.5), Some(0.5));
+    /// ```
+    ///
+    /// # Performance
+    ///
+    /// As [`SummaryHandle::record`], plus two relaxed atomic adds when `weight > 1`.
     #[inline]
     pub fn record_weighted(&self, value: f64, weight: u64) {
         if !value.is_finite() {
@@ -451,6 +807,21 @@ impl SummaryHandle<'_> {
     ///
     /// Takes the series lock and merges the sub-window digests: meant for reads and scrapes, not
     /// for hot paths.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use metrics_runtime::Summary;
+    ///
+    /// static LATENCY: Summary = Summary::new();
+    /// let series = LATENCY.with(());
+    /// for i in 1..=1000 {
+    ///     series.record(f64::from(i));
+    /// }
+    /// let p99 = series.percentile(0.99).unwrap();
+    /// assert!((p99 - 990.0).abs() < 10.0);
+    /// assert_eq!(series.percentile(-0.1), None); // out of range
+    /// ```
     pub fn percentile(&self, q: f64) -> Option<f64> {
         if !(0.0..=1.0).contains(&q) {
             return None;
@@ -460,6 +831,26 @@ impl SummaryHandle<'_> {
     }
 
     /// The configured quantiles, the count and the sum, read together.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use metrics_runtime::Summary;
+    ///
+    /// static LATENCY: Summary = Summary::new();
+    /// let series = LATENCY.with(());
+    /// for i in 1..=100 {
+    ///     series.record(f64::from(i));
+    /// }
+    /// let snapshot = series.snapshot();
+    /// assert_eq!(snapshot.quantiles.len(), LATENCY.config().quantiles.len());
+    /// assert_eq!((snapshot.count, snapshot.sum), (100, 5050.0));
+    /// assert!(snapshot.quantiles.windows(2).all(|w| w[0] <= w[1]));
+    /// ```
+    ///
+    /// # Performance
+    ///
+    /// Takes the series lock and merges the sub-window digests, once for all quantiles.
     pub fn snapshot(&self) -> SummarySnapshot {
         self.series.with_state(self.config, |s| {
             let digest = s.window_digest(self.config);
@@ -478,11 +869,43 @@ impl SummaryHandle<'_> {
     }
 
     /// The number of values recorded since start.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use metrics_runtime::Summary;
+    ///
+    /// static LATENCY: Summary = Summary::new();
+    /// let series = LATENCY.with(());
+    /// series.record(0.1);
+    /// series.record_weighted(0.2, 4);
+    /// assert_eq!(series.count(), 5);
+    /// ```
+    ///
+    /// # Performance
+    ///
+    /// Takes the series lock and moves its buffered values.
     pub fn count(&self) -> u64 {
         self.series.with_state(self.config, |s| s.count) + self.series.extra_count()
     }
 
     /// The sum of the values recorded since start.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use metrics_runtime::Summary;
+    ///
+    /// static LATENCY: Summary = Summary::new();
+    /// let series = LATENCY.with(());
+    /// series.record(1.25);
+    /// series.record(0.75);
+    /// assert_eq!(series.sum(), 2.0);
+    /// ```
+    ///
+    /// # Performance
+    ///
+    /// Takes the series lock and moves its buffered values.
     pub fn sum(&self) -> f64 {
         self.series.with_state(self.config, |s| s.sum) + self.series.extra_sum()
     }

@@ -32,20 +32,94 @@ use crate::cell::{ConstInit, SeriesArray};
 )]
 pub trait Tag: Copy + Send + Sync + 'static {
     /// The label name.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use metrics_runtime::Tag;
+    ///
+    /// #[derive(Tag, Clone, Copy, Debug, PartialEq, Eq)]
+    /// enum CacheResult { Hit, Miss } // the enum's name in snake case by default
+    ///
+    /// #[derive(Tag, Clone, Copy, Debug, PartialEq, Eq)]
+    /// #[tag(name = "method")]
+    /// enum HttpMethod { Get, Post }
+    ///
+    /// assert_eq!(CacheResult::NAME, "cache_result");
+    /// assert_eq!(HttpMethod::NAME, "method");
+    /// ```
     const NAME: &'static str;
     /// The label values, in variant order.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use metrics_runtime::Tag;
+    ///
+    /// #[derive(Tag, Clone, Copy, Debug, PartialEq, Eq)]
+    /// #[tag(name = "status")]
+    /// enum Status {
+    ///     #[tag(value = "2xx")]
+    ///     Success,
+    ///     #[tag(value = "5xx")]
+    ///     ServerError,
+    ///     Unknown, // the variant's name in snake case by default
+    /// }
+    ///
+    /// assert_eq!(Status::VALUES, ["2xx", "5xx", "unknown"]);
+    /// ```
     const VALUES: &'static [&'static str];
     /// The label values escaped for the text formats (`\\`, `\"`, `\n`), in variant order.
     #[doc(hidden)]
     const ESCAPED: &'static [&'static str];
 
     /// The position of this value in [`Tag::VALUES`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use metrics_runtime::Tag;
+    ///
+    /// #[derive(Tag, Clone, Copy, Debug, PartialEq, Eq)]
+    /// #[tag(rename_all = "lowercase")]
+    /// enum Region { Eu, Us, Apac }
+    ///
+    /// assert_eq!(Tag::index(Region::Us), 1);
+    /// assert_eq!(Region::VALUES[Tag::index(Region::Apac)], "apac");
+    /// ```
     fn index(self) -> usize;
 
     /// The value at `index` in [`Tag::VALUES`], if any.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use metrics_runtime::Tag;
+    ///
+    /// #[derive(Tag, Clone, Copy, Debug, PartialEq, Eq)]
+    /// #[tag(rename_all = "lowercase")]
+    /// enum Region { Eu, Us }
+    ///
+    /// assert_eq!(<Region as Tag>::from_index(1), Some(Region::Us));
+    /// assert_eq!(<Region as Tag>::from_index(2), None);
+    /// ```
     fn from_index(index: usize) -> Option<Self>;
 
     /// The variant whose label value is `value` (what `FromStr` does too).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use metrics_runtime::Tag;
+    ///
+    /// #[derive(Tag, Clone, Copy, Debug, PartialEq, Eq)]
+    /// #[tag(name = "method", rename_all = "UPPERCASE")]
+    /// enum Method { Get, Post }
+    ///
+    /// assert_eq!(Method::from_value("POST"), Ok(Method::Post));
+    /// let err = Method::from_value("post").unwrap_err(); // values are case-sensitive
+    /// assert_eq!(err.allowed(), ["GET", "POST"]);
+    /// ```
     ///
     /// # Errors
     ///
@@ -53,6 +127,18 @@ pub trait Tag: Copy + Send + Sync + 'static {
     fn from_value(value: &str) -> Result<Self, ParseTagError>;
 
     /// The label value.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use metrics_runtime::Tag;
+    ///
+    /// #[derive(Tag, Clone, Copy, Debug, PartialEq, Eq)]
+    /// #[tag(rename_all = "kebab-case")]
+    /// enum Plan { FreeTier, ProMonthly }
+    ///
+    /// assert_eq!(Plan::ProMonthly.as_str(), "pro-monthly");
+    /// ```
     #[inline]
     fn as_str(self) -> &'static str {
         Self::VALUES[self.index()]
@@ -98,8 +184,46 @@ pub trait Tag: Copy + Send + Sync + 'static {
 )]
 pub unsafe trait TagSet: Copy + Send + Sync + 'static {
     /// The number of distinct series: the product of the tags' value counts.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use metrics_runtime::{Counter, Tag, TagSet};
+    ///
+    /// #[derive(Tag, Clone, Copy, Debug, PartialEq, Eq)]
+    /// enum Method { Get, Post, Put }
+    ///
+    /// #[derive(Tag, Clone, Copy, Debug, PartialEq, Eq)]
+    /// enum Status { Ok, Error }
+    ///
+    /// #[derive(TagSet, Clone, Copy, Debug, PartialEq, Eq)]
+    /// struct Http { method: Method, status: Status }
+    ///
+    /// assert_eq!(Http::CARDINALITY, 6);
+    /// assert_eq!(<() as TagSet>::CARDINALITY, 1);
+    /// assert_eq!(Counter::<Http>::new().series().len(), Http::CARDINALITY);
+    /// ```
     const CARDINALITY: usize;
     /// The label names, in field order.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use metrics_runtime::{Tag, TagSet};
+    ///
+    /// #[derive(Tag, Clone, Copy, Debug, PartialEq, Eq)]
+    /// #[tag(name = "method")]
+    /// enum HttpMethod { Get, Post }
+    ///
+    /// #[derive(Tag, Clone, Copy, Debug, PartialEq, Eq)]
+    /// enum Region { Eu, Us }
+    ///
+    /// #[derive(TagSet, Clone, Copy, Debug, PartialEq, Eq)]
+    /// struct Labels { region: Region, method: HttpMethod }
+    ///
+    /// assert_eq!(Labels::NAMES, ["region", "method"]);
+    /// assert_eq!(<HttpMethod as TagSet>::NAMES, ["method"]);
+    /// ```
     const NAMES: &'static [&'static str];
     /// Each label's values escaped for the text formats, in [`TagSet::NAMES`] order: what the
     /// derive renders series prefixes from at compile time.
@@ -107,15 +231,97 @@ pub unsafe trait TagSet: Copy + Send + Sync + 'static {
     const LABEL_VALUES: &'static [&'static [&'static str]];
 
     /// `[V; CARDINALITY]`: one cell per series.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use metrics_runtime::{ConstInit, CounterSeries, SeriesArray, Tag, TagSet};
+    ///
+    /// #[derive(Tag, Clone, Copy, Debug, PartialEq, Eq)]
+    /// enum Region { Eu, Us, Apac }
+    ///
+    /// let cells: <Region as TagSet>::Array<CounterSeries> = ConstInit::INIT;
+    /// assert_eq!(cells.as_slice().len(), Region::CARDINALITY);
+    /// ```
     type Array<V: ConstInit + Send + Sync>: SeriesArray<V>;
 
     /// The series index of this combination, below [`TagSet::CARDINALITY`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use metrics_runtime::{Tag, TagSet};
+    ///
+    /// #[derive(Tag, Clone, Copy, Debug, PartialEq, Eq)]
+    /// enum Method { Get, Post, Put }
+    ///
+    /// #[derive(Tag, Clone, Copy, Debug, PartialEq, Eq)]
+    /// enum Status { Ok, Error }
+    ///
+    /// #[derive(TagSet, Clone, Copy, Debug, PartialEq, Eq)]
+    /// struct Http { method: Method, status: Status }
+    ///
+    /// // Row-major, last field fastest: method * 2 + status.
+    /// assert_eq!(Http { method: Method::Get, status: Status::Error }.index(), 1);
+    /// assert_eq!(Http { method: Method::Put, status: Status::Ok }.index(), 4);
+    /// assert_eq!(().index(), 0);
+    /// ```
+    ///
+    /// # Performance
+    ///
+    /// Arithmetic on the variants' positions; no hashing, lock or allocation.
     fn index(self) -> usize;
 
     /// The combination at series index `index`, if `index < CARDINALITY`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use metrics_runtime::{Tag, TagSet};
+    ///
+    /// #[derive(Tag, Clone, Copy, Debug, PartialEq, Eq)]
+    /// enum Method { Get, Post }
+    ///
+    /// #[derive(Tag, Clone, Copy, Debug, PartialEq, Eq)]
+    /// enum Status { Ok, Error }
+    ///
+    /// #[derive(TagSet, Clone, Copy, Debug, PartialEq, Eq)]
+    /// struct Http { method: Method, status: Status }
+    ///
+    /// assert_eq!(Http::from_index(2), Some(Http { method: Method::Post, status: Status::Ok }));
+    /// assert_eq!(Http::from_index(4), None);
+    /// for i in 0..Http::CARDINALITY {
+    ///     assert_eq!(Http::from_index(i).map(Http::index), Some(i));
+    /// }
+    /// ```
     fn from_index(index: usize) -> Option<Self>;
 
     /// Parses a tag set from `(name, value)` pairs, in any order.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use metrics_runtime::{Tag, TagSet, TagSetError};
+    ///
+    /// #[derive(Tag, Clone, Copy, Debug, PartialEq, Eq)]
+    /// #[tag(name = "method", rename_all = "UPPERCASE")]
+    /// enum Method { Get, Post }
+    ///
+    /// #[derive(Tag, Clone, Copy, Debug, PartialEq, Eq)]
+    /// #[tag(name = "region", rename_all = "lowercase")]
+    /// enum Region { Eu, Us }
+    ///
+    /// #[derive(TagSet, Clone, Copy, Debug, PartialEq, Eq)]
+    /// struct Request { method: Method, region: Region }
+    ///
+    /// let tags = Request::from_pairs(&[("region", "us"), ("method", "GET")]).unwrap();
+    /// assert_eq!(tags, Request { method: Method::Get, region: Region::Us });
+    ///
+    /// let err = Request::from_pairs(&[("method", "GET"), ("method", "POST"), ("region", "eu")]).unwrap_err();
+    /// assert_eq!(err, TagSetError::RepeatedTag { name: "method" });
+    /// assert!(matches!(Request::from_pairs(&[("method", "PUT"), ("region", "eu")]), Err(TagSetError::InvalidValue(_))));
+    /// assert_eq!(<()>::from_pairs(&[]), Ok(()));
+    /// ```
     ///
     /// # Errors
     ///
@@ -162,6 +368,22 @@ unsafe impl TagSet for () {
 }
 
 /// A label value that is not one of a [`Tag`]'s values.
+///
+/// # Examples
+///
+/// ```
+/// use metrics_runtime::{ParseTagError, Tag};
+///
+/// #[derive(Tag, Clone, Copy, Debug, PartialEq, Eq)]
+/// #[tag(name = "method", rename_all = "UPPERCASE")]
+/// enum Method { Get, Post }
+///
+/// let err: ParseTagError = "DELETE".parse::<Method>().unwrap_err();
+/// assert_eq!(err.to_string(), "`DELETE` is not a value of tag `method`; expected one of `GET`, `POST`");
+/// // What to record instead is the caller's choice:
+/// let method = "DELETE".parse().unwrap_or(Method::Get);
+/// assert_eq!(method, Method::Get);
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ParseTagError {
     tag: &'static str,
@@ -177,16 +399,56 @@ impl ParseTagError {
     }
 
     /// The tag (label name) being parsed.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use metrics_runtime::Tag;
+    ///
+    /// #[derive(Tag, Clone, Copy, Debug, PartialEq, Eq)]
+    /// #[tag(name = "region", rename_all = "lowercase")]
+    /// enum Region { Eu, Us }
+    ///
+    /// let err = "mars".parse::<Region>().unwrap_err();
+    /// assert_eq!(err.tag(), "region");
+    /// ```
     pub fn tag(&self) -> &'static str {
         self.tag
     }
 
     /// The rejected input.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use metrics_runtime::Tag;
+    ///
+    /// #[derive(Tag, Clone, Copy, Debug, PartialEq, Eq)]
+    /// #[tag(name = "region", rename_all = "lowercase")]
+    /// enum Region { Eu, Us }
+    ///
+    /// let err = "EU".parse::<Region>().unwrap_err();
+    /// assert_eq!(err.value(), "EU");
+    /// ```
     pub fn value(&self) -> &str {
         &self.value
     }
 
     /// The values the tag accepts.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use metrics_runtime::Tag;
+    ///
+    /// #[derive(Tag, Clone, Copy, Debug, PartialEq, Eq)]
+    /// #[tag(name = "region", rename_all = "lowercase")]
+    /// enum Region { Eu, Us }
+    ///
+    /// let err = "asia".parse::<Region>().unwrap_err();
+    /// assert_eq!(err.allowed(), ["eu", "us"]);
+    /// assert_eq!(err.allowed(), Region::VALUES);
+    /// ```
     pub fn allowed(&self) -> &'static [&'static str] {
         self.allowed
     }
@@ -212,6 +474,35 @@ impl fmt::Display for ParseTagError {
 impl std::error::Error for ParseTagError {}
 
 /// Why [`TagSet::from_pairs`] rejected its input.
+///
+/// # Examples
+///
+/// ```
+/// use metrics_runtime::{Tag, TagSet, TagSetError};
+///
+/// #[derive(Tag, Clone, Copy, Debug, PartialEq, Eq)]
+/// #[tag(name = "method", rename_all = "UPPERCASE")]
+/// enum Method { Get, Post }
+///
+/// #[derive(Tag, Clone, Copy, Debug, PartialEq, Eq)]
+/// #[tag(name = "region", rename_all = "lowercase")]
+/// enum Region { Eu, Us }
+///
+/// #[derive(TagSet, Clone, Copy, Debug, PartialEq, Eq)]
+/// struct Request { method: Method, region: Region }
+///
+/// let err = Request::from_pairs(&[("method", "GET"), ("zone", "eu")]).unwrap_err();
+/// assert_eq!(err, TagSetError::UnknownTag { name: "zone".into(), allowed: &["method", "region"] });
+/// assert_eq!(err.to_string(), "unknown tag `zone`; expected one of `method`, `region`");
+///
+/// let err = Request::from_pairs(&[("method", "GET")]).unwrap_err();
+/// assert_eq!(err.to_string(), "missing tag `region`; every tag of the set needs a value");
+///
+/// match Request::from_pairs(&[("method", "PATCH"), ("region", "eu")]) {
+///     Err(TagSetError::InvalidValue(e)) => assert_eq!(e.value(), "PATCH"),
+///     other => panic!("unexpected {other:?}"),
+/// }
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum TagSetError {

@@ -17,6 +17,24 @@ use crate::Tag;
 /// `ok` and `error` come from a returned `Result` (any other return value is `ok`);
 /// `cancelled` is a future dropped before completion; `panicked` is a panic unwinding through
 /// the call.
+///
+/// # Examples
+///
+/// ```
+/// use metrics_runtime::{Histogram, Outcome, RecordDuration, Tag};
+///
+/// static CALLS: Histogram<Outcome> = Histogram::new();
+/// assert_eq!(Outcome::NAME, "outcome");
+/// assert_eq!(Outcome::VALUES, ["ok", "error", "cancelled", "panicked"]);
+///
+/// drop(CALLS.start_timer()); // a plain drop: `ok`
+/// let _ = std::panic::catch_unwind(|| {
+///     let _timer = CALLS.start_timer();
+///     panic!("the call fails"); // unwinds through the timer: `panicked`
+/// });
+/// assert_eq!(CALLS.with(Outcome::Ok).count(), 1);
+/// assert_eq!(CALLS.with(Outcome::Panicked).count(), 1);
+/// ```
 #[derive(Tag, Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[tag(name = "outcome", rename_all = "snake_case")]
 pub enum Outcome {
@@ -32,6 +50,34 @@ pub enum Outcome {
 
 /// Something that records durations: a Histogram or Summary without tags, one series of them
 /// (`.with(tags)`), or one tagged by [`Outcome`] (the outcome picks the series).
+///
+/// # Examples
+///
+/// ```
+/// use std::sync::Mutex;
+/// use metrics_runtime::{Histogram, Outcome, RecordDuration};
+///
+/// // Histograms and summaries are targets already.
+/// static LATENCY: Histogram = Histogram::new();
+/// LATENCY.start_timer().stop();
+/// assert_eq!(LATENCY.count(), 1);
+///
+/// // A target of your own: here, a test double that keeps each call's outcome.
+/// #[derive(Default)]
+/// struct Outcomes(Mutex<Vec<Outcome>>);
+///
+/// impl RecordDuration for Outcomes {
+///     fn record_seconds(&self, seconds: f64, outcome: Outcome) {
+///         assert!(seconds >= 0.0);
+///         self.0.lock().unwrap().push(outcome);
+///     }
+/// }
+///
+/// let seen = Outcomes::default();
+/// drop(seen.start_timer());
+/// seen.start_timer().finish(Outcome::Error);
+/// assert_eq!(*seen.0.lock().unwrap(), [Outcome::Ok, Outcome::Error]);
+/// ```
 #[diagnostic::on_unimplemented(
     message = "`{Self}` cannot record a duration",
     label = "not a Histogram or Summary (or one series of one)",
@@ -39,6 +85,20 @@ pub enum Outcome {
 )]
 pub trait RecordDuration {
     /// Records `seconds` for a call that ended with `outcome`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use metrics_runtime::{Histogram, Outcome, RecordDuration};
+    ///
+    /// static CALLS: Histogram<Outcome> = Histogram::new();
+    /// CALLS.record_seconds(0.25, Outcome::Error); // the outcome picks the series
+    /// assert_eq!(CALLS.with(Outcome::Error).sum(), 0.25);
+    ///
+    /// static PLAIN: Histogram = Histogram::new();
+    /// PLAIN.record_seconds(0.5, Outcome::Error); // an untagged target ignores it
+    /// assert_eq!(PLAIN.count(), 1);
+    /// ```
     fn record_seconds(&self, seconds: f64, outcome: Outcome);
 
     /// Starts a timer that records into `self` when dropped (see [`Timer`]).
@@ -108,6 +168,24 @@ impl<'a, const B: usize> HistogramHandle<'a, B> {
 
 impl<'a> SummaryHandle<'a> {
     /// Starts a timer that records into this series when dropped (see [`Timer`]).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use metrics_runtime::{Summary, Tag};
+    ///
+    /// #[derive(Tag, Clone, Copy, Debug, PartialEq, Eq)]
+    /// #[tag(rename_all = "lowercase")]
+    /// enum Region { Eu, Us }
+    ///
+    /// static CHECKOUT: Summary<Region> = Summary::new();
+    /// {
+    ///     let _timer = CHECKOUT.with(Region::Eu).start_timer();
+    ///     // ... check out ...
+    /// }
+    /// assert_eq!(CHECKOUT.with(Region::Eu).count(), 1);
+    /// assert_eq!(CHECKOUT.with(Region::Us).count(), 0);
+    /// ```
     pub fn start_timer(self) -> Timer<Self> {
         Timer::start(self)
     }
@@ -151,6 +229,24 @@ impl<M: RecordDuration + ?Sized> RecordDuration for &M {
 ///
 /// The target is held by value: a reference to a metric (`&Histogram`), or a series handle
 /// (`HistogramHandle`, which is `Copy`), so `histogram.with(tags).start_timer()` works.
+///
+/// # Examples
+///
+/// ```
+/// use std::time::Duration;
+/// use metrics_runtime::{Histogram, Outcome, Timer};
+///
+/// static STEPS: Histogram<Outcome> = Histogram::new();
+///
+/// let timer = Timer::start(&STEPS);
+/// std::thread::sleep(Duration::from_millis(2));
+/// let elapsed = timer.finish(Outcome::Error);
+/// assert!(elapsed >= Duration::from_millis(2));
+/// assert_eq!(STEPS.with(Outcome::Error).count(), 1);
+///
+/// Timer::start(&STEPS).discard();
+/// assert_eq!(STEPS.with(Outcome::Ok).count(), 0);
+/// ```
 #[must_use = "a timer records when dropped; bind it to a variable (`let _timer = ...`)"]
 pub struct Timer<M> {
     target: M,
@@ -163,6 +259,24 @@ pub struct Timer<M> {
 
 impl<M: RecordDuration> Timer<M> {
     /// Starts timing now; a plain drop records [`Outcome::Ok`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use metrics_runtime::{Histogram, Timer};
+    ///
+    /// static LATENCY: Histogram = Histogram::new();
+    /// let timer = Timer::start(LATENCY.with(())); // a series handle, held by value
+    /// std::thread::sleep(Duration::from_millis(5));
+    /// drop(timer);
+    /// assert_eq!(LATENCY.count(), 1);
+    /// assert!(LATENCY.sum() >= 0.005);
+    /// ```
+    ///
+    /// # Performance
+    ///
+    /// One `Instant::now()`; never allocates.
     #[inline]
     pub fn start(target: M) -> Self {
         Self { target, record: M::record_seconds, start: Instant::now(), on_drop: Some(Outcome::Ok) }
@@ -179,16 +293,54 @@ impl<M: RecordDuration> Timer<M> {
 
 impl<M> Timer<M> {
     /// The time since the timer started.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use metrics_runtime::{Histogram, RecordDuration};
+    ///
+    /// static LATENCY: Histogram = Histogram::new();
+    /// let timer = LATENCY.start_timer();
+    /// std::thread::sleep(Duration::from_millis(3));
+    /// assert!(timer.elapsed() >= Duration::from_millis(3));
+    /// assert_eq!(LATENCY.count(), 0); // reading it records nothing
+    /// ```
     pub fn elapsed(&self) -> Duration {
         self.start.elapsed()
     }
 
     /// Records now with [`Outcome::Ok`] and returns the elapsed time.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use metrics_runtime::{Histogram, RecordDuration};
+    ///
+    /// static LATENCY: Histogram = Histogram::new();
+    /// let timer = LATENCY.start_timer();
+    /// let elapsed = timer.stop();
+    /// assert_eq!(LATENCY.count(), 1);
+    /// assert_eq!(LATENCY.sum(), elapsed.as_secs_f64()); // what was recorded
+    /// ```
     pub fn stop(self) -> Duration {
         self.finish(Outcome::Ok)
     }
 
     /// Records now with `outcome` and returns the elapsed time.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use metrics_runtime::{Histogram, Outcome, RecordDuration};
+    ///
+    /// static CALLS: Histogram<Outcome> = Histogram::new();
+    /// let timer = CALLS.start_timer();
+    /// let response: Result<(), &str> = Err("timeout");
+    /// timer.finish(if response.is_ok() { Outcome::Ok } else { Outcome::Error });
+    /// assert_eq!(CALLS.with(Outcome::Error).count(), 1);
+    /// assert_eq!(CALLS.with(Outcome::Ok).count(), 0);
+    /// ```
     #[inline]
     pub fn finish(mut self, outcome: Outcome) -> Duration {
         self.on_drop = None;
@@ -198,6 +350,20 @@ impl<M> Timer<M> {
     }
 
     /// Stops without recording.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use metrics_runtime::{Histogram, RecordDuration};
+    ///
+    /// static CACHE_FILL_SECONDS: Histogram = Histogram::new();
+    /// let timer = CACHE_FILL_SECONDS.start_timer();
+    /// let already_cached = true;
+    /// if already_cached {
+    ///     timer.discard(); // not a fill: do not record it
+    /// }
+    /// assert_eq!(CACHE_FILL_SECONDS.count(), 0);
+    /// ```
     pub fn discard(mut self) {
         self.on_drop = None;
     }
@@ -221,8 +387,42 @@ impl<M> fmt::Debug for Timer<M> {
 
 /// The outcome of a returned value: `Err(_)` is [`Outcome::Error`], anything else
 /// [`Outcome::Ok`].
+///
+/// # Examples
+///
+/// ```
+/// use metrics_runtime::{Histogram, Outcome, TimedExt, ToOutcome};
+///
+/// // A reply type of your own, timed by outcome like a `Result`.
+/// enum Reply { Done, Rejected }
+///
+/// impl ToOutcome for Reply {
+///     fn outcome(&self) -> Outcome {
+///         match self {
+///             Reply::Done => Outcome::Ok,
+///             Reply::Rejected => Outcome::Error,
+///         }
+///     }
+/// }
+///
+/// static CALLS: Histogram<Outcome> = Histogram::new();
+/// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
+/// let reply = async { Reply::Rejected }.timed_result(&CALLS).await;
+/// assert!(matches!(reply, Reply::Rejected));
+/// # });
+/// assert_eq!(CALLS.with(Outcome::Error).count(), 1);
+/// ```
 pub trait ToOutcome {
     /// The outcome this value stands for.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use metrics_runtime::{Outcome, ToOutcome};
+    ///
+    /// assert_eq!(Ok::<u32, String>(7).outcome(), Outcome::Ok);
+    /// assert_eq!(Err::<u32, String>("refused".into()).outcome(), Outcome::Error);
+    /// ```
     fn outcome(&self) -> Outcome;
 }
 
@@ -239,6 +439,22 @@ impl<T, E> ToOutcome for Result<T, E> {
 
 pin_project_lite::pin_project! {
     /// A future timed by [`TimedExt::timed`]. Records when it completes, is dropped, or panics.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use metrics_runtime::{Histogram, OutcomeFn, Timed, TimedExt};
+    ///
+    /// static LATENCY: Histogram = Histogram::new();
+    /// let never_polled: Timed<'_, _, Histogram, OutcomeFn<u32>> = async { 1 }.timed(&LATENCY);
+    /// drop(never_polled); // timing starts at the first poll: nothing recorded
+    /// assert_eq!(LATENCY.count(), 0);
+    ///
+    /// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
+    /// assert_eq!(async { 2 }.timed(&LATENCY).await, 2);
+    /// # });
+    /// assert_eq!(LATENCY.count(), 1);
+    /// ```
     #[must_use = "futures do nothing unless polled"]
     pub struct Timed<'a, F, M: RecordDuration, O> {
         #[pin]
@@ -281,6 +497,16 @@ where
 }
 
 /// How [`Timed`] derives the outcome from a future's output.
+///
+/// # Examples
+///
+/// ```
+/// use metrics_runtime::{Outcome, OutcomeFn, ToOutcome};
+///
+/// let of_result: OutcomeFn<Result<u8, ()>> = <Result<u8, ()> as ToOutcome>::outcome;
+/// assert_eq!(of_result(&Err(())), Outcome::Error);
+/// assert_eq!(of_result(&Ok(3)), Outcome::Ok);
+/// ```
 pub type OutcomeFn<T> = fn(&T) -> Outcome;
 
 /// Times any future into a Histogram or Summary.
@@ -304,6 +530,28 @@ pub type OutcomeFn<T> = fn(&T) -> Outcome;
 pub trait TimedExt: Future + Sized {
     /// Records the time from first poll to completion (outcome `ok`), or to drop (`cancelled`),
     /// or to a panic (`panicked`).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use metrics_runtime::{Histogram, Outcome, TimedExt};
+    ///
+    /// static FETCH_SECONDS: Histogram<Outcome> = Histogram::new();
+    /// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
+    /// let body = async { "<html>" }.timed(&FETCH_SECONDS).await;
+    /// assert_eq!(body, "<html>");
+    ///
+    /// // Dropped before it completes: recorded as `cancelled`.
+    /// let stuck = std::future::pending::<()>().timed(&FETCH_SECONDS);
+    /// tokio::select! {
+    ///     biased;
+    ///     () = stuck => unreachable!(),
+    ///     () = async {} => {}
+    /// }
+    /// # });
+    /// assert_eq!(FETCH_SECONDS.with(Outcome::Ok).count(), 1);
+    /// assert_eq!(FETCH_SECONDS.with(Outcome::Cancelled).count(), 1);
+    /// ```
     fn timed<M: RecordDuration>(self, target: &M) -> Timed<'_, Self, M, OutcomeFn<Self::Output>> {
         fn ok<T>(_: &T) -> Outcome {
             Outcome::Ok
@@ -312,6 +560,23 @@ pub trait TimedExt: Future + Sized {
     }
 
     /// As [`TimedExt::timed`], with the outcome `ok` or `error` taken from the `Result`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use metrics_runtime::{Histogram, Outcome, TimedExt};
+    ///
+    /// static QUERY_SECONDS: Histogram<Outcome> = Histogram::new();
+    /// async fn query(id: u32) -> Result<String, String> {
+    ///     if id == 0 { Err("no such row".to_owned()) } else { Ok(format!("row {id}")) }
+    /// }
+    /// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
+    /// assert!(query(1).timed_result(&QUERY_SECONDS).await.is_ok());
+    /// assert!(query(0).timed_result(&QUERY_SECONDS).await.is_err());
+    /// # });
+    /// assert_eq!(QUERY_SECONDS.with(Outcome::Ok).count(), 1);
+    /// assert_eq!(QUERY_SECONDS.with(Outcome::Error).count(), 1);
+    /// ```
     fn timed_result<M: RecordDuration>(self, target: &M) -> Timed<'_, Self, M, OutcomeFn<Self::Output>>
     where
         Self::Output: ToOutcome,

@@ -271,6 +271,21 @@ impl<const N: usize, C: Clock> WindowedCounter<N, C> {
 
     /// Adds one now.
     ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use metrics_runtime::{ManualClock, WindowedCounter};
+    ///
+    /// let clock = ManualClock::new();
+    /// let logins: WindowedCounter<60, _> = WindowedCounter::with_clock(Duration::from_secs(1), &clock);
+    /// logins.inc();
+    /// clock.advance(Duration::from_secs(30));
+    /// logins.inc();
+    /// assert_eq!(logins.count(Duration::from_secs(10)), 1); // only the recent one
+    /// assert_eq!(logins.count(Duration::from_secs(60)), 2);
+    /// ```
+    ///
     /// # Performance
     ///
     /// See [`WindowedCounter::add`].

@@ -12,6 +12,16 @@ use super::ring::Ring;
 use super::stats::StatsdStats;
 
 /// The StatsD type a record is pushed as.
+///
+/// # Examples
+///
+/// ```
+/// use metrics_runtime::statsd::{RecordKind, StatsdKey};
+///
+/// static QUEUE_WAIT_MS: StatsdKey = StatsdKey::new("queue.wait", RecordKind::Distribution);
+/// assert_eq!(QUEUE_WAIT_MS.kind(), RecordKind::Distribution);
+/// assert_eq!(StatsdKey::<()>::gauge("queue.depth").kind(), RecordKind::Gauge);
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum RecordKind {
     /// A timing in milliseconds: `name:12.5|ms`. Every StatsD server aggregates these into
@@ -29,6 +39,16 @@ pub enum RecordKind {
 
 impl RecordKind {
     /// The type field of the StatsD line: `ms`, `h`, `d`, `c` or `g`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use metrics_runtime::statsd::RecordKind;
+    ///
+    /// assert_eq!(RecordKind::Timing.type_suffix(), "ms");
+    /// assert_eq!(RecordKind::Count.type_suffix(), "c");
+    /// assert_eq!(RecordKind::Distribution.type_suffix(), "d");
+    /// ```
     pub const fn type_suffix(self) -> &'static str {
         match self {
             RecordKind::Timing => "ms",
@@ -102,6 +122,29 @@ pub struct StatsdKey<T: TagSet = ()> {
 impl<T: TagSet> StatsdKey<T> {
     /// A key named `name` whose records are pushed as `kind`.
     ///
+    /// # Examples
+    ///
+    /// ```
+    /// use metrics_runtime::statsd::{RecordKind, StatsdKey};
+    /// use metrics_runtime::Tag;
+    ///
+    /// #[derive(Tag, Clone, Copy, Debug, PartialEq, Eq)]
+    /// #[tag(name = "region", rename_all = "lowercase")]
+    /// enum Region { Eu, Us }
+    ///
+    /// static PAYLOAD_BYTES: StatsdKey<Region> = StatsdKey::new("api.payload_bytes", RecordKind::Histogram);
+    /// assert_eq!(PAYLOAD_BYTES.name(), "api.payload_bytes");
+    /// assert_eq!(PAYLOAD_BYTES.kind(), RecordKind::Histogram);
+    /// ```
+    ///
+    /// A name StatsD cannot carry does not compile in a `static`:
+    ///
+    /// ```compile_fail
+    /// use metrics_runtime::statsd::{RecordKind, StatsdKey};
+    ///
+    /// static BAD: StatsdKey = StatsdKey::new("api payload", RecordKind::Histogram);
+    /// ```
+    ///
     /// # Panics
     ///
     /// If `name` is empty or contains `:`, `|`, `@`, `#`, `,` or whitespace (at compile time in
@@ -115,36 +158,120 @@ impl<T: TagSet> StatsdKey<T> {
     }
 
     /// A timing key (`|ms`): record values in milliseconds.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use metrics_runtime::statsd::{RecordKind, StatsdKey};
+    ///
+    /// static CHECKOUT_MS: StatsdKey = StatsdKey::timing("shop.checkout");
+    /// assert_eq!(CHECKOUT_MS.kind(), RecordKind::Timing);
+    /// ```
+    ///
+    /// # Panics
+    ///
+    /// As [`StatsdKey::new`]: for a name StatsD cannot carry (at compile time in a `static`).
     pub const fn timing(name: &'static str) -> Self {
         Self::new(name, RecordKind::Timing)
     }
 
     /// A DogStatsD histogram key (`|h`).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use metrics_runtime::statsd::{RecordKind, StatsdKey};
+    ///
+    /// static BATCH_SIZE: StatsdKey = StatsdKey::histogram("ingest.batch_size");
+    /// assert_eq!(BATCH_SIZE.kind(), RecordKind::Histogram);
+    /// ```
+    ///
+    /// # Panics
+    ///
+    /// As [`StatsdKey::new`]: for a name StatsD cannot carry (at compile time in a `static`).
     pub const fn histogram(name: &'static str) -> Self {
         Self::new(name, RecordKind::Histogram)
     }
 
     /// A DogStatsD distribution key (`|d`).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use metrics_runtime::statsd::{RecordKind, StatsdKey};
+    ///
+    /// static RESPONSE_MS: StatsdKey = StatsdKey::distribution("api.response");
+    /// assert_eq!(RESPONSE_MS.kind(), RecordKind::Distribution);
+    /// ```
+    ///
+    /// # Panics
+    ///
+    /// As [`StatsdKey::new`]: for a name StatsD cannot carry (at compile time in a `static`).
     pub const fn distribution(name: &'static str) -> Self {
         Self::new(name, RecordKind::Distribution)
     }
 
     /// A counter key (`|c`): each record is an increment.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use metrics_runtime::statsd::{RecordKind, StatsdKey};
+    ///
+    /// static RETRIES: StatsdKey = StatsdKey::count("client.retries");
+    /// assert_eq!(RETRIES.kind(), RecordKind::Count);
+    /// ```
+    ///
+    /// # Panics
+    ///
+    /// As [`StatsdKey::new`]: for a name StatsD cannot carry (at compile time in a `static`).
     pub const fn count(name: &'static str) -> Self {
         Self::new(name, RecordKind::Count)
     }
 
     /// A gauge key (`|g`): each record is the new value.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use metrics_runtime::statsd::{RecordKind, StatsdKey};
+    ///
+    /// static POOL_SIZE: StatsdKey = StatsdKey::gauge("db.pool_size");
+    /// assert_eq!(POOL_SIZE.kind(), RecordKind::Gauge);
+    /// ```
+    ///
+    /// # Panics
+    ///
+    /// As [`StatsdKey::new`]: for a name StatsD cannot carry (at compile time in a `static`).
     pub const fn gauge(name: &'static str) -> Self {
         Self::new(name, RecordKind::Gauge)
     }
 
     /// The StatsD name.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use metrics_runtime::statsd::StatsdKey;
+    ///
+    /// static CHECKOUT_MS: StatsdKey = StatsdKey::timing("shop.checkout");
+    /// assert_eq!(CHECKOUT_MS.name(), "shop.checkout");
+    /// ```
     pub fn name(&self) -> &'static str {
         self.meta.name
     }
 
     /// The StatsD type.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use metrics_runtime::statsd::{RecordKind, StatsdKey};
+    ///
+    /// static ERRORS: StatsdKey = StatsdKey::count("api.errors");
+    /// assert_eq!(ERRORS.kind(), RecordKind::Count);
+    /// assert_eq!(ERRORS.kind().type_suffix(), "c");
+    /// ```
     pub fn kind(&self) -> RecordKind {
         self.meta.kind
     }
@@ -178,6 +305,26 @@ impl Record {
 
 /// What the batcher does with a record that finds its queue full. Also the `policy` tag of
 /// `statsd_dropped_total`.
+///
+/// # Examples
+///
+/// ```
+/// use metrics_runtime::statsd::{AsyncMetricsBatcher, BackpressurePolicy, BatcherConfig, StatsdKey};
+///
+/// static HITS: StatsdKey = StatsdKey::count("cache.hits");
+///
+/// // A queue of 2 and 10 records of one series, under each policy.
+/// let run = |policy| {
+///     let batcher = AsyncMetricsBatcher::new(BatcherConfig { capacity: 2, policy, coalesce_slots: 4 });
+///     for _ in 0..10 {
+///         batcher.record(&HITS, (), 1.0);
+///     }
+///     (batcher.len(), batcher.stats().dropped())
+/// };
+/// assert_eq!(run(BackpressurePolicy::DropNewest), (2, 8)); // the first two kept
+/// assert_eq!(run(BackpressurePolicy::DropOldest), (2, 8)); // the last two kept
+/// assert_eq!(run(BackpressurePolicy::Coalesce), (3, 0)); // the other 8 merged into one record
+/// ```
 #[derive(Tag, Clone, Copy, Debug, PartialEq, Eq, Hash, Default)]
 #[tag(name = "policy", rename_all = "snake_case")]
 pub enum BackpressurePolicy {
@@ -196,6 +343,18 @@ pub enum BackpressurePolicy {
 }
 
 /// The settings of an [`AsyncMetricsBatcher`].
+///
+/// # Examples
+///
+/// ```
+/// use metrics_runtime::statsd::{AsyncMetricsBatcher, BackpressurePolicy, BatcherConfig};
+///
+/// let config = BatcherConfig { capacity: 1000, policy: BackpressurePolicy::Coalesce, ..BatcherConfig::default() };
+/// let batcher = AsyncMetricsBatcher::new(config);
+/// assert_eq!(batcher.capacity(), 1024); // rounded up to a power of two
+/// assert_eq!(batcher.coalesce_slots(), 1024);
+/// assert_eq!(batcher.policy(), BackpressurePolicy::Coalesce);
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct BatcherConfig {
     /// Records the queue holds, rounded up to a power of two. Size it for the records made
@@ -267,6 +426,17 @@ pub struct AsyncMetricsBatcher {
 
 impl AsyncMetricsBatcher {
     /// A batcher with its own, empty [`StatsdStats`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use metrics_runtime::statsd::{AsyncMetricsBatcher, BatcherConfig};
+    ///
+    /// let batcher = AsyncMetricsBatcher::new(BatcherConfig::default());
+    /// assert!(batcher.is_empty());
+    /// assert_eq!(batcher.capacity(), 8192);
+    /// assert_eq!(batcher.stats().dropped(), 0);
+    /// ```
     pub fn new(config: BatcherConfig) -> Self {
         let slots = config.coalesce_slots.max(1).next_power_of_two();
         Self {
@@ -285,6 +455,25 @@ impl AsyncMetricsBatcher {
     ///
     /// NaN and infinite values are refused and counted in [`StatsdStats::invalid_total`].
     ///
+    /// # Examples
+    ///
+    /// ```
+    /// use metrics_runtime::statsd::{AsyncMetricsBatcher, BatcherConfig, StatsdKey};
+    /// use metrics_runtime::Tag;
+    ///
+    /// #[derive(Tag, Clone, Copy, Debug, PartialEq, Eq)]
+    /// #[tag(name = "region", rename_all = "lowercase")]
+    /// enum Region { Eu, Us }
+    ///
+    /// static CHECKOUT_MS: StatsdKey<Region> = StatsdKey::timing("shop.checkout");
+    ///
+    /// let batcher = AsyncMetricsBatcher::new(BatcherConfig::default());
+    /// batcher.record(&CHECKOUT_MS, Region::Eu, 31.5);
+    /// batcher.record(&CHECKOUT_MS, Region::Us, f64::NAN); // refused
+    /// assert_eq!(batcher.len(), 1);
+    /// assert_eq!(batcher.stats().invalid_total.get(), 1);
+    /// ```
+    ///
     /// # Performance
     ///
     /// A few atomic operations on a fixed ring; never blocks, allocates, locks or makes a
@@ -298,6 +487,23 @@ impl AsyncMetricsBatcher {
     /// Queues one record that stands for `1 / rate` events: the caller recorded only a
     /// fraction `rate` of them. Pushed with `|@rate`, so the server scales its counts back up.
     /// A `rate` outside `(0, 1]` is taken as 1.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use metrics_runtime::statsd::{AsyncMetricsBatcher, BatcherConfig, StatsdKey};
+    ///
+    /// static QUERY_MS: StatsdKey = StatsdKey::timing("db.query");
+    ///
+    /// let batcher = AsyncMetricsBatcher::new(BatcherConfig::default());
+    /// for i in 0..1000 {
+    ///     if i % 10 == 0 {
+    ///         // One query in ten is recorded, pushed as `db.query:4.2|ms|@0.1`.
+    ///         batcher.record_sampled(&QUERY_MS, (), 4.2, 0.1);
+    ///     }
+    /// }
+    /// assert_eq!(batcher.len(), 100);
+    /// ```
     ///
     /// # Performance
     ///
@@ -326,32 +532,105 @@ impl AsyncMetricsBatcher {
     }
 
     /// Records waiting to be pushed: queued plus held in the coalescing table.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use metrics_runtime::statsd::{AsyncMetricsBatcher, BackpressurePolicy, BatcherConfig, StatsdKey};
+    ///
+    /// static JOBS: StatsdKey = StatsdKey::count("worker.jobs");
+    ///
+    /// let batcher =
+    ///     AsyncMetricsBatcher::new(BatcherConfig { capacity: 4, policy: BackpressurePolicy::Coalesce, coalesce_slots: 8 });
+    /// for _ in 0..6 {
+    ///     batcher.record(&JOBS, (), 1.0);
+    /// }
+    /// assert_eq!(batcher.len(), 5); // 4 queued, and 1 coalesced record standing for 2
+    /// ```
     pub fn len(&self) -> usize {
         self.inner.ring.len() + self.inner.coalesce_pending.load(Relaxed)
     }
 
     /// Whether no record is waiting.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use metrics_runtime::statsd::{AsyncMetricsBatcher, BatcherConfig, StatsdKey};
+    ///
+    /// static JOBS: StatsdKey = StatsdKey::count("worker.jobs");
+    ///
+    /// let batcher = AsyncMetricsBatcher::new(BatcherConfig::default());
+    /// assert!(batcher.is_empty());
+    /// batcher.record(&JOBS, (), 1.0);
+    /// assert!(!batcher.is_empty());
+    /// ```
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }
 
     /// The number of records the queue holds (the configured capacity rounded up to a power of
     /// two).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use metrics_runtime::statsd::{AsyncMetricsBatcher, BatcherConfig};
+    ///
+    /// let batcher = AsyncMetricsBatcher::new(BatcherConfig { capacity: 3000, ..BatcherConfig::default() });
+    /// assert_eq!(batcher.capacity(), 4096);
+    /// ```
     pub fn capacity(&self) -> usize {
         self.inner.ring.capacity()
     }
 
     /// The number of slots of the coalescing table.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use metrics_runtime::statsd::{AsyncMetricsBatcher, BatcherConfig};
+    ///
+    /// let batcher = AsyncMetricsBatcher::new(BatcherConfig { coalesce_slots: 100, ..BatcherConfig::default() });
+    /// assert_eq!(batcher.coalesce_slots(), 128);
+    /// ```
     pub fn coalesce_slots(&self) -> usize {
         self.inner.coalesce.len()
     }
 
     /// The backpressure policy.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use metrics_runtime::statsd::{AsyncMetricsBatcher, BackpressurePolicy, BatcherConfig};
+    ///
+    /// let batcher = AsyncMetricsBatcher::new(BatcherConfig::default());
+    /// assert_eq!(batcher.policy(), BackpressurePolicy::DropNewest);
+    /// ```
     pub fn policy(&self) -> BackpressurePolicy {
         self.inner.policy
     }
 
     /// The counters of this batcher and of the exporter that drains it.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use metrics_runtime::statsd::{AsyncMetricsBatcher, BatcherConfig, StatsdKey};
+    /// use metrics_runtime::{Metrics, Registry};
+    ///
+    /// static JOBS: StatsdKey = StatsdKey::count("worker.jobs");
+    ///
+    /// let batcher = AsyncMetricsBatcher::new(BatcherConfig { capacity: 2, ..BatcherConfig::default() });
+    /// let mut registry = Registry::new();
+    /// registry.register_arc(Arc::clone(batcher.stats()) as Arc<dyn Metrics>).unwrap();
+    /// for _ in 0..3 {
+    ///     batcher.record(&JOBS, (), 1.0);
+    /// }
+    /// assert!(registry.render_prometheus().contains("statsd_dropped_total{policy=\"drop_newest\"} 1\n"));
+    /// ```
     pub fn stats(&self) -> &Arc<StatsdStats> {
         &self.inner.stats
     }

@@ -6,6 +6,19 @@ use std::sync::{Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 /// The settings of a [`MetricCircuitBreaker`].
+///
+/// # Examples
+///
+/// ```
+/// use std::time::Duration;
+/// use metrics_runtime::statsd::{BreakerConfig, BreakerState, MetricCircuitBreaker};
+///
+/// let breaker = MetricCircuitBreaker::new(BreakerConfig { failure_threshold: 0, cool_down: Duration::from_secs(30) });
+/// assert!(breaker.try_acquire());
+/// breaker.record_failure(); // a threshold of 0 is taken as 1
+/// assert_eq!(breaker.state(), BreakerState::Open);
+/// assert_eq!(BreakerConfig::default(), BreakerConfig { failure_threshold: 3, cool_down: Duration::from_secs(5) });
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct BreakerConfig {
     /// Consecutive failed pushes that open the breaker. Default 3; 0 is taken as 1.
@@ -21,6 +34,20 @@ impl Default for BreakerConfig {
 }
 
 /// The state of a [`MetricCircuitBreaker`].
+///
+/// # Examples
+///
+/// ```
+/// use std::time::Duration;
+/// use metrics_runtime::statsd::{BreakerConfig, BreakerState, MetricCircuitBreaker};
+///
+/// let breaker = MetricCircuitBreaker::new(BreakerConfig { failure_threshold: 1, cool_down: Duration::ZERO });
+/// assert_eq!(breaker.state(), BreakerState::Closed);
+/// breaker.record_failure();
+/// assert_eq!(breaker.state(), BreakerState::Open);
+/// assert!(breaker.try_acquire()); // no cool-down: the probe goes at once
+/// assert_eq!(breaker.state(), BreakerState::HalfOpen);
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum BreakerState {
     /// Pushes go through; consecutive failures are counted.
@@ -35,6 +62,16 @@ pub enum BreakerState {
 impl BreakerState {
     /// The state as a number, as the `statsd_breaker_state` gauge exports it: 0 closed,
     /// 1 open, 2 half-open.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use metrics_runtime::statsd::BreakerState;
+    ///
+    /// let gauge_values: Vec<u8> =
+    ///     [BreakerState::Closed, BreakerState::Open, BreakerState::HalfOpen].into_iter().map(BreakerState::as_number).collect();
+    /// assert_eq!(gauge_values, [0, 1, 2]);
+    /// ```
     pub const fn as_number(self) -> u8 {
         match self {
             BreakerState::Closed => 0,
@@ -110,6 +147,16 @@ pub struct MetricCircuitBreaker {
 
 impl MetricCircuitBreaker {
     /// A closed breaker.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use metrics_runtime::statsd::{BreakerConfig, BreakerState, MetricCircuitBreaker};
+    ///
+    /// let breaker = MetricCircuitBreaker::new(BreakerConfig::default());
+    /// assert_eq!(breaker.state(), BreakerState::Closed);
+    /// assert_eq!(breaker.times_opened(), 0);
+    /// ```
     pub fn new(config: BreakerConfig) -> Self {
         Self {
             config,
@@ -125,23 +172,81 @@ impl MetricCircuitBreaker {
     }
 
     /// The settings.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use metrics_runtime::statsd::{BreakerConfig, MetricCircuitBreaker};
+    ///
+    /// let breaker = MetricCircuitBreaker::new(BreakerConfig { failure_threshold: 5, cool_down: Duration::from_secs(1) });
+    /// assert_eq!(breaker.config().failure_threshold, 5);
+    /// ```
     pub fn config(&self) -> &BreakerConfig {
         &self.config
     }
 
     /// The current state. An open breaker whose cool-down has passed still reads `Open` until
     /// a caller's [`try_acquire`](Self::try_acquire) turns it half-open.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use metrics_runtime::statsd::{BreakerConfig, BreakerState, MetricCircuitBreaker};
+    ///
+    /// let breaker = MetricCircuitBreaker::new(BreakerConfig { failure_threshold: 1, cool_down: Duration::ZERO });
+    /// breaker.record_failure();
+    /// // The cool-down is over, but the state changes only when a caller asks to push.
+    /// assert_eq!(breaker.state(), BreakerState::Open);
+    /// assert!(breaker.try_acquire());
+    /// assert_eq!(breaker.state(), BreakerState::HalfOpen);
+    /// ```
+    ///
+    /// # Performance
+    ///
+    /// One relaxed atomic load; no lock.
     pub fn state(&self) -> BreakerState {
         BreakerState::from_number(self.state.load(Relaxed))
     }
 
     /// How many times the breaker has opened (from closed or from a failed probe).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use metrics_runtime::statsd::{BreakerConfig, MetricCircuitBreaker};
+    ///
+    /// let breaker = MetricCircuitBreaker::new(BreakerConfig { failure_threshold: 1, cool_down: Duration::ZERO });
+    /// breaker.record_failure(); // opens
+    /// assert!(breaker.try_acquire()); // the probe
+    /// breaker.record_failure(); // the probe failed: opens again
+    /// assert_eq!(breaker.times_opened(), 2);
+    /// ```
+    ///
+    /// # Performance
+    ///
+    /// One relaxed atomic load; no lock.
     pub fn times_opened(&self) -> u64 {
         self.opened.load(Relaxed)
     }
 
     /// Whether a push would be allowed now, without changing the state: `false` while open
     /// and cooling down or while a half-open probe is out.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use metrics_runtime::statsd::{BreakerConfig, BreakerState, MetricCircuitBreaker};
+    ///
+    /// let breaker = MetricCircuitBreaker::new(BreakerConfig { failure_threshold: 1, cool_down: Duration::from_secs(60) });
+    /// assert!(breaker.would_allow());
+    /// breaker.record_failure();
+    /// assert!(!breaker.would_allow()); // open and cooling down
+    /// assert_eq!(breaker.state(), BreakerState::Open); // asking changed nothing
+    /// ```
     pub fn would_allow(&self) -> bool {
         self.would_allow_at(Instant::now())
     }
@@ -149,11 +254,44 @@ impl MetricCircuitBreaker {
     /// Asks to push: `true` when closed, and for the one probe of a breaker whose cool-down has
     /// passed (which turns it half-open). Report the push with
     /// [`record_success`](Self::record_success) or [`record_failure`](Self::record_failure).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use metrics_runtime::statsd::{BreakerConfig, MetricCircuitBreaker};
+    ///
+    /// let breaker = MetricCircuitBreaker::new(BreakerConfig { failure_threshold: 1, cool_down: Duration::from_millis(10) });
+    /// let push = |ok: bool| {
+    ///     if !breaker.try_acquire() {
+    ///         return "skipped";
+    ///     }
+    ///     if ok { breaker.record_success() } else { breaker.record_failure() }
+    ///     "pushed"
+    /// };
+    /// assert_eq!(push(false), "pushed"); // and failed: the breaker opens
+    /// assert_eq!(push(true), "skipped");
+    /// std::thread::sleep(Duration::from_millis(15));
+    /// assert_eq!(push(true), "pushed"); // the probe; it closes the breaker
+    /// assert_eq!(push(true), "pushed");
+    /// ```
     pub fn try_acquire(&self) -> bool {
         self.try_acquire_at(Instant::now())
     }
 
     /// Reports a successful push: resets the failure count; closes a half-open breaker.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use metrics_runtime::statsd::{BreakerConfig, BreakerState, MetricCircuitBreaker};
+    ///
+    /// let breaker = MetricCircuitBreaker::new(BreakerConfig { failure_threshold: 2, ..BreakerConfig::default() });
+    /// breaker.record_failure();
+    /// breaker.record_success(); // resets the count of consecutive failures
+    /// breaker.record_failure();
+    /// assert_eq!(breaker.state(), BreakerState::Closed);
+    /// ```
     pub fn record_success(&self) {
         let mut inner = self.lock();
         inner.failures = 0;
@@ -165,6 +303,20 @@ impl MetricCircuitBreaker {
     }
 
     /// Reports a failed push: opens a closed breaker at the threshold, reopens a half-open one.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use metrics_runtime::statsd::{BreakerConfig, BreakerState, MetricCircuitBreaker};
+    ///
+    /// let breaker = MetricCircuitBreaker::new(BreakerConfig { failure_threshold: 3, ..BreakerConfig::default() });
+    /// breaker.record_failure();
+    /// breaker.record_failure();
+    /// assert_eq!(breaker.state(), BreakerState::Closed);
+    /// breaker.record_failure(); // the third in a row
+    /// assert_eq!(breaker.state(), BreakerState::Open);
+    /// assert!(!breaker.try_acquire());
+    /// ```
     pub fn record_failure(&self) {
         self.record_failure_at(Instant::now());
     }

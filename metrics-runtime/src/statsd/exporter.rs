@@ -23,6 +23,42 @@ use super::lines::{
 use super::stats::{FlushResult, StatsdStats};
 
 /// The settings of a [`StatsdExporter`]. The defaults push to `127.0.0.1:8125` every second.
+///
+/// # Examples
+///
+/// ```
+/// use std::time::Duration;
+/// use metrics_runtime::statsd::{StatsdConfig, StatsdExporter};
+/// use metrics_runtime::{Counter, Metrics};
+///
+/// #[derive(Metrics)]
+/// struct Jobs {
+///     /// Jobs run.
+///     jobs_total: Counter,
+/// }
+/// static JOBS: Jobs = Jobs::new();
+///
+/// # async fn recv(server: &tokio::net::UdpSocket) -> String {
+/// #     let mut buf = [0u8; 65536];
+/// #     let n = tokio::time::timeout(std::time::Duration::from_secs(5), server.recv(&mut buf)).await.unwrap().unwrap();
+/// #     String::from_utf8(buf[..n].to_vec()).unwrap()
+/// # }
+/// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+/// let server = tokio::net::UdpSocket::bind("127.0.0.1:0").await.unwrap(); // a StatsD server
+/// let config = StatsdConfig {
+///     target: server.local_addr().unwrap(),
+///     flush_interval: Duration::from_secs(10),
+///     prefix: "worker.".to_owned(),
+///     global_tags: vec![("env".to_owned(), "prod".to_owned())],
+///     push_own_stats: false,
+///     ..StatsdConfig::default()
+/// };
+/// let exporter = StatsdExporter::start(&JOBS, config).await.unwrap();
+/// JOBS.jobs_total.add(5);
+/// exporter.flush().await;
+/// assert_eq!(recv(&server).await, "worker.jobs_total:5|c|#env:prod");
+/// # });
+/// ```
 #[derive(Debug, Clone)]
 pub struct StatsdConfig {
     /// The StatsD server. Default `127.0.0.1:8125`.
@@ -120,23 +156,144 @@ pub struct Source {
 
 impl Source {
     /// Nothing to read: the exporter pushes the batcher's records only.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use metrics_runtime::statsd::{Source, StatsdConfig, StatsdExporter, StatsdKey};
+    ///
+    /// static LOGIN_MS: StatsdKey = StatsdKey::timing("auth.login");
+    ///
+    /// # async fn recv(server: &tokio::net::UdpSocket) -> String {
+    /// #     let mut buf = [0u8; 65536];
+    /// #     let n = tokio::time::timeout(std::time::Duration::from_secs(5), server.recv(&mut buf)).await.unwrap().unwrap();
+    /// #     String::from_utf8(buf[..n].to_vec()).unwrap()
+    /// # }
+    /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+    /// let server = tokio::net::UdpSocket::bind("127.0.0.1:0").await.unwrap(); // a StatsD server
+    /// let config = StatsdConfig { target: server.local_addr().unwrap(), push_own_stats: false, ..StatsdConfig::default() };
+    /// let exporter = StatsdExporter::start(Source::new(), config).await.unwrap();
+    /// exporter.batcher().record(&LOGIN_MS, (), 85.0);
+    /// exporter.flush().await;
+    /// assert_eq!(recv(&server).await, "auth.login:85|ms");
+    /// # });
+    /// ```
     pub fn new() -> Self {
         Self::default()
     }
 
     /// Adds a struct that lives for the whole program.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use metrics_runtime::statsd::{Source, StatsdConfig, StatsdExporter};
+    /// use metrics_runtime::{Counter, Gauge, Metrics};
+    ///
+    /// #[derive(Metrics)]
+    /// struct Jobs {
+    ///     /// Jobs run.
+    ///     jobs_total: Counter,
+    /// }
+    ///
+    /// #[derive(Metrics)]
+    /// struct Queue {
+    ///     /// Jobs waiting.
+    ///     queue_depth: Gauge,
+    /// }
+    /// static JOBS: Jobs = Jobs::new();
+    /// static QUEUE: Queue = Queue::new();
+    ///
+    /// # async fn recv(server: &tokio::net::UdpSocket) -> String {
+    /// #     let mut buf = [0u8; 65536];
+    /// #     let n = tokio::time::timeout(std::time::Duration::from_secs(5), server.recv(&mut buf)).await.unwrap().unwrap();
+    /// #     String::from_utf8(buf[..n].to_vec()).unwrap()
+    /// # }
+    /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+    /// let server = tokio::net::UdpSocket::bind("127.0.0.1:0").await.unwrap(); // a StatsD server
+    /// let config = StatsdConfig { target: server.local_addr().unwrap(), push_own_stats: false, ..StatsdConfig::default() };
+    /// let exporter = StatsdExporter::start(Source::new().with(&JOBS).with(&QUEUE), config).await.unwrap();
+    /// JOBS.jobs_total.inc();
+    /// QUEUE.queue_depth.set(4.0);
+    /// exporter.flush().await;
+    /// assert_eq!(recv(&server).await, "jobs_total:1|c\nqueue_depth:4|g");
+    /// # });
+    /// ```
     pub fn with(mut self, metrics: &'static dyn Metrics) -> Self {
         self.structs.push(Entry::Static(metrics));
         self
     }
 
     /// Adds a shared struct.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use metrics_runtime::statsd::{Source, StatsdConfig, StatsdExporter};
+    /// use metrics_runtime::{Gauge, Metrics};
+    ///
+    /// #[derive(Metrics)]
+    /// struct Pool {
+    ///     /// Open connections.
+    ///     connections: Gauge,
+    /// }
+    ///
+    /// # async fn recv(server: &tokio::net::UdpSocket) -> String {
+    /// #     let mut buf = [0u8; 65536];
+    /// #     let n = tokio::time::timeout(std::time::Duration::from_secs(5), server.recv(&mut buf)).await.unwrap().unwrap();
+    /// #     String::from_utf8(buf[..n].to_vec()).unwrap()
+    /// # }
+    /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+    /// let server = tokio::net::UdpSocket::bind("127.0.0.1:0").await.unwrap(); // a StatsD server
+    /// let pool = Arc::new(Pool::new()); // made at run time, shared with the code that records
+    /// let config = StatsdConfig { target: server.local_addr().unwrap(), push_own_stats: false, ..StatsdConfig::default() };
+    /// let source = Source::new().with_arc(Arc::clone(&pool) as Arc<dyn Metrics>);
+    /// let exporter = StatsdExporter::start(source, config).await.unwrap();
+    /// pool.connections.set(-2.5);
+    /// exporter.flush().await;
+    /// // A leading `-` means "subtract" to StatsD: a negative gauge is set to 0 first.
+    /// assert_eq!(recv(&server).await, "connections:0|g\nconnections:-2.5|g");
+    /// # });
+    /// ```
     pub fn with_arc(mut self, metrics: Arc<dyn Metrics>) -> Self {
         self.structs.push(Entry::Shared(metrics));
         self
     }
 
     /// Reads a registry (replacing one added before).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use metrics_runtime::statsd::{Source, StatsdConfig, StatsdExporter};
+    /// use metrics_runtime::{Counter, Metrics, Registry};
+    ///
+    /// #[derive(Metrics)]
+    /// #[metrics(namespace = "mail")]
+    /// struct Mail {
+    ///     /// Messages sent.
+    ///     sent_total: Counter,
+    /// }
+    /// static MAIL: Mail = Mail::new();
+    ///
+    /// # async fn recv(server: &tokio::net::UdpSocket) -> String {
+    /// #     let mut buf = [0u8; 65536];
+    /// #     let n = tokio::time::timeout(std::time::Duration::from_secs(5), server.recv(&mut buf)).await.unwrap().unwrap();
+    /// #     String::from_utf8(buf[..n].to_vec()).unwrap()
+    /// # }
+    /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+    /// let server = tokio::net::UdpSocket::bind("127.0.0.1:0").await.unwrap(); // a StatsD server
+    /// let mut registry = Registry::new();
+    /// registry.register(&MAIL).unwrap();
+    /// let config = StatsdConfig { target: server.local_addr().unwrap(), push_own_stats: false, ..StatsdConfig::default() };
+    /// let exporter = StatsdExporter::start(Source::new().with_registry(Arc::new(registry)), config).await.unwrap();
+    /// MAIL.sent_total.add(3);
+    /// exporter.flush().await;
+    /// assert_eq!(recv(&server).await, "mail_sent_total:3|c");
+    /// # });
+    /// ```
     pub fn with_registry(mut self, registry: Arc<Registry>) -> Self {
         self.registry = Some(registry);
         self
@@ -168,6 +325,41 @@ impl fmt::Debug for Source {
 }
 
 /// What one flush did.
+///
+/// # Examples
+///
+/// ```
+/// use metrics_runtime::statsd::{FlushReport, FlushResult, StatsdConfig, StatsdExporter, StatsdKey};
+/// use metrics_runtime::{Counter, Metrics};
+///
+/// #[derive(Metrics)]
+/// struct Jobs {
+///     /// Jobs run.
+///     jobs_total: Counter,
+/// }
+/// static JOBS: Jobs = Jobs::new();
+/// static JOB_MS: StatsdKey = StatsdKey::timing("jobs.run");
+///
+/// # async fn recv(server: &tokio::net::UdpSocket) -> String {
+/// #     let mut buf = [0u8; 65536];
+/// #     let n = tokio::time::timeout(std::time::Duration::from_secs(5), server.recv(&mut buf)).await.unwrap().unwrap();
+/// #     String::from_utf8(buf[..n].to_vec()).unwrap()
+/// # }
+/// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+/// let server = tokio::net::UdpSocket::bind("127.0.0.1:0").await.unwrap(); // a StatsD server
+/// let config = StatsdConfig { target: server.local_addr().unwrap(), push_own_stats: false, ..StatsdConfig::default() };
+/// let exporter = StatsdExporter::start(&JOBS, config).await.unwrap();
+/// JOBS.jobs_total.inc();
+/// exporter.batcher().record(&JOB_MS, (), 12.0);
+/// let report: FlushReport = exporter.flush().await;
+/// let datagram = recv(&server).await;
+/// assert_eq!(datagram, "jobs_total:1|c\njobs.run:12|ms");
+/// assert_eq!(
+///     report,
+///     FlushReport { result: FlushResult::Sent, lines: 1, records: 1, datagrams: 1, bytes: datagram.len() }
+/// );
+/// # });
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct FlushReport {
     /// How it ended.
@@ -244,9 +436,46 @@ impl StatsdExporter {
     /// Binds a UDP socket, connects it to `config.target` and starts the push task, with a new
     /// batcher configured by `config.batcher`. Must be called inside a tokio runtime.
     ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use metrics_runtime::statsd::{StatsdConfig, StatsdExporter};
+    /// use metrics_runtime::{Counter, Metrics, Registry};
+    ///
+    /// #[derive(Metrics)]
+    /// struct Jobs {
+    ///     /// Jobs run.
+    ///     jobs_total: Counter,
+    /// }
+    /// static JOBS: Jobs = Jobs::new();
+    ///
+    /// # async fn recv(server: &tokio::net::UdpSocket) -> String {
+    /// #     let mut buf = [0u8; 65536];
+    /// #     let n = tokio::time::timeout(std::time::Duration::from_secs(5), server.recv(&mut buf)).await.unwrap().unwrap();
+    /// #     String::from_utf8(buf[..n].to_vec()).unwrap()
+    /// # }
+    /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+    /// let server = tokio::net::UdpSocket::bind("127.0.0.1:0").await.unwrap(); // a StatsD server
+    /// let config = StatsdConfig { target: server.local_addr().unwrap(), push_own_stats: false, ..StatsdConfig::default() };
+    /// // A `#[derive(Metrics)]` static, a `Registry` or a `Source` combining them.
+    /// let exporter = StatsdExporter::start(&JOBS, config.clone()).await.unwrap();
+    /// let idle = StatsdExporter::start(Arc::new(Registry::new()), config).await.unwrap();
+    /// JOBS.jobs_total.add(2);
+    /// exporter.flush().await;
+    /// assert_eq!(recv(&server).await, "jobs_total:2|c");
+    /// assert_eq!(idle.flush().await.lines, 0);
+    /// # });
+    /// ```
+    ///
     /// # Errors
     ///
     /// The error of binding or connecting the socket.
+    ///
+    /// # Panics
+    ///
+    /// When polled outside a tokio runtime with I/O and time enabled (`enable_all`): the socket
+    /// and the push task are tokio's.
     pub async fn start(source: impl Into<Source>, config: StatsdConfig) -> io::Result<Self> {
         let batcher = AsyncMetricsBatcher::new(config.batcher);
         Self::start_with_batcher(source, batcher, config).await
@@ -255,9 +484,40 @@ impl StatsdExporter {
     /// As [`start`](Self::start), draining an existing batcher (whose records may already be
     /// queued). Only one exporter should drain a batcher.
     ///
+    /// # Examples
+    ///
+    /// ```
+    /// use metrics_runtime::statsd::{AsyncMetricsBatcher, BatcherConfig, Source, StatsdConfig, StatsdExporter, StatsdKey};
+    ///
+    /// static BOOT_MS: StatsdKey = StatsdKey::timing("app.boot");
+    ///
+    /// # async fn recv(server: &tokio::net::UdpSocket) -> String {
+    /// #     let mut buf = [0u8; 65536];
+    /// #     let n = tokio::time::timeout(std::time::Duration::from_secs(5), server.recv(&mut buf)).await.unwrap().unwrap();
+    /// #     String::from_utf8(buf[..n].to_vec()).unwrap()
+    /// # }
+    /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+    /// let server = tokio::net::UdpSocket::bind("127.0.0.1:0").await.unwrap(); // a StatsD server
+    /// // Recording starts before the exporter exists (say, while configuration loads).
+    /// let batcher = AsyncMetricsBatcher::new(BatcherConfig::default());
+    /// batcher.record(&BOOT_MS, (), 420.0);
+    ///
+    /// let config = StatsdConfig { target: server.local_addr().unwrap(), push_own_stats: false, ..StatsdConfig::default() };
+    /// let exporter = StatsdExporter::start_with_batcher(Source::new(), batcher.clone(), config).await.unwrap();
+    /// exporter.flush().await;
+    /// assert_eq!(recv(&server).await, "app.boot:420|ms");
+    /// assert!(batcher.is_empty());
+    /// # });
+    /// ```
+    ///
     /// # Errors
     ///
     /// The error of binding or connecting the socket.
+    ///
+    /// # Panics
+    ///
+    /// When polled outside a tokio runtime with I/O and time enabled (`enable_all`): the socket
+    /// and the push task are tokio's.
     pub async fn start_with_batcher(
         source: impl Into<Source>,
         batcher: AsyncMetricsBatcher,
@@ -301,27 +561,156 @@ impl StatsdExporter {
     }
 
     /// The batcher whose records this exporter pushes. Clone it to record from anywhere.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use metrics_runtime::statsd::{Source, StatsdConfig, StatsdExporter, StatsdKey};
+    ///
+    /// static RETRIES: StatsdKey = StatsdKey::count("client.retries");
+    ///
+    /// # async fn recv(server: &tokio::net::UdpSocket) -> String {
+    /// #     let mut buf = [0u8; 65536];
+    /// #     let n = tokio::time::timeout(std::time::Duration::from_secs(5), server.recv(&mut buf)).await.unwrap().unwrap();
+    /// #     String::from_utf8(buf[..n].to_vec()).unwrap()
+    /// # }
+    /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+    /// let server = tokio::net::UdpSocket::bind("127.0.0.1:0").await.unwrap(); // a StatsD server
+    /// let config = StatsdConfig { target: server.local_addr().unwrap(), push_own_stats: false, ..StatsdConfig::default() };
+    /// let exporter = StatsdExporter::start(Source::new(), config).await.unwrap();
+    /// let batcher = exporter.batcher().clone(); // for another thread or task
+    /// std::thread::spawn(move || batcher.record(&RETRIES, (), 2.0)).join().unwrap();
+    /// exporter.flush().await;
+    /// assert_eq!(recv(&server).await, "client.retries:2|c");
+    /// # });
+    /// ```
     pub fn batcher(&self) -> &AsyncMetricsBatcher {
         &self.batcher
     }
 
     /// The exporter's and its batcher's own metrics.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use metrics_runtime::statsd::{FlushResult, StatsdConfig, StatsdExporter};
+    /// use metrics_runtime::{Counter, Metrics};
+    ///
+    /// #[derive(Metrics)]
+    /// struct Jobs {
+    ///     /// Jobs run.
+    ///     jobs_total: Counter,
+    /// }
+    /// static JOBS: Jobs = Jobs::new();
+    ///
+    /// # async fn recv(server: &tokio::net::UdpSocket) -> String {
+    /// #     let mut buf = [0u8; 65536];
+    /// #     let n = tokio::time::timeout(std::time::Duration::from_secs(5), server.recv(&mut buf)).await.unwrap().unwrap();
+    /// #     String::from_utf8(buf[..n].to_vec()).unwrap()
+    /// # }
+    /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+    /// let server = tokio::net::UdpSocket::bind("127.0.0.1:0").await.unwrap(); // a StatsD server
+    /// let config = StatsdConfig { target: server.local_addr().unwrap(), push_own_stats: false, ..StatsdConfig::default() };
+    /// let exporter = StatsdExporter::start(&JOBS, config).await.unwrap();
+    /// JOBS.jobs_total.inc();
+    /// exporter.flush().await;
+    /// let datagram = recv(&server).await;
+    /// let stats = exporter.stats();
+    /// assert_eq!(stats.datagrams_sent_total.get(), 1);
+    /// assert_eq!(stats.sent_bytes_total.get(), datagram.len() as u64);
+    /// assert_eq!(stats.flushes_total.with(FlushResult::Sent).get(), 1);
+    /// # });
+    /// ```
     pub fn stats(&self) -> &Arc<StatsdStats> {
         self.batcher.stats()
     }
 
     /// The circuit breaker of the push path.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use metrics_runtime::statsd::{BreakerConfig, BreakerState, StatsdConfig, StatsdExporter};
+    /// use metrics_runtime::{Counter, Metrics};
+    ///
+    /// #[derive(Metrics)]
+    /// struct Jobs {
+    ///     /// Jobs run.
+    ///     jobs_total: Counter,
+    /// }
+    /// static JOBS: Jobs = Jobs::new();
+    ///
+    /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+    /// // An address nothing listens on: bound, then closed at once.
+    /// let dead = std::net::UdpSocket::bind("127.0.0.1:0").unwrap().local_addr().unwrap();
+    /// let config = StatsdConfig {
+    ///     target: dead,
+    ///     breaker: BreakerConfig { failure_threshold: 1, ..BreakerConfig::default() },
+    ///     ..StatsdConfig::default()
+    /// };
+    /// let exporter = StatsdExporter::start(&JOBS, config).await.unwrap();
+    /// assert_eq!(exporter.breaker().state(), BreakerState::Closed);
+    /// JOBS.jobs_total.inc();
+    /// exporter.flush().await; // refused
+    /// assert_eq!(exporter.breaker().state(), BreakerState::Open);
+    /// assert_eq!(exporter.breaker().times_opened(), 1);
+    /// # });
+    /// ```
     pub fn breaker(&self) -> &Arc<MetricCircuitBreaker> {
         &self.breaker
     }
 
     /// The local address of the sending socket.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use metrics_runtime::statsd::{Source, StatsdConfig, StatsdExporter};
+    ///
+    /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+    /// let server = tokio::net::UdpSocket::bind("127.0.0.1:0").await.unwrap(); // a StatsD server
+    /// let config = StatsdConfig { target: server.local_addr().unwrap(), ..StatsdConfig::default() };
+    /// let exporter = StatsdExporter::start(Source::new(), config).await.unwrap();
+    /// assert!(exporter.local_addr().ip().is_loopback()); // a loopback target is sent to from loopback
+    /// assert_ne!(exporter.local_addr().port(), 0);
+    /// # });
+    /// ```
     pub fn local_addr(&self) -> SocketAddr {
         self.local_addr
     }
 
     /// Flushes now (as the timer would) and returns what the flush did. The timer keeps its
     /// schedule.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use metrics_runtime::statsd::{FlushResult, StatsdConfig, StatsdExporter};
+    /// use metrics_runtime::{Gauge, Metrics};
+    ///
+    /// #[derive(Metrics)]
+    /// struct Queue {
+    ///     /// Jobs waiting.
+    ///     queue_depth: Gauge,
+    /// }
+    /// static QUEUE: Queue = Queue::new();
+    ///
+    /// # async fn recv(server: &tokio::net::UdpSocket) -> String {
+    /// #     let mut buf = [0u8; 65536];
+    /// #     let n = tokio::time::timeout(std::time::Duration::from_secs(5), server.recv(&mut buf)).await.unwrap().unwrap();
+    /// #     String::from_utf8(buf[..n].to_vec()).unwrap()
+    /// # }
+    /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+    /// let server = tokio::net::UdpSocket::bind("127.0.0.1:0").await.unwrap(); // a StatsD server
+    /// let config = StatsdConfig { target: server.local_addr().unwrap(), push_own_stats: false, ..StatsdConfig::default() };
+    /// let exporter = StatsdExporter::start(&QUEUE, config).await.unwrap();
+    /// QUEUE.queue_depth.set(7.0);
+    /// assert_eq!(exporter.flush().await.result, FlushResult::Sent);
+    /// assert_eq!(recv(&server).await, "queue_depth:7|g");
+    /// // Only what changed is sent: a second flush has nothing to do.
+    /// assert_eq!(exporter.flush().await.result, FlushResult::Unchanged);
+    /// # });
+    /// ```
     pub async fn flush(&self) -> FlushReport {
         let (reply, rx) = oneshot::channel();
         if self.commands.send(Command::Flush(reply)).await.is_err() {
@@ -332,6 +721,35 @@ impl StatsdExporter {
 
     /// Flushes one last time, stops the task and waits for it; returns the last flush's
     /// report. The last flush obeys the breaker like any other.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use metrics_runtime::statsd::{FlushResult, StatsdConfig, StatsdExporter};
+    /// use metrics_runtime::{Counter, Metrics};
+    ///
+    /// #[derive(Metrics)]
+    /// struct Jobs {
+    ///     /// Jobs run.
+    ///     jobs_total: Counter,
+    /// }
+    /// static JOBS: Jobs = Jobs::new();
+    ///
+    /// # async fn recv(server: &tokio::net::UdpSocket) -> String {
+    /// #     let mut buf = [0u8; 65536];
+    /// #     let n = tokio::time::timeout(std::time::Duration::from_secs(5), server.recv(&mut buf)).await.unwrap().unwrap();
+    /// #     String::from_utf8(buf[..n].to_vec()).unwrap()
+    /// # }
+    /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+    /// let server = tokio::net::UdpSocket::bind("127.0.0.1:0").await.unwrap(); // a StatsD server
+    /// let config = StatsdConfig { target: server.local_addr().unwrap(), push_own_stats: false, ..StatsdConfig::default() };
+    /// let exporter = StatsdExporter::start(&JOBS, config).await.unwrap();
+    /// JOBS.jobs_total.add(9);
+    /// let last = exporter.shutdown().await; // nothing recorded before shutdown is lost
+    /// assert_eq!(last.result, FlushResult::Sent);
+    /// assert_eq!(recv(&server).await, "jobs_total:9|c");
+    /// # });
+    /// ```
     pub async fn shutdown(self) -> FlushReport {
         let (reply, rx) = oneshot::channel();
         let report = if self.commands.send(Command::Shutdown(reply)).await.is_ok() {

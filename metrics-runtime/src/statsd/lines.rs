@@ -7,6 +7,43 @@ use super::batcher::{Record, RecordKind};
 use crate::{HistogramValue, MetricSnapshot, SeriesValue};
 
 /// How the tags of a series are written.
+///
+/// # Examples
+///
+/// ```
+/// use metrics_runtime::statsd::{StatsdConfig, StatsdExporter, TagStyle};
+/// use metrics_runtime::{Counter, Metrics, Tag};
+///
+/// #[derive(Tag, Clone, Copy, Debug, PartialEq, Eq)]
+/// #[tag(name = "region", rename_all = "lowercase")]
+/// enum Region { Eu, Us }
+///
+/// #[derive(Metrics)]
+/// struct Shop {
+///     /// Orders placed.
+///     orders_total: Counter<Region>,
+/// }
+/// static SHOP: Shop = Shop::new();
+///
+/// # async fn recv(server: &tokio::net::UdpSocket) -> String {
+/// #     let mut buf = [0u8; 65536];
+/// #     let n = tokio::time::timeout(std::time::Duration::from_secs(5), server.recv(&mut buf)).await.unwrap().unwrap();
+/// #     String::from_utf8(buf[..n].to_vec()).unwrap()
+/// # }
+/// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+/// let server = tokio::net::UdpSocket::bind("127.0.0.1:0").await.unwrap(); // a StatsD server
+/// let config = StatsdConfig {
+///     target: server.local_addr().unwrap(),
+///     tag_style: TagStyle::NameSuffix, // for a server without tags
+///     push_own_stats: false,
+///     ..StatsdConfig::default()
+/// };
+/// let exporter = StatsdExporter::start(&SHOP, config).await.unwrap();
+/// SHOP.orders_total.with(Region::Us).add(2);
+/// exporter.flush().await;
+/// assert_eq!(recv(&server).await, "orders_total.us:2|c");
+/// # });
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
 pub enum TagStyle {
     /// DogStatsD tags: `name:1|c|#method:GET,status:2xx`. Understood by the Datadog agent,
@@ -21,6 +58,43 @@ pub enum TagStyle {
 
 /// What a histogram of the pushed metrics is sent as. StatsD has no bucketed type, so each
 /// choice gives something up; see the [module documentation](super#histograms-and-summaries).
+///
+/// # Examples
+///
+/// ```
+/// use metrics_runtime::statsd::{HistogramMode, StatsdConfig, StatsdExporter};
+/// use metrics_runtime::{Histogram, Metrics};
+///
+/// #[derive(Metrics)]
+/// struct Api {
+///     /// Request time.
+///     #[metric(unit = "seconds", buckets = [0.05, 0.1])]
+///     request_seconds: Histogram,
+/// }
+/// static API: Api = Api::new();
+///
+/// # async fn recv(server: &tokio::net::UdpSocket) -> String {
+/// #     let mut buf = [0u8; 65536];
+/// #     let n = tokio::time::timeout(std::time::Duration::from_secs(5), server.recv(&mut buf)).await.unwrap().unwrap();
+/// #     String::from_utf8(buf[..n].to_vec()).unwrap()
+/// # }
+/// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+/// let server = tokio::net::UdpSocket::bind("127.0.0.1:0").await.unwrap(); // a StatsD server
+/// let target = server.local_addr().unwrap();
+/// let timings = StatsdExporter::start(&API, StatsdConfig { target, push_own_stats: false, ..StatsdConfig::default() });
+/// let timings = timings.await.unwrap();
+/// let exact = StatsdConfig { target, histograms: HistogramMode::CountSum, push_own_stats: false, ..StatsdConfig::default() };
+/// let exact = StatsdExporter::start(&API, exact).await.unwrap();
+///
+/// for seconds in [0.01, 0.02, 0.03, 0.04] {
+///     API.request_seconds.record(seconds);
+/// }
+/// timings.flush().await; // four records of at most 50 ms
+/// assert_eq!(recv(&server).await, "request_seconds:50|ms|@0.25");
+/// exact.flush().await; // the exact count and sum
+/// assert_eq!(recv(&server).await, "request_seconds.count:4|c\nrequest_seconds.sum:0.1|c");
+/// # });
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
 pub enum HistogramMode {
     /// Records reconstructed from the buckets as timings: per bucket whose count grew by `n`,
@@ -39,6 +113,41 @@ pub enum HistogramMode {
 }
 
 /// What a summary of the pushed metrics is sent as.
+///
+/// # Examples
+///
+/// ```
+/// use metrics_runtime::statsd::{StatsdConfig, StatsdExporter, SummaryMode};
+/// use metrics_runtime::{Metrics, Summary};
+///
+/// #[derive(Metrics)]
+/// struct Checkout {
+///     /// Checkout time quantiles.
+///     #[metric(unit = "seconds")]
+///     checkout_seconds: Summary,
+/// }
+/// static CHECKOUT: Checkout = Checkout::new();
+///
+/// # async fn recv(server: &tokio::net::UdpSocket) -> String {
+/// #     let mut buf = [0u8; 65536];
+/// #     let n = tokio::time::timeout(std::time::Duration::from_secs(5), server.recv(&mut buf)).await.unwrap().unwrap();
+/// #     String::from_utf8(buf[..n].to_vec()).unwrap()
+/// # }
+/// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+/// let server = tokio::net::UdpSocket::bind("127.0.0.1:0").await.unwrap(); // a StatsD server
+/// let target = server.local_addr().unwrap();
+/// let config = StatsdConfig { target, summaries: SummaryMode::CountSum, push_own_stats: false, ..StatsdConfig::default() };
+/// let exporter = StatsdExporter::start(&CHECKOUT, config).await.unwrap();
+/// CHECKOUT.checkout_seconds.record(0.5);
+/// CHECKOUT.checkout_seconds.record(1.5);
+/// exporter.flush().await;
+/// assert_eq!(recv(&server).await, "checkout_seconds.count:2|c\ncheckout_seconds.sum:2|c");
+///
+/// let skip = StatsdConfig { target, summaries: SummaryMode::Skip, push_own_stats: false, ..StatsdConfig::default() };
+/// let skipping = StatsdExporter::start(&CHECKOUT, skip).await.unwrap();
+/// assert_eq!(skipping.flush().await.lines, 0);
+/// # });
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
 pub enum SummaryMode {
     /// Count and sum deltas as two counters, `name.count` and `name.sum`. Quantiles cannot be

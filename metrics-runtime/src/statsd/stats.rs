@@ -6,6 +6,37 @@ use crate::{Counter, Gauge, Metrics, Tag};
 use super::batcher::BackpressurePolicy;
 
 /// How a flush ended, the `result` tag of `statsd_flushes_total`.
+///
+/// # Examples
+///
+/// ```
+/// use metrics_runtime::statsd::{BreakerConfig, FlushResult, StatsdConfig, StatsdExporter};
+/// use metrics_runtime::{Counter, Metrics};
+///
+/// #[derive(Metrics)]
+/// struct Jobs {
+///     /// Jobs run.
+///     jobs_total: Counter,
+/// }
+/// static JOBS: Jobs = Jobs::new();
+///
+/// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+/// // An address nothing listens on: bound, then closed at once.
+/// let dead = std::net::UdpSocket::bind("127.0.0.1:0").unwrap().local_addr().unwrap();
+/// let config = StatsdConfig {
+///     target: dead,
+///     breaker: BreakerConfig { failure_threshold: 1, ..BreakerConfig::default() },
+///     ..StatsdConfig::default()
+/// };
+/// let exporter = StatsdExporter::start(&JOBS, config).await.unwrap();
+/// assert_eq!(exporter.flush().await.result, FlushResult::Unchanged); // nothing to send
+///
+/// JOBS.jobs_total.inc();
+/// assert_eq!(exporter.flush().await.result, FlushResult::Failed); // refused: the breaker opens
+/// assert_eq!(exporter.flush().await.result, FlushResult::BreakerOpen);
+/// assert_eq!(exporter.stats().flushes_total.with(FlushResult::Failed).get(), 1);
+/// # });
+/// ```
 #[derive(Tag, Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[tag(name = "result", rename_all = "snake_case")]
 pub enum FlushResult {
@@ -28,6 +59,23 @@ pub enum FlushResult {
 /// (see [`StatsdConfig::push_own_stats`](super::StatsdConfig::push_own_stats)). All values are
 /// counted with relaxed atomics; the batcher's counters are only touched when a record
 /// overflows the queue.
+///
+/// # Examples
+///
+/// ```
+/// use metrics_runtime::statsd::{AsyncMetricsBatcher, BackpressurePolicy, BatcherConfig, StatsdKey};
+/// use metrics_runtime::Metrics;
+///
+/// static EVENTS: StatsdKey = StatsdKey::count("app.events");
+///
+/// let batcher = AsyncMetricsBatcher::new(BatcherConfig { capacity: 2, policy: BackpressurePolicy::DropOldest, ..BatcherConfig::default() });
+/// for _ in 0..5 {
+///     batcher.record(&EVENTS, (), 1.0);
+/// }
+/// let stats = batcher.stats();
+/// assert_eq!(stats.dropped_total.with(BackpressurePolicy::DropOldest).get(), 3);
+/// assert!(stats.render_prometheus().contains("statsd_dropped_total{policy=\"drop_oldest\"} 3\n"));
+/// ```
 #[derive(Metrics)]
 #[metrics(namespace = "statsd")]
 pub struct StatsdStats {
@@ -63,6 +111,20 @@ pub struct StatsdStats {
 
 impl StatsdStats {
     /// The sum of [`dropped_total`](Self::dropped_total) over its policies.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use metrics_runtime::statsd::{AsyncMetricsBatcher, BatcherConfig, StatsdKey};
+    ///
+    /// static EVENTS: StatsdKey = StatsdKey::count("app.events");
+    ///
+    /// let batcher = AsyncMetricsBatcher::new(BatcherConfig { capacity: 2, ..BatcherConfig::default() });
+    /// for _ in 0..10 {
+    ///     batcher.record(&EVENTS, (), 1.0);
+    /// }
+    /// assert_eq!(batcher.stats().dropped(), 8);
+    /// ```
     pub fn dropped(&self) -> u64 {
         self.dropped_total.total()
     }
