@@ -598,6 +598,9 @@ fn render_1000(c: &mut Criterion) {
     g.finish();
 }
 
+/// The sharded series of `contended_2`.
+static SHARDED: metrics_runtime::ShardedCounter = metrics_runtime::ShardedCounter::new();
+
 /// Two threads incrementing one series: the time per increment per thread.
 fn contended_2(c: &mut Criterion) {
     let mut g = c.benchmark_group("contended_2");
@@ -633,6 +636,10 @@ fn contended_2(c: &mut Criterion) {
         })
     });
     g.bench_function("ours", |b| b.iter_custom(|iters| two_threads(iters, || black_box(&OURS).contended_total.inc())));
+    // The contention option: a `ShardedCounter` series, each thread on its own cache line.
+    g.bench_function("ours_sharded", |b| b.iter_custom(|iters| two_threads(iters, || black_box(&SHARDED).inc())));
+    // The same sharded series from one thread: the single-thread throughput to compare with.
+    g.bench_function("ours_sharded_1_thread", |b| b.iter(|| black_box(&SHARDED).inc()));
 
     g.finish();
 }

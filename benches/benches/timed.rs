@@ -98,6 +98,8 @@ fn bench(c: &mut Criterion) {
     let clock = quanta::Clock::new();
     g.bench_function("quanta_now", |b| b.iter(|| clock.now()));
     g.bench_function("quanta_raw", |b| b.iter(|| clock.raw()));
+    // What `Timer` uses: the global, lazily calibrated clock.
+    g.bench_function("quanta_instant_now", |b| b.iter(quanta::Instant::now));
     g.finish();
 
     black_box((PLAIN_H.count(), TIMED_H.count(), MANUAL_H.count()));

@@ -7,7 +7,7 @@
 
 use std::collections::{HashMap, HashSet};
 use std::fmt;
-use std::hash::BuildHasher;
+use std::hash::{BuildHasher, BuildHasherDefault, Hasher};
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering::Relaxed};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant};
@@ -258,9 +258,11 @@ struct Family {
     label_names: &'static [&'static str],
     bounds: &'static [f64],
     le: &'static [&'static str],
-    hasher: std::collections::hash_map::RandomState,
-    /// Series by the hash of their label values; collisions chained.
-    series: RwLock<HashMap<u64, Vec<Arc<Series>>>>,
+    /// Random per family, so that label values cannot be chosen to collide.
+    seed: u64,
+    /// Series by the hash of their label values (already a hash: not hashed again);
+    /// collisions chained and compared value by value.
+    series: RwLock<HashMap<u64, Vec<Arc<Series>>, BuildHasherDefault<IdHasher>>>,
     count: AtomicUsize,
     overflow: Arc<Series>,
     /// Records that went to the overflow series.
@@ -295,7 +297,12 @@ impl Family {
         }
     }
 
-    fn find(&self, map: &HashMap<u64, Vec<Arc<Series>>>, hash: u64, values: &[&str]) -> Option<Arc<Series>> {
+    fn find(
+        &self,
+        map: &HashMap<u64, Vec<Arc<Series>>, BuildHasherDefault<IdHasher>>,
+        hash: u64,
+        values: &[&str],
+    ) -> Option<Arc<Series>> {
         map.get(&hash)?.iter().find(|s| s.values.iter().map(|v| &**v).eq(values.iter().copied())).cloned()
     }
 }
@@ -522,8 +529,8 @@ impl BoundedRegistry {
             label_names,
             bounds,
             le,
-            hasher: std::collections::hash_map::RandomState::new(),
-            series: RwLock::new(HashMap::new()),
+            seed: std::collections::hash_map::RandomState::new().hash_one(0u64),
+            series: RwLock::new(HashMap::default()),
             count: AtomicUsize::new(0),
             overflow: Arc::new(Series {
                 values: Box::new([]),
@@ -799,6 +806,63 @@ impl Metrics for BoundedRegistry {
     }
 }
 
+/// A hasher for keys that are already hashes.
+#[derive(Default)]
+struct IdHasher(u64);
+
+impl Hasher for IdHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        // Only `u64` keys are hashed with it; fold anything else in so it stays correct.
+        for &b in bytes {
+            self.0 = (self.0.rotate_left(8) ^ u64::from(b)).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+        }
+    }
+
+    fn write_u64(&mut self, n: u64) {
+        self.0 = n;
+    }
+
+    fn finish(&self) -> u64 {
+        self.0
+    }
+}
+
+/// A fast seeded hash of label values (word at a time, multiply-rotate, FxHash-style, then a
+/// final avalanche). Not cryptographic: the per-family random seed keeps values from being
+/// chosen to collide, and a chain is bounded by the series cap in any case.
+#[inline]
+fn hash_values(seed: u64, values: &[&str]) -> u64 {
+    const K: u64 = 0x517C_C1B7_2722_0A95;
+    let mut h = seed ^ values.len() as u64;
+    for v in values {
+        let bytes = v.as_bytes();
+        let mut chunks = bytes.chunks_exact(8);
+        for c in &mut chunks {
+            let w = u64::from_le_bytes([c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7]]);
+            h = (h.rotate_left(5) ^ w).wrapping_mul(K);
+        }
+        let mut tail = [0u8; 8];
+        tail[..chunks.remainder().len()].copy_from_slice(chunks.remainder());
+        // The length separates values, so `["ab", "c"]` and `["a", "bc"]` differ.
+        h = (h.rotate_left(5) ^ u64::from_le_bytes(tail)).wrapping_mul(K);
+        h = (h.rotate_left(5) ^ bytes.len() as u64).wrapping_mul(K);
+    }
+    // Avalanche (murmur3's finaliser), so that low bits depend on every input bit.
+    h ^= h >> 33;
+    h = h.wrapping_mul(0xFF51_AFD7_ED55_8CCD);
+    h ^= h >> 33;
+    h
+}
+
+/// Marks a series updated since its last export; reads first, so that a hot series does not
+/// write the flag's cache line on every update.
+#[inline(always)]
+fn mark_dirty(s: &Series) {
+    if !s.dirty.load(Relaxed) {
+        s.dirty.store(true, Relaxed);
+    }
+}
+
 /// What dynamic handles share.
 #[derive(Clone)]
 struct Handle {
@@ -810,16 +874,29 @@ impl Handle {
     /// The series for `values`: found, created (within the caps and rate), or the overflow
     /// series.
     fn series(&self, values: &[&str]) -> Result<Arc<Series>, DynamicError> {
-        let f = &*self.family;
-        if values.len() != f.label_names.len() {
+        self.update(values, Arc::clone)
+    }
+
+    /// Runs `f` on the series for `values` (found, created, or the overflow series). An
+    /// existing series is updated under the read lock, with no reference count traffic.
+    #[inline]
+    fn update<R>(&self, values: &[&str], f: impl FnOnce(&Arc<Series>) -> R) -> Result<R, DynamicError> {
+        let fam = &*self.family;
+        if values.len() != fam.label_names.len() {
             self.shared.rejected.fetch_add(1, Relaxed);
-            return Err(DynamicError::LabelCount { expected: f.label_names.len(), given: values.len() });
+            return Err(DynamicError::LabelCount { expected: fam.label_names.len(), given: values.len() });
         }
-        let hash = f.hasher.hash_one(values);
-        if let Some(s) = f.find(&f.series.read().unwrap_or_else(|p| p.into_inner()), hash, values) {
-            return Ok(s);
+        let hash = hash_values(fam.seed, values);
+        {
+            let map = fam.series.read().unwrap_or_else(|p| p.into_inner());
+            if let Some(s) = map
+                .get(&hash)
+                .and_then(|chain| chain.iter().find(|s| s.values.iter().map(|v| &**v).eq(values.iter().copied())))
+            {
+                return Ok(f(s));
+            }
         }
-        self.create(values, hash)
+        self.create(values, hash).map(|s| f(&s))
     }
 
     #[cold]
@@ -972,10 +1049,10 @@ impl DynCounter {
     ///
     /// As [`DynCounter::with`].
     pub fn add(&self, values: &[&str], n: u64) -> Result<(), DynamicError> {
-        let s = self.0.series(values)?;
-        s.cells[0].fetch_add(n, Relaxed);
-        s.dirty.store(true, Relaxed);
-        Ok(())
+        self.0.update(values, |s| {
+            s.cells[0].fetch_add(n, Relaxed);
+            mark_dirty(s);
+        })
     }
 
     /// Records that went to the overflow series.
@@ -1124,10 +1201,10 @@ impl DynGauge {
     ///
     /// As [`DynCounter::with`].
     pub fn set(&self, values: &[&str], value: f64) -> Result<(), DynamicError> {
-        let s = self.0.series(values)?;
-        s.cells[0].store(value.to_bits(), Relaxed);
-        s.dirty.store(true, Relaxed);
-        Ok(())
+        self.0.update(values, |s| {
+            s.cells[0].store(value.to_bits(), Relaxed);
+            mark_dirty(s);
+        })
     }
 
     /// Adds `delta` to the series for `values`.
@@ -1153,10 +1230,10 @@ impl DynGauge {
     ///
     /// As [`DynCounter::with`], plus a compare-and-swap loop.
     pub fn add(&self, values: &[&str], delta: f64) -> Result<(), DynamicError> {
-        let s = self.0.series(values)?;
-        atomic_f64_add(&s.cells[0], delta);
-        s.dirty.store(true, Relaxed);
-        Ok(())
+        self.0.update(values, |s| {
+            atomic_f64_add(&s.cells[0], delta);
+            mark_dirty(s);
+        })
     }
 
     /// Records that went to the overflow series.
@@ -1225,13 +1302,13 @@ impl DynHistogram {
             self.0.shared.rejected.fetch_add(1, Relaxed);
             return Err(DynamicError::InvalidValue { reason: "NaN and infinite values are not recorded".into() });
         }
-        let s = self.0.series(values)?;
         let bounds = self.0.family.bounds;
-        let i = bounds.iter().map(|b| usize::from(value > *b)).sum::<usize>();
-        s.cells[i].fetch_add(1, Relaxed);
-        atomic_f64_add(&s.cells[bounds.len() + 1], value);
-        s.dirty.store(true, Relaxed);
-        Ok(())
+        self.0.update(values, |s| {
+            let i = bounds.iter().map(|b| usize::from(value > *b)).sum::<usize>();
+            s.cells[i].fetch_add(1, Relaxed);
+            atomic_f64_add(&s.cells[bounds.len() + 1], value);
+            mark_dirty(s);
+        })
     }
 
     /// Records that went to the overflow series.

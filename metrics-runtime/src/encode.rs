@@ -219,7 +219,7 @@ pub struct MetricDesc {
 /// ```
 #[derive(Debug)]
 pub struct PrefixTable {
-    bytes: &'static [u8],
+    text: &'static str,
     offsets: &'static [u32],
 }
 
@@ -229,35 +229,36 @@ impl PrefixTable {
     /// # Examples
     ///
     /// ```
-    /// use metrics_runtime::PrefixTable;
-    ///
-    /// assert_eq!(PrefixTable::EMPTY.get(0), None); // the encoder builds each prefix itself
+    /// assert_eq!(metrics_runtime::PrefixTable::EMPTY.get(0), None);
     /// ```
-    pub const EMPTY: PrefixTable = PrefixTable { bytes: &[], offsets: &[] };
+    pub const EMPTY: PrefixTable = PrefixTable { text: "", offsets: &[] };
 
     /// A table from the concatenated prefixes and the `CARDINALITY + 1` offsets delimiting them.
+    ///
+    /// # Panics
+    ///
+    /// If the bytes are not UTF-8 or the offsets do not end at the last byte (at compile time
+    /// when used in a constant).
     ///
     /// # Examples
     ///
     /// ```
     /// use metrics_runtime::PrefixTable;
     ///
-    /// static TABLE: PrefixTable = PrefixTable::new(b"hits_total{cache=\"l1\"} hits_total{cache=\"l2\"} ", &[0, 23, 46]);
-    /// assert_eq!(TABLE.get(0), Some("hits_total{cache=\"l1\"} "));
+    /// static TABLE: PrefixTable = PrefixTable::new(b"a{k=\"x\"} a{k=\"y\"} ", &[0, 9, 18]);
+    /// assert_eq!(TABLE.get(1), Some("a{k=\"y\"} "));
     /// assert_eq!(TABLE.get(2), None);
     /// ```
-    ///
-    /// # Panics
-    ///
-    /// If the bytes are not UTF-8 or the offsets do not delimit them (at compile time when
-    /// used in a constant).
     pub const fn new(bytes: &'static [u8], offsets: &'static [u32]) -> Self {
-        assert!(core::str::from_utf8(bytes).is_ok(), "prefixes must be UTF-8");
+        let text = match core::str::from_utf8(bytes) {
+            Ok(text) => text,
+            Err(_) => panic!("prefixes must be UTF-8"),
+        };
         assert!(
             offsets.is_empty() || offsets[offsets.len() - 1] as usize == bytes.len(),
             "offsets must end at the last byte"
         );
-        Self { bytes, offsets }
+        Self { text, offsets }
     }
 
     /// The prefix of series `index`, if the table has it.
@@ -267,22 +268,18 @@ impl PrefixTable {
     /// ```
     /// use metrics_runtime::PrefixTable;
     ///
-    /// static TABLE: PrefixTable = PrefixTable::new(b"up{zone=\"a\"} up{zone=\"b\"} ", &[0, 13, 26]);
-    /// assert_eq!(TABLE.get(1), Some("up{zone=\"b\"} "));
-    /// assert_eq!(TABLE.get(5), None);
+    /// static TABLE: PrefixTable = PrefixTable::new(b"up ", &[0, 3]);
+    /// assert_eq!(TABLE.get(0), Some("up "));
     /// ```
     ///
     /// # Performance
     ///
-    /// Two bounds-checked loads and a slice; never allocates.
+    /// Two offset loads and a slice: the text was checked to be UTF-8 when the table was built.
     #[inline]
     pub fn get(&self, index: usize) -> Option<&'static str> {
         let start = *self.offsets.get(index)? as usize;
         let end = *self.offsets.get(index + 1)? as usize;
-        let bytes = self.bytes.get(start..end)?;
-        // The table is checked to be UTF-8 when built and cut at the ends of prefixes, which
-        // are character boundaries; the fallback never happens.
-        core::str::from_utf8(bytes).ok()
+        self.text.get(start..end)
     }
 }
 

@@ -144,8 +144,6 @@ impl<const B: usize> fmt::Debug for HistogramSeries<B> {
 /// ```
 pub struct Histogram<T: TagSet = (), const B: usize = 16> {
     bounds: &'static [f64],
-    /// The bounds padded with `+Inf` to `B`: a fixed-length search the compiler unrolls.
-    padded: [f64; B],
     le: &'static [&'static str],
     invalid: AtomicU64,
     series: T::Array<HistogramSeries<B>>,
@@ -214,19 +212,7 @@ impl<T: TagSet, const B: usize> Histogram<T, B> {
             assert!(i == 0 || bounds[i - 1] < bounds[i], "bucket bounds must be strictly increasing");
             i += 1;
         }
-        let mut padded = [f64::INFINITY; B];
-        let mut k = 0;
-        while k < bounds.len() {
-            padded[k] = bounds[k];
-            k += 1;
-        }
-        Self {
-            bounds,
-            padded,
-            le,
-            invalid: AtomicU64::new(0),
-            series: <T::Array<HistogramSeries<B>> as ConstInit>::INIT,
-        }
+        Self { bounds, le, invalid: AtomicU64::new(0), series: <T::Array<HistogramSeries<B>> as ConstInit>::INIT }
     }
 
     /// The series for `tags`.
@@ -251,12 +237,7 @@ impl<T: TagSet, const B: usize> Histogram<T, B> {
     /// Index arithmetic on the tags' variants; no hashing, lock or allocation.
     #[inline(always)]
     pub fn with(&self, tags: T) -> HistogramHandle<'_, B> {
-        HistogramHandle {
-            bounds: self.bounds,
-            padded: &self.padded,
-            invalid: &self.invalid,
-            series: &self.series.as_slice()[tags.index()],
-        }
+        HistogramHandle { bounds: self.bounds, invalid: &self.invalid, series: &self.series.as_slice()[tags.index()] }
     }
 
     /// The bucket bounds (without `+Inf`).
@@ -439,7 +420,6 @@ impl<T: TagSet, const B: usize> fmt::Debug for Histogram<T, B> {
 #[derive(Clone, Copy)]
 pub struct HistogramHandle<'a, const B: usize> {
     bounds: &'static [f64],
-    padded: &'a [f64; B],
     invalid: &'a AtomicU64,
     series: &'a HistogramSeries<B>,
 }
@@ -479,9 +459,7 @@ impl<const B: usize> HistogramHandle<'_, B> {
         }
         // Branch-free: the bounds are strictly increasing, so the number of bounds below the
         // value is the bucket index (`le` is inclusive). No data-dependent branch to mispredict.
-        // The padding is `+Inf`, which no finite value exceeds: over the fixed `B` slots (which
-        // the compiler unrolls) the count is the same as over the bounds.
-        let i = self.padded.iter().map(|b| usize::from(value > *b)).sum::<usize>();
+        let i = self.bounds.iter().map(|b| usize::from(value > *b)).sum::<usize>();
         // `i <= bounds.len() < B` (checked in `with_bounds`); `min` lets the compiler see it.
         let i = i.min(B - 1);
         self.series.counts[i].fetch_add(1, Relaxed);
@@ -514,7 +492,7 @@ impl<const B: usize> HistogramHandle<'_, B> {
             self.invalid.fetch_add(1, Relaxed);
             return;
         }
-        let i = self.padded.iter().map(|b| usize::from(value > *b)).sum::<usize>().min(B - 1);
+        let i = self.bounds.iter().map(|b| usize::from(value > *b)).sum::<usize>().min(B - 1);
         self.series.counts[i].fetch_add(weight, Relaxed);
         atomic_f64_add(&self.series.sum, value * weight as f64);
     }

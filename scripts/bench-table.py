@@ -1,0 +1,102 @@
+#!/usr/bin/env python3
+"""Prints the README's performance tables from criterion's last run (median of each bench,
+read from target/criterion/<group>/<bench>/new/estimates.json), with ratios to each row's
+floor. Run after `cargo bench -p benches --benches -- --warm-up-time 1 --measurement-time 3`."""
+import json
+import os
+import sys
+
+ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "target", "criterion")
+
+
+def median(bench_id):
+    path = os.path.join(ROOT, *bench_id.split("/"), "new", "estimates.json")
+    try:
+        with open(path) as f:
+            return json.load(f)["median"]["point_estimate"]
+    except OSError:
+        return None
+
+
+def fmt(ns):
+    if ns is None:
+        return "n/a"
+    return f"{ns / 1000:,.1f} µs" if ns >= 10_000 else f"{ns:.2f} ns"
+
+
+def table(title, floor, rows, note=""):
+    f = median(floor)
+    print(f"\n**{title}** (floor: `{floor}`, {fmt(f)})\n")
+    print("| bench | median | × floor |")
+    print("|---|---:|---:|")
+    for r in rows:
+        m = median(r)
+        ratio = f"{m / f:.2f}" if m is not None and f else "n/a"
+        print(f"| `{r}` | {fmt(m)} | {ratio} |")
+    if note:
+        print(f"\n{note}")
+
+
+def main():
+    if not os.path.isdir(ROOT):
+        sys.exit("no criterion results: run the benches first")
+    peers = ["metrics", "prometheus", "prometheus_client", "measured", "metrics_lib"]
+    print("### Record paths beside the raw-atomic floor (`benches/record.rs`)")
+    table("Counter increment", "floor/atomic_fetch_add", ["counter/inc"])
+    table(
+        "Tagged counter increment (rotating pseudo-random tags)",
+        "floor/atomic_fetch_add_rotating",
+        ["counter/inc_tagged", "floor/atomic_fetch_add"],
+    )
+    table("Gauge set", "floor/atomic_store", ["gauge/set"])
+    table("Histogram record", "floor/bucket_search_add", ["histogram/record"])
+    table("Summary record", "floor/atomic_fetch_add", ["summary/record"])
+    print("\n### Side by side with the peers (`benches/peers.rs`)")
+    table("Counter increment", "counter_inc/floor", ["counter_inc/ours"] + [f"counter_inc/{p}" for p in peers])
+    table(
+        "Tagged counter increment (2 tags, rotating pseudo-random values, through each lookup path)",
+        "counter_inc_tagged/floor_rotating",
+        ["counter_inc_tagged/ours"] + [f"counter_inc_tagged/{p}" for p in peers + ["prometheus_static"]],
+    )
+    table(
+        "Histogram record (11 default buckets, values spread over all buckets)",
+        "histogram_record/floor_branchless",
+        ["histogram_record/ours", "histogram_record/floor"]
+        + [f"histogram_record/{p}" for p in ["metrics", "metrics_drained", "prometheus", "prometheus_client", "measured", "metrics_lib"]],
+    )
+    table(
+        "Summary record (amortised; `metrics_histogram_drained` includes the exporter's drain)",
+        "summary_record/ours",
+        ["summary_record/metrics_histogram", "summary_record/metrics_histogram_drained", "summary_record/metrics_lib"],
+    )
+    table(
+        "Render a 1000-series counter family to Prometheus text (reused buffer)",
+        "render_1000/floor",
+        ["render_1000/ours"] + [f"render_1000/{p}" for p in ["measured", "prometheus_client", "metrics_lib", "prometheus", "metrics_exporter_prometheus"]],
+    )
+    table(
+        "Contention: 2 threads on one series (time per increment per thread)",
+        "contended_2/floor_shared_atomic",
+        ["contended_2/ours", "contended_2/ours_sharded", "contended_2/ours_sharded_1_thread"],
+    )
+    table("#[timed] overhead, empty sync fn", "timed_sync_empty/plain", ["timed_sync_empty/timed", "timed_sync_empty/manual_instant"])
+    table("#[timed] overhead, empty async fn", "timed_async_empty/plain", ["timed_async_empty/timed", "timed_async_empty/manual_instant"])
+    table("Clocks", "clock/instant_now", ["clock/instant_elapsed", "clock/quanta_now", "clock/quanta_raw"])
+    table(
+        "Record path with a StatsD push exporter attached",
+        "counter_inc/no_exporter",
+        ["counter_inc/statsd_dead_target", "counter_inc/statsd_live_target", "floor/atomic_fetch_add"],
+    )
+    table(
+        "Sampling (histogram and summary record)",
+        "histogram_record/unsampled",
+        ["histogram_record/sampled_1_in_10", "histogram_record/sampled_1_in_100", "summary_record/unsampled", "summary_record/sampled_1_in_10", "summary_record/sampled_1_in_100"],
+    )
+    table(
+        "Run-time label lookup (100 route values, rotating)",
+        "dynamic_lookup/ours_bounded_registry",
+        ["dynamic_lookup/prometheus_with_label_values", "dynamic_lookup/metrics_counter_macro"],
+    )
+
+
+main()
