@@ -92,6 +92,7 @@ def main():
         "histogram_record/unsampled",
         ["histogram_record/sampled_1_in_10", "histogram_record/sampled_1_in_100", "summary_record/unsampled", "summary_record/sampled_1_in_10", "summary_record/sampled_1_in_100"],
     )
+    table("Render 1,000,000 series (one tagged counter)", "scale/render_1m_series", [])
     table(
         "Run-time label lookup (100 route values, rotating)",
         "dynamic_lookup/ours_bounded_registry",
