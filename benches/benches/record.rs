@@ -16,6 +16,7 @@ use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use std::sync::Barrier;
 use std::time::{Duration, Instant};
 
+use benches::{boxed, index_sequence, value_sequence, BOUNDS, TAG_MASK, TAG_SEQ_LEN, VALUE_MASK};
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion};
 use metrics_runtime::{Tag, TagSet, DEFAULT_BUCKETS};
 use schema::BenchMetrics;
@@ -93,83 +94,15 @@ static FLOOR_GAUGE: AtomicU64 = AtomicU64::new(0);
 /// Floor for `histogram/record`: one plain atomic per bucket (11 bounds plus `+Inf`).
 static FLOOR_BUCKETS: [AtomicU64; 12] = [const { AtomicU64::new(0) }; 12];
 
-/// The default bucket bounds as a local constant, for the hand-written bucket search.
-const BOUNDS: [f64; 11] = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0];
-
-/// Length of the tag sequence. No branch depends on the tags, in the library or the floor, so
-/// a short sequence (2 KiB, always in L1) measures the same as a long one.
-const TAG_SEQ_LEN: usize = 1024;
-
-/// Length of the value sequence. The bucket search branches on the value, and a modern branch
-/// predictor learns a 1024-long sequence almost completely (the search then looks free); 64 Ki
-/// uniformly spread values keep it honest: about one misprediction per record, as for truly
-/// random values. Real latencies are usually more predictable than that: this is a worst case.
-const VALUE_SEQ_LEN: usize = 1 << 16;
-
-/// Masks that wrap the rotating index into a sequence. Masking at the read
-/// (`seq[i & MASK]`) lets the compiler drop the bounds check on the sequence, in the floors and
-/// the benches alike.
-const TAG_MASK: usize = TAG_SEQ_LEN - 1;
-/// See [`TAG_MASK`].
-const VALUE_MASK: usize = VALUE_SEQ_LEN - 1;
-
-/// A deterministic xorshift64 generator: same inputs on every run, no dependency.
-struct XorShift(u64);
-
-impl XorShift {
-    /// The next pseudo-random 64-bit value.
-    fn next_u64(&mut self) -> u64 {
-        let mut x = self.0;
-        x ^= x << 13;
-        x ^= x >> 7;
-        x ^= x << 17;
-        self.0 = x;
-        x
-    }
-
-    /// A pseudo-random value in `0..n`.
-    fn below(&mut self, n: u64) -> usize {
-        // `n` is tiny, so the modulo bias is negligible for a benchmark input.
-        (self.next_u64() % n) as usize
-    }
-
-    /// A pseudo-random value in `[0, 1)`.
-    fn unit(&mut self) -> f64 {
-        (self.next_u64() >> 11) as f64 / (1u64 << 53) as f64
-    }
-}
-
-/// A boxed fixed-size array built on the heap (the value sequence is too big for the stack).
-fn boxed<T, const N: usize>(f: impl FnMut(usize) -> T) -> Box<[T; N]> {
-    let v: Vec<T> = (0..N).map(f).collect();
-    match v.into_boxed_slice().try_into() {
-        Ok(array) => array,
-        Err(_) => unreachable!("the iterator yields exactly N items"),
-    }
-}
-
-/// Pseudo-random tag combinations, uniform over the 12 series.
+/// Pseudo-random tag combinations, uniform over the 12 series (the shared index sequence).
 fn tag_sequence() -> Box<[Http; TAG_SEQ_LEN]> {
-    let mut rng = XorShift(0x9E37_79B9_7F4A_7C15);
-    boxed(|_| Http::from_index(rng.below(Http::CARDINALITY as u64)).expect("index below cardinality"))
-}
-
-/// Pseudo-random values spread uniformly over the 12 default buckets (`+Inf` included): a
-/// bucket is drawn first, then a value inside it, so every bucket gets about 1/12 of them.
-fn value_sequence() -> Box<[f64; VALUE_SEQ_LEN]> {
-    assert_eq!(BOUNDS, DEFAULT_BUCKETS, "the floor must search the same bounds");
-    let mut rng = XorShift(0x2545_F491_4F6C_DD1D);
-    boxed(|_| {
-        let bucket = rng.below(BOUNDS.len() as u64 + 1);
-        let lower = if bucket == 0 { 0.0 } else { BOUNDS[bucket - 1] };
-        let upper = BOUNDS.get(bucket).copied().unwrap_or(2.0 * BOUNDS[10]);
-        // In (lower, upper]: exactly the values this bucket holds.
-        upper - (upper - lower) * rng.unit()
-    })
+    let idx = index_sequence(Http::CARDINALITY);
+    boxed(|i| Http::from_index(idx[i]).expect("index below cardinality"))
 }
 
 /// Floors: raw atomics with no library in between.
 fn floor(c: &mut Criterion) {
+    assert_eq!(BOUNDS, DEFAULT_BUCKETS, "the floor must search the same bounds");
     let tags = tag_sequence();
     let slots: Box<[usize; TAG_SEQ_LEN]> = boxed(|i| tags[i].index());
     let values = value_sequence();

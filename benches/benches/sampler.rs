@@ -21,46 +21,9 @@ use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use std::sync::Barrier;
 use std::time::{Duration, Instant};
 
+use benches::{value_sequence, BOUNDS, VALUE_MASK};
 use criterion::{criterion_group, criterion_main, Criterion};
 use metrics_runtime::{AdaptiveSampler, Histogram, Summary, DEFAULT_BUCKETS};
-
-/// Length of the value sequence: long enough that the branch predictor cannot learn it.
-const VALUE_SEQ_LEN: usize = 1 << 16;
-/// Wraps the rotating index into the sequence (and lets the compiler drop the bounds check).
-const VALUE_MASK: usize = VALUE_SEQ_LEN - 1;
-
-/// A deterministic xorshift64 generator: same inputs on every run, no dependency.
-struct XorShift(u64);
-
-impl XorShift {
-    fn next_u64(&mut self) -> u64 {
-        let mut x = self.0;
-        x ^= x << 13;
-        x ^= x >> 7;
-        x ^= x << 17;
-        self.0 = x;
-        x
-    }
-
-    fn unit(&mut self) -> f64 {
-        (self.next_u64() >> 11) as f64 / (1u64 << 53) as f64
-    }
-}
-
-/// Values spread uniformly over the 12 default buckets (`+Inf` included): a bucket first, then
-/// a value inside it. Same seed and construction as `record.rs`.
-fn value_sequence() -> Vec<f64> {
-    let bounds = DEFAULT_BUCKETS;
-    let mut rng = XorShift(0x2545_F491_4F6C_DD1D);
-    (0..VALUE_SEQ_LEN)
-        .map(|_| {
-            let bucket = (rng.next_u64() % (bounds.len() as u64 + 1)) as usize;
-            let lower = if bucket == 0 { 0.0 } else { bounds[bucket - 1] };
-            let upper = bounds.get(bucket).copied().unwrap_or(2.0 * bounds[bounds.len() - 1]);
-            upper - (upper - lower) * rng.unit()
-        })
-        .collect()
-}
 
 static HIST_UNSAMPLED: Histogram = Histogram::new();
 static HIST_10: Histogram = Histogram::new();
@@ -91,6 +54,7 @@ fn bench_group<M: metrics_runtime::RecordWeighted + Sync>(
     unsampled: impl Fn(f64),
     sampled: [(&str, &'static AdaptiveSampler, &'static M); 3],
 ) {
+    assert_eq!(BOUNDS, DEFAULT_BUCKETS, "the values must spread over the histograms' buckets");
     let values = value_sequence();
     let mut g = c.benchmark_group(group);
     g.bench_function("unsampled", |b| {
@@ -162,6 +126,7 @@ fn decision(c: &mut Criterion) {
 /// the time returned is the slower thread's, from a shared barrier (as `counter/inc/contended_2`
 /// in `record.rs`), so the result is the time per record per thread.
 fn contended(c: &mut Criterion) {
+    assert_eq!(BOUNDS, DEFAULT_BUCKETS, "the values must spread over the histograms' buckets");
     let values = value_sequence();
     let mut g = c.benchmark_group("histogram_record_contended_2");
     let run = |iters: u64, record: &(dyn Fn(f64) + Sync)| {
