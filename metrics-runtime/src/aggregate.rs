@@ -123,8 +123,9 @@ impl HistogramValue {
     }
 }
 
-/// The `q` quantile of per-bucket `counts` (one per bound, then `+Inf`): the estimate that
-/// [`HistogramHandle::percentile`](crate::HistogramHandle::percentile) makes.
+/// The `q` quantile of per-bucket `counts` (one per bound, then `+Inf`): the estimate behind
+/// [`HistogramHandle::percentile`](crate::HistogramHandle::percentile) and
+/// [`HistogramValue::percentile`].
 pub(crate) fn percentile(bounds: &[f64], counts: &[u64], q: f64) -> Option<f64> {
     if !(0.0..=1.0).contains(&q) {
         return None;

@@ -587,33 +587,11 @@ impl<const B: usize> HistogramHandle<'_, B> {
     ///
     /// Copies the `B` bucket counts to the stack and scans them; never allocates.
     pub fn percentile(&self, q: f64) -> Option<f64> {
-        if !(0.0..=1.0).contains(&q) {
-            return None;
-        }
         let mut counts = [0u64; B];
-        let used = self.bounds.len() + 1;
         for (slot, c) in counts.iter_mut().zip(self.series.bucket_counts(self.bounds)) {
             *slot = c;
         }
-        let total: u64 = counts[..used].iter().sum();
-        if total == 0 {
-            return None;
-        }
-        let rank = q * total as f64;
-        let mut below = 0u64;
-        for (i, &c) in counts[..used].iter().enumerate() {
-            if c > 0 && (below + c) as f64 >= rank {
-                if i == self.bounds.len() {
-                    return self.bounds.last().copied().or(Some(0.0));
-                }
-                let upper = self.bounds[i];
-                let lower = if i == 0 { upper.min(0.0) } else { self.bounds[i - 1] };
-                let fraction = (rank - below as f64) / c as f64;
-                return Some(lower + (upper - lower) * fraction.clamp(0.0, 1.0));
-            }
-            below += c;
-        }
-        self.bounds.last().copied()
+        crate::aggregate::percentile(self.bounds, &counts, q)
     }
 }
 
