@@ -297,13 +297,13 @@ impl Family {
         }
     }
 
-    fn find(
-        &self,
-        map: &HashMap<u64, Vec<Arc<Series>>, BuildHasherDefault<IdHasher>>,
+    /// The series with these label values in `map`, comparing values along the hash's chain.
+    fn find<'m>(
+        map: &'m HashMap<u64, Vec<Arc<Series>>, BuildHasherDefault<IdHasher>>,
         hash: u64,
         values: &[&str],
-    ) -> Option<Arc<Series>> {
-        map.get(&hash)?.iter().find(|s| s.values.iter().map(|v| &**v).eq(values.iter().copied())).cloned()
+    ) -> Option<&'m Arc<Series>> {
+        map.get(&hash)?.iter().find(|s| s.values.iter().map(|v| &**v).eq(values.iter().copied()))
     }
 }
 
@@ -889,10 +889,7 @@ impl Handle {
         let hash = hash_values(fam.seed, values);
         {
             let map = fam.series.read().unwrap_or_else(|p| p.into_inner());
-            if let Some(s) = map
-                .get(&hash)
-                .and_then(|chain| chain.iter().find(|s| s.values.iter().map(|v| &**v).eq(values.iter().copied())))
-            {
+            if let Some(s) = Family::find(&map, hash, values) {
                 return Ok(f(s));
             }
         }
@@ -909,8 +906,8 @@ impl Handle {
             }
         }
         let mut map = f.series.write().unwrap_or_else(|p| p.into_inner());
-        if let Some(s) = f.find(&map, hash, values) {
-            return Ok(s);
+        if let Some(s) = Family::find(&map, hash, values) {
+            return Ok(Arc::clone(s));
         }
         let config = &self.shared.config;
         if f.count.load(Relaxed) >= config.max_series_per_family
