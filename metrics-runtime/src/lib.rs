@@ -590,7 +590,7 @@ pub use sharded::{LocalBatch, ShardedCounter, ShardedSeries, SHARDS};
 pub use snapshot::{MetricSnapshot, MetricTotal, MetricsExt, SeriesSnapshot, SeriesValue, Snapshot, SummaryValue};
 pub use summary::{
     series_heap_bound, Summary, SummaryConfig, SummaryHandle, SummarySeries, SummarySnapshot, BUFFER_SLOTS,
-    DEFAULT_COMPRESSION, STAGED_VALUES, SUB_WINDOWS,
+    DEFAULT_COMPRESSION, STAGED_VALUES, STAGE_PAGES, STAGE_SUB_BUCKETS, SUB_WINDOWS,
 };
 pub use tag::{ParseTagError, Tag, TagSet, TagSetError};
 pub use timer::{Outcome, OutcomeFn, RecordDuration, Timed, TimedExt, Timer, ToOutcome};
