@@ -7,11 +7,13 @@ use core::pin::Pin;
 use core::task::{Context, Poll};
 use std::time::Duration;
 
-// The clock: quanta's TSC-based `Instant` (calibrated once against the OS clock; it falls back
-// to the OS clock where the TSC is not invariant). `benches/timed.rs` measured it at 9.7 ns a
-// read against 23 ns for `std::time::Instant::now()` on this project's machine, and a timed
+// The clock: quanta's TSC-based `Clock` (calibrated once against the OS clock; it falls back
+// to the OS clock where the TSC is not invariant). `benches/timed.rs` measured a reading at
+// ~10 ns against ~25 ns for `std::time::Instant::now()` on this project's machine, and a timed
 // call reads it twice.
-use quanta::Instant;
+use std::sync::OnceLock;
+
+use quanta::Clock;
 
 use crate::histogram::{Histogram, HistogramHandle};
 use crate::summary::{Summary, SummaryHandle};
@@ -225,6 +227,24 @@ impl<M: RecordDuration + ?Sized> RecordDuration for &M {
     }
 }
 
+/// The process's clock, calibrated on first use (as `quanta::Instant::now` does for its own).
+/// Timers read it raw (one `rdtsc` where the TSC is invariant) and scale only the difference:
+/// no scaling of each reading and no check for a thread's mock clock, which `Instant::now`
+/// does on every call.
+fn clock() -> &'static Clock {
+    static CLOCK: OnceLock<Clock> = OnceLock::new();
+    CLOCK.get_or_init(Clock::new)
+}
+
+/// Nanoseconds to seconds: a signed conversion (one instruction; an unsigned one takes four)
+/// and one multiplication (`Duration::as_secs_f64` divides, a `divsd` that was a tenth of a
+/// timed call's cost in `benches/timed.rs`).
+#[inline(always)]
+fn seconds(nanos: u64) -> f64 {
+    // 2^63 ns is 292 years: saturating there changes nothing real.
+    i64::try_from(nanos).unwrap_or(i64::MAX) as f64 * 1e-9
+}
+
 /// A running timer: records the elapsed seconds into its target when dropped, or at
 /// [`Timer::stop`]; [`Timer::discard`] drops it without recording.
 ///
@@ -259,7 +279,9 @@ pub struct Timer<M> {
     // Captured where `M: RecordDuration` is known, so that only construction needs the bound
     // (one compile error for a wrong target, not one per use); a constant the optimiser inlines.
     record: fn(&M, f64, Outcome),
-    start: Instant,
+    clock: &'static Clock,
+    /// Raw reading of `clock` at the start.
+    start: u64,
     on_drop: Option<Outcome>,
 }
 
@@ -285,7 +307,8 @@ impl<M: RecordDuration> Timer<M> {
     /// One clock read (quanta's TSC clock, about 10 ns); never allocates.
     #[inline]
     pub fn start(target: M) -> Self {
-        Self { target, record: M::record_seconds, start: Instant::now(), on_drop: Some(Outcome::Ok) }
+        let clock = clock();
+        Self { target, record: M::record_seconds, clock, start: clock.raw(), on_drop: Some(Outcome::Ok) }
     }
 
     /// Starts timing now; a plain drop records [`Outcome::Cancelled`]. Used by `#[timed]` and
@@ -293,7 +316,8 @@ impl<M: RecordDuration> Timer<M> {
     #[doc(hidden)]
     #[inline]
     pub fn start_cancellable(target: M) -> Self {
-        Self { target, record: M::record_seconds, start: Instant::now(), on_drop: Some(Outcome::Cancelled) }
+        let clock = clock();
+        Self { target, record: M::record_seconds, clock, start: clock.raw(), on_drop: Some(Outcome::Cancelled) }
     }
 }
 
@@ -313,7 +337,14 @@ impl<M> Timer<M> {
     /// assert_eq!(LATENCY.count(), 0); // reading it records nothing
     /// ```
     pub fn elapsed(&self) -> Duration {
-        Instant::now().saturating_duration_since(self.start)
+        Duration::from_nanos(self.elapsed_nanos())
+    }
+
+    /// Nanoseconds since the start (0 if the clock reads earlier, as it may across cores
+    /// without an invariant TSC).
+    #[inline(always)]
+    fn elapsed_nanos(&self) -> u64 {
+        self.clock.delta_as_nanos(self.start, self.clock.raw())
     }
 
     /// Records now with [`Outcome::Ok`] and returns the elapsed time.
@@ -327,7 +358,7 @@ impl<M> Timer<M> {
     /// let timer = LATENCY.start_timer();
     /// let elapsed = timer.stop();
     /// assert_eq!(LATENCY.count(), 1);
-    /// assert_eq!(LATENCY.sum(), elapsed.as_secs_f64()); // what was recorded
+    /// assert!((LATENCY.sum() - elapsed.as_secs_f64()).abs() < 1e-15); // what was recorded
     /// ```
     pub fn stop(self) -> Duration {
         self.finish(Outcome::Ok)
@@ -350,9 +381,9 @@ impl<M> Timer<M> {
     #[inline]
     pub fn finish(mut self, outcome: Outcome) -> Duration {
         self.on_drop = None;
-        let elapsed = Instant::now().saturating_duration_since(self.start);
-        (self.record)(&self.target, elapsed.as_secs_f64(), outcome);
-        elapsed
+        let nanos = self.elapsed_nanos();
+        (self.record)(&self.target, seconds(nanos), outcome);
+        Duration::from_nanos(nanos)
     }
 
     /// Stops without recording.
@@ -380,7 +411,7 @@ impl<M> Drop for Timer<M> {
     fn drop(&mut self) {
         if let Some(outcome) = self.on_drop {
             let outcome = if std::thread::panicking() { Outcome::Panicked } else { outcome };
-            (self.record)(&self.target, Instant::now().saturating_duration_since(self.start).as_secs_f64(), outcome);
+            (self.record)(&self.target, seconds(self.elapsed_nanos()), outcome);
         }
     }
 }
