@@ -105,6 +105,26 @@ fn memory() {
     let close = |a: usize, b: usize| a.abs_diff(b) <= 64;
     assert!(close(S.heap_bytes(), held), "Summary::heap_bytes {} vs the allocator's {held}", S.heap_bytes());
 
+    // Values over far more powers of two (of both signs) than the stage has pages: the stage
+    // merges early instead of growing, and the heap stays within the same bound.
+    static WIDE: Summary = Summary::new();
+    let live_before = live();
+    let mut peak = 0usize;
+    for i in 0..2_000_000u64 {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        let magnitude = 2f64.powi((x % 1200) as i32 - 600) * (1.0 + (x >> 40) as f64 / (1u64 << 24) as f64);
+        WIDE.record(if x & (1 << 20) == 0 { magnitude } else { -magnitude });
+        if i % 10_000 == 0 {
+            peak = peak.max(live().saturating_sub(live_before));
+        }
+    }
+    assert_eq!(WIDE.count(), 2_000_000);
+    let held = live().saturating_sub(live_before);
+    assert!(held <= bound && peak <= bound, "wide summary holds {held} bytes (peak {peak}), bound {bound}");
+    assert!(close(WIDE.heap_bytes(), held), "Summary::heap_bytes {} vs the allocator's {held}", WIDE.heap_bytes());
+
     // `memory_bytes()` of a derived struct: its size plus the heap of its summaries, exactly.
     use metrics_runtime::Metrics;
     let m = Box::new(ShopMetrics::new());
