@@ -224,7 +224,10 @@ struct Stage {
     /// Values of powers of two without a page, once every page is in use (disjoint from the
     /// pages' ranges, since pages are only released all together).
     overflow: Vec<f64>,
-    /// Values staged (at most [`STAGED_VALUES`], so a `u32` count never overflows).
+    /// Values staged, added once per drain, so that the staging loop carries no count through
+    /// memory. A merge forced in the middle of a drain leaves it a little high, which only
+    /// brings the next merge forward. At most [`STAGED_VALUES`] plus one drain, so no bucket's
+    /// `u32` count can overflow.
     count: u32,
     min: f64,
     max: f64,
@@ -263,10 +266,26 @@ impl Stage {
         let page = &mut self.pages[page];
         page.counts[sub] += 1;
         page.sums[sub] += value;
-        self.count += 1;
-        self.min = self.min.min(value);
-        self.max = self.max.max(value);
+        self.extend_range(value);
         true
+    }
+
+    /// No value staged.
+    fn is_empty(&self) -> bool {
+        self.keys.is_empty() && self.overflow.is_empty()
+    }
+
+    /// Widens the staged range to `value`. Plain comparisons, not `f64::min`/`max`: values are
+    /// never NaN here, the branches are almost never taken, and the NaN-aware forms cost a
+    /// quarter of the staging loop.
+    #[inline(always)]
+    fn extend_range(&mut self, value: f64) {
+        if value < self.min {
+            self.min = value;
+        }
+        if value > self.max {
+            self.max = value;
+        }
     }
 
     /// Keeps `value` as it is; `false` when the overflow list is full.
@@ -280,9 +299,7 @@ impl Stage {
             self.overflow.reserve_exact(STAGE_OVERFLOW);
         }
         self.overflow.push(value);
-        self.count += 1;
-        self.min = self.min.min(value);
-        self.max = self.max.max(value);
+        self.extend_range(value);
         true
     }
 
@@ -437,25 +454,21 @@ impl State {
         }
     }
 
-    /// Stages one drained value.
+    /// Stages one drained value. The caller adds it to `count` and `sum` (a drain sums its
+    /// values in registers: through memory, the running sum was a third of the drain's time).
     #[inline]
     fn push(&mut self, value: f64, config: &SummaryConfig) {
-        self.count += 1;
-        self.sum += value;
         if !self.stage.add(value) {
             // Every page is in use: merge them, then the value has a free page.
             self.merge_stage(config);
             let added = self.stage.add(value);
             debug_assert!(added, "an empty stage has free pages");
         }
-        if self.stage.count as usize >= STAGED_VALUES {
-            self.merge_stage(config);
-        }
     }
 
     /// Merges the staged buckets into the digest of their sub-window and empties the stage.
     fn merge_stage(&mut self, config: &SummaryConfig) {
-        if self.stage.count == 0 {
+        if self.stage.is_empty() {
             return;
         }
         if self.windows.is_empty() {
@@ -593,6 +606,7 @@ impl SummarySeries {
         // until the buffer is empty again.
         let claimed = self.head.swap(BUFFER_SLOTS, Ordering::Acquire).min(BUFFER_SLOTS);
         state.begin_drain(config);
+        let mut sum = 0.0;
         for slot in &self.slots[..claimed] {
             loop {
                 // Only the lock holder empties slots, and no writer can claim this one until
@@ -600,12 +614,21 @@ impl SummarySeries {
                 let bits = slot.load(Ordering::Acquire);
                 if bits != EMPTY {
                     slot.store(EMPTY, Ordering::Relaxed);
-                    state.push(f64::from_bits(bits), config);
+                    let value = f64::from_bits(bits);
+                    sum += value;
+                    state.push(value, config);
                     break;
                 }
                 // A writer claimed this slot and has not stored yet.
                 std::thread::yield_now();
             }
+        }
+        state.count += claimed as u64;
+        state.sum += sum;
+        // `claimed <= BUFFER_SLOTS`.
+        state.stage.count += claimed as u32;
+        if state.stage.count as usize >= STAGED_VALUES {
+            state.merge_stage(config);
         }
         self.head.store(0, Ordering::Release);
     }
@@ -1244,7 +1267,7 @@ mod tests {
         // Cleared, the stage keeps its pages and starts from nothing.
         let pages = stage.pages.len();
         stage.clear();
-        assert_eq!(stage.count, 0);
+        assert!(stage.is_empty());
         let mut any = false;
         stage.for_each_bucket(|_, _| any = true);
         assert!(!any);
@@ -1281,7 +1304,6 @@ mod tests {
         }
         assert!(!add(&mut stage, 2f64.powi(100)), "no page and the overflow list is full");
         added.pop();
-        assert_eq!(stage.count as usize, added.len());
         let mut out = Vec::new();
         stage.for_each_bucket(|mean, weight| out.extend((0..weight).map(|_| mean)));
         added.sort_unstable_by(f64::total_cmp);
@@ -1296,7 +1318,6 @@ mod tests {
         for e in 0..n {
             state.push(2f64.powi(e % 2000 - 1000), &config);
         }
-        assert_eq!(state.count, n as u64);
         let digest = state.window_digest(&config).expect("values in the window");
         assert_eq!(digest.count(), f64::from(n));
         assert_eq!(digest.max(), 2f64.powi(999));
