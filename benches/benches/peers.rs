@@ -395,8 +395,8 @@ fn summary_record(c: &mut Criterion) {
     let values = value_sequence();
     let mut g = c.benchmark_group("summary_record");
 
-    // Amortised cost, including the lock-protected drain every 128 records and the
-    // sort-and-merge into the t-digest every 2048 values.
+    // Amortised cost, including the lock-protected drain into the staging buckets every 128
+    // records and the merge of the buckets into the t-digest every 65536 values.
     g.bench_function("ours", |b| {
         let mut i = 0;
         b.iter(|| {

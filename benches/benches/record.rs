@@ -239,8 +239,9 @@ fn summary(c: &mut Criterion) {
     let mut g = c.benchmark_group("summary");
 
     // `.record(v)` with rotating values: amortised cost, including the lock-protected drain
-    // every 128 records and the sort-and-merge into the t-digest every 2048 values. Each sample
-    // runs millions of records, so every sample holds thousands of merges.
+    // into the staging buckets every 128 records and the merge of the buckets into the t-digest
+    // every 65536 values. Each sample runs millions of records, so every sample holds dozens
+    // of merges.
     g.bench_function("record", |b| {
         let mut i = 0;
         b.iter(|| {
