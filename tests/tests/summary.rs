@@ -131,3 +131,59 @@ fn window_slides_and_totals_stay() {
     assert!(text.contains("step_seconds{phase=\"cold\",quantile=\"0.5\"} 3.0\n"), "{text}");
     assert!(text.contains("step_seconds_count{phase=\"cold\"} 1001\n"));
 }
+
+#[test]
+fn readers_beside_writers_see_consistent_totals_and_lose_nothing() {
+    // Integers of both signs over 2 x 20 powers of two: more than the stage's pages, so the
+    // overflow list and early merges run too; every partial sum is an integer below 2^53, so
+    // the sum is exact whatever the order.
+    fn value(t: u64, i: u64) -> f64 {
+        let magnitude = ((i % 1024 + 1) << ((i + t) % 20)) as f64;
+        if (i + t) % 7 == 0 {
+            -magnitude
+        } else {
+            magnitude
+        }
+    }
+    const WRITERS: u64 = 3;
+    const PER_WRITER: u64 = 400_000;
+    static S: Summary = Summary::new();
+    let done = std::sync::atomic::AtomicBool::new(false);
+    std::thread::scope(|s| {
+        let writers: Vec<_> = (0..WRITERS)
+            .map(|t| {
+                s.spawn(move || {
+                    for i in 0..PER_WRITER {
+                        S.record(value(t, i));
+                    }
+                })
+            })
+            .collect();
+        let reader = s.spawn(|| {
+            let (mut reads, mut last) = (0u64, 0u64);
+            while !done.load(std::sync::atomic::Ordering::Relaxed) {
+                let count = S.count();
+                assert!(count >= last, "count went back from {last} to {count}");
+                last = count;
+                if let Some(p50) = S.percentile(0.5) {
+                    assert!(p50.abs() <= (1024u64 << 19) as f64, "{p50}");
+                }
+                reads += 1;
+            }
+            reads
+        });
+        for w in writers {
+            w.join().expect("writer");
+        }
+        done.store(true, std::sync::atomic::Ordering::Relaxed);
+        assert!(reader.join().expect("reader") > 0);
+    });
+    assert_eq!(S.count(), WRITERS * PER_WRITER);
+    let expected: f64 = (0..WRITERS).flat_map(|t| (0..PER_WRITER).map(move |i| value(t, i))).sum();
+    assert_eq!(S.sum(), expected);
+    let (min, max) = (0..WRITERS)
+        .flat_map(|t| (0..PER_WRITER).map(move |i| value(t, i)))
+        .fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), v| (lo.min(v), hi.max(v)));
+    assert_eq!(S.percentile(1.0), Some(max));
+    assert_eq!(S.percentile(0.0), Some(min));
+}
