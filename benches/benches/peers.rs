@@ -611,41 +611,57 @@ fn contended_2(c: &mut Criterion) {
     // group's settings take precedence over the command line's.
     g.warm_up_time(Duration::from_secs(2)).measurement_time(Duration::from_secs(10));
 
-    // Each thread does `iters` increments; the time returned is the longer of the two threads'
-    // own elapsed times, measured from a shared barrier so that thread start-up is excluded.
-    // Criterion divides it by `iters`: the wall-clock latency of one increment under
-    // contention; the combined throughput is two increments per that time.
-    fn two_threads(iters: u64, inc: impl Fn() + Sync) -> Duration {
-        let start = Barrier::new(2);
+    // `THREADS` worker threads live for the whole bench function, so that they are already
+    // spread over the cores when a sample starts (threads spawned per sample began on their
+    // parent's core and made the numbers swing). For each sample each does `iters` increments
+    // from a shared start; the time returned is the longest of their own elapsed times.
+    // Criterion divides it by `iters`: the wall-clock time of one increment per thread; the
+    // combined throughput is `THREADS` increments per that time. One thread in the same harness
+    // gives the single-thread throughput to compare with.
+    fn threads<const THREADS: usize>(b: &mut criterion::Bencher<'_>, inc: impl Fn() + Sync) {
+        let start = Barrier::new(THREADS + 1);
+        let done = Barrier::new(THREADS + 1);
+        let iters = AtomicU64::new(0);
+        let stop = std::sync::atomic::AtomicBool::new(false);
+        let elapsed: [AtomicU64; THREADS] = [const { AtomicU64::new(0) }; THREADS];
         std::thread::scope(|s| {
-            let workers: Vec<_> = (0..2)
-                .map(|_| {
-                    s.spawn(|| {
-                        start.wait();
-                        let t0 = Instant::now();
-                        for _ in 0..iters {
-                            inc();
-                        }
-                        t0.elapsed()
-                    })
-                })
-                .collect();
-            workers.into_iter().map(|w| w.join().expect("bench thread panicked")).max().unwrap_or(Duration::ZERO)
-        })
+            for e in &elapsed {
+                let (start, done, iters, stop, inc) = (&start, &done, &iters, &stop, &inc);
+                s.spawn(move || loop {
+                    start.wait();
+                    if stop.load(Relaxed) {
+                        break;
+                    }
+                    let n = iters.load(Relaxed);
+                    let t0 = Instant::now();
+                    for _ in 0..n {
+                        inc();
+                    }
+                    e.store(u64::try_from(t0.elapsed().as_nanos()).unwrap_or(u64::MAX), Relaxed);
+                    done.wait();
+                });
+            }
+            b.iter_custom(|n| {
+                iters.store(n, Relaxed);
+                start.wait();
+                done.wait();
+                Duration::from_nanos(elapsed.iter().map(|e| e.load(Relaxed)).max().unwrap_or(0))
+            });
+            stop.store(true, Relaxed);
+            start.wait();
+        });
     }
 
     g.bench_function("floor_shared_atomic", |b| {
-        b.iter_custom(|iters| {
-            two_threads(iters, || {
-                black_box(&FLOOR_SHARED).fetch_add(1, Relaxed);
-            })
+        threads::<2>(b, || {
+            black_box(&FLOOR_SHARED).fetch_add(1, Relaxed);
         })
     });
-    g.bench_function("ours", |b| b.iter_custom(|iters| two_threads(iters, || black_box(&OURS).contended_total.inc())));
+    g.bench_function("ours", |b| threads::<2>(b, || black_box(&OURS).contended_total.inc()));
     // The contention option: a `ShardedCounter` series, each thread on its own cache line.
-    g.bench_function("ours_sharded", |b| b.iter_custom(|iters| two_threads(iters, || black_box(&SHARDED).inc())));
-    // The same sharded series from one thread: the single-thread throughput to compare with.
-    g.bench_function("ours_sharded_1_thread", |b| b.iter(|| black_box(&SHARDED).inc()));
+    g.bench_function("ours_sharded", |b| threads::<2>(b, || black_box(&SHARDED).inc()));
+    // The same sharded series from one thread, same harness: the single-thread throughput.
+    g.bench_function("ours_sharded_1_thread", |b| threads::<1>(b, || black_box(&SHARDED).inc()));
 
     g.finish();
 }

@@ -59,3 +59,45 @@ fn local_batches_publish_everything() {
     });
     assert_eq!(EVENTS.get(), 400_004);
 }
+
+#[test]
+fn owned_stripes_pass_between_threads_and_extra_threads_share() {
+    // Waves of threads: each wave's threads claim the owned stripes the previous wave released
+    // on exit, and continue from the values it left; 20 threads at once are more than the 8
+    // owned stripes, so 12 of them add to the shared ones. Nothing may be lost either way.
+    static HOT: ShardedCounter = ShardedCounter::new();
+    let mut expected = 0u64;
+    for wave in 0..5u64 {
+        let threads = if wave % 2 == 0 { 8 } else { 20 };
+        std::thread::scope(|s| {
+            for t in 0..threads {
+                s.spawn(move || {
+                    for _ in 0..20_000 {
+                        HOT.inc();
+                    }
+                    HOT.add(t);
+                });
+            }
+        });
+        expected += threads * 20_000 + (0..threads).sum::<u64>();
+        assert_eq!(HOT.get(), expected, "after wave {wave}");
+    }
+    // A thread-local destructor that counts after this thread's stripe was released still
+    // counts (on a shared stripe).
+    struct CountOnExit;
+    impl Drop for CountOnExit {
+        fn drop(&mut self) {
+            HOT.add(7);
+        }
+    }
+    thread_local! {
+        static GUARD: CountOnExit = const { CountOnExit };
+    }
+    std::thread::spawn(|| {
+        HOT.inc();
+        GUARD.with(|_| ());
+    })
+    .join()
+    .expect("thread");
+    assert_eq!(HOT.get(), expected + 8);
+}
