@@ -108,7 +108,7 @@ fn try_expand(args: TokenStream, item: TokenStream) -> syn::Result<TokenStream> 
         let __timed_timer = ::metrics_runtime::__private::Timer::start(__timed_target);
     };
     let finish = quote! {
-        __timed_timer.finish(#outcome);
+        __timed_timer.record_finish(#outcome);
     };
 
     let body = if sig.asyncness.is_some() {

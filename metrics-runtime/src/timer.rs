@@ -231,9 +231,44 @@ impl<M: RecordDuration + ?Sized> RecordDuration for &M {
 /// Timers read it raw (one `rdtsc` where the TSC is invariant) and scale only the difference:
 /// no scaling of each reading and no check for a thread's mock clock, which `Instant::now`
 /// does on every call.
-fn clock() -> &'static Clock {
-    static CLOCK: OnceLock<Clock> = OnceLock::new();
-    CLOCK.get_or_init(Clock::new)
+fn clock() -> &'static TimerClock {
+    static CLOCK: OnceLock<TimerClock> = OnceLock::new();
+    CLOCK.get_or_init(|| {
+        let clock = Clock::new();
+        // The clock's own scaling of a long span gives seconds per raw tick (1 ns per tick
+        // where it falls back to the OS clock).
+        let ticks = 1u64 << 40;
+        let seconds_per_tick = clock.delta_as_nanos(0, ticks) as f64 / ticks as f64 * 1e-9;
+        TimerClock { clock, seconds_per_tick }
+    })
+}
+
+/// The clock and its raw tick length, so that a timer's record converts the tick difference
+/// to seconds with one multiplication.
+struct TimerClock {
+    clock: Clock,
+    seconds_per_tick: f64,
+}
+
+impl TimerClock {
+    #[inline(always)]
+    fn raw(&self) -> u64 {
+        self.clock.raw()
+    }
+
+    /// Seconds from `start` to now; 0 if the clock reads earlier (as it may across cores
+    /// without an invariant TSC).
+    #[inline(always)]
+    fn seconds_since(&self, start: u64) -> f64 {
+        let end = self.raw();
+        if end > start {
+            // 2^63 ticks is decades: saturating there changes nothing real. A signed
+            // conversion is one instruction, an unsigned one four.
+            i64::try_from(end - start).unwrap_or(i64::MAX) as f64 * self.seconds_per_tick
+        } else {
+            0.0
+        }
+    }
 }
 
 /// Nanoseconds to seconds: a signed conversion (one instruction; an unsigned one takes four)
@@ -279,7 +314,7 @@ pub struct Timer<M> {
     // Captured where `M: RecordDuration` is known, so that only construction needs the bound
     // (one compile error for a wrong target, not one per use); a constant the optimiser inlines.
     record: fn(&M, f64, Outcome),
-    clock: &'static Clock,
+    clock: &'static TimerClock,
     /// Raw reading of `clock` at the start.
     start: u64,
     on_drop: Option<Outcome>,
@@ -344,7 +379,7 @@ impl<M> Timer<M> {
     /// without an invariant TSC).
     #[inline(always)]
     fn elapsed_nanos(&self) -> u64 {
-        self.clock.delta_as_nanos(self.start, self.clock.raw())
+        self.clock.clock.delta_as_nanos(self.start, self.clock.raw())
     }
 
     /// Records now with [`Outcome::Ok`] and returns the elapsed time.
@@ -386,6 +421,15 @@ impl<M> Timer<M> {
         Duration::from_nanos(nanos)
     }
 
+    /// Records now with `outcome`, like [`Timer::finish`] without computing the `Duration`:
+    /// what `#[timed]` calls.
+    #[doc(hidden)]
+    #[inline]
+    pub fn record_finish(mut self, outcome: Outcome) {
+        self.on_drop = None;
+        (self.record)(&self.target, self.clock.seconds_since(self.start), outcome);
+    }
+
     /// Stops without recording.
     ///
     /// # Examples
@@ -411,7 +455,7 @@ impl<M> Drop for Timer<M> {
     fn drop(&mut self) {
         if let Some(outcome) = self.on_drop {
             let outcome = if std::thread::panicking() { Outcome::Panicked } else { outcome };
-            (self.record)(&self.target, seconds(self.elapsed_nanos()), outcome);
+            (self.record)(&self.target, self.clock.seconds_since(self.start), outcome);
         }
     }
 }
@@ -524,7 +568,7 @@ where
         match this.future.poll(cx) {
             Poll::Ready(output) => {
                 if let Some(timer) = this.timer.take() {
-                    timer.finish((this.outcome)(&output));
+                    timer.record_finish((this.outcome)(&output));
                 }
                 Poll::Ready(output)
             }
@@ -623,3 +667,23 @@ pub trait TimedExt: Future + Sized {
 }
 
 impl<F: Future> TimedExt for F {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tick_seconds_agree_with_the_os_clock() {
+        let clock = clock();
+        assert!(clock.seconds_per_tick > 0.0 && clock.seconds_per_tick < 1e-6, "{}", clock.seconds_per_tick);
+        let inner = std::time::Instant::now();
+        let start = clock.raw();
+        std::thread::sleep(Duration::from_millis(30));
+        let seconds = clock.seconds_since(start);
+        let outer = inner.elapsed().as_secs_f64();
+        // The TSC span lies inside the OS clock's span, and covers the sleep.
+        assert!(seconds >= 0.030 && seconds <= outer * 1.001, "{seconds} s by ticks, {outer} s by the OS clock");
+        // A start in the future reads as zero, not as a huge span.
+        assert_eq!(clock.seconds_since(clock.raw() + (1 << 40)), 0.0);
+    }
+}
