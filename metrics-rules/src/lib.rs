@@ -284,18 +284,28 @@ pub fn escape_help_om(help: &str) -> String {
 /// Escapes text for a JSON string (without the quotes).
 pub fn escape_json(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
+    push_json_str(&mut out, text);
+    out
+}
+
+/// Appends `s` escaped for a JSON string (without the quotes): the one JSON escaper, used by
+/// the derive at compile time and by the runtime's renderer.
+pub fn push_json_str(out: &mut String, s: &str) {
+    for c in s.chars() {
         match c {
             '"' => out.push_str("\\\""),
             '\\' => out.push_str("\\\\"),
             '\n' => out.push_str("\\n"),
             '\r' => out.push_str("\\r"),
             '\t' => out.push_str("\\t"),
-            c if (c as u32) < 0x20 => out.push_str(&format!("\\u{:04x}", c as u32)),
+            c if (c as u32) < 0x20 => {
+                out.push_str("\\u00");
+                out.push(char::from_digit((c as u32) >> 4, 16).unwrap_or('0'));
+                out.push(char::from_digit((c as u32) & 0xF, 16).unwrap_or('0'));
+            }
             c => out.push(c),
         }
     }
-    out
 }
 
 /// The closest candidate to `input` within an edit distance of 2, for "did you mean" hints.

@@ -331,22 +331,9 @@ pub fn push_u64(out: &mut String, value: u64) {
 /// json.push_str("\"}");
 /// assert_eq!(json, r#"{"help":"Bytes \"sent\"\n\tby peer"}"#);
 /// ```
+#[inline]
 pub fn push_json_str(out: &mut String, s: &str) {
-    for c in s.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
-            c if (c as u32) < 0x20 => {
-                out.push_str("\\u00");
-                out.push(char::from_digit((c as u32) >> 4, 16).unwrap_or('0'));
-                out.push(char::from_digit((c as u32) & 0xF, 16).unwrap_or('0'));
-            }
-            c => out.push(c),
-        }
-    }
+    metrics_rules::push_json_str(out, s);
 }
 
 /// A JSON number, or a string for the values JSON cannot spell (`"NaN"`, `"+Inf"`, `"-Inf"`).
