@@ -6,29 +6,15 @@
 use std::hint::black_box;
 use std::sync::OnceLock;
 
+use benches::{index_sequence, rotating};
 use criterion::{criterion_group, criterion_main, Criterion};
 use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
 use metrics_runtime::{BoundedConfig, BoundedRegistry};
 
 /// Distinct label values: route names, as a service would see them.
 const ROUTES: usize = 100;
-/// Length of the rotating sequence of route indices.
-const SEQ: usize = 1024;
-
 fn routes() -> Vec<String> {
     (0..ROUTES).map(|i| format!("/api/v1/resource_{i}")).collect()
-}
-
-fn sequence() -> Vec<usize> {
-    let mut x = 0x9E37_79B9_7F4A_7C15u64;
-    (0..SEQ)
-        .map(|_| {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            (x % ROUTES as u64) as usize
-        })
-        .collect()
 }
 
 /// The `metrics` recorder (metrics-exporter-prometheus), installed once.
@@ -44,7 +30,7 @@ fn metrics_handle() -> &'static PrometheusHandle {
 
 fn bench(c: &mut Criterion) {
     let routes = routes();
-    let seq = sequence();
+    let seq = index_sequence(ROUTES);
     let mut g = c.benchmark_group("dynamic_lookup");
 
     // Ours: hash the values with the family's hasher, read-lock the map, compare, add.
@@ -54,10 +40,8 @@ fn bench(c: &mut Criterion) {
         hits.inc(&[r]).expect("valid value");
     }
     g.bench_function("ours_bounded_registry", |b| {
-        let mut i = 0;
-        b.iter(|| {
-            let r = routes[seq[i & (SEQ - 1)]].as_str();
-            i = i.wrapping_add(1);
+        rotating(b, &seq, |&k| {
+            let r = routes[k].as_str();
             black_box(&hits).inc(&[r]).expect("valid value");
         })
     });
@@ -66,10 +50,8 @@ fn bench(c: &mut Criterion) {
     let vec = prometheus::IntCounterVec::new(prometheus::Opts::new("route_hits_total", "Hits by route."), &["route"])
         .expect("valid names");
     g.bench_function("prometheus_with_label_values", |b| {
-        let mut i = 0;
-        b.iter(|| {
-            let r = routes[seq[i & (SEQ - 1)]].as_str();
-            i = i.wrapping_add(1);
+        rotating(b, &seq, |&k| {
+            let r = routes[k].as_str();
             black_box(&vec).with_label_values(&[r]).inc();
         })
     });
@@ -78,10 +60,8 @@ fn bench(c: &mut Criterion) {
     // value), hashes it and looks it up in the exporter's registry.
     metrics_handle();
     g.bench_function("metrics_counter_macro", |b| {
-        let mut i = 0;
-        b.iter(|| {
-            let r = routes[seq[i & (SEQ - 1)]].clone();
-            i = i.wrapping_add(1);
+        rotating(b, &seq, |&k| {
+            let r = routes[k].clone();
             metrics::counter!("route_hits_total", "route" => r).increment(1);
         })
     });

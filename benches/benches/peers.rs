@@ -24,7 +24,7 @@ use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use std::sync::{Barrier, OnceLock};
 use std::time::{Duration, Instant};
 
-use benches::{boxed, counter_values, index_sequence, value_sequence, BOUNDS, TAG_MASK, TAG_SEQ_LEN, VALUE_MASK};
+use benches::{boxed, counter_values, index_sequence, rotating, value_sequence, BOUNDS, TAG_SEQ_LEN, VALUE_MASK};
 use criterion::{criterion_group, criterion_main, Criterion};
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
 use metrics_runtime::{Tag, TagSet, DEFAULT_BUCKETS};
@@ -163,20 +163,15 @@ fn counter_inc_tagged(c: &mut Criterion) {
     // floor reads the least memory of all).
     let slots: Box<[u8; TAG_SEQ_LEN]> = boxed(|i| u8::try_from(idx[i]).expect("12 slots"));
     g.bench_function("floor_rotating", |b| {
-        let mut i = 0;
-        b.iter(|| {
-            let slot = usize::from(slots[i & TAG_MASK]);
-            i = i.wrapping_add(1);
+        rotating(b, &slots, |&slot| {
+            let slot = usize::from(slot);
             black_box(&FLOOR_SERIES)[slot].fetch_add(1, Relaxed);
         })
     });
 
     // `.with(tags).inc()`: index arithmetic on the enums, then one relaxed add.
     g.bench_function("ours", |b| {
-        let mut i = 0;
-        b.iter(|| {
-            let t = tags[i & TAG_MASK];
-            i = i.wrapping_add(1);
+        rotating(b, &tags, |&t| {
             black_box(&OURS).requests_total.with(t).inc();
         })
     });
@@ -189,10 +184,7 @@ fn counter_inc_tagged(c: &mut Criterion) {
     assert!(metrics_handle().render().contains("peer_requests_total{method=\"GET\",status=\"2xx\"} "));
     let pairs: Box<[(&str, &str); TAG_SEQ_LEN]> = boxed(|i| (tags[i].method.as_str(), tags[i].status.as_str()));
     g.bench_function("metrics", |b| {
-        let mut i = 0;
-        b.iter(|| {
-            let (method, status) = pairs[i & TAG_MASK];
-            i = i.wrapping_add(1);
+        rotating(b, &pairs, |&(method, status)| {
             metrics::counter!("peer_requests_total", "method" => method, "status" => status).increment(1);
         })
     });
@@ -205,10 +197,7 @@ fn counter_inc_tagged(c: &mut Criterion) {
     .expect("valid names");
     let values: Box<[[&str; 2]; TAG_SEQ_LEN]> = boxed(|i| [tags[i].method.as_str(), tags[i].status.as_str()]);
     g.bench_function("prometheus", |b| {
-        let mut i = 0;
-        b.iter(|| {
-            let v = &values[i & TAG_MASK];
-            i = i.wrapping_add(1);
+        rotating(b, &values, |v| {
             black_box(&vec).with_label_values(v).inc();
         })
     });
@@ -223,10 +212,7 @@ fn counter_inc_tagged(c: &mut Criterion) {
     let statics = StaticHttp::from(&vec);
     let static_tags: Box<[_; TAG_SEQ_LEN]> = boxed(|i| tags[i].to_static());
     g.bench_function("prometheus_static", |b| {
-        let mut i = 0;
-        b.iter(|| {
-            let (method, status) = static_tags[i & TAG_MASK];
-            i = i.wrapping_add(1);
+        rotating(b, &static_tags, |&(method, status)| {
             black_box(&statics).get(method).get(status).inc();
         })
     });
@@ -235,14 +221,7 @@ fn counter_inc_tagged(c: &mut Criterion) {
     let family =
         prometheus_client::metrics::family::Family::<PcHttp, prometheus_client::metrics::counter::Counter>::default();
     let pc_tags: Box<[PcHttp; TAG_SEQ_LEN]> = boxed(|i| PcHttp { method: tags[i].method, status: tags[i].status });
-    g.bench_function("prometheus_client", |b| {
-        let mut i = 0;
-        b.iter(|| {
-            let t = &pc_tags[i & TAG_MASK];
-            i = i.wrapping_add(1);
-            black_box(&family).get_or_create(t).inc()
-        })
-    });
+    g.bench_function("prometheus_client", |b| rotating(b, &pc_tags, |t| black_box(&family).get_or_create(t).inc()));
 
     // `CounterVec::inc(group)` with fixed-cardinality labels: index arithmetic into a dense
     // array of lazily initialised, cache-padded cells.
@@ -250,10 +229,7 @@ fn counter_inc_tagged(c: &mut Criterion) {
     let m_tags: Box<[MeasuredHttp; TAG_SEQ_LEN]> =
         boxed(|i| MeasuredHttp { method: tags[i].method, status: tags[i].status });
     g.bench_function("measured", |b| {
-        let mut i = 0;
-        b.iter(|| {
-            let t = m_tags[i & TAG_MASK];
-            i = i.wrapping_add(1);
+        rotating(b, &m_tags, |&t| {
             black_box(&vec).inc(t);
         })
     });
@@ -269,10 +245,7 @@ fn counter_inc_tagged(c: &mut Criterion) {
         .collect();
     let set_refs: Box<[&metrics_lib::LabelSet; TAG_SEQ_LEN]> = boxed(|i| &sets[idx[i]]);
     g.bench_function("metrics_lib", |b| {
-        let mut i = 0;
-        b.iter(|| {
-            let labels = set_refs[i & TAG_MASK];
-            i = i.wrapping_add(1);
+        rotating(b, &set_refs, |&labels| {
             black_box(&registry).counter_with("peer_requests_total", labels).inc();
         })
     });
@@ -288,10 +261,7 @@ fn histogram_record(c: &mut Criterion) {
 
     // A hand-written linear search of the 11 bounds plus one `fetch_add` on the bucket; no sum.
     g.bench_function("floor", |b| {
-        let mut i = 0;
-        b.iter(|| {
-            let v = values[i & VALUE_MASK];
-            i = i.wrapping_add(1);
+        rotating(b, &values, |&v| {
             let bounds = black_box(&BOUNDS);
             let mut bucket = 0;
             while bucket < bounds.len() && v > bounds[bucket] {
@@ -305,10 +275,7 @@ fn histogram_record(c: &mut Criterion) {
     // does), then one `fetch_add`. The branchy search above mispredicts about once per record
     // on this sequence, so this one is the lower bound of a bucket search plus one add.
     g.bench_function("floor_branchless", |b| {
-        let mut i = 0;
-        b.iter(|| {
-            let v = values[i & VALUE_MASK];
-            i = i.wrapping_add(1);
+        rotating(b, &values, |&v| {
             let bucket = black_box(&BOUNDS).iter().map(|b| usize::from(v > *b)).sum::<usize>();
             black_box(&FLOOR_BUCKETS)[bucket].fetch_add(1, Relaxed);
         })
@@ -316,10 +283,7 @@ fn histogram_record(c: &mut Criterion) {
 
     // Branch-free bucket count, one add, one compare-and-swap on the sum.
     g.bench_function("ours", |b| {
-        let mut i = 0;
-        b.iter(|| {
-            let v = values[i & VALUE_MASK];
-            i = i.wrapping_add(1);
+        rotating(b, &values, |&v| {
             black_box(&OURS).latency_seconds.record(v);
         })
     });
@@ -343,10 +307,7 @@ fn histogram_record(c: &mut Criterion) {
             .expect("valid options");
     assert_eq!(prometheus::DEFAULT_BUCKETS, &BOUNDS);
     g.bench_function("prometheus", |b| {
-        let mut i = 0;
-        b.iter(|| {
-            let v = values[i & VALUE_MASK];
-            i = i.wrapping_add(1);
+        rotating(b, &values, |&v| {
             black_box(&histogram).observe(v);
         })
     });
@@ -354,10 +315,7 @@ fn histogram_record(c: &mut Criterion) {
     // `Histogram::new(buckets)`: a mutex around the buckets.
     let histogram = prometheus_client::metrics::histogram::Histogram::new(BOUNDS);
     g.bench_function("prometheus_client", |b| {
-        let mut i = 0;
-        b.iter(|| {
-            let v = values[i & VALUE_MASK];
-            i = i.wrapping_add(1);
+        rotating(b, &values, |&v| {
             black_box(&histogram).observe(v);
         })
     });
@@ -367,10 +325,7 @@ fn histogram_record(c: &mut Criterion) {
     let histogram =
         measured::Histogram::<11>::with_metadata(measured::metric::histogram::Thresholds::with_buckets(BOUNDS));
     g.bench_function("measured", |b| {
-        let mut i = 0;
-        b.iter(|| {
-            let v = values[i & VALUE_MASK];
-            i = i.wrapping_add(1);
+        rotating(b, &values, |&v| {
             black_box(&histogram).observe(v);
         })
     });
@@ -378,10 +333,7 @@ fn histogram_record(c: &mut Criterion) {
     // `Histogram::with_buckets`: binary search, bucket add, count add, CAS on the sum.
     let histogram = metrics_lib::Histogram::with_buckets(BOUNDS);
     g.bench_function("metrics_lib", |b| {
-        let mut i = 0;
-        b.iter(|| {
-            let v = values[i & VALUE_MASK];
-            i = i.wrapping_add(1);
+        rotating(b, &values, |&v| {
             black_box(&histogram).observe(v);
         })
     });
@@ -398,10 +350,7 @@ fn summary_record(c: &mut Criterion) {
     // Amortised cost, including the lock-protected drain into the staging buckets every 128
     // records and the merge of the buckets into the t-digest every 65536 values.
     g.bench_function("ours", |b| {
-        let mut i = 0;
-        b.iter(|| {
-            let v = values[i & VALUE_MASK];
-            i = i.wrapping_add(1);
+        rotating(b, &values, |&v| {
             black_box(&OURS).checkout_seconds.record(v);
         })
     });
@@ -422,10 +371,7 @@ fn summary_record(c: &mut Criterion) {
     // `Summary::new()`: a DDSketch over the whole lifetime (no sliding window), lock-free.
     let summary = metrics_lib::Summary::new();
     g.bench_function("metrics_lib", |b| {
-        let mut i = 0;
-        b.iter(|| {
-            let v = values[i & VALUE_MASK];
-            i = i.wrapping_add(1);
+        rotating(b, &values, |&v| {
             black_box(&summary).observe(v);
         })
     });

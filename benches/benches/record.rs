@@ -16,7 +16,7 @@ use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use std::sync::Barrier;
 use std::time::{Duration, Instant};
 
-use benches::{boxed, index_sequence, value_sequence, BOUNDS, TAG_MASK, TAG_SEQ_LEN, VALUE_MASK};
+use benches::{boxed, index_sequence, rotating, value_sequence, BOUNDS, TAG_SEQ_LEN};
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion};
 use metrics_runtime::{Tag, TagSet, DEFAULT_BUCKETS};
 use schema::BenchMetrics;
@@ -119,10 +119,8 @@ fn floor(c: &mut Criterion) {
     // The rotating read of a precomputed slot sequence plus one `fetch_add` on a 12-slot
     // array: the floor of `counter/inc_tagged`, with the cost of reading the sequence included.
     g.bench_function("atomic_fetch_add_rotating", |b| {
-        let mut i = 0;
-        b.iter(|| {
-            let slot = usize::from(slots[i & TAG_MASK]);
-            i = i.wrapping_add(1);
+        rotating(b, &slots, |&slot| {
+            let slot = usize::from(slot);
             black_box(&FLOOR_SERIES)[slot].fetch_add(1, Relaxed);
         })
     });
@@ -138,10 +136,7 @@ fn floor(c: &mut Criterion) {
     // bucket, over the same rotating values as `histogram/record`: the floor named in the
     // issue. It does not update a sum, which `histogram/record` does.
     g.bench_function("bucket_search_add", |b| {
-        let mut i = 0;
-        b.iter(|| {
-            let v = values[i & VALUE_MASK];
-            i = i.wrapping_add(1);
+        rotating(b, &values, |&v| {
             let bounds = black_box(&BOUNDS);
             let mut bucket = 0;
             while bucket < bounds.len() && v > bounds[bucket] {
@@ -165,10 +160,7 @@ fn counter(c: &mut Criterion) {
     // `.with(tags).inc()` on a `Counter<Http>`, the tags rotating through a pseudo-random
     // sequence: the index arithmetic and lookup on every call, no cached handle.
     g.bench_function("inc_tagged", |b| {
-        let mut i = 0;
-        b.iter(|| {
-            let t = tags[i & TAG_MASK];
-            i = i.wrapping_add(1);
+        rotating(b, &tags, |&t| {
             black_box(&METRICS).requests_total.with(t).inc();
         })
     });
@@ -222,10 +214,7 @@ fn histogram(c: &mut Criterion) {
     // `.record(v)` with the default buckets, values rotating over all 12 buckets: bucket
     // search, bucket add and the compare-and-swap on the sum. Floor: `floor/bucket_search_add`.
     g.bench_function("record", |b| {
-        let mut i = 0;
-        b.iter(|| {
-            let v = values[i & VALUE_MASK];
-            i = i.wrapping_add(1);
+        rotating(b, &values, |&v| {
             black_box(&METRICS).latency_seconds.record(v);
         })
     });
@@ -243,10 +232,7 @@ fn summary(c: &mut Criterion) {
     // every 65536 values. Each sample runs millions of records, so every sample holds dozens
     // of merges.
     g.bench_function("record", |b| {
-        let mut i = 0;
-        b.iter(|| {
-            let v = values[i & VALUE_MASK];
-            i = i.wrapping_add(1);
+        rotating(b, &values, |&v| {
             black_box(&METRICS).checkout_seconds.record(v);
         })
     });

@@ -21,7 +21,7 @@ use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use std::sync::Barrier;
 use std::time::{Duration, Instant};
 
-use benches::{value_sequence, BOUNDS, VALUE_MASK};
+use benches::{rotating, value_sequence, BOUNDS, VALUE_MASK};
 use criterion::{criterion_group, criterion_main, Criterion};
 use metrics_runtime::{AdaptiveSampler, Histogram, Summary, DEFAULT_BUCKETS};
 
@@ -58,19 +58,13 @@ fn bench_group<M: metrics_runtime::RecordWeighted + Sync>(
     let values = value_sequence();
     let mut g = c.benchmark_group(group);
     g.bench_function("unsampled", |b| {
-        let mut i = 0;
-        b.iter(|| {
-            let v = values[i & VALUE_MASK];
-            i = i.wrapping_add(1);
+        rotating(b, &values, |&v| {
             unsampled(v);
         })
     });
     for (name, sampler, metric) in sampled {
         g.bench_function(name, |b| {
-            let mut i = 0;
-            b.iter(|| {
-                let v = values[i & VALUE_MASK];
-                i = i.wrapping_add(1);
+            rotating(b, &values, |&v| {
                 black_box(sampler).record(black_box(metric), v);
             })
         });

@@ -18,15 +18,29 @@ pub const TAG_SEQ_LEN: usize = 1 << 16;
 /// random values. Real latencies are usually more predictable than that: this is a worst case.
 pub const VALUE_SEQ_LEN: usize = 1 << 16;
 
-/// Masks that wrap the rotating index into a sequence. Masking at the read (`seq[i & MASK]`)
-/// lets the compiler drop the bounds check on the sequence.
-pub const TAG_MASK: usize = TAG_SEQ_LEN - 1;
-/// See [`TAG_MASK`].
+/// Wraps an index into the value sequence, for loops that [`rotating`] does not run (several
+/// threads, or custom timing). Masking at the read (`seq[i & MASK]`) lets the compiler drop the
+/// bounds check on the sequence.
 pub const VALUE_MASK: usize = VALUE_SEQ_LEN - 1;
 
 /// The 11 Prometheus default bucket bounds (the Go client's `DefBuckets`), for hand-written
 /// bucket searches and for configuring the peers.
 pub const BOUNDS: [f64; 11] = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0];
+
+/// Times `f` on the elements of `seq` in turn, wrapping around: the loop of every bench whose
+/// input varies, so that each library and each floor reads its inputs the same way
+/// (`seq[i & (N - 1)]`, the index kept across criterion's iterations, the read included in the
+/// time).
+#[inline(always)]
+pub fn rotating<T, R, const N: usize>(b: &mut criterion::Bencher<'_>, seq: &[T; N], mut f: impl FnMut(&T) -> R) {
+    const { assert!(N.is_power_of_two(), "the mask needs a power-of-two length") };
+    let mut i = 0usize;
+    b.iter(|| {
+        let v = &seq[i & (N - 1)];
+        i = i.wrapping_add(1);
+        f(v)
+    });
+}
 
 /// A deterministic xorshift64 generator: same inputs on every run, no dependency.
 #[derive(Debug, Clone)]
