@@ -459,10 +459,10 @@ impl State {
     #[inline]
     fn push(&mut self, value: f64, config: &SummaryConfig) {
         if !self.stage.add(value) {
-            // Every page is in use: merge them, then the value has a free page.
+            // Every page and the overflow list are full: merge them, then the value has room.
             self.merge_stage(config);
             let added = self.stage.add(value);
-            debug_assert!(added, "an empty stage has free pages");
+            debug_assert!(added, "an empty stage has room");
         }
     }
 
@@ -479,12 +479,9 @@ impl State {
         }
         let epoch = self.stage.epoch;
         let slot = &mut self.windows[(epoch % SUB_WINDOWS as u64) as usize];
+        // Slots only ever receive the stage's epoch, which never decreases: a slot holding
+        // another epoch holds an older one (or none), and starts over.
         if slot.epoch != epoch {
-            if slot.epoch != u64::MAX && slot.epoch > epoch {
-                // The slot already holds a later sub-window: these values left the window.
-                self.stage.clear();
-                return;
-            }
             slot.epoch = epoch;
             slot.digest = TDigest::new_with_size(config.compression);
         }
