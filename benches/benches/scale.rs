@@ -6,21 +6,13 @@
 use std::hint::black_box;
 
 use criterion::{criterion_group, criterion_main, Criterion};
-use metrics_runtime::{Counter, Metrics, TagSet};
+use metrics_runtime::TagSet;
 
 #[path = "../../tests/tests/scale/tags.rs"]
 #[allow(dead_code)]
 mod tags;
 
-use tags::Access;
-
-#[derive(Metrics)]
-#[metrics(namespace = "scale")]
-struct Scale {
-    /// Accesses by user and resource.
-    #[metric(max_series = 1_000_000)]
-    access_total: Counter<Access>,
-}
+use tags::{Access, Scale};
 
 static SCALE: Scale = Scale::new();
 

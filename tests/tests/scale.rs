@@ -5,16 +5,8 @@
 #[path = "scale/tags.rs"]
 mod tags;
 
-use metrics_runtime::{Counter, Metrics, Tag, TagSet};
-use tags::{Access, Resource, User};
-
-#[derive(Metrics)]
-#[metrics(namespace = "scale")]
-struct Scale {
-    /// Accesses by user and resource.
-    #[metric(max_series = 1_000_000)]
-    access_total: Counter<Access>,
-}
+use metrics_runtime::{Tag, TagSet};
+use tags::{Access, Resource, Scale, User};
 
 static SCALE: Scale = Scale::new();
 

@@ -2016,3 +2016,12 @@ pub struct Access {
     pub user: User,
     pub resource: Resource,
 }
+
+/// The 1 000 000-series struct itself, shared by `tests/scale.rs` and `benches/scale.rs`.
+#[derive(metrics_runtime::Metrics)]
+#[metrics(namespace = "scale")]
+pub struct Scale {
+    /// Accesses by user and resource.
+    #[metric(max_series = 1_000_000)]
+    pub access_total: metrics_runtime::Counter<Access>,
+}
