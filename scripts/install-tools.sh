@@ -1,31 +1,46 @@
 #!/usr/bin/env bash
-# Installs the real collectors and parsers that the conformance tests run against:
-#   - prometheus and promtool (Debian package `prometheus`)
+# Installs the real collectors and parsers that the conformance tests run against, all under
+# target/ (override with TOOLS_DIR), without touching the rest of the system:
+#   - prometheus, promtool and the Pushgateway: Debian's `prometheus` and
+#     `prometheus-pushgateway` packages, downloaded with apt-get into target/tools and unpacked
+#     there with dpkg-deb (not installed: no maintainer script runs, no service starts, apt's
+#     own package lists are not updated; apt-get keeps its lists under target/tools/apt)
 #   - the Python `prometheus_client` package (its strict OpenMetrics parser), in a virtualenv
+#     under target/tools-venv
 #   - the StatsD server (npm package `statsd`), in target/statsd-server
+# Only when the machine has no `node`/`npm` does it install Debian's `nodejs` and `npm`
+# packages system-wide (the one change outside target/; a fresh machine of this project's kind
+# has both). It starts no process that outlives it and stops none it did not start.
 # Idempotent: quick when everything is already there. Prints where the tools are.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 PROM_CLIENT_VERSION="0.21.1"
+TOOLS="${TOOLS_DIR:-$PWD/target/tools}"
 VENV="${TOOLS_VENV:-$PWD/target/tools-venv}"
+DEBS=(prometheus prometheus-pushgateway)
 
-need_apt=()
-command -v promtool >/dev/null 2>&1 || need_apt+=(prometheus)
-command -v prometheus >/dev/null 2>&1 || need_apt+=(prometheus)
-if [ "${#need_apt[@]}" -gt 0 ]; then
-    echo "installing Debian packages: prometheus"
-    export DEBIAN_FRONTEND=noninteractive
-    apt-get update -qq
-    # policy-rc.d keeps the package from starting a system-wide server.
-    if [ ! -e /usr/sbin/policy-rc.d ]; then
-        printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d
-        chmod +x /usr/sbin/policy-rc.d
-        trap 'rm -f /usr/sbin/policy-rc.d' EXIT
-    fi
-    apt-get install -y -qq --no-install-recommends prometheus >/dev/null
-    # Stop a server the package may have started anyway: the tests start their own.
-    pkill -x prometheus 2>/dev/null || true
+mkdir -p "$TOOLS/bin"
+missing=0
+for bin in prometheus promtool prometheus-pushgateway; do
+    [ -x "$TOOLS/bin/$bin" ] || missing=1
+done
+if [ "$missing" = 1 ]; then
+    echo "downloading Debian packages into $TOOLS: ${DEBS[*]}"
+    apt_dir="$TOOLS/apt"
+    mkdir -p "$apt_dir/lists/partial" "$apt_dir/cache/archives/partial" "$TOOLS/debs" "$TOOLS/root"
+    # apt-get with its state and cache redirected under target/: the system's lists stay as
+    # they are.
+    apt_opts=(-q -o "Dir::State::Lists=$apt_dir/lists" -o "Dir::Cache=$apt_dir/cache"
+        -o "APT::Sandbox::User=root")
+    apt-get "${apt_opts[@]}" update >/dev/null
+    (cd "$TOOLS/debs" && rm -f ./*.deb && apt-get "${apt_opts[@]}" download "${DEBS[@]}" >/dev/null)
+    for deb in "$TOOLS"/debs/*.deb; do
+        dpkg-deb -x "$deb" "$TOOLS/root"
+    done
+    for bin in prometheus promtool prometheus-pushgateway; do
+        ln -sf "$TOOLS/root/usr/bin/$bin" "$TOOLS/bin/$bin"
+    done
 fi
 
 if [ ! -x "$VENV/bin/python" ] || ! "$VENV/bin/python" -c "import prometheus_client, sys; sys.exit(prometheus_client.__version__ != '$PROM_CLIENT_VERSION') if hasattr(prometheus_client, '__version__') else None" 2>/dev/null; then
@@ -40,7 +55,7 @@ fi
 STATSD_VERSION="0.9.0"
 STATSD_DIR="${STATSD_DIR:-$PWD/target/statsd-server}"
 if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
-    echo "installing Debian packages: nodejs npm"
+    echo "installing Debian packages (system-wide): nodejs npm"
     export DEBIAN_FRONTEND=noninteractive
     apt-get update -qq
     apt-get install -y -qq --no-install-recommends nodejs npm >/dev/null
@@ -54,7 +69,8 @@ if [ "$installed_statsd" != "$STATSD_VERSION" ]; then
         "statsd@$STATSD_VERSION"
 fi
 
-echo "promtool:   $(command -v promtool) ($(promtool --version 2>&1 | head -1))"
-echo "prometheus: $(command -v prometheus)"
-echo "python:     $VENV/bin/python (prometheus_client $("$VENV/bin/pip" show prometheus_client 2>/dev/null | sed -n 's/^Version: //p'))"
-echo "statsd:     $STATSD_DIR/node_modules/statsd ($STATSD_VERSION, node $(node --version))"
+echo "promtool:    $TOOLS/bin/promtool ($("$TOOLS/bin/promtool" --version 2>&1 | head -1))"
+echo "prometheus:  $TOOLS/bin/prometheus"
+echo "pushgateway: $TOOLS/bin/prometheus-pushgateway ($("$TOOLS/bin/prometheus-pushgateway" --version 2>&1 | head -1))"
+echo "python:      $VENV/bin/python (prometheus_client $("$VENV/bin/pip" show prometheus_client 2>/dev/null | sed -n 's/^Version: //p'))"
+echo "statsd:      $STATSD_DIR/node_modules/statsd ($STATSD_VERSION, node $(node --version))"

@@ -14,8 +14,17 @@ pub fn workspace_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("tests/ is inside the workspace").to_path_buf()
 }
 
-/// The path of an executable on `PATH`, or a panic saying how to install it.
+/// The path of a tool installed by `scripts/install-tools.sh` under `target/tools/bin` (or
+/// `$TOOLS_DIR/bin`), or a panic saying how to install it. `node` and other tools the machine
+/// provides are found on `PATH`.
 pub fn tool(name: &str) -> PathBuf {
+    let tools = std::env::var_os("TOOLS_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| workspace_root().join("target").join("tools"));
+    let installed = tools.join("bin").join(name);
+    if installed.is_file() {
+        return installed;
+    }
     let path = std::env::var_os("PATH").unwrap_or_default();
     for dir in std::env::split_paths(&path) {
         let candidate = dir.join(name);
