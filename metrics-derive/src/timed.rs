@@ -5,7 +5,7 @@ use proc_macro2::TokenStream;
 use quote::{quote, quote_spanned};
 use syn::spanned::Spanned;
 use syn::visit::Visit;
-use syn::{ReturnType, Type};
+use syn::{AttrStyle, Attribute, ReturnType, Type};
 
 pub(crate) fn expand(args: TokenStream, item: TokenStream) -> TokenStream {
     match try_expand(args, item.clone()) {
@@ -70,7 +70,10 @@ fn try_expand(args: TokenStream, item: TokenStream) -> syn::Result<TokenStream> 
             "`#[timed]` cannot time a `const fn`: it may run at compile time, where there is no clock; remove `const` or time the callers",
         ));
     }
-    let attrs = &func.attrs;
+    // `ItemFn.attrs` holds both the outer attributes and the body's inner ones (`#![..]`, `//!`);
+    // the inner ones must stay inner attributes of the fn's outermost block (as tracing does).
+    let (outer_attrs, inner_attrs): (Vec<&Attribute>, Vec<&Attribute>) =
+        func.attrs.iter().partition(|a| matches!(a.style, AttrStyle::Outer));
     let vis = &func.vis;
     let block = &func.block;
     let rt = quote!(::metrics_runtime);
@@ -137,7 +140,8 @@ fn try_expand(args: TokenStream, item: TokenStream) -> syn::Result<TokenStream> 
         }
     };
     Ok(quote! {
-        #(#attrs)* #vis #sig {
+        #(#outer_attrs)* #vis #sig {
+            #(#inner_attrs)*
             #body
         }
     })

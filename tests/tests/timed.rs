@@ -211,3 +211,37 @@ async fn timed_ext_and_guards() {
     drop(h.start_timer());
     assert_eq!(h.count(), 2);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn inner_attributes_of_the_body_are_kept_and_calls_recorded() {
+    static INNER: Summary<Outcome> = Summary::new();
+
+    #[timed(INNER)]
+    #[inline]
+    fn sync_fallible(input: &str) -> Result<u32, std::num::ParseIntError> {
+        #![allow(unused_variables)]
+        #![deny(unreachable_code)]
+        let unused = input.len();
+        let n: u32 = input.parse()?;
+        Ok(n)
+    }
+
+    #[timed(INNER)]
+    async fn async_fallible(fail: bool) -> Result<(), Failure> {
+        #![allow(unused_variables)]
+        let unused = fail;
+        tokio::task::yield_now().await;
+        if fail {
+            return Err(Failure);
+        }
+        Ok(())
+    }
+
+    assert_eq!(sync_fallible("3").unwrap(), 3);
+    assert!(sync_fallible("x").is_err());
+    async_fallible(false).await.unwrap();
+    assert!(async_fallible(true).await.is_err());
+    assert_eq!(INNER.with(Outcome::Ok).count(), 2);
+    assert_eq!(INNER.with(Outcome::Error).count(), 2);
+    assert!(INNER.with(Outcome::Ok).sum() >= 0.0);
+}
