@@ -5,13 +5,16 @@
 use std::collections::HashMap;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use metrics_runtime::statsd::{
     AsyncMetricsBatcher, BackpressurePolicy, BatcherConfig, BreakerConfig, BreakerState, FlushReport, FlushResult,
     MetricCircuitBreaker, Source, StatsdConfig, StatsdExporter, StatsdKey, StatsdStats,
 };
-use metrics_runtime::{Counter, Gauge, Histogram, Metrics, Summary, Tag, TagSet};
+use metrics_runtime::{
+    BoundedConfig, BoundedRegistry, Counter, DynCounter, DynHistogram, Gauge, Histogram, Metrics, Summary, Tag, TagSet,
+};
 use serde_json::Value;
 
 #[derive(Tag, Clone, Copy, Debug, PartialEq, Eq)]
@@ -527,6 +530,156 @@ async fn the_breaker_half_opens_and_closes_when_the_server_comes_up() {
     assert!(stats.flushes_total.with(FlushResult::Failed).get() >= 3, "two to open, one failed probe");
     let report: FlushReport = exporter.shutdown().await;
     assert_ne!(report.result, FlushResult::Failed);
+}
+
+/// What a test recorded into a [`BoundedRegistry`], per tenant: the counter's total and the
+/// number of histogram records.
+#[derive(Default)]
+struct Recorded {
+    hits: HashMap<String, u64>,
+    latencies: HashMap<String, u64>,
+}
+
+impl Recorded {
+    fn hit(&mut self, hits: &DynCounter, tenant: &str, n: u64) {
+        hits.add(&[tenant], n).unwrap();
+        *self.hits.entry(tenant.to_owned()).or_default() += n;
+    }
+
+    fn latency(&mut self, latency: &DynHistogram, tenant: &str, seconds: f64) {
+        latency.record(&[tenant], seconds).unwrap();
+        *self.latencies.entry(tenant.to_owned()).or_default() += 1;
+    }
+}
+
+/// A [`BoundedRegistry`] whose series come and go between flushes: new tenants appear (many, so
+/// that its hash map lists the series in another order), idle series that were exported get
+/// evicted, then some come back. Every series' total at a real StatsD server is exactly what
+/// was recorded into it, and no flush ever carries more than a series' whole total (a delta
+/// taken from another series, or a wrapped-around one, would).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bounded_registry_series_that_come_and_go_keep_exact_totals_at_a_real_statsd() {
+    const IDLE: Duration = Duration::from_millis(300);
+    let port = dead_udp_port();
+    let server = StatsdServer::start(port);
+    server.wait_ready().await;
+
+    let registry =
+        Arc::new(BoundedRegistry::new(BoundedConfig { idle_timeout: Some(IDLE), ..BoundedConfig::default() }));
+    let hits = registry.counter("tenant_hits_total", "Hits, by tenant.", &["tenant"]).unwrap();
+    let latency =
+        registry.histogram("tenant_latency_seconds", "Latency, by tenant.", &["tenant"], &[0.1, 1.0]).unwrap();
+    let config = StatsdConfig {
+        target: ([127, 0, 0, 1], port).into(),
+        // Only the flushes below: each one sees exactly the series of its phase.
+        flush_interval: Duration::from_secs(3600),
+        push_own_stats: false,
+        ..StatsdConfig::default()
+    };
+    let source = Source::new().with_arc(Arc::clone(&registry) as Arc<dyn Metrics>);
+    let exporter = StatsdExporter::start(source, config).await.unwrap();
+    let mut recorded = Recorded::default();
+    let flush = || async {
+        let report = exporter.flush().await;
+        assert_eq!(report.result, FlushResult::Sent, "{report:?}");
+    };
+
+    // Eviction runs at `evict_idle` and may run at every flush (after the read). A series is
+    // only recorded into when the last flush found it updated (so it cannot have been evicted
+    // since) or found it gone: one evicted and re-created between two flushes that both find it
+    // cannot be told from the old one by the exporter.
+    // Kept tenants: a handle held by the application keeps a series from eviction.
+    let kept: Vec<String> = (0..5).map(|i| format!("kept{i}")).collect();
+    let handles: Vec<_> = kept.iter().map(|t| hits.with(&[t]).unwrap()).collect();
+    let bump_kept = |recorded: &mut Recorded, n: u64| {
+        for (t, h) in kept.iter().zip(&handles) {
+            h.add(n);
+            *recorded.hits.entry(t.clone()).or_default() += n;
+        }
+    };
+    let evicted: Vec<String> = (0..60).map(|i| format!("ev{i}")).collect();
+    let new: Vec<String> = (0..200).map(|i| format!("new{i}")).collect();
+    let late: Vec<String> = (0..50).map(|i| format!("late{i}")).collect();
+
+    // 1: the tenants that will be evicted, with large totals.
+    bump_kept(&mut recorded, 7);
+    for (i, t) in evicted.iter().enumerate() {
+        recorded.hit(&hits, t, 1000 + i as u64);
+        recorded.latency(&latency, t, [0.05, 0.5, 5.0][i % 3]);
+    }
+    flush().await;
+    // 2: many new tenants, listed among the others in another order.
+    bump_kept(&mut recorded, 3);
+    for (i, t) in new.iter().enumerate() {
+        recorded.hit(&hits, t, 1 + i as u64 % 7);
+    }
+    flush().await;
+    // Everything exported and idle since is evicted, whether by this call or by the flushes.
+    tokio::time::sleep(IDLE + Duration::from_millis(100)).await;
+    registry.evict_idle();
+    assert_eq!(registry.series_count(), kept.len());
+    // 3: a flush without the evicted series; new ones again.
+    bump_kept(&mut recorded, 1);
+    for t in &late {
+        recorded.hit(&hits, t, 2);
+    }
+    flush().await;
+    // 4: half of the evicted tenants come back, some above and some below their old totals, with
+    // a few of the new ones; the late ones count on.
+    bump_kept(&mut recorded, 5);
+    for (i, t) in evicted.iter().enumerate().step_by(2) {
+        recorded.hit(&hits, t, if i % 4 == 0 { 5000 } else { 3 });
+        recorded.latency(&latency, t, 0.05);
+    }
+    for t in new.iter().step_by(10) {
+        recorded.hit(&hits, t, 11);
+    }
+    for t in &late {
+        recorded.hit(&hits, t, 1);
+    }
+    flush().await;
+    // 5: the ones that came back count on.
+    for t in evicted.iter().step_by(2) {
+        recorded.hit(&hits, t, 1);
+        recorded.latency(&latency, t, 0.5);
+    }
+    flush().await;
+    let stats = Arc::clone(exporter.stats());
+    exporter.shutdown().await;
+    assert_eq!(stats.send_errors_total.get(), 0);
+
+    let hit_key = |t: &str| key("tenant_hits_total", &[("tenant", t)]);
+    let latency_key = |t: &str| key("tenant_latency_seconds", &[("tenant", t)]);
+    let matches = |t: &Totals| {
+        recorded.hits.iter().all(|(tenant, n)| t.counter(&hit_key(tenant)) == *n as f64)
+            && recorded.latencies.iter().all(|(tenant, n)| close(t.timer_count(&latency_key(tenant)), *n as f64))
+    };
+    let totals = within(Duration::from_secs(10), || Some(server.totals()).filter(matches)).await;
+    let totals = totals.unwrap_or_else(|| server.totals());
+    let mut wrong = Vec::new();
+    for (tenant, n) in &recorded.hits {
+        let got = totals.counter(&hit_key(tenant));
+        if got != *n as f64 {
+            wrong.push(format!("{tenant}: {got} at the server, {n} recorded"));
+        }
+    }
+    for (tenant, n) in &recorded.latencies {
+        let got = totals.timer_count(&latency_key(tenant));
+        if !close(got, *n as f64) {
+            wrong.push(format!("{tenant} latencies: {got} at the server, {n} recorded"));
+        }
+    }
+    wrong.sort();
+    assert!(wrong.is_empty(), "{} series wrong: {wrong:#?}", wrong.len());
+    // No series the test did not record into, and in no flush more than a series' total.
+    for flush in server.flushes() {
+        for (k, v) in flush["counters"].as_object().into_iter().flatten() {
+            let Some(tenant) = k.strip_prefix("tenant_hits_total;tenant=") else { continue };
+            let v = v.as_f64().unwrap_or(f64::NAN);
+            assert!(recorded.hits.get(tenant).is_some_and(|n| (0.0..=*n as f64).contains(&v)), "{k}: {v}");
+        }
+    }
+    assert_eq!(totals.counter("statsd.bad_lines_seen"), 0.0);
 }
 
 /// The breaker on its own, as any push path would use it.

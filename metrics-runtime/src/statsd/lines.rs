@@ -1,6 +1,8 @@
 //! StatsD lines: what a flush sends for each series and record, and the state that turns
 //! cumulative counters into deltas.
 
+use std::cell::Cell;
+use std::collections::HashMap;
 use std::fmt::Write as _;
 
 use super::batcher::{Record, RecordKind};
@@ -168,13 +170,83 @@ pub(crate) const PARTS: usize = 3;
 /// A gauge that has never been sent (a NaN pattern: non-finite gauges are never sent).
 const UNSENT: u64 = u64::MAX;
 
-/// The last values sent for each series of one metric.
+/// The last values sent for one series.
 #[derive(Debug)]
-struct MetricState {
-    name: String,
-    /// Per series, the committed value of each field: counter `[value]`, gauge `[bits]`,
-    /// histogram `[bucket counts.., sum bits]`, summary `[count, sum bits]`.
-    series: Vec<Vec<u64>>,
+struct SeriesState {
+    /// The [`PartState::generation`] of the last diff that found the series.
+    seen: u64,
+    /// The committed value of each field: counter `[value]`, gauge `[bits]`, histogram
+    /// `[bucket counts.., sum bits]`, summary `[count, sum bits]`.
+    fields: Vec<u64>,
+}
+
+/// The delta state of one part: its series by identity (see [`series_key`]), never by
+/// position, since a source may list its series in any order (a [`BoundedRegistry`] lists
+/// them in hash-map order, which changes as series come and go).
+///
+/// [`BoundedRegistry`]: crate::BoundedRegistry
+#[derive(Debug, Default)]
+struct PartState {
+    /// Counts the diffs of the part.
+    generation: u64,
+    series: HashMap<String, SeriesState>,
+}
+
+impl PartState {
+    /// The fields of the series `key` for this diff, created empty for a series not seen at
+    /// the last diff. A key already claimed by this diff (the same name and labels twice in
+    /// one snapshot, from two structs) gets `#n` appended, its `n`th repeat: repeats keep
+    /// their order, so each keeps its own state.
+    fn claim(&mut self, key: &mut String) -> &mut Vec<u64> {
+        let generation = self.generation;
+        let base = key.len();
+        let mut repeat = 0u32;
+        loop {
+            match self.series.get(key.as_str()).map(|s| s.seen == generation) {
+                Some(true) => {
+                    repeat += 1;
+                    key.truncate(base);
+                    key.push('#');
+                    key.push_str(itoa::Buffer::new().format(repeat));
+                }
+                Some(false) => break,
+                None => {
+                    self.series.insert(key.clone(), SeriesState { seen: generation, fields: Vec::new() });
+                    break;
+                }
+            }
+        }
+        let state = self.series.get_mut(key.as_str()).expect("found or inserted above");
+        state.seen = generation;
+        &mut state.fields
+    }
+
+    /// Forgets the series this diff did not find: a series removed from its source (evicted,
+    /// or gone with its struct) leaves no state behind, and starts from zero if it comes back.
+    fn sweep(&mut self) {
+        let generation = self.generation;
+        self.series.retain(|_, s| s.seen == generation);
+        if self.series.capacity() > 64 && self.series.capacity() > 4 * self.series.len() {
+            self.series.shrink_to(2 * self.series.len());
+        }
+    }
+}
+
+/// The identity of a series: its metric's name and its label pairs, each string preceded by
+/// its length (`9:req_total6:method3:GET`), so that no name or value, whatever it holds, can
+/// make two series spell the same key.
+fn series_key(out: &mut String, name: &str, labels: &[(String, String)]) {
+    out.clear();
+    let mut push = |s: &str| {
+        out.push_str(itoa::Buffer::new().format(s.len()));
+        out.push(':');
+        out.push_str(s);
+    };
+    push(name);
+    for (k, v) in labels {
+        push(k);
+        push(v);
+    }
 }
 
 /// A value to remember once the unit that carries it has been sent.
@@ -182,8 +254,8 @@ struct MetricState {
 pub(crate) struct Commit {
     unit: usize,
     part: usize,
-    metric: usize,
-    series: usize,
+    /// The series' key, the `key`th of [`Lines::keys`].
+    key: usize,
     field: usize,
     value: u64,
 }
@@ -335,8 +407,20 @@ pub(crate) struct Lines {
     text: String,
     ends: Vec<usize>,
     commits: Vec<Commit>,
+    /// The keys of the series that commits refer to, one after the other; `key_ends` marks
+    /// where each ends, as `ends` does for units.
+    keys: String,
+    key_ends: Vec<usize>,
+    /// The key of the series being read.
+    key: String,
     /// Delta state per part.
-    states: [Vec<MetricState>; PARTS],
+    states: [PartState; PARTS],
+}
+
+/// Piece `i` of `text`, whose pieces end at `ends`.
+fn piece<'t>(text: &'t str, ends: &[usize], i: usize) -> &'t str {
+    let start = if i == 0 { 0 } else { ends[i - 1] };
+    &text[start..ends[i]]
 }
 
 impl Lines {
@@ -345,6 +429,8 @@ impl Lines {
         self.text.clear();
         self.ends.clear();
         self.commits.clear();
+        self.keys.clear();
+        self.key_ends.clear();
     }
 
     /// The number of units.
@@ -354,24 +440,31 @@ impl Lines {
 
     /// Unit `i`.
     pub(crate) fn unit(&self, i: usize) -> &str {
-        let start = if i == 0 { 0 } else { self.ends[i - 1] };
-        &self.text[start..self.ends[i]]
+        piece(&self.text, &self.ends, i)
     }
 
     fn end_unit(&mut self) {
         self.ends.push(self.text.len());
     }
 
+    /// Records that the unit being written carries `value` for `field` of the series `at`.
+    fn push_commit<I>(&mut self, at: &At<'_, I>, field: usize, value: u64) {
+        let key = match at.key_index.get() {
+            Some(k) => k,
+            None => {
+                self.keys.push_str(at.key);
+                self.key_ends.push(self.keys.len());
+                let k = self.key_ends.len() - 1;
+                at.key_index.set(Some(k));
+                k
+            }
+        };
+        self.commits.push(Commit { unit: self.ends.len(), part: at.part, key, field, value });
+    }
+
     /// Ends the unit just written, which carries `value` for `field` of the series `at`.
     fn commit<I>(&mut self, at: &At<'_, I>, field: usize, value: u64) {
-        self.commits.push(Commit {
-            unit: self.ends.len(),
-            part: at.part,
-            metric: at.metric,
-            series: at.series,
-            field,
-            value,
-        });
+        self.push_commit(at, field, value);
         self.end_unit();
     }
 
@@ -381,11 +474,8 @@ impl Lines {
             if c.unit >= end {
                 break;
             }
-            if let Some(slot) = self.states[c.part]
-                .get_mut(c.metric)
-                .and_then(|m| m.series.get_mut(c.series))
-                .and_then(|s| s.get_mut(c.field))
-            {
+            let key = piece(&self.keys, &self.key_ends, c.key);
+            if let Some(slot) = self.states[c.part].series.get_mut(key).and_then(|s| s.fields.get_mut(c.field)) {
                 *slot = c.value;
             }
             *cursor += 1;
@@ -393,35 +483,31 @@ impl Lines {
     }
 
     /// Appends the units for what changed in `metrics` (a snapshot) since the values last
-    /// committed for `part`.
+    /// committed for `part`, series by series whatever their order; forgets the series the
+    /// snapshot no longer holds.
     pub(crate) fn diff(&mut self, part: usize, metrics: &[MetricSnapshot], format: &LineFormat) {
-        let mut states = std::mem::take(&mut self.states[part]);
-        states.truncate(metrics.len());
-        for (m, metric) in metrics.iter().enumerate() {
+        let mut state = std::mem::take(&mut self.states[part]);
+        let mut key = std::mem::take(&mut self.key);
+        state.generation = state.generation.wrapping_add(1);
+        for metric in metrics {
             let name = metric.name.as_str();
-            if states.len() <= m {
-                states.push(MetricState { name: String::new(), series: Vec::new() });
-            }
-            let state = &mut states[m];
-            if state.name != name {
-                // New (or, if the source changed shape, different): start from zero.
-                state.name.clear();
-                state.name.push_str(name);
-                state.series.clear();
-            }
-            state.series.resize_with(metric.series.len(), Vec::new);
-            for (s, series) in metric.series.iter().enumerate() {
+            for series in &metric.series {
+                if matches!(series.value, SeriesValue::Summary(_)) && format.summaries == SummaryMode::Skip {
+                    continue;
+                }
+                series_key(&mut key, name, &series.labels);
+                let last = state.claim(&mut key);
                 let at = At {
                     part,
-                    metric: m,
-                    series: s,
+                    key: &key,
+                    key_index: Cell::new(None),
                     name,
                     tags: series.labels.iter().map(|(k, v)| (k.as_str(), v.as_str())),
                 };
-                let last = &mut state.series[s];
                 match &series.value {
                     SeriesValue::Counter(value) => {
-                        self.counter(&at, "", (*value, last_field(last, 0, 0)), format);
+                        last_field(last, 0, 0);
+                        self.counter(&at, "", *value, &mut last[0], format);
                     }
                     SeriesValue::Gauge(value) => {
                         let value = *value;
@@ -431,33 +517,43 @@ impl Lines {
                         }
                     }
                     SeriesValue::Histogram(histogram) => self.histogram(&at, &metric.unit, histogram, last, format),
-                    SeriesValue::Summary(summary) if format.summaries == SummaryMode::CountSum => {
-                        if last.len() != 2 {
+                    SeriesValue::Summary(summary) => {
+                        // A count below the one sent: a new series under the same name and
+                        // labels (or a restarted source), its count and sum both from zero.
+                        if last.len() != 2 || summary.count < last[0] {
                             *last = vec![0, 0f64.to_bits()];
                         }
-                        self.counter(&at, ".count", (summary.count, last[0]), format);
+                        self.counter(&at, ".count", summary.count, &mut last[0], format);
                         self.sum(&at, 1, (summary.sum, f64::from_bits(last[1])), format);
                     }
-                    SeriesValue::Summary(_) => {}
                 }
             }
         }
-        self.states[part] = states;
+        state.sweep();
+        self.key = key;
+        self.states[part] = state;
     }
 
-    /// A counter's increase since `last`, committing `value` to field 0.
-    fn counter<'t, I>(&mut self, at: &At<'_, I>, suffix: &str, (value, last): (u64, u64), format: &LineFormat)
+    /// A counter's increase since `*last`, committing `value` to field 0. A value below `*last`
+    /// is a new series under the same name and labels (the old one was removed, or its source
+    /// restarted): its whole value is the increase, and `*last` becomes 0 at once, so that
+    /// if this unit is not sent the next flush counts from zero too.
+    fn counter<'t, I>(&mut self, at: &At<'_, I>, suffix: &str, value: u64, last: &mut u64, format: &LineFormat)
     where
         I: Iterator<Item = (&'t str, &'t str)> + Clone,
     {
-        let delta = value.wrapping_sub(last);
+        if value < *last {
+            *last = 0;
+        }
+        let delta = value - *last;
         if delta != 0 {
             format.line(&mut self.text, (at.name, suffix), at.tags.clone(), Sample::counter(Num::U(delta)));
             self.commit(at, 0, value);
         }
     }
 
-    /// A sum's increase since `last` as a `.sum` counter, committing `sum` to `field`.
+    /// A sum's change since `last` as a `.sum` counter, committing `sum` to `field`. Sums may
+    /// go down (negative values): a lower sum is a negative change, not a reset.
     fn sum<'t, I>(&mut self, at: &At<'_, I>, field: usize, (sum, last): (f64, f64), format: &LineFormat)
     where
         I: Iterator<Item = (&'t str, &'t str)> + Clone,
@@ -481,25 +577,20 @@ impl Lines {
     {
         // Per-bucket counts, one per bound then `+Inf`.
         let buckets = histogram.counts.as_slice();
-        if last.len() != buckets.len() + 1 {
+        // A bucket count below the one sent: a new series under the same name and labels (or a
+        // restarted source), every bucket and the sum from zero.
+        if last.len() != buckets.len() + 1 || buckets.iter().zip(last.iter()).any(|(c, l)| c < l) {
             *last = vec![0; buckets.len()];
             last.push(0f64.to_bits());
         }
         let (ty, scale) = match format.histograms {
             HistogramMode::CountSum => {
-                let delta = buckets.iter().zip(last.iter()).fold(0u64, |a, (c, l)| a.wrapping_add(c.wrapping_sub(*l)));
+                let delta = buckets.iter().zip(last.iter()).fold(0u64, |a, (c, l)| a.wrapping_add(c - l));
                 if delta != 0 {
                     format.line(&mut self.text, (at.name, ".count"), at.tags.clone(), Sample::counter(Num::U(delta)));
                     // The count is the buckets': commit each of them with this unit.
                     for (b, count) in buckets.iter().enumerate() {
-                        self.commits.push(Commit {
-                            unit: self.ends.len(),
-                            part: at.part,
-                            metric: at.metric,
-                            series: at.series,
-                            field: b,
-                            value: *count,
-                        });
+                        self.push_commit(at, b, *count);
                     }
                     self.end_unit();
                 }
@@ -517,7 +608,7 @@ impl Lines {
             if bound.is_finite() {
                 largest_bound = bound;
             }
-            let delta = count.wrapping_sub(last[b]);
+            let delta = count - last[b];
             if delta != 0 {
                 let sample = Sample { value: Num::F(largest_bound * scale), ty, weight: delta as f64 };
                 format.line(&mut self.text, (at.name, ""), at.tags.clone(), sample);
@@ -538,8 +629,10 @@ fn last_field(last: &mut Vec<u64>, field: usize, init: u64) -> u64 {
 /// One series being read: where its state lives, and its name and tags.
 struct At<'n, I> {
     part: usize,
-    metric: usize,
-    series: usize,
+    /// Its key in the part's state.
+    key: &'n str,
+    /// Its key's index in [`Lines::keys`], once a commit needed it there.
+    key_index: Cell<Option<usize>>,
     name: &'n str,
     tags: I,
 }
@@ -664,8 +757,9 @@ mod tests {
             flush(&mut lines, &doc(u64::MAX - 1, f64::NAN), &f),
             ["app.big_total:18446744073709551614|c|#env:pro_d"]
         );
-        // Wrapped around: the increase is still exact.
-        assert_eq!(flush(&mut lines, &doc(1, f64::INFINITY), &f), ["app.big_total:3|c|#env:pro_d"]);
+        // Below the value sent: a reset, not a wrap-around (a `u64` counter does not wrap in
+        // practice), so the new value is the increase.
+        assert_eq!(flush(&mut lines, &doc(1, f64::INFINITY), &f), ["app.big_total:1|c|#env:pro_d"]);
         assert_eq!(flush(&mut lines, &doc(1, 0.1 + 0.2), &f), ["app.g:0.30000000000000004|g|#env:pro_d"]);
     }
 
@@ -714,6 +808,196 @@ mod tests {
         );
         disk.ops_total.with(Op::Read).inc();
         assert_eq!(flush(&mut lines, &disk.snapshot().metrics, &f), ["app.disk_ops_total:1|c|#op:read,env:pro_d"]);
+    }
+
+    /// One family per kind, each series labelled `tenant`; per tenant, `(counter, gauge,
+    /// histogram counts, summary (count, sum))`, the series in the order given.
+    type Tenant<'a> = (&'a str, u64, f64, [u64; 3], (u64, f64));
+
+    fn tenants(list: &[Tenant<'_>]) -> Vec<MetricSnapshot> {
+        let each = |f: &dyn Fn(&Tenant<'_>) -> SeriesValue| -> Vec<SeriesSnapshot> {
+            list.iter().map(|t| series(&[("tenant", t.0)], f(t))).collect()
+        };
+        let histogram = |t: &Tenant<'_>| {
+            let counts = t.3.to_vec();
+            let sum = counts.iter().sum::<u64>() as f64 * 0.5;
+            SeriesValue::Histogram(HistogramValue { bounds: vec![0.1, 1.0], counts, sum })
+        };
+        let summary =
+            |t: &Tenant<'_>| SeriesValue::Summary(SummaryValue { quantiles: vec![], count: t.4 .0, sum: t.4 .1 });
+        vec![
+            metric("hits_total", MetricKind::Counter, "", each(&|t| SeriesValue::Counter(t.1))),
+            metric("depth", MetricKind::Gauge, "", each(&|t| SeriesValue::Gauge(t.2))),
+            metric("lat_seconds", MetricKind::Histogram, "seconds", each(&histogram)),
+            metric("q", MetricKind::Summary, "", each(&summary)),
+        ]
+    }
+
+    fn no_tags() -> LineFormat {
+        LineFormat { global_tags: String::new(), ..format(TagStyle::DogStatsd, HistogramMode::Timings) }
+    }
+
+    /// The series the part's state holds, and the room its map has.
+    fn tracked(lines: &Lines, part: usize) -> (usize, usize) {
+        (lines.states[part].series.len(), lines.states[part].series.capacity())
+    }
+
+    #[test]
+    fn a_series_listed_before_another_keeps_each_its_own_deltas() {
+        let f = no_tags();
+        let mut lines = Lines::default();
+        let b = ("b", 1000, 4.0, [1, 2, 3], (3, 1.5));
+        assert_eq!(flush(&mut lines, &tenants(&[b]), &f).len(), 7);
+        // A new series `a` now comes first (as a hash map may list it); `b` only counted 10 more.
+        let a = ("a", 5, 2.0, [0, 1, 0], (1, 0.25));
+        let b = ("b", 1010, 4.0, [1, 2, 3], (3, 1.5));
+        assert_eq!(
+            flush(&mut lines, &tenants(&[a, b]), &f),
+            [
+                "app.hits_total:5|c|#tenant:a",
+                "app.hits_total:10|c|#tenant:b",
+                "app.depth:2|g|#tenant:a",
+                "app.lat_seconds:1000|ms|#tenant:a",
+                "app.q.count:1|c|#tenant:a",
+                "app.q.sum:0.25|c|#tenant:a",
+            ]
+        );
+        // The other order, nothing changed: nothing to send.
+        assert_eq!(flush(&mut lines, &tenants(&[b, a]), &f), Vec::<String>::new());
+        let b = ("b", 1011, 4.0, [1, 2, 4], (4, 2.5));
+        assert_eq!(
+            flush(&mut lines, &tenants(&[b, a]), &f),
+            [
+                "app.hits_total:1|c|#tenant:b",
+                "app.lat_seconds:1000|ms|#tenant:b",
+                "app.q.count:1|c|#tenant:b",
+                "app.q.sum:1|c|#tenant:b",
+            ]
+        );
+    }
+
+    #[test]
+    fn a_count_that_went_down_is_a_reset_and_the_new_value_is_sent() {
+        let f = no_tags();
+        let mut lines = Lines::default();
+        flush(&mut lines, &tenants(&[("a", 100, 1.0, [5, 5, 5], (10, 5.0))]), &f);
+        assert_eq!(
+            flush(&mut lines, &tenants(&[("a", 30, 1.0, [6, 1, 0], (2, 1.0))]), &f),
+            [
+                "app.hits_total:30|c|#tenant:a",
+                // Every bucket of a reset histogram counts from zero, those above their old
+                // count too.
+                "app.lat_seconds:100|ms|@0.16666666666666666|#tenant:a",
+                "app.lat_seconds:1000|ms|#tenant:a",
+                "app.q.count:2|c|#tenant:a",
+                // The sum of a reset summary counts from zero too.
+                "app.q.sum:1|c|#tenant:a",
+            ]
+        );
+        assert_eq!(
+            flush(&mut lines, &tenants(&[("a", 35, 1.0, [6, 1, 0], (2, 1.0))]), &f),
+            ["app.hits_total:5|c|#tenant:a"]
+        );
+        // A sum that goes down on its own is a negative change, not a reset.
+        let sums = |sum: f64| {
+            vec![metric(
+                "q",
+                MetricKind::Summary,
+                "",
+                vec![series(&[], SeriesValue::Summary(SummaryValue { quantiles: vec![], count: 4, sum }))],
+            )]
+        };
+        flush(&mut lines, &sums(3.0), &f);
+        assert_eq!(flush(&mut lines, &sums(1.0), &f), ["app.q.sum:-2|c"]);
+
+        // A reset whose unit was not sent: the next flush still counts from zero.
+        let counter =
+            |v: u64| vec![metric("c_total", MetricKind::Counter, "", vec![series(&[], SeriesValue::Counter(v))])];
+        let mut lines = Lines::default();
+        flush(&mut lines, &counter(100), &f);
+        lines.clear();
+        lines.diff(PART_STRUCTS, &counter(30), &f);
+        assert_eq!(units(&lines), ["app.c_total:30|c"]);
+        assert_eq!(flush(&mut lines, &counter(120), &f), ["app.c_total:120|c"]);
+    }
+
+    #[test]
+    fn a_series_that_comes_back_starts_from_zero() {
+        let f = no_tags();
+        let mut lines = Lines::default();
+        let a = ("a", 7, 1.5, [1, 0, 0], (1, 0.5));
+        let b = ("b", 3, 2.5, [0, 1, 0], (1, 0.5));
+        assert_eq!(flush(&mut lines, &tenants(&[a, b]), &f).len(), 10);
+        // `a` removed (evicted, say): nothing to send for `b`.
+        assert_eq!(flush(&mut lines, &tenants(&[b]), &f), Vec::<String>::new());
+        // `a` back, above its old values: all of it is new, its unchanged gauge too.
+        let a = ("a", 9, 1.5, [2, 0, 0], (2, 1.0));
+        assert_eq!(
+            flush(&mut lines, &tenants(&[b, a]), &f),
+            [
+                "app.hits_total:9|c|#tenant:a",
+                "app.depth:1.5|g|#tenant:a",
+                "app.lat_seconds:100|ms|@0.5|#tenant:a",
+                "app.q.count:2|c|#tenant:a",
+                "app.q.sum:1|c|#tenant:a",
+            ]
+        );
+    }
+
+    #[test]
+    fn the_state_forgets_series_that_are_gone() {
+        let f = no_tags();
+        let mut lines = Lines::default();
+        let names: Vec<String> = (0..1000).map(|i| format!("t{i}")).collect();
+        let counters = |range: std::ops::Range<usize>, plus: u64| {
+            let series =
+                range.map(|i| series(&[("tenant", &names[i])], SeriesValue::Counter(i as u64 + plus))).collect();
+            vec![metric("hits_total", MetricKind::Counter, "", series)]
+        };
+        assert_eq!(flush(&mut lines, &counters(1..1000, 0), &f).len(), 999);
+        assert_eq!(tracked(&lines, PART_STRUCTS).0, 999);
+        // Ten series left, from the middle: the state is theirs alone, and small again.
+        assert_eq!(flush(&mut lines, &counters(500..510, 0), &f), Vec::<String>::new());
+        let (len, capacity) = tracked(&lines, PART_STRUCTS);
+        assert_eq!(len, 10);
+        assert!(capacity < 100, "{capacity}");
+        assert_eq!(flush(&mut lines, &counters(500..501, 1), &f), ["app.hits_total:1|c|#tenant:t500"]);
+        assert_eq!(tracked(&lines, PART_STRUCTS).0, 1);
+        flush(&mut lines, &[], &f);
+        assert_eq!(tracked(&lines, PART_STRUCTS).0, 0);
+        // The other parts keep their own state.
+        lines.clear();
+        lines.diff(PART_REGISTRY, &counters(0..3, 0), &f);
+        assert_eq!((tracked(&lines, PART_REGISTRY).0, tracked(&lines, PART_STRUCTS).0), (3, 0));
+    }
+
+    #[test]
+    fn the_same_series_twice_in_one_snapshot_keeps_two_states() {
+        let f = no_tags();
+        let mut lines = Lines::default();
+        // Two structs with a metric of the same name, read as one part.
+        let twice = |x: u64, y: u64| {
+            [x, y]
+                .map(|v| metric("jobs_total", MetricKind::Counter, "", vec![series(&[], SeriesValue::Counter(v))]))
+                .to_vec()
+        };
+        assert_eq!(flush(&mut lines, &twice(5, 3), &f), ["app.jobs_total:5|c", "app.jobs_total:3|c"]);
+        assert_eq!(flush(&mut lines, &twice(6, 3), &f), ["app.jobs_total:1|c"]);
+        assert_eq!(flush(&mut lines, &twice(6, 5), &f), ["app.jobs_total:2|c"]);
+    }
+
+    #[test]
+    fn series_keys_are_unambiguous() {
+        let key = |name: &str, labels: &[(&str, &str)]| {
+            let mut out = String::new();
+            let labels: Vec<_> = labels.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect();
+            series_key(&mut out, name, &labels);
+            out
+        };
+        assert_eq!(key("req_total", &[("method", "GET")]), "9:req_total6:method3:GET");
+        assert_ne!(key("a", &[("b", "c\u{0}d\u{1}e"), ("d", "f")]), key("a", &[("b", "c"), ("d", "e\u{0}d\u{1}f")]));
+        assert_ne!(key("a", &[("b", "1:c")]), key("a", &[("b", ""), ("c", "")]));
+        assert_ne!(key("a", &[]), key("a#1", &[]));
     }
 
     #[test]
