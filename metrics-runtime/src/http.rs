@@ -49,21 +49,30 @@ use std::convert::Infallible;
 use std::future::Future;
 use std::io::Write as _;
 use std::net::SocketAddr;
-use std::sync::Arc;
-use std::time::Duration;
+use std::panic::AssertUnwindSafe;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering::Relaxed};
+use std::sync::{mpsc, Arc};
+use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use http_body_util::Full;
-use hyper::header::{self, HeaderValue};
+use hyper::header::{self, HeaderMap, HeaderValue};
 use hyper::{Method, Request, Response, StatusCode};
 use hyper_util::rt::{TokioIo, TokioTimer};
-use tokio::net::TcpListener;
-use tokio::sync::{watch, Semaphore};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::{oneshot, watch};
+use tokio_io_timeout::TimeoutStream;
 
-use crate::encode::negotiate;
+use crate::encode::{negotiate, Format};
 use crate::registry::Registry;
 
 /// Settings of the `/metrics` server. The defaults bind `127.0.0.1:9898`.
+///
+/// The limits answer hostile or broken clients: [`max_connections`](Self::max_connections)
+/// with eviction of idle connections and an immediate `503` when every connection is busy,
+/// deadlines for reading request heads, for idle connections and for writes that make no
+/// progress, a cap on requests and on the age of one connection, and a rendering budget that
+/// greedy scrapers share instead of multiplying.
 ///
 /// # Examples
 ///
@@ -106,11 +115,32 @@ pub struct ServerConfig {
     pub addr: SocketAddr,
     /// The path that serves metrics. Default `/metrics`.
     pub path: String,
-    /// Connections served at once; further clients wait in the listen backlog. Default 64.
+    /// Connections held at once. Default 256. Every client is accepted at once (none waits in
+    /// the listen backlog): at the limit, a new connection takes the place of the one idle the
+    /// longest (no request being answered), and when every connection is busy the new client
+    /// gets `503 Service Unavailable` with `Retry-After: 1` and is closed.
     pub max_connections: usize,
-    /// Time a client has to send its request headers before the connection is closed.
-    /// Default 5 s.
+    /// Time a client has to send a request head before the connection is closed. Default 5 s.
     pub header_read_timeout: Duration,
+    /// A connection that receives nothing for this long is closed (a keep-alive connection
+    /// between scrapes, or a client that connected and sent nothing). Default 30 s.
+    pub idle_timeout: Duration,
+    /// A connection whose response write makes no progress for this long (a client that does
+    /// not read) is closed. Default 10 s.
+    pub write_timeout: Duration,
+    /// Requests answered on one connection; the last one carries `Connection: close`.
+    /// Default 1000.
+    pub max_requests_per_connection: u64,
+    /// Age after which a connection's next response carries `Connection: close`; one still
+    /// open `write_timeout` after that age is dropped. Default 10 minutes.
+    pub max_connection_age: Duration,
+    /// Least time between the starts of two renders. Requests that arrive meanwhile wait for
+    /// the next render and share it. Default 50 ms.
+    pub min_render_interval: Duration,
+    /// The share of one core that rendering may take, in `(0, 1]`: after a render (and its
+    /// compression) that took `t`, the next starts no sooner than `t / render_cpu_share` after
+    /// it started. Default 0.1.
+    pub render_cpu_share: f64,
     /// Largest request head accepted (bigger ones get `431`). Default 8 KiB, hyper's minimum.
     pub max_header_bytes: usize,
     /// How long graceful shutdown waits for in-flight requests. Default 5 s.
@@ -122,8 +152,14 @@ impl Default for ServerConfig {
         Self {
             addr: SocketAddr::from(([127, 0, 0, 1], 9898)),
             path: "/metrics".to_owned(),
-            max_connections: 64,
+            max_connections: 256,
             header_read_timeout: Duration::from_secs(5),
+            idle_timeout: Duration::from_secs(30),
+            write_timeout: Duration::from_secs(10),
+            max_requests_per_connection: 1000,
+            max_connection_age: Duration::from_secs(600),
+            min_render_interval: Duration::from_millis(50),
+            render_cpu_share: 0.1,
             max_header_bytes: 8 * 1024,
             shutdown_timeout: Duration::from_secs(5),
         }
@@ -137,23 +173,96 @@ fn plain(status: StatusCode, body: &'static str) -> Response<Full<Bytes>> {
     response
 }
 
-/// Whether the client accepts gzip (`Accept-Encoding` with a non-zero q-value).
-fn accepts_gzip(value: Option<&str>) -> bool {
-    value.is_some_and(|v| {
-        v.split(',').any(|coding| {
-            let mut parts = coding.split(';').map(str::trim);
-            let name = parts.next().unwrap_or("");
-            let q = parts.find_map(|p| p.strip_prefix("q=").and_then(|q| q.trim().parse::<f64>().ok())).unwrap_or(1.0);
-            (name.eq_ignore_ascii_case("gzip") || name == "*") && q > 0.0
-        })
-    })
+/// The q-value of one `Accept-Encoding` element's parameters (`;q=0.5`), 1 when absent,
+/// `None` when malformed (the element is then ignored).
+fn q_value<'a>(mut params: impl Iterator<Item = &'a str>) -> Option<f64> {
+    match params.find_map(|p| {
+        let (k, v) = p.split_once('=')?;
+        k.trim().eq_ignore_ascii_case("q").then(|| v.trim())
+    }) {
+        None => Some(1.0),
+        Some(v) => v.parse::<f64>().ok().filter(|q| (0.0..=1.0).contains(q)),
+    }
+}
+
+/// Whether the client accepts gzip, per RFC 9110 §12.5.3 over every `Accept-Encoding` field:
+/// an explicit `gzip` (or `x-gzip`) element decides by its q-value, else `*` does; q=0 means
+/// "not acceptable".
+fn accepts_gzip(headers: &HeaderMap) -> bool {
+    let (mut gzip, mut star) = (None::<f64>, None::<f64>);
+    for value in headers.get_all(header::ACCEPT_ENCODING) {
+        let Ok(value) = value.to_str() else { continue };
+        for element in value.split(',') {
+            let mut parts = element.split(';');
+            let coding = parts.next().unwrap_or("").trim();
+            let Some(q) = q_value(parts) else { continue };
+            let slot = if coding.eq_ignore_ascii_case("gzip") || coding.eq_ignore_ascii_case("x-gzip") {
+                &mut gzip
+            } else if coding == "*" {
+                &mut star
+            } else {
+                continue;
+            };
+            *slot = Some(slot.map_or(q, |old: f64| old.max(q)));
+        }
+    }
+    gzip.or(star).is_some_and(|q| q > 0.0)
+}
+
+/// Every `Accept` field of the request, joined as one list.
+fn accept(headers: &HeaderMap) -> Option<String> {
+    let mut values = headers.get_all(header::ACCEPT).iter().filter_map(|v| v.to_str().ok()).peekable();
+    values.peek()?;
+    Some(values.collect::<Vec<_>>().join(", "))
+}
+
+/// What a request for the metrics path asks for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Variant {
+    format: Format,
+    gzip: bool,
+}
+
+/// The variant a request asks for and whether it is a HEAD, or the response that refuses it.
+#[allow(clippy::result_large_err)]
+fn route<B>(path: &str, request: &Request<B>) -> Result<(Variant, bool), Response<Full<Bytes>>> {
+    if request.uri().path() != path {
+        return Err(plain(StatusCode::NOT_FOUND, "not found; metrics are served at the metrics path\n"));
+    }
+    if request.method() != Method::GET && request.method() != Method::HEAD {
+        let mut response = plain(StatusCode::METHOD_NOT_ALLOWED, "method not allowed; use GET\n");
+        response.headers_mut().insert(header::ALLOW, HeaderValue::from_static("GET, HEAD"));
+        return Err(response);
+    }
+    let headers = request.headers();
+    let format = negotiate(accept(headers).as_deref());
+    Ok((Variant { format, gzip: accepts_gzip(headers) }, request.method() == Method::HEAD))
+}
+
+fn metrics_response(variant: Variant, body: Bytes) -> Response<Full<Bytes>> {
+    let mut response = Response::new(Full::new(body));
+    let h = response.headers_mut();
+    h.insert(header::CONTENT_TYPE, HeaderValue::from_static(variant.format.content_type()));
+    h.insert(header::VARY, HeaderValue::from_static("Accept, Accept-Encoding"));
+    if variant.gzip {
+        h.insert(header::CONTENT_ENCODING, HeaderValue::from_static("gzip"));
+    }
+    response
+}
+
+fn gzip(text: &[u8]) -> std::io::Result<Bytes> {
+    let mut encoder = flate2::write::GzEncoder::new(Vec::with_capacity(text.len() / 4), flate2::Compression::fast());
+    encoder.write_all(text)?;
+    Ok(Bytes::from(encoder.finish()?))
 }
 
 /// Answers one request for `path`: the exposition of `registry` in the negotiated format
 /// (OpenMetrics when the `Accept` header prefers it, Prometheus text otherwise), gzip when
 /// accepted; `404` for other paths, `405` (with `Allow`) for methods other than GET and HEAD.
 ///
-/// Mount it in an axum or hyper application, or let [`serve`] run it.
+/// Mount it in an axum or hyper application, or let [`serve`] run it. It renders on the
+/// calling thread, once per call: [`serve`] instead renders on a thread of its own within a
+/// CPU budget, shared by every request that arrives during one render.
 ///
 /// # Examples
 ///
@@ -175,39 +284,133 @@ fn accepts_gzip(value: Option<&str>) -> bool {
 /// assert_eq!(response.headers()["content-type"], "text/plain; version=0.0.4; charset=utf-8");
 /// ```
 pub fn respond<B>(registry: &Registry, path: &str, request: &Request<B>) -> Response<Full<Bytes>> {
-    if request.uri().path() != path {
-        return plain(StatusCode::NOT_FOUND, "not found; metrics are served at the metrics path\n");
+    let (variant, head) = match route(path, request) {
+        Ok(v) => v,
+        Err(response) => return response,
+    };
+    if head {
+        return metrics_response(variant, Bytes::new());
     }
-    if request.method() != Method::GET && request.method() != Method::HEAD {
-        let mut response = plain(StatusCode::METHOD_NOT_ALLOWED, "method not allowed; use GET\n");
-        response.headers_mut().insert(header::ALLOW, HeaderValue::from_static("GET, HEAD"));
-        return response;
-    }
-    let headers = request.headers();
-    let format = negotiate(headers.get(header::ACCEPT).and_then(|v| v.to_str().ok()));
     let mut text = String::new();
-    registry.write(format, &mut text);
-    let gzip = accepts_gzip(headers.get(header::ACCEPT_ENCODING).and_then(|v| v.to_str().ok()));
-    let body = if gzip {
-        let mut encoder =
-            flate2::write::GzEncoder::new(Vec::with_capacity(text.len() / 4), flate2::Compression::fast());
-        // Writing into a Vec cannot fail.
-        let compressed = encoder.write_all(text.as_bytes()).and_then(|()| encoder.finish());
-        match compressed {
-            Ok(bytes) => Bytes::from(bytes),
+    registry.write(variant.format, &mut text);
+    let body = if variant.gzip {
+        match gzip(text.as_bytes()) {
+            Ok(bytes) => bytes,
             Err(_) => return plain(StatusCode::INTERNAL_SERVER_ERROR, "compression failed\n"),
         }
     } else {
         Bytes::from(text)
     };
-    let mut response = Response::new(Full::new(if request.method() == Method::HEAD { Bytes::new() } else { body }));
-    let h = response.headers_mut();
-    h.insert(header::CONTENT_TYPE, HeaderValue::from_static(format.content_type()));
-    h.insert(header::VARY, HeaderValue::from_static("Accept, Accept-Encoding"));
-    if gzip {
-        h.insert(header::CONTENT_ENCODING, HeaderValue::from_static("gzip"));
+    metrics_response(variant, body)
+}
+
+/// A request waiting for a render.
+struct Job {
+    variant: Variant,
+    reply: oneshot::Sender<Option<Bytes>>,
+}
+
+/// Renders on a thread of its own, one render per round for every request that arrived before
+/// the round started, rounds spaced to keep within the CPU budget.
+fn render_loop(registry: Arc<Registry>, jobs: mpsc::Receiver<Job>, config: RenderBudget, stats: Arc<Stats>) {
+    let mut not_before: Option<Instant> = None;
+    let mut round: Vec<Job> = Vec::new();
+    let mut text = String::new();
+    // Blocks without a timer while nobody asks: an idle server never wakes this thread.
+    while let Ok(first) = jobs.recv() {
+        if let Some(t) = not_before {
+            let now = Instant::now();
+            if t > now {
+                std::thread::sleep(t - now);
+            }
+        }
+        round.push(first);
+        round.extend(jobs.try_iter());
+        let started = Instant::now();
+        stats.renders.fetch_add(1, Relaxed);
+        let mut plain_bodies: Vec<(Format, Option<Bytes>)> = Vec::new();
+        let mut bodies: Vec<(Variant, Option<Bytes>)> = Vec::new();
+        for job in round.drain(..) {
+            let body = if let Some((_, b)) = bodies.iter().find(|(v, _)| *v == job.variant) {
+                b.clone()
+            } else {
+                let plain = if let Some((_, b)) = plain_bodies.iter().find(|(f, _)| *f == job.variant.format) {
+                    b.clone()
+                } else {
+                    text.clear();
+                    // A `Metrics` implementation that panics fails this render, not the server.
+                    let rendered = std::panic::catch_unwind(AssertUnwindSafe(|| {
+                        registry.write(job.variant.format, &mut text);
+                    }));
+                    let b = rendered.ok().map(|()| Bytes::copy_from_slice(text.as_bytes()));
+                    plain_bodies.push((job.variant.format, b.clone()));
+                    b
+                };
+                let b = if job.variant.gzip { plain.and_then(|p| gzip(&p).ok()) } else { plain };
+                bodies.push((job.variant, b.clone()));
+                b
+            };
+            // The requester may have gone (connection closed): nothing to do.
+            let _ = job.reply.send(body);
+        }
+        let gap = started.elapsed().div_f64(config.cpu_share);
+        not_before = Some(started + gap.max(config.min_interval));
+        // Keep a big buffer only while renders need it.
+        if text.capacity() > 4 * text.len().max(1 << 16) {
+            text = String::new();
+        }
     }
-    response
+}
+
+#[derive(Debug, Clone, Copy)]
+struct RenderBudget {
+    min_interval: Duration,
+    cpu_share: f64,
+}
+
+/// Counters of a running server.
+#[derive(Debug, Default)]
+struct Stats {
+    open: AtomicUsize,
+    busy: AtomicUsize,
+    accepted: AtomicU64,
+    evicted: AtomicU64,
+    refused: AtomicU64,
+    renders: AtomicU64,
+}
+
+/// What a running server has done so far; see [`ServerHandle::stats`].
+///
+/// # Examples
+///
+/// ```
+/// use std::sync::Arc;
+/// use metrics_runtime::http::{serve, ServerConfig, ServerStats};
+/// use metrics_runtime::Registry;
+///
+/// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+/// let config = ServerConfig { addr: ([127, 0, 0, 1], 0).into(), ..ServerConfig::default() };
+/// let server = serve(Arc::new(Registry::new()), config).await.unwrap();
+/// let stats: ServerStats = server.stats();
+/// assert_eq!((stats.open_connections, stats.waiting_requests, stats.accepted, stats.renders), (0, 0, 0, 0));
+/// server.shutdown().await;
+/// # });
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct ServerStats {
+    /// Connections open now.
+    pub open_connections: usize,
+    /// Requests waiting for a render now.
+    pub waiting_requests: usize,
+    /// Connections accepted and served (refused ones excluded).
+    pub accepted: u64,
+    /// Idle connections closed to make room for a new one at `max_connections`.
+    pub evicted: u64,
+    /// Connections answered `503` because every connection was busy.
+    pub refused: u64,
+    /// Renders of the exposition (each shared by the requests that waited for it).
+    pub renders: u64,
 }
 
 /// A running server started by [`serve`].
@@ -231,6 +434,7 @@ pub struct ServerHandle {
     local_addr: SocketAddr,
     shutdown: watch::Sender<bool>,
     task: tokio::task::JoinHandle<()>,
+    stats: Arc<Stats>,
 }
 
 impl ServerHandle {
@@ -252,6 +456,44 @@ impl ServerHandle {
     /// ```
     pub fn local_addr(&self) -> SocketAddr {
         self.local_addr
+    }
+
+    /// What the server has done so far: open connections, evictions, refusals, renders.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::io::{Read, Write};
+    /// use std::sync::Arc;
+    /// use metrics_runtime::http::{serve, ServerConfig};
+    /// use metrics_runtime::Registry;
+    ///
+    /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+    /// let config = ServerConfig { addr: ([127, 0, 0, 1], 0).into(), ..ServerConfig::default() };
+    /// let server = serve(Arc::new(Registry::new()), config).await.unwrap();
+    /// let addr = server.local_addr();
+    /// tokio::task::spawn_blocking(move || {
+    ///     let mut s = std::net::TcpStream::connect(addr).unwrap();
+    ///     s.write_all(b"GET /metrics HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n").unwrap();
+    ///     s.read_to_end(&mut Vec::new()).unwrap();
+    /// })
+    /// .await
+    /// .unwrap();
+    /// let stats = server.stats();
+    /// assert_eq!((stats.accepted, stats.renders, stats.refused), (1, 1, 0));
+    /// server.shutdown().await;
+    /// # });
+    /// ```
+    pub fn stats(&self) -> ServerStats {
+        let s = &self.stats;
+        ServerStats {
+            open_connections: s.open.load(Relaxed),
+            waiting_requests: s.busy.load(Relaxed),
+            accepted: s.accepted.load(Relaxed),
+            evicted: s.evicted.load(Relaxed),
+            refused: s.refused.load(Relaxed),
+            renders: s.renders.load(Relaxed),
+        }
     }
 
     /// Stops accepting, waits for in-flight requests (up to the configured timeout), and
@@ -281,9 +523,20 @@ impl ServerHandle {
 
 /// Binds `config.addr` and serves `registry` in a tokio task until [`ServerHandle::shutdown`].
 ///
-/// Hardened for the open network: at most `max_connections` served at once, request heads
-/// bounded (`431` beyond), clients that stall before sending their headers cut off after
-/// `header_read_timeout`, graceful shutdown.
+/// Hardened for the open network (see [`ServerConfig`] for each limit):
+/// - every client is accepted at once: at `max_connections` the connection idle the longest
+///   makes room, and when all are busy the newcomer gets `503` and is closed;
+/// - request heads are bounded (`431` beyond) and must arrive within `header_read_timeout`;
+///   idle connections close after `idle_timeout`, stalled writes after `write_timeout`;
+///   connections end after `max_requests_per_connection` requests or `max_connection_age`;
+/// - rendering and compression run on a thread of the server's own (`metrics-render`), not
+///   on the application's tokio workers: all requests that arrive while one render waits or
+///   runs share the next one, whose body is rendered after they arrived (never stale), and
+///   renders are spaced so that they take at most `render_cpu_share` of one core however many
+///   clients ask;
+/// - graceful shutdown.
+///
+/// An idle server (no client) runs no timer and wakes no thread.
 ///
 /// # Examples
 ///
@@ -330,7 +583,7 @@ impl ServerHandle {
 ///
 /// # Errors
 ///
-/// The error of binding the address.
+/// The error of binding the address, or of starting the render thread.
 ///
 /// # Panics
 ///
@@ -339,9 +592,20 @@ impl ServerHandle {
 pub async fn serve(registry: Arc<Registry>, config: ServerConfig) -> std::io::Result<ServerHandle> {
     let listener = TcpListener::bind(config.addr).await?;
     let local_addr = listener.local_addr()?;
+    let stats = Arc::new(Stats::default());
+    let (jobs, rx_jobs) = mpsc::channel();
+    let budget = RenderBudget {
+        min_interval: config.min_render_interval,
+        cpu_share: if config.render_cpu_share > 0.0 { config.render_cpu_share.min(1.0) } else { 0.1 },
+    };
+    let render_stats = Arc::clone(&stats);
+    // The thread ends when the last sender (the accept loop's and its connections') is gone.
+    std::thread::Builder::new()
+        .name("metrics-render".to_owned())
+        .spawn(move || render_loop(registry, rx_jobs, budget, render_stats))?;
     let (shutdown, rx) = watch::channel(false);
-    let task = tokio::spawn(accept_loop(listener, registry, config, rx));
-    Ok(ServerHandle { local_addr, shutdown, task })
+    let task = tokio::spawn(accept_loop(listener, jobs, config, rx, Arc::clone(&stats)));
+    Ok(ServerHandle { local_addr, shutdown, task, stats })
 }
 
 async fn changed(mut rx: watch::Receiver<bool>) {
@@ -352,8 +616,107 @@ async fn changed(mut rx: watch::Receiver<bool>) {
     }
 }
 
-async fn accept_loop(listener: TcpListener, registry: Arc<Registry>, config: ServerConfig, rx: watch::Receiver<bool>) {
-    let limit = Arc::new(Semaphore::new(config.max_connections.max(1)));
+/// One connection as the accept loop sees it.
+struct Conn {
+    state: Arc<ConnState>,
+    /// Closes the connection when sent (or dropped); closed once the connection has ended.
+    kill: oneshot::Sender<()>,
+}
+
+#[derive(Debug)]
+struct ConnState {
+    opened: Instant,
+    /// Requests being answered now.
+    busy: AtomicUsize,
+    /// Milliseconds since `opened` at the start of the last request (0: none yet).
+    last_active_ms: AtomicU64,
+    requests: AtomicU64,
+}
+
+impl ConnState {
+    /// When the connection was last active, for choosing which idle one to evict.
+    fn last_active(&self) -> Instant {
+        self.opened + Duration::from_millis(self.last_active_ms.load(Relaxed))
+    }
+}
+
+/// A request waiting for its render: counted in its connection and in the server's stats
+/// until its answer is ready (or abandoned).
+struct Busy(Arc<ConnState>, Arc<Stats>);
+
+impl Busy {
+    fn new(conn: &Arc<ConnState>, stats: &Arc<Stats>) -> Self {
+        conn.busy.fetch_add(1, Relaxed);
+        stats.busy.fetch_add(1, Relaxed);
+        Self(Arc::clone(conn), Arc::clone(stats))
+    }
+}
+
+impl Drop for Busy {
+    fn drop(&mut self) {
+        self.0.busy.fetch_sub(1, Relaxed);
+        self.1.busy.fetch_sub(1, Relaxed);
+    }
+}
+
+/// Decrements the open-connection count when a connection task ends.
+struct Open(Arc<Stats>);
+
+impl Drop for Open {
+    fn drop(&mut self) {
+        self.0.open.fetch_sub(1, Relaxed);
+    }
+}
+
+/// The limits a connection's requests check.
+#[derive(Debug, Clone)]
+struct Limits {
+    path: Arc<str>,
+    max_requests: u64,
+    max_age: Duration,
+}
+
+async fn answer(
+    request: Request<hyper::body::Incoming>,
+    limits: Arc<Limits>,
+    jobs: mpsc::Sender<Job>,
+    state: Arc<ConnState>,
+    stats: Arc<Stats>,
+) -> Result<Response<Full<Bytes>>, Infallible> {
+    let n = state.requests.fetch_add(1, Relaxed) + 1;
+    let age = state.opened.elapsed();
+    state.last_active_ms.store(age.as_millis().max(1) as u64, Relaxed);
+    let mut response = match route(&limits.path, &request) {
+        Err(response) => response,
+        Ok((variant, true)) => metrics_response(variant, Bytes::new()),
+        Ok((variant, false)) => {
+            let _busy = Busy::new(&state, &stats);
+            let (reply, body) = oneshot::channel();
+            let body = if jobs.send(Job { variant, reply }).is_ok() { body.await.ok().flatten() } else { None };
+            match body {
+                Some(body) => metrics_response(variant, body),
+                None => plain(StatusCode::INTERNAL_SERVER_ERROR, "rendering failed\n"),
+            }
+        }
+    };
+    if n >= limits.max_requests || age >= limits.max_age {
+        response.headers_mut().insert(header::CONNECTION, HeaderValue::from_static("close"));
+    }
+    Ok(response)
+}
+
+/// The answer to a client that arrives when every connection is busy.
+const BUSY: &[u8] = b"HTTP/1.1 503 Service Unavailable\r\ncontent-type: text/plain; charset=utf-8\r\n\
+retry-after: 1\r\nconnection: close\r\ncontent-length: 42\r\n\r\nevery connection is busy; try again later\n";
+
+async fn accept_loop(
+    listener: TcpListener,
+    jobs: mpsc::Sender<Job>,
+    config: ServerConfig,
+    rx: watch::Receiver<bool>,
+    stats: Arc<Stats>,
+) {
+    let max = config.max_connections.max(1);
     let graceful = hyper_util::server::graceful::GracefulShutdown::new();
     let mut builder = hyper::server::conn::http1::Builder::new();
     builder
@@ -361,25 +724,22 @@ async fn accept_loop(listener: TcpListener, registry: Arc<Registry>, config: Ser
         .header_read_timeout(config.header_read_timeout)
         .max_buf_size(config.max_header_bytes.max(8192))
         .keep_alive(true);
-    let path: Arc<str> = Arc::from(config.path.as_str());
+    let limits = Arc::new(Limits {
+        path: Arc::from(config.path.as_str()),
+        max_requests: config.max_requests_per_connection.max(1),
+        max_age: config.max_connection_age,
+    });
+    let hard_age = config.max_connection_age.saturating_add(config.write_timeout);
+    let mut open: Vec<Conn> = Vec::new();
     // The connection tasks, so that shutdown can end the ones the grace period did not.
-    let mut connections = tokio::task::JoinSet::new();
+    let mut tasks = tokio::task::JoinSet::new();
     let stop = changed(rx);
     tokio::pin!(stop);
     loop {
-        // Reap finished connections (at most about `max_connections` accumulate).
-        while connections.try_join_next().is_some() {}
-        let permit = tokio::select! {
-            () = &mut stop => break,
-            permit = Arc::clone(&limit).acquire_owned() => match permit {
-                Ok(p) => p,
-                Err(_) => break,
-            },
-        };
-        let (stream, _) = tokio::select! {
+        let stream = tokio::select! {
             () = &mut stop => break,
             accepted = listener.accept() => match accepted {
-                Ok(conn) => conn,
+                Ok((stream, _)) => stream,
                 // Out of file descriptors or a reset before accept: back off briefly.
                 Err(_) => {
                     tokio::time::sleep(Duration::from_millis(10)).await;
@@ -387,17 +747,54 @@ async fn accept_loop(listener: TcpListener, registry: Arc<Registry>, config: Ser
                 }
             },
         };
-        let registry = Arc::clone(&registry);
-        let path = Arc::clone(&path);
-        let service = hyper::service::service_fn(move |request: Request<hyper::body::Incoming>| {
-            let response = respond(&registry, &path, &request);
-            async move { Ok::<_, Infallible>(response) }
+        while tasks.try_join_next().is_some() {}
+        open.retain(|c| !c.kill.is_closed());
+        if open.len() >= max {
+            let idle = open
+                .iter()
+                .enumerate()
+                .filter(|(_, c)| c.state.busy.load(Relaxed) == 0)
+                .min_by_key(|(_, c)| c.state.last_active())
+                .map(|(i, _)| i);
+            match idle {
+                Some(i) => {
+                    let _ = open.swap_remove(i).kill.send(());
+                    stats.evicted.fetch_add(1, Relaxed);
+                }
+                None => {
+                    refuse(stream);
+                    stats.refused.fetch_add(1, Relaxed);
+                    continue;
+                }
+            }
+        }
+        stats.accepted.fetch_add(1, Relaxed);
+        stats.open.fetch_add(1, Relaxed);
+        let open_guard = Open(Arc::clone(&stats));
+        let state = Arc::new(ConnState {
+            opened: Instant::now(),
+            busy: AtomicUsize::new(0),
+            last_active_ms: AtomicU64::new(0),
+            requests: AtomicU64::new(0),
         });
-        let connection = graceful.watch(builder.serve_connection(TokioIo::new(stream), service));
-        connections.spawn(async move {
+        let (kill, killed) = oneshot::channel::<()>();
+        open.push(Conn { state: Arc::clone(&state), kill });
+        let mut io = TimeoutStream::new(stream);
+        io.set_read_timeout(Some(config.idle_timeout));
+        io.set_write_timeout(Some(config.write_timeout));
+        let (limits, jobs, conn_stats) = (Arc::clone(&limits), jobs.clone(), Arc::clone(&stats));
+        let service = hyper::service::service_fn(move |request: Request<hyper::body::Incoming>| {
+            answer(request, Arc::clone(&limits), jobs.clone(), Arc::clone(&state), Arc::clone(&conn_stats))
+        });
+        let connection = graceful.watch(builder.serve_connection(TokioIo::new(Box::pin(io)), service));
+        tasks.spawn(async move {
+            let _open = open_guard;
             // Errors are the client's (reset, timeout, malformed request): nothing to do.
-            let _ = connection.await;
-            drop(permit);
+            tokio::select! {
+                _ = connection => {}
+                _ = killed => {}
+                () = tokio::time::sleep(hard_age) => {}
+            }
         });
     }
     drop(listener);
@@ -406,7 +803,8 @@ async fn accept_loop(listener: TcpListener, registry: Arc<Registry>, config: Ser
     // connections at once, and waits for any other to complete a request, so a client that
     // never finishes its request head would keep its connection (and be served) after
     // shutdown returned, until `header_read_timeout`. Aborting drops the sockets.
-    connections.shutdown().await;
+    tasks.shutdown().await;
+    drop(open);
 }
 
 /// Serves until `signal` completes, then shuts down gracefully. A convenience over [`serve`].
@@ -448,17 +846,44 @@ pub async fn serve_until(
     Ok(())
 }
 
+/// Answers `503` without waiting (a full socket buffer just loses the answer) and closes.
+fn refuse(stream: TcpStream) {
+    let _ = stream.try_write(BUSY);
+}
+
 #[cfg(test)]
 mod tests {
     use super::accepts_gzip;
+    use hyper::header::{HeaderMap, HeaderValue, ACCEPT_ENCODING};
+
+    fn gz(values: &[&'static str]) -> bool {
+        let mut headers = HeaderMap::new();
+        for v in values {
+            headers.append(ACCEPT_ENCODING, HeaderValue::from_static(v));
+        }
+        accepts_gzip(&headers)
+    }
 
     #[test]
     fn gzip_negotiation() {
-        assert!(accepts_gzip(Some("gzip")));
-        assert!(accepts_gzip(Some("br, gzip;q=0.5")));
-        assert!(accepts_gzip(Some("*")));
-        assert!(!accepts_gzip(Some("gzip;q=0")));
-        assert!(!accepts_gzip(Some("identity")));
-        assert!(!accepts_gzip(None));
+        assert!(gz(&["gzip"]));
+        assert!(gz(&["br, gzip;q=0.5"]));
+        assert!(gz(&["*"]));
+        assert!(gz(&["GZIP; Q=1"]));
+        assert!(!gz(&["gzip;q=0"]));
+        assert!(!gz(&["gzip;q=0.000"]));
+        assert!(!gz(&["identity"]));
+        assert!(!gz(&[]));
+        // An explicit gzip element decides over `*`, in either order.
+        assert!(!gz(&["gzip;q=0, *"]));
+        assert!(!gz(&["*, gzip;q=0"]));
+        assert!(!gz(&["*;q=0"]));
+        assert!(gz(&["*;q=0, gzip"]));
+        // Every Accept-Encoding field counts, not only the first.
+        assert!(gz(&["br", "gzip"]));
+        assert!(!gz(&["*", "gzip;q=0"]));
+        // Malformed q-values are ignored, not taken as 1.
+        assert!(!gz(&["gzip;q=x"]));
+        assert!(!gz(&["gzip;q=2"]));
     }
 }

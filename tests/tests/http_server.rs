@@ -513,37 +513,124 @@ async fn stalled_clients_are_cut_off_and_do_not_hold_up_others() {
 
 // 7. The connection limit.
 
+/// Waits until `n` requests wait for a render.
+async fn waiting(handle: &metrics_runtime::http::ServerHandle, n: usize) {
+    within("requests waiting for a render", async {
+        while handle.stats().waiting_requests != n {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+    })
+    .await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn connections_beyond_the_limit_wait_for_a_free_slot() {
+async fn at_the_limit_the_idle_connection_makes_room_and_busy_ones_get_503() {
     let config = ServerConfig {
         max_connections: 2,
-        // Long, so that the idle keep-alive connections keep their slots for the whole test.
+        // Long, so that idle keep-alive connections keep their slots for the whole test, and
+        // so that a request made right after a render waits (busy) for the next one.
         header_read_timeout: Duration::from_secs(60),
+        min_render_interval: Duration::from_secs(3),
         ..config()
     };
-    run(config, |env| async move {
-        // Two keep-alive connections, idle after one request each, hold both slots.
-        let mut first = Client::connect(env.addr).await;
-        assert_eq!(first.request("GET", "/metrics", &[]).await.status, 200);
-        let mut second = Client::connect(env.addr).await;
-        assert_eq!(second.request("GET", "/metrics", &[]).await.status, 200);
+    let (env, handle) = start(config).await;
+    // Two keep-alive connections: the first answered at once (the first render), then idle.
+    let mut first = Client::connect(env.addr).await;
+    assert_eq!(first.request("GET", "/metrics", &[]).await.status, 200);
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    // The second asks for the next render, three seconds away: it is busy meanwhile.
+    let mut second = Client::connect(env.addr).await;
+    second.send(b"GET /metrics HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n").await;
+    waiting(&handle, 1).await;
 
-        // A third client connects (the kernel completes the handshake from the listen
-        // backlog) and sends its request, but is not served while both slots are held.
-        let mut third = Client::connect(env.addr).await;
-        third.send(b"GET /metrics HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n").await;
-        let early = tokio::time::timeout(Duration::from_millis(500), third.read_response(false)).await;
-        assert!(early.is_err(), "the third client was answered while both slots were held: {early:?}");
+    // A third client is accepted at once: the idle first connection makes room for it.
+    let started = Instant::now();
+    let mut third = Client::connect(env.addr).await;
+    third.send(b"GET /metrics HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n").await;
+    let (bytes, _) = within("the evicted connection's end", first.read_until_closed()).await;
+    assert!(bytes.is_empty(), "the evicted idle connection got {bytes:?}");
+    assert!(started.elapsed() < Duration::from_secs(1), "eviction took {:?}", started.elapsed());
+    assert_eq!(handle.stats().evicted, 1);
+    waiting(&handle, 2).await;
 
-        // One idle client leaves: its slot goes to the third client, which is answered.
-        drop(first);
-        let response = within("the third client's response", third.read_response(false)).await.expect("a response");
+    // Both connections are busy now: a fourth client is answered 503 at once, not left
+    // waiting in the listen backlog.
+    let started = Instant::now();
+    let mut fourth = Client::connect(env.addr).await;
+    let refused = within("the 503", fourth.read_response(false)).await.expect("a 503 response");
+    assert_eq!(refused.status, 503);
+    assert_eq!(refused.header("retry-after"), Some("1"));
+    assert!(started.elapsed() < Duration::from_secs(1), "refusal took {:?}", started.elapsed());
+    assert_eq!(handle.stats().refused, 1);
+
+    // The busy ones are answered by the next render, which both share.
+    let renders = handle.stats().renders;
+    for client in [&mut second, &mut third] {
+        let response = within("a busy client's response", client.read_response(false)).await.expect("a response");
         assert_eq!(response.status, 200);
         assert_eq!(response.text(), env.registry.render_prometheus());
+    }
+    assert_eq!(handle.stats().renders, renders + 1, "the two waiting requests shared one render");
+    assert_eq!(handle.stats().open_connections, 2);
+    handle.shutdown().await;
+}
 
-        // The connection that stayed is still served.
-        let response = second.request("GET", "/metrics", &[]).await;
-        assert_eq!(response.status, 200);
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn idle_keep_alive_connections_close_after_the_idle_timeout() {
+    let idle = Duration::from_millis(300);
+    run(ServerConfig { idle_timeout: idle, ..config() }, move |env| async move {
+        let mut client = Client::connect(env.addr).await;
+        assert_eq!(client.request("GET", "/metrics", &[]).await.status, 200);
+        let served = Instant::now();
+        let (bytes, _) = within("the idle close", client.read_until_closed()).await;
+        let after = served.elapsed();
+        assert!(bytes.is_empty(), "{bytes:?}");
+        assert!(after >= idle - Duration::from_millis(50), "closed after {after:?}, before {idle:?}");
+        assert!(after < Duration::from_secs(3), "closed only after {after:?}");
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_connection_ends_after_its_request_cap_and_its_age() {
+    let capped = ServerConfig { max_requests_per_connection: 3, min_render_interval: Duration::ZERO, ..config() };
+    run(capped, |env| async move {
+        let mut client = Client::connect(env.addr).await;
+        for _ in 0..2 {
+            let response = client.request("GET", "/metrics", &[]).await;
+            assert_eq!((response.status, response.header("connection")), (200, None));
+        }
+        // The third is the last: answered, marked, then the connection closes.
+        let response = client.request("GET", "/metrics", &[]).await;
+        assert_eq!((response.status, response.header("connection")), (200, Some("close")));
+        let (bytes, _) = within("the close after the cap", client.read_until_closed()).await;
+        assert!(bytes.is_empty(), "{bytes:?}");
+    })
+    .await;
+    let aged = ServerConfig { max_connection_age: Duration::from_millis(200), ..config() };
+    run(aged, |env| async move {
+        let mut client = Client::connect(env.addr).await;
+        assert_eq!(client.request("GET", "/metrics", &[]).await.header("connection"), None);
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        let response = client.request("GET", "/metrics", &[]).await;
+        assert_eq!((response.status, response.header("connection")), (200, Some("close")));
+        let (bytes, _) = within("the close after the age", client.read_until_closed()).await;
+        assert!(bytes.is_empty(), "{bytes:?}");
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn gzip_refused_by_q_zero_and_read_from_every_accept_encoding_field() {
+    run(config(), |env| async move {
+        let mut client = Client::connect(env.addr).await;
+        let response = client.request("GET", "/metrics", &[("Accept-Encoding", "gzip;q=0, *")]).await;
+        assert_eq!(response.header("content-encoding"), None);
+        assert_eq!(response.text(), env.registry.render_prometheus());
+        let response =
+            client.request("GET", "/metrics", &[("Accept-Encoding", "br"), ("Accept-Encoding", "gzip")]).await;
+        assert_eq!(response.header("content-encoding"), Some("gzip"));
+        assert_eq!(response.gunzip(), env.registry.render_prometheus());
     })
     .await;
 }
