@@ -694,9 +694,9 @@ fn generate(input: &DeriveInput, metrics: &[Metric]) -> TokenStream {
 
             #[automatically_derived]
             impl #rt::Metrics for #ident {
-                fn descriptors(&self) -> &'static [#rt::__private::MetricDesc] {
+                fn descriptors(&self) -> &'static [#rt::__private::MetricDesc<'static>] {
                     #(#prefix_items)*
-                    const DESCRIPTORS: &[#rt::__private::MetricDesc] = &[#(#descs),*];
+                    const DESCRIPTORS: &[#rt::__private::MetricDesc<'static>] = &[#(#descs),*];
                     DESCRIPTORS
                 }
 
@@ -753,7 +753,7 @@ fn fallback(input: &DeriveInput, metrics: &[Metric]) -> TokenStream {
             }
 
             impl #rt::Metrics for #ident {
-                fn descriptors(&self) -> &'static [#rt::__private::MetricDesc] { &[] }
+                fn descriptors(&self) -> &'static [#rt::__private::MetricDesc<'static>] { &[] }
                 fn encode(&self, _: &mut #rt::__private::Encoder<'_>) {}
             }
         };

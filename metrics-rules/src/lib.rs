@@ -101,6 +101,20 @@ pub fn check_metric(ty: MetricType, name: &str, base: &str) -> Result<(), String
 /// The longest label value accepted at run time, in bytes.
 pub const MAX_LABEL_VALUE_BYTES: usize = 1024;
 
+/// The longest metric or label name accepted at run time, in bytes.
+pub const MAX_NAME_BYTES: usize = 256;
+
+/// The longest HELP text accepted at run time, in bytes.
+pub const MAX_HELP_BYTES: usize = 4096;
+
+/// Checks the length of a run-time name or HELP text against its limit.
+pub fn check_length(what: &str, text: &str, limit: usize) -> Result<(), String> {
+    if text.len() > limit {
+        return Err(format!("{what} is {} bytes long; the limit is {limit}", text.len()));
+    }
+    Ok(())
+}
+
 /// Checks a label value given at run time: not empty (Prometheus treats an empty value as an
 /// absent label) and at most [`MAX_LABEL_VALUE_BYTES`].
 pub fn check_label_value(value: &str) -> Result<(), String> {

@@ -66,7 +66,7 @@ impl HistogramValue {
     /// assert_eq!(h.count(), 7);
     /// ```
     pub fn count(&self) -> u64 {
-        self.counts.iter().fold(0u64, |a, c| a.wrapping_add(*c))
+        self.counts.iter().fold(0u64, |a, c| a.saturating_add(*c))
     }
 
     /// Cumulative counts, as the Prometheus `_bucket{le}` samples: one per bound, then `+Inf`.
@@ -83,7 +83,7 @@ impl HistogramValue {
         self.counts
             .iter()
             .scan(0u64, |acc, c| {
-                *acc = acc.wrapping_add(*c);
+                *acc = acc.saturating_add(*c);
                 Some(*acc)
             })
             .collect()
@@ -117,7 +117,7 @@ impl HistogramValue {
             self.counts.resize(other.counts.len(), 0);
         }
         for (a, b) in self.counts.iter_mut().zip(&other.counts) {
-            *a = a.wrapping_add(*b);
+            *a = a.saturating_add(*b);
         }
         self.sum += other.sum;
     }
@@ -138,7 +138,7 @@ pub(crate) fn percentile(bounds: &[f64], counts: &[u64], q: f64) -> Option<f64> 
     let rank = q * total as f64;
     let mut below = 0u64;
     for (i, &c) in used.iter().enumerate() {
-        if c > 0 && (below + c) as f64 >= rank {
+        if c > 0 && below.saturating_add(c) as f64 >= rank {
             if i == bounds.len() {
                 return bounds.last().copied().or(Some(0.0));
             }
@@ -147,7 +147,7 @@ pub(crate) fn percentile(bounds: &[f64], counts: &[u64], q: f64) -> Option<f64> 
             let fraction = (rank - below as f64) / c as f64;
             return Some(lower + (upper - lower) * fraction.clamp(0.0, 1.0));
         }
-        below += c;
+        below = below.saturating_add(c);
     }
     bounds.last().copied()
 }
@@ -386,7 +386,8 @@ impl<T: TagSet, const B: usize> Histogram<T, B> {
     fn value_at(&self, index: usize) -> HistogramValue {
         let series = &self.series()[index];
         let bounds = self.bounds();
-        HistogramValue { bounds: bounds.to_vec(), counts: series.bucket_counts(bounds).collect(), sum: series.sum() }
+        let (counts, sum) = series.read(bounds);
+        HistogramValue { bounds: bounds.to_vec(), counts: counts[..=bounds.len()].to_vec(), sum }
     }
 
     /// Every series added together: bucket-wise sums of the counts, and the sum of the sums.

@@ -59,7 +59,7 @@ pub struct BoundedConfig {
     pub max_series_per_family: usize,
     /// Series over all families, overflow series excluded. Default 10 000.
     pub max_series_total: usize,
-    /// Families. Their names and help text live as long as the program. Default 256.
+    /// Families. Default 256.
     pub max_families: usize,
     /// New series per second, over the registry (a token bucket with a burst of the same
     /// size). Default 1 000.
@@ -126,7 +126,8 @@ pub enum DynamicError {
         /// The rule's message.
         reason: String,
     },
-    /// A label value is not acceptable (empty, or too long); nothing was recorded.
+    /// A label value is not acceptable (empty, too long, or the reserved `__overflow__`);
+    /// nothing was recorded.
     InvalidLabelValue {
         /// The label it was given for.
         label: String,
@@ -149,6 +150,13 @@ pub enum DynamicError {
     MissingHelp {
         /// The metric name.
         name: String,
+    },
+    /// The HELP text is longer than [`MAX_HELP_BYTES`](metrics_rules::MAX_HELP_BYTES).
+    InvalidHelp {
+        /// The metric name.
+        name: String,
+        /// What is wrong.
+        reason: String,
     },
     /// A histogram's buckets are empty, not finite, or not strictly increasing.
     InvalidBuckets {
@@ -178,6 +186,7 @@ impl fmt::Display for DynamicError {
                 write!(f, "{given} label values given; this family has {expected} labels")
             }
             Self::MissingHelp { name } => write!(f, "metric `{name}` has no HELP text; say what it measures"),
+            Self::InvalidHelp { name, reason } => write!(f, "metric `{name}`: {reason}; shorten it"),
             Self::InvalidBuckets { reason } => f.write_str(reason),
             Self::DuplicateName { name } => write!(f, "metric name `{name}` is already used; choose another"),
             Self::TooManyFamilies { limit } => {
@@ -212,7 +221,7 @@ impl Series {
 }
 
 struct SeriesLabels<'a> {
-    names: &'a [&'static str],
+    names: &'a [Box<str>],
     series: &'a Series,
 }
 
@@ -252,12 +261,22 @@ enum FamilyKind {
     Histogram,
 }
 
+/// Text of a family's descriptor, owned by the family (freed with the registry).
+struct DescText {
+    name: Box<str>,
+    family: Box<str>,
+    help: Box<str>,
+    help_om: Box<str>,
+    help_json: Box<str>,
+}
+
 struct Family {
-    desc: MetricDesc,
+    text: DescText,
+    metric_kind: MetricKind,
     kind: FamilyKind,
-    label_names: &'static [&'static str],
-    bounds: &'static [f64],
-    le: &'static [&'static str],
+    label_names: Box<[Box<str>]>,
+    bounds: Box<[f64]>,
+    le: Box<[Box<str>]>,
     /// Random per family, so that label values cannot be chosen to collide.
     seed: u64,
     /// Series by the hash of their label values (already a hash: not hashed again);
@@ -270,10 +289,39 @@ struct Family {
 }
 
 impl Family {
+    /// The descriptor, borrowing the family's text.
+    fn desc(&self) -> MetricDesc<'_> {
+        let t = &self.text;
+        MetricDesc {
+            name: &t.name,
+            family: &t.family,
+            kind: self.metric_kind,
+            help: &t.help,
+            help_om: &t.help_om,
+            help_json: &t.help_json,
+            unit: "",
+            prefixes: &crate::encode::PrefixTable::EMPTY,
+        }
+    }
+
+    /// Heap held by the family's own text and bounds.
+    fn text_bytes(&self) -> usize {
+        let t = &self.text;
+        t.name.len()
+            + t.family.len()
+            + t.help.len()
+            + t.help_om.len()
+            + t.help_json.len()
+            + self.label_names.iter().map(|l| l.len() + size_of::<Box<str>>()).sum::<usize>()
+            + self.bounds.len() * 8
+            + self.le.iter().map(|l| l.len() + size_of::<Box<str>>()).sum::<usize>()
+    }
+
     fn cells(&self) -> usize {
         match self.kind {
             FamilyKind::Counter | FamilyKind::Gauge => 1,
-            FamilyKind::Histogram => self.bounds.len() + 2,
+            // Buckets, the sum, and a flag set once a negative value was recorded.
+            FamilyKind::Histogram => self.bounds.len() + 3,
         }
     }
 
@@ -457,12 +505,19 @@ impl BoundedRegistry {
         labels: &[&str],
         buckets: &[f64],
     ) -> Result<Arc<Family>, DynamicError> {
+        let too_long = |what: &str, text: &str, limit| metrics_rules::check_length(what, text, limit);
+        too_long("the metric name", name, metrics_rules::MAX_NAME_BYTES)
+            .map_err(|reason| DynamicError::InvalidName { name: name.chars().take(64).collect(), reason })?;
         metrics_rules::check_metric(ty, name, name)
             .map_err(|reason| DynamicError::InvalidName { name: name.to_owned(), reason })?;
         if help.trim().is_empty() {
             return Err(DynamicError::MissingHelp { name: name.to_owned() });
         }
+        too_long("the HELP text", help.trim(), metrics_rules::MAX_HELP_BYTES)
+            .map_err(|reason| DynamicError::InvalidHelp { name: name.to_owned(), reason })?;
         for (i, label) in labels.iter().enumerate() {
+            too_long("the label name", label, metrics_rules::MAX_NAME_BYTES)
+                .map_err(|reason| DynamicError::InvalidLabelName { name: label.chars().take(64).collect(), reason })?;
             metrics_rules::check_label_name(label)
                 .map_err(|reason| DynamicError::InvalidLabelName { name: (*label).to_owned(), reason })?;
             if labels[..i].contains(label) {
@@ -500,35 +555,25 @@ impl BoundedRegistry {
             return Err(DynamicError::TooManyFamilies { limit: self.shared.config.max_families });
         }
         names.extend(exposed);
-        // Family metadata is kept for the program's life (at most `max_families`).
-        let leak = |s: String| -> &'static str { Box::leak(s.into_boxed_str()) };
         let family_name = if ty == MetricType::Counter { name.strip_suffix("_total").unwrap_or(name) } else { name };
-        let desc = MetricDesc {
-            name: leak(name.to_owned()),
-            family: leak(family_name.to_owned()),
-            kind,
-            help: leak(metrics_rules::escape_help(help.trim())),
-            help_om: leak(metrics_rules::escape_help_om(help.trim())),
-            help_json: leak(metrics_rules::escape_json(help.trim())),
-            unit: "",
-            prefixes: &crate::encode::PrefixTable::EMPTY,
+        let text = DescText {
+            name: name.into(),
+            family: family_name.into(),
+            help: metrics_rules::escape_help(help.trim()).into(),
+            help_om: metrics_rules::escape_help_om(help.trim()).into(),
+            help_json: metrics_rules::escape_json(help.trim()).into(),
         };
-        let label_names: &'static [&'static str] =
-            Box::leak(labels.iter().map(|l| leak((*l).to_owned())).collect::<Vec<_>>().into_boxed_slice());
-        let bounds: &'static [f64] = Box::leak(buckets.to_vec().into_boxed_slice());
-        let le: &'static [&'static str] = Box::leak(
-            buckets.iter().map(|b| leak(metrics_rules::float_text(*b))).collect::<Vec<_>>().into_boxed_slice(),
-        );
         let mut family = Family {
-            desc,
+            text,
+            metric_kind: kind,
             kind: match ty {
                 MetricType::Counter => FamilyKind::Counter,
                 MetricType::Gauge => FamilyKind::Gauge,
                 _ => FamilyKind::Histogram,
             },
-            label_names,
-            bounds,
-            le,
+            label_names: labels.iter().map(|l| Box::<str>::from(*l)).collect(),
+            bounds: buckets.into(),
+            le: buckets.iter().map(|b| metrics_rules::float_text(*b).into_boxed_str()).collect(),
             seed: std::collections::hash_map::RandomState::new().hash_one(0u64),
             series: RwLock::new(HashMap::default()),
             count: AtomicUsize::new(0),
@@ -644,8 +689,8 @@ impl BoundedRegistry {
         self.shared.total.load(Relaxed)
     }
 
-    /// Heap held by the families' series and maps, in bytes. Family metadata (names, help,
-    /// bounds) is not counted: it is bounded by `max_families` and kept for the program's life.
+    /// Heap held by the families (their names, HELP, label names and bounds), their series
+    /// and maps, in bytes. All of it is freed when the registry is dropped.
     ///
     /// # Examples
     ///
@@ -675,7 +720,7 @@ impl BoundedRegistry {
                 let chains: usize = map.values().map(|v| v.capacity() * size_of::<Arc<Series>>()).sum();
                 // hashbrown: one control byte per bucket plus the entry.
                 let table = map.capacity() * (size_of::<(u64, Vec<Arc<Series>>)>() + 1);
-                entries + chains + table + f.overflow.heap_bytes() + size_of::<Family>()
+                entries + chains + table + f.overflow.heap_bytes() + size_of::<Family>() + f.text_bytes()
             })
             .sum::<usize>()
             + families.capacity() * size_of::<Arc<Family>>()
@@ -734,6 +779,22 @@ impl BoundedRegistry {
     }
 }
 
+/// A histogram series' `n` bucket counts and its sum (cell `n`), read so that they cover the
+/// same records, as [`HistogramSeries::read`](crate::HistogramSeries::read) does.
+fn read_histogram(cells: &[AtomicU64], n: usize) -> (Vec<u64>, f64) {
+    let load = || cells[..n].iter().map(|c| c.load(Relaxed)).collect::<Vec<u64>>();
+    let mut counts = load();
+    for _ in 0..64 {
+        let sum = f64::from_bits(cells[n].load(Relaxed));
+        let again = load();
+        if again == counts {
+            return (counts, sum);
+        }
+        counts = again;
+    }
+    (counts, f64::from_bits(cells[n].load(Relaxed)))
+}
+
 impl fmt::Debug for BoundedRegistry {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("BoundedRegistry")
@@ -746,7 +807,7 @@ impl fmt::Debug for BoundedRegistry {
 impl Metrics for BoundedRegistry {
     /// Only the registry's own metrics: families are created at run time and check their names
     /// against each other (and [`BoundedRegistry::reserve_names`]) when created.
-    fn descriptors(&self) -> &'static [MetricDesc] {
+    fn descriptors(&self) -> &'static [MetricDesc<'static>] {
         self.own.descriptors()
     }
 
@@ -758,7 +819,8 @@ impl Metrics for BoundedRegistry {
         let now = self.shared.now_ms();
         let families: Vec<Arc<Family>> = self.families.read().unwrap_or_else(|p| p.into_inner()).clone();
         for f in &families {
-            encoder.header(&f.desc);
+            let desc = f.desc();
+            encoder.header(&desc);
             let map = f.series.read().unwrap_or_else(|p| p.into_inner());
             let mut first = true;
             let overflow = f.overflowed.load(Relaxed) > 0;
@@ -769,17 +831,18 @@ impl Metrics for BoundedRegistry {
                 if s.dirty.swap(false, Relaxed) {
                     s.last_active_ms.store(now, Relaxed);
                 }
-                let labels = SeriesLabels { names: f.label_names, series: s };
+                let labels = SeriesLabels { names: &f.label_names, series: s };
                 match f.kind {
-                    FamilyKind::Counter => encoder.counter_series(&f.desc, &labels, first, s.cells[0].load(Relaxed)),
+                    FamilyKind::Counter => encoder.counter_series(&desc, &labels, first, s.cells[0].load(Relaxed)),
                     FamilyKind::Gauge => {
-                        encoder.gauge_series(&f.desc, &labels, first, f64::from_bits(s.cells[0].load(Relaxed)))
+                        encoder.gauge_series(&desc, &labels, first, f64::from_bits(s.cells[0].load(Relaxed)))
                     }
                     FamilyKind::Histogram => {
                         let n = f.bounds.len() + 1;
-                        let counts = s.cells[..n].iter().map(|c| c.load(Relaxed));
-                        let sum = f64::from_bits(s.cells[n].load(Relaxed));
-                        encoder.histogram_series(&f.desc, &labels, first, (f.bounds, f.le), counts, sum);
+                        let (counts, sum) = read_histogram(&s.cells, n);
+                        let negative = s.cells[n + 1].load(Relaxed) != 0;
+                        let counts = counts.into_iter();
+                        encoder.histogram_series(&desc, &labels, first, (&f.bounds, &f.le), counts, (sum, negative));
                     }
                 }
                 first = false;
@@ -900,9 +963,19 @@ impl Handle {
     fn create(&self, values: &[&str], hash: u64) -> Result<Arc<Series>, DynamicError> {
         let f = &*self.family;
         for (label, value) in f.label_names.iter().zip(values) {
-            if let Err(reason) = metrics_rules::check_label_value(value) {
+            let reserved = || {
+                format!("label value `{OVERFLOW_VALUE}` is reserved for the family's overflow series; choose another")
+            };
+            let checked = metrics_rules::check_label_value(value).and_then(|()| {
+                if *value == OVERFLOW_VALUE {
+                    Err(reserved())
+                } else {
+                    Ok(())
+                }
+            });
+            if let Err(reason) = checked {
                 self.shared.rejected.fetch_add(1, Relaxed);
-                return Err(DynamicError::InvalidLabelValue { label: (*label).to_owned(), reason });
+                return Err(DynamicError::InvalidLabelValue { label: label.to_string(), reason });
             }
         }
         let mut map = f.series.write().unwrap_or_else(|p| p.into_inner());
@@ -1299,11 +1372,14 @@ impl DynHistogram {
             self.0.shared.rejected.fetch_add(1, Relaxed);
             return Err(DynamicError::InvalidValue { reason: "NaN and infinite values are not recorded".into() });
         }
-        let bounds = self.0.family.bounds;
+        let bounds = &self.0.family.bounds;
         self.0.update(values, |s| {
             let i = bounds.iter().map(|b| usize::from(value > *b)).sum::<usize>();
             s.cells[i].fetch_add(1, Relaxed);
             atomic_f64_add(&s.cells[bounds.len() + 1], value);
+            if value < 0.0 {
+                s.cells[bounds.len() + 2].store(1, Relaxed);
+            }
             mark_dirty(s);
         })
     }
@@ -1330,7 +1406,7 @@ macro_rules! debug_family {
     ($($t:ty),*) => {$(
         impl fmt::Debug for $t {
             fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.debug_struct(stringify!($t)).field("name", &self.0.family.desc.name).finish()
+                f.debug_struct(stringify!($t)).field("name", &self.0.family.text.name).finish()
             }
         }
     )*};

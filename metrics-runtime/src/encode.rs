@@ -174,24 +174,24 @@ impl MetricKind {
 /// assert_eq!(d.help, "Query time, by statement.");
 /// ```
 #[derive(Debug, Clone, Copy)]
-pub struct MetricDesc {
+pub struct MetricDesc<'a> {
     /// The exposed name, namespace included (`shop_requests_total`).
-    pub name: &'static str,
+    pub name: &'a str,
     /// The OpenMetrics family name: the name without `_total` for counters, else the name.
-    pub family: &'static str,
+    pub family: &'a str,
     /// The kind.
     pub kind: MetricKind,
     /// HELP escaped for the Prometheus text format (`\\`, `\n`).
-    pub help: &'static str,
+    pub help: &'a str,
     /// HELP escaped for OpenMetrics (`\\`, `\n`, `\"`).
-    pub help_om: &'static str,
+    pub help_om: &'a str,
     /// HELP escaped for a JSON string.
-    pub help_json: &'static str,
+    pub help_json: &'a str,
     /// The declared unit, or `""`.
-    pub unit: &'static str,
+    pub unit: &'a str,
     /// Every series' sample prefix (`name{labels} `), rendered at compile time by the derive;
     /// [`PrefixTable::EMPTY`] where it is not (histograms, summaries, very wide tag sets).
-    pub prefixes: &'static PrefixTable,
+    pub prefixes: &'a PrefixTable,
 }
 
 /// The sample prefixes of every series of a metric (`shop_requests_total{method="GET"} `),
@@ -391,7 +391,7 @@ fn linux_process_start() -> Option<f64> {
 /// any [`Metrics`](crate::Metrics) implementation.
 pub(crate) trait Visitor: fmt::Debug {
     /// A metric starts; its series follow.
-    fn metric(&mut self, d: &MetricDesc);
+    fn metric(&mut self, d: &MetricDesc<'_>);
     /// One series of the current metric.
     fn series(&mut self, labels: &dyn Labels, value: SeriesValue);
 }
@@ -407,7 +407,7 @@ pub(crate) trait Visitor: fmt::Debug {
 /// ```
 /// use metrics_runtime::{Counter, Encoder, MetricDesc, MetricKind, Metrics, PrefixTable};
 ///
-/// static DESCRIPTORS: [MetricDesc; 1] = [MetricDesc {
+/// static DESCRIPTORS: [MetricDesc<'static>; 1] = [MetricDesc {
 ///     name: "jobs_total",
 ///     family: "jobs",
 ///     kind: MetricKind::Counter,
@@ -423,7 +423,7 @@ pub(crate) trait Visitor: fmt::Debug {
 /// }
 ///
 /// impl Metrics for Jobs {
-///     fn descriptors(&self) -> &'static [MetricDesc] {
+///     fn descriptors(&self) -> &'static [MetricDesc<'static>] {
 ///         &DESCRIPTORS
 ///     }
 ///
@@ -541,7 +541,7 @@ impl<'a> Encoder<'a> {
         }
     }
 
-    pub(crate) fn header(&mut self, d: &MetricDesc) {
+    pub(crate) fn header(&mut self, d: &MetricDesc<'_>) {
         if let Some(v) = self.visitor.as_mut() {
             return v.metric(d);
         }
@@ -638,14 +638,14 @@ impl<'a> Encoder<'a> {
         out.push('}');
     }
 
-    fn created_line(&mut self, d: &MetricDesc, labels: &impl Labels) {
+    fn created_line(&mut self, d: &MetricDesc<'_>, labels: &impl Labels) {
         self.sample_prefix(d.family, "_created", labels, None);
         push_f64(self.out, self.created);
         self.out.push('\n');
     }
 
     /// One counter series.
-    pub(crate) fn counter_series(&mut self, d: &MetricDesc, labels: &impl Labels, first: bool, value: u64) {
+    pub(crate) fn counter_series(&mut self, d: &MetricDesc<'_>, labels: &impl Labels, first: bool, value: u64) {
         self.counter_series_with(d, labels, None, first, value);
     }
 
@@ -653,7 +653,7 @@ impl<'a> Encoder<'a> {
     #[inline]
     fn counter_series_with(
         &mut self,
-        d: &MetricDesc,
+        d: &MetricDesc<'_>,
         labels: &impl Labels,
         prefix: Option<&str>,
         first: bool,
@@ -691,7 +691,7 @@ impl<'a> Encoder<'a> {
     }
 
     /// One gauge series.
-    pub(crate) fn gauge_series(&mut self, d: &MetricDesc, labels: &impl Labels, first: bool, value: f64) {
+    pub(crate) fn gauge_series(&mut self, d: &MetricDesc<'_>, labels: &impl Labels, first: bool, value: f64) {
         self.gauge_series_with(d, labels, None, first, value);
     }
 
@@ -699,7 +699,7 @@ impl<'a> Encoder<'a> {
     #[inline]
     fn gauge_series_with(
         &mut self,
-        d: &MetricDesc,
+        d: &MetricDesc<'_>,
         labels: &impl Labels,
         prefix: Option<&str>,
         first: bool,
@@ -726,12 +726,12 @@ impl<'a> Encoder<'a> {
     /// One histogram series: `counts` are per bucket (not cumulative), one per bound then `+Inf`.
     pub(crate) fn histogram_series(
         &mut self,
-        d: &MetricDesc,
+        d: &MetricDesc<'_>,
         labels: &impl Labels,
         first: bool,
-        (bounds, le): (&[f64], &[&str]),
+        (bounds, le): (&[f64], &[impl AsRef<str>]),
         counts: impl Iterator<Item = u64>,
-        sum: f64,
+        (sum, negative): (f64, bool),
     ) {
         if let Some(v) = self.visitor.as_mut() {
             let value = HistogramValue { bounds: bounds.to_vec(), counts: counts.collect(), sum };
@@ -742,7 +742,7 @@ impl<'a> Encoder<'a> {
             self.out.push_str(",\"buckets\":[");
             let mut cumulative = 0u64;
             for (b, count) in counts.enumerate() {
-                cumulative += count;
+                cumulative = cumulative.saturating_add(count);
                 if b > 0 {
                     self.out.push(',');
                 }
@@ -764,17 +764,23 @@ impl<'a> Encoder<'a> {
         }
         let mut cumulative = 0u64;
         for (b, count) in counts.enumerate() {
-            cumulative += count;
-            self.sample_prefix(d.name, "_bucket", labels, Some(("le", le.get(b).copied().unwrap_or("+Inf"))));
+            cumulative = cumulative.saturating_add(count);
+            self.sample_prefix(d.name, "_bucket", labels, Some(("le", le.get(b).map_or("+Inf", AsRef::as_ref))));
             push_u64(self.out, cumulative);
             self.out.push('\n');
         }
-        self.sample_prefix(d.name, "_sum", labels, None);
-        push_f64(self.out, sum);
-        self.out.push('\n');
-        self.sample_prefix(d.name, "_count", labels, None);
-        push_u64(self.out, cumulative);
-        self.out.push('\n');
+        // OpenMetrics: a histogram with negative observations or bounds has no `_sum` (it is
+        // not a counter then), and without `_sum` no `_count` either (the `+Inf` bucket is
+        // the count).
+        let negative = negative || bounds.first().is_some_and(|b| *b < 0.0);
+        if !(negative && self.format == Format::OpenMetrics) {
+            self.sample_prefix(d.name, "_sum", labels, None);
+            push_f64(self.out, sum);
+            self.out.push('\n');
+            self.sample_prefix(d.name, "_count", labels, None);
+            push_u64(self.out, cumulative);
+            self.out.push('\n');
+        }
         if self.format == Format::OpenMetrics {
             self.created_line(d, labels);
         }
@@ -803,7 +809,7 @@ impl<'a> Encoder<'a> {
     /// Encoder::new(&mut out, Format::Prometheus).counter(&jobs.descriptors()[0], &jobs.jobs_total);
     /// assert!(out.ends_with("jobs_total{queue=\"fast\"} 0\njobs_total{queue=\"slow\"} 2\n"));
     /// ```
-    pub fn counter<T: TagSet>(&mut self, d: &MetricDesc, counter: &Counter<T>) {
+    pub fn counter<T: TagSet>(&mut self, d: &MetricDesc<'_>, counter: &Counter<T>) {
         self.header(d);
         for (i, series) in counter.series().iter().enumerate() {
             self.counter_series_with(d, &Static::<T>::new(i), d.prefixes.get(i), i == 0, series.get());
@@ -830,7 +836,7 @@ impl<'a> Encoder<'a> {
     /// Encoder::new(&mut out, Format::Prometheus).sharded_counter(&net.descriptors()[0], &net.packets_total);
     /// assert!(out.contains("# TYPE packets_total counter\npackets_total 9\n"));
     /// ```
-    pub fn sharded_counter<T: TagSet>(&mut self, d: &MetricDesc, counter: &ShardedCounter<T>) {
+    pub fn sharded_counter<T: TagSet>(&mut self, d: &MetricDesc<'_>, counter: &ShardedCounter<T>) {
         self.header(d);
         for (i, series) in counter.series().iter().enumerate() {
             self.counter_series_with(d, &Static::<T>::new(i), d.prefixes.get(i), i == 0, series.get());
@@ -857,7 +863,7 @@ impl<'a> Encoder<'a> {
     /// Encoder::new(&mut out, Format::Prometheus).gauge(&pool.descriptors()[0], &pool.connections);
     /// assert_eq!(out, "# HELP connections Open connections.\n# TYPE connections gauge\nconnections 12.0\n");
     /// ```
-    pub fn gauge<T: TagSet>(&mut self, d: &MetricDesc, gauge: &Gauge<T>) {
+    pub fn gauge<T: TagSet>(&mut self, d: &MetricDesc<'_>, gauge: &Gauge<T>) {
         self.header(d);
         for (i, series) in gauge.series().iter().enumerate() {
             self.gauge_series_with(d, &Static::<T>::new(i), d.prefixes.get(i), i == 0, series.get());
@@ -887,13 +893,15 @@ impl<'a> Encoder<'a> {
     /// assert!(out.contains("request_seconds_bucket{le=\"0.1\"} 0\nrequest_seconds_bucket{le=\"1.0\"} 1\n"));
     /// assert!(out.ends_with("request_seconds_bucket{le=\"+Inf\"} 1\nrequest_seconds_sum 0.5\nrequest_seconds_count 1\n"));
     /// ```
-    pub fn histogram<T: TagSet, const B: usize>(&mut self, d: &MetricDesc, histogram: &Histogram<T, B>) {
+    pub fn histogram<T: TagSet, const B: usize>(&mut self, d: &MetricDesc<'_>, histogram: &Histogram<T, B>) {
         self.header(d);
         let bounds = histogram.bounds();
         let le = histogram.le_texts();
         for (i, series) in histogram.series().iter().enumerate() {
             let labels = Static::<T>::new(i);
-            self.histogram_series(d, &labels, i == 0, (bounds, le), series.bucket_counts(bounds), series.sum());
+            let (counts, sum) = series.read(bounds);
+            let counts = counts[..=bounds.len()].iter().copied();
+            self.histogram_series(d, &labels, i == 0, (bounds, le), counts, (sum, series.has_negative()));
         }
         self.footer();
     }
@@ -924,7 +932,7 @@ impl<'a> Encoder<'a> {
     /// # Performance
     ///
     /// Takes each series' lock to read its quantiles (see [`SummaryHandle::snapshot`](crate::SummaryHandle::snapshot)).
-    pub fn summary<T: TagSet>(&mut self, d: &MetricDesc, summary: &Summary<T>) {
+    pub fn summary<T: TagSet>(&mut self, d: &MetricDesc<'_>, summary: &Summary<T>) {
         self.header(d);
         let config = summary.config();
         for i in 0..summary.series_count() {

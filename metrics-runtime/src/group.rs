@@ -68,7 +68,7 @@ pub trait Metrics: Send + Sync {
     /// assert_eq!(names, [("db_queries_total", MetricKind::Counter), ("db_query_seconds", MetricKind::Histogram)]);
     /// assert_eq!(db.descriptors()[1].unit, "seconds");
     /// ```
-    fn descriptors(&self) -> &'static [MetricDesc];
+    fn descriptors(&self) -> &'static [MetricDesc<'static>];
 
     /// Writes every metric into `encoder`.
     ///

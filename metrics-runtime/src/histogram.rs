@@ -1,7 +1,7 @@
 //! Fixed-bucket histograms, exposed as Prometheus histograms.
 
 use core::fmt;
-use core::sync::atomic::{AtomicU64, Ordering::Relaxed};
+use core::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed};
 
 use crate::cell::{ConstInit, SeriesArray};
 use crate::tag::TagSet;
@@ -56,12 +56,19 @@ pub(crate) fn atomic_f64_add(cell: &AtomicU64, delta: f64) {
 pub struct HistogramSeries<const B: usize> {
     counts: [AtomicU64; B],
     sum: AtomicU64,
+    /// Set once a negative value has been recorded: the sum is then no longer a counter, and
+    /// OpenMetrics leaves it out.
+    negative: AtomicBool,
 }
 
 impl<const B: usize> ConstInit for HistogramSeries<B> {
     #[allow(clippy::declare_interior_mutable_const)]
-    const INIT: Self = Self { counts: [const { AtomicU64::new(0) }; B], sum: AtomicU64::new(0) };
+    const INIT: Self =
+        Self { counts: [const { AtomicU64::new(0) }; B], sum: AtomicU64::new(0), negative: AtomicBool::new(false) };
 }
+
+/// Reads of the buckets and the sum that agree: the same records in both.
+const CONSISTENT_READ_TRIES: usize = 64;
 
 impl<const B: usize> HistogramSeries<B> {
     /// Per-bucket counts (not cumulative); `bounds.len() + 1` of them are used, the last is `+Inf`.
@@ -97,6 +104,70 @@ impl<const B: usize> HistogramSeries<B> {
     pub fn sum(&self) -> f64 {
         f64::from_bits(self.sum.load(Relaxed))
     }
+
+    /// Whether a negative value has been recorded (the sum may then go down).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use metrics_runtime::Histogram;
+    ///
+    /// static DELTA: Histogram<(), 3> = Histogram::with_bounds(&[0.0, 10.0], &["0.0", "10.0"]);
+    /// DELTA.record(4.0);
+    /// assert!(!DELTA.series()[0].has_negative());
+    /// DELTA.record(-1.0);
+    /// assert!(DELTA.series()[0].has_negative());
+    /// ```
+    pub fn has_negative(&self) -> bool {
+        self.negative.load(Relaxed)
+    }
+
+    /// The per-bucket counts and the sum, read so that they cover the same records: a record
+    /// adds to its bucket, then to the sum, so the buckets are read, the sum, and the buckets
+    /// again, until both reads of the buckets agree (or 64 tries).
+    ///
+    /// Only a writer that stops between its two adds for the whole of a read can still be
+    /// counted in the buckets and not yet in the sum.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use metrics_runtime::Histogram;
+    ///
+    /// static SIZES: Histogram<(), 4> = Histogram::with_bounds(&[10.0, 100.0], &["10.0", "100.0"]);
+    /// SIZES.record(5.0);
+    /// SIZES.record(50.0);
+    /// let (counts, sum) = SIZES.series()[0].read(SIZES.bounds());
+    /// assert_eq!((&counts[..3], sum), (&[1, 1, 0][..], 55.0));
+    /// ```
+    pub fn read(&self, bounds: &[f64]) -> ([u64; B], f64) {
+        let n = (bounds.len() + 1).min(B);
+        let mut counts = [0u64; B];
+        let load = |counts: &mut [u64; B]| {
+            for (slot, c) in counts[..n].iter_mut().zip(&self.counts[..n]) {
+                *slot = c.load(Relaxed);
+            }
+        };
+        load(&mut counts);
+        for _ in 0..CONSISTENT_READ_TRIES {
+            let sum = self.sum();
+            let mut again = [0u64; B];
+            load(&mut again);
+            if again == counts {
+                return (counts, sum);
+            }
+            counts = again;
+        }
+        (counts, self.sum())
+    }
+}
+
+impl<const B: usize> HistogramSeries<B> {
+    #[cold]
+    #[inline(never)]
+    fn mark_negative(&self) {
+        self.negative.store(true, Relaxed);
+    }
 }
 
 impl<const B: usize> fmt::Debug for HistogramSeries<B> {
@@ -118,6 +189,15 @@ impl<const B: usize> fmt::Debug for HistogramSeries<B> {
 /// Values that are NaN or infinite are **not recorded**: they would poison `_sum` forever. They
 /// are counted instead, in [`Histogram::invalid`]. Negative and zero values are recorded
 /// normally (they fall in the first bucket whose bound is at least the value).
+///
+/// # Negative values
+///
+/// A negative value is counted in its bucket and added to `_sum`, which can then go down.
+/// OpenMetrics allows a histogram sum only while it is a counter: a series that has received
+/// a negative value ([`HistogramSeries::has_negative`]), and every series of a histogram whose
+/// bounds include a negative one, is exposed in OpenMetrics without `_sum`, and so without
+/// `_count` (which OpenMetrics allows only beside a sum; the `+Inf` bucket holds the count).
+/// Prometheus text and JSON keep both. Counts saturate at `u64::MAX`.
 ///
 /// # Percentiles
 ///
@@ -464,6 +544,9 @@ impl<const B: usize> HistogramHandle<'_, B> {
         let i = i.min(B - 1);
         self.series.counts[i].fetch_add(1, Relaxed);
         atomic_f64_add(&self.series.sum, value);
+        if value < 0.0 {
+            self.series.mark_negative();
+        }
     }
 
     /// Records `value` as `weight` observations: what a sampler that keeps one record in
@@ -485,7 +568,8 @@ impl<const B: usize> HistogramHandle<'_, B> {
     ///
     /// # Performance
     ///
-    /// As [`HistogramHandle::record`], plus a multiplication.
+    /// As [`HistogramHandle::record`], plus a multiplication; the bucket add is a
+    /// compare-and-swap that saturates at `u64::MAX` instead of wrapping.
     #[inline]
     pub fn record_weighted(&self, value: f64, weight: u64) {
         if !value.is_finite() {
@@ -493,8 +577,13 @@ impl<const B: usize> HistogramHandle<'_, B> {
             return;
         }
         let i = self.bounds.iter().map(|b| usize::from(value > *b)).sum::<usize>().min(B - 1);
-        self.series.counts[i].fetch_add(weight, Relaxed);
+        // Saturating: a weight near `u64::MAX` must not wrap the bucket (and break the
+        // monotonic cumulative counts).
+        let _ = self.series.counts[i].fetch_update(Relaxed, Relaxed, |c| Some(c.saturating_add(weight)));
         atomic_f64_add(&self.series.sum, value * weight as f64);
+        if value < 0.0 {
+            self.series.mark_negative();
+        }
     }
 
     /// The number of recorded values (the sum of the buckets).
@@ -515,7 +604,7 @@ impl<const B: usize> HistogramHandle<'_, B> {
     ///
     /// One relaxed load per bucket (the bounds plus `+Inf`); never allocates.
     pub fn count(&self) -> u64 {
-        self.series.bucket_counts(self.bounds).sum()
+        self.series.bucket_counts(self.bounds).fold(0u64, u64::saturating_add)
     }
 
     /// The sum of the recorded values.
@@ -551,7 +640,7 @@ impl<const B: usize> HistogramHandle<'_, B> {
     /// ```
     pub fn cumulative(&self) -> impl Iterator<Item = u64> + '_ {
         self.series.bucket_counts(self.bounds).scan(0u64, |acc, c| {
-            *acc += c;
+            *acc = acc.saturating_add(c);
             Some(*acc)
         })
     }

@@ -120,7 +120,9 @@
 //!   estimated from the buckets, within the width of the bucket that holds the quantile (when
 //!   that is not the `+Inf` bucket).
 //! - [`Summary`]: t-digest quantiles (`quantiles = [..]`) over a sliding window
-//!   (`window_secs`), lock-free `record`, bounded memory; exposed as a Prometheus summary.
+//!   (`window_secs`), `record` an atomic add and a store (one in 128 takes the series lock, see
+//!   [`Summary`]), bounded memory; exposed as a Prometheus summary. Values must be
+//!   non-negative.
 //! - [`ShardedCounter`]: a counter striped over cache lines, for a few very hot series (see
 //!   [Contention](#contention)).
 //!
@@ -486,11 +488,12 @@
 //!
 //! # Compile-time rules
 //!
-//! Metric names outside `[a-zA-Z_:][a-zA-Z0-9_:]*` or starting with `__`; counters not ending in
-//! `_total`; a `unit` the name does not end with; non-base units (`milliseconds`: use
-//! `seconds`); names whose series collide; gauges, histograms and summaries ending in a reserved
-//! suffix; invalid, reserved (`le` on histograms, `quantile` on summaries) or duplicate tag
-//! names; empty or duplicate tag values; non-finite or unordered buckets; quantiles outside
+//! Metric names outside `[a-zA-Z_][a-zA-Z0-9_]*` (`:` is reserved for recording rules) or
+//! starting with `__`; counters not ending in `_total`; a `unit` the name does not end with;
+//! non-base units (`milliseconds`: use `seconds`); names whose series collide; gauges,
+//! histograms and summaries ending in a reserved suffix; invalid, reserved (`le` and
+//! `quantile`, on every metric type, so that a metric can change type without a rename) or
+//! duplicate tag names; empty or duplicate tag values; non-finite or unordered buckets; quantiles outside
 //! (0, 1); more series than `max_series` (default 10 000); a missing HELP; an unknown attribute
 //! key; an unsupported field type; a generic struct. Each is an error on the offending token,
 //! and all errors of an item are reported together. In short: what `promtool check metrics`
@@ -591,7 +594,7 @@ pub use sharded::{LocalBatch, ShardedCounter, ShardedSeries, SHARDS};
 pub use snapshot::{MetricSnapshot, MetricTotal, MetricsExt, SeriesSnapshot, SeriesValue, Snapshot, SummaryValue};
 pub use summary::{
     series_heap_bound, Summary, SummaryConfig, SummaryHandle, SummarySeries, SummarySnapshot, BUFFER_SLOTS,
-    DEFAULT_COMPRESSION, STAGED_VALUES, STAGE_PAGES, STAGE_SUB_BUCKETS, SUB_WINDOWS,
+    DEFAULT_COMPRESSION, STAGED_VALUES, STAGE_PAGES, STAGE_SUB_BUCKETS, SUB_WINDOWS, SUMMARY_MAX_VALUE,
 };
 pub use tag::{ParseTagError, Tag, TagSet, TagSetError};
 pub use timer::{Outcome, OutcomeFn, RecordDuration, Timed, TimedExt, Timer, ToOutcome};

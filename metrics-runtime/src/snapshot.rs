@@ -506,7 +506,7 @@ impl Builder {
 }
 
 impl Visitor for Builder {
-    fn metric(&mut self, d: &MetricDesc) {
+    fn metric(&mut self, d: &MetricDesc<'_>) {
         self.metrics.push(MetricSnapshot {
             name: d.name.to_owned(),
             kind: d.kind,

@@ -1,4 +1,5 @@
-//! Summaries: t-digest quantiles over a sliding time window, recorded lock-free.
+//! Summaries: t-digest quantiles over a sliding time window, recorded into per-series
+//! buffers with an atomic add and a store.
 
 use core::fmt;
 use core::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
@@ -10,7 +11,8 @@ use tdigest::{Centroid, TDigest};
 use crate::cell::{ConstInit, SeriesArray};
 use crate::tag::TagSet;
 
-/// Lock-free slots per series: records go here and are drained in batches.
+/// Slots per series that records claim with an atomic add: drained in batches under the
+/// series lock.
 ///
 /// # Examples
 ///
@@ -21,6 +23,25 @@ use crate::tag::TagSet;
 /// assert!(std::mem::size_of::<SummarySeries>() >= BUFFER_SLOTS * 8);
 /// ```
 pub const BUFFER_SLOTS: usize = 128;
+
+/// The largest value a [`Summary`] records. Larger ones, negative ones, NaN and infinities are
+/// counted in [`Summary::invalid`] and not recorded: a t-digest adds means times weights, which
+/// overflow to infinity (and quantiles to NaN) above about 1e303, and OpenMetrics forbids
+/// negative quantiles and a negative `_sum`.
+///
+/// # Examples
+///
+/// ```
+/// use metrics_runtime::{Summary, SUMMARY_MAX_VALUE};
+///
+/// static SIZES: Summary = Summary::new();
+/// SIZES.record(SUMMARY_MAX_VALUE);
+/// SIZES.record(1e300); // too large: counted, not recorded
+/// SIZES.record(-1.0); // negative: counted, not recorded
+/// assert_eq!((SIZES.count(), SIZES.invalid()), (1, 2));
+/// assert_eq!(SIZES.percentile(0.5), Some(SUMMARY_MAX_VALUE));
+/// ```
+pub const SUMMARY_MAX_VALUE: f64 = 1e280;
 /// Values staged per series before they are merged into the t-digest.
 ///
 /// Staged values are counted in log-linear buckets ([`STAGE_SUB_BUCKETS`] per power of two):
@@ -104,6 +125,13 @@ pub const DEFAULT_COMPRESSION: usize = 1000;
 
 /// An empty slot. A NaN pattern: NaN is never stored, since it is rejected before buffering.
 const EMPTY: u64 = u64::MAX;
+
+/// The sign bit marks a slot holding the weight of the value in the next slot: recorded values
+/// are never negative (`-0.0` is stored as `0.0`).
+const WEIGHT_MARK: u64 = 1 << 63;
+
+/// The largest weight a mark holds (below [`EMPTY`]'s pattern); larger weights are capped.
+const MAX_WEIGHT: u64 = (1 << 63) - 2;
 
 /// Upper bound of the heap held by one summary series, in bytes, whatever the record rate: the
 /// staging area (a 4 KiB page table, up to [`STAGE_PAGES`] pages of 1.5 KiB and an 8 KiB
@@ -209,7 +237,7 @@ struct Page {
     sums: [f64; STAGE_SUB_BUCKETS],
 }
 
-/// Values drained from the lock-free buffer and not yet merged into a digest, counted in
+/// Values drained from the buffer and not yet merged into a digest, counted in
 /// log-linear buckets: the bucket of a value is its sign, exponent and top 7 mantissa bits.
 struct Stage {
     /// Page index plus one for each sign-and-exponent key; 0: no page. Allocated on first use.
@@ -504,21 +532,31 @@ impl State {
             + self.windows.iter().map(|w| centroid_count(&w.digest) * CENTROID_BYTES).sum::<usize>()
     }
 
-    /// The digest of the window: the stage merged, then the live sub-windows merged together.
-    fn window_digest(&mut self, config: &SummaryConfig) -> Option<TDigest> {
+    /// The digests of the window's live sub-windows, the stage merged first: copied under the
+    /// series lock, merged by [`merge_live`] after it is released.
+    fn live_digests(&mut self, config: &SummaryConfig) -> Vec<TDigest> {
         self.merge_stage(config);
         let epoch = self.stage.epoch;
-        let live: Vec<TDigest> = self
-            .windows
+        self.windows
             .iter()
             .filter(|w| w.epoch != u64::MAX && w.epoch + SUB_WINDOWS as u64 > epoch && !w.digest.is_empty())
             .map(|w| w.digest.clone())
-            .collect();
-        match live.len() {
-            0 => None,
-            1 => live.into_iter().next(),
-            _ => Some(TDigest::merge_digests(live)),
-        }
+            .collect()
+    }
+
+    /// The digest of the window (see [`State::live_digests`]).
+    #[cfg(test)]
+    fn window_digest(&mut self, config: &SummaryConfig) -> Option<TDigest> {
+        merge_live(self.live_digests(config))
+    }
+}
+
+/// The live sub-window digests merged into the window's digest.
+fn merge_live(live: Vec<TDigest>) -> Option<TDigest> {
+    match live.len() {
+        0 => None,
+        1 => live.into_iter().next(),
+        _ => Some(TDigest::merge_digests(live)),
     }
 }
 
@@ -533,15 +571,11 @@ impl State {
 /// #[tag(rename_all = "lowercase")]
 /// enum Region { Eu, Us }
 ///
-/// // Each series' lock-free slots are inline: size a tagged summary by its series.
+/// // Each series' slots are inline: size a tagged summary by its series.
 /// assert!(std::mem::size_of::<SummarySeries>() >= BUFFER_SLOTS * 8);
 /// assert!(std::mem::size_of::<Summary<Region>>() >= 2 * std::mem::size_of::<SummarySeries>());
 /// ```
 pub struct SummarySeries {
-    /// Observations beyond the recorded values, from weighted (sampled) records.
-    extra_count: AtomicU64,
-    /// Their sum, as `f64` bits.
-    extra_sum: AtomicU64,
     head: AtomicUsize,
     slots: [AtomicU64; BUFFER_SLOTS],
     state: Mutex<State>,
@@ -550,8 +584,6 @@ pub struct SummarySeries {
 impl ConstInit for SummarySeries {
     #[allow(clippy::declare_interior_mutable_const)]
     const INIT: Self = Self {
-        extra_count: AtomicU64::new(0),
-        extra_sum: AtomicU64::new(0),
         head: AtomicUsize::new(0),
         slots: [const { AtomicU64::new(EMPTY) }; BUFFER_SLOTS],
         state: Mutex::new(State::new()),
@@ -575,6 +607,29 @@ impl SummarySeries {
         }
     }
 
+    /// Records `value` as `weight` observations: a weight mark (the sign bit, which no
+    /// recorded value has, with the weight) in one slot and the value in the next, claimed
+    /// together, so that a drain counts both or neither.
+    #[inline]
+    fn record_weighted(&self, value: f64, weight: u64, config: &SummaryConfig) {
+        let bits = value.to_bits();
+        let mark = WEIGHT_MARK | weight.min(MAX_WEIGHT);
+        loop {
+            // As in `record`.
+            let i = self.head.fetch_add(2, Ordering::Acquire);
+            if i + 1 < BUFFER_SLOTS {
+                self.slots[i].store(mark, Ordering::Release);
+                self.slots[i + 1].store(bits, Ordering::Release);
+                return;
+            }
+            if i < BUFFER_SLOTS {
+                // Only the last slot was free: fill it with a mark of weight 0 (nothing).
+                self.slots[i].store(WEIGHT_MARK, Ordering::Release);
+            }
+            self.full(config);
+        }
+    }
+
     #[cold]
     #[inline(never)]
     fn full(&self, config: &SummaryConfig) {
@@ -582,14 +637,6 @@ impl SummarySeries {
         if self.head.load(Ordering::Relaxed) >= BUFFER_SLOTS {
             self.drain(&mut state, config);
         }
-    }
-
-    fn extra_count(&self) -> u64 {
-        self.extra_count.load(Ordering::Relaxed)
-    }
-
-    fn extra_sum(&self) -> f64 {
-        f64::from_bits(self.extra_sum.load(Ordering::Relaxed))
     }
 
     fn lock(&self) -> MutexGuard<'_, State> {
@@ -603,27 +650,44 @@ impl SummarySeries {
         // until the buffer is empty again.
         let claimed = self.head.swap(BUFFER_SLOTS, Ordering::Acquire).min(BUFFER_SLOTS);
         state.begin_drain(config);
-        let mut sum = 0.0;
+        let (mut sum, mut count, mut staged) = (0.0, 0u64, 0u32);
+        // The weight of the next value, from the mark before it (1 without one).
+        let mut weight = None::<u64>;
         for slot in &self.slots[..claimed] {
             loop {
                 // Only the lock holder empties slots, and no writer can claim this one until
                 // `head` is reset below: a load and a plain store suffice (no locked swap).
                 let bits = slot.load(Ordering::Acquire);
-                if bits != EMPTY {
-                    slot.store(EMPTY, Ordering::Relaxed);
-                    let value = f64::from_bits(bits);
-                    sum += value;
-                    state.push(value, config);
+                if bits == EMPTY {
+                    // A writer claimed this slot and has not stored yet.
+                    std::thread::yield_now();
+                    continue;
+                }
+                slot.store(EMPTY, Ordering::Relaxed);
+                if bits & WEIGHT_MARK != 0 {
+                    weight = Some(bits & !WEIGHT_MARK);
                     break;
                 }
-                // A writer claimed this slot and has not stored yet.
-                std::thread::yield_now();
+                let value = f64::from_bits(bits);
+                match weight.take() {
+                    None => {
+                        sum += value;
+                        count += 1;
+                    }
+                    Some(w) => {
+                        sum += value * w as f64;
+                        count = count.saturating_add(w);
+                    }
+                }
+                staged += 1;
+                state.push(value, config);
+                break;
             }
         }
-        state.count += claimed as u64;
+        state.count = state.count.saturating_add(count);
         state.sum += sum;
-        // `claimed <= BUFFER_SLOTS`.
-        state.stage.count += claimed as u32;
+        // `staged <= BUFFER_SLOTS`.
+        state.stage.count += staged;
         if state.stage.count as usize >= STAGED_VALUES {
             state.merge_stage(config);
         }
@@ -649,18 +713,28 @@ impl fmt::Debug for SummarySeries {
 ///
 /// [`SummaryHandle::record`] claims a slot in a fixed per-series buffer with one atomic add and
 /// stores the value: no lock, no allocation. Every 128 records, the thread that finds the buffer
-/// full moves it, under a lock, into a staging area of log-linear buckets (an index computation
-/// and an add per value, see [`STAGE_SUB_BUCKETS`]), and every [`STAGED_VALUES`] staged values
-/// (or at a sub-window change, or a read) the non-empty buckets are merged into the t-digest of
-/// the current sub-window as centroids with their exact means. A record costs about 8 ns,
-/// amortised. NaN and infinite values are not recorded
-/// and are counted in [`Summary::invalid`].
+/// full moves it, under the series lock, into a staging area of log-linear buckets (an index
+/// computation and an add per value, see [`STAGE_SUB_BUCKETS`]), and every [`STAGED_VALUES`]
+/// staged values (or at a sub-window change, or a read) the non-empty buckets are merged into
+/// the t-digest of the current sub-window as centroids with their exact means. A record costs
+/// about 8 ns, amortised. Values outside `0..=`[`SUMMARY_MAX_VALUE`] (negative, NaN, infinite)
+/// are not recorded and are counted in [`Summary::invalid`].
+///
+/// Recording is therefore not lock-free. While the buffer of a series is being moved, the other
+/// writers of that series wait for the series lock: for the move of 128 values (about a
+/// microsecond), once every [`STAGED_VALUES`] values also for the merge of the stage into the
+/// digest (tens of microseconds), or for a reader, which holds the lock only to move the
+/// buffer and copy the sub-window digests (it merges them after releasing it). A lock holder
+/// that the operating system deschedules makes them wait until it runs again (milliseconds
+/// on a loaded machine). Writers of other series never wait. Where that matters (a hot series
+/// written by many threads on a real-time path), record into a [`Histogram`](crate::Histogram),
+/// whose record is two atomic operations and never waits.
 ///
 /// # Window
 ///
 /// The window of `window_secs` is split into 5 sub-windows, each with its own t-digest;
 /// quantiles merge those still inside the window, so they cover between 4/5 of the window and
-/// the whole of it. Values are dated when they leave the lock-free buffer (at least every 128
+/// the whole of it. Values are dated when they leave the buffer (at least every 128
 /// records, and at every read or scrape), not when recorded. `_count` and `_sum` are totals
 /// since start, as Prometheus expects.
 ///
@@ -1031,7 +1105,9 @@ pub struct SummarySnapshot {
 impl SummaryHandle<'_> {
     /// Records `value`.
     ///
-    /// NaN and infinite values are counted in [`Summary::invalid`] and not recorded.
+    /// Values outside `0..=`[`SUMMARY_MAX_VALUE`] (negative, NaN, infinite, or too large for
+    /// the digest) are counted in [`Summary::invalid`] and not recorded. A quantity that can be
+    /// negative belongs in a [`Histogram`](crate::Histogram) or a [`Gauge`](crate::Gauge).
     ///
     /// # Examples
     ///
@@ -1060,11 +1136,13 @@ impl SummaryHandle<'_> {
     /// lock and moves the batch (amortised, see [`Summary`]).
     #[inline(always)]
     pub fn record(&self, value: f64) {
-        if !value.is_finite() {
+        // One comparison pair for NaN (both false), infinities, negatives and huge values.
+        if !(0.0..=SUMMARY_MAX_VALUE).contains(&value) {
             self.invalid.fetch_add(1, Ordering::Relaxed);
             return;
         }
-        self.series.record(value, self.config);
+        // `abs`: stores `-0.0` as `0.0`, keeping the sign bit for weight marks.
+        self.series.record(value.abs(), self.config);
     }
 
     /// Records `value` as `weight` observations: what a sampler that keeps one record in
@@ -1085,21 +1163,23 @@ impl SummaryHandle<'_> {
     /// assert_eq!(series.percentile(0.5), Some(0.5));
     /// ```
     ///
+    /// The count saturates at `u64::MAX` (a weight is capped at 2^63 - 2).
+    ///
     /// # Performance
     ///
-    /// As [`SummaryHandle::record`], plus two relaxed atomic adds when `weight > 1`.
+    /// As [`SummaryHandle::record`]; a weight above 1 takes two slots of the buffer (the weight,
+    /// then the value), so that a read counts the record's count and sum together.
     #[inline]
     pub fn record_weighted(&self, value: f64, weight: u64) {
-        if !value.is_finite() {
+        if !(0.0..=SUMMARY_MAX_VALUE).contains(&value) {
             self.invalid.fetch_add(1, Ordering::Relaxed);
             return;
         }
-        if weight > 1 {
-            self.series.extra_count.fetch_add(weight - 1, Ordering::Relaxed);
-            crate::histogram::atomic_f64_add(&self.series.extra_sum, value * (weight - 1) as f64);
-        }
-        if weight > 0 {
-            self.series.record(value, self.config);
+        // `abs`: stores `-0.0` as `0.0`, keeping the sign bit for weight marks.
+        match weight {
+            0 => {}
+            1 => self.series.record(value.abs(), self.config),
+            _ => self.series.record_weighted(value.abs(), weight, self.config),
         }
     }
 
@@ -1127,7 +1207,8 @@ impl SummaryHandle<'_> {
         if !(0.0..=1.0).contains(&q) {
             return None;
         }
-        let digest = self.series.with_state(self.config, |s| s.window_digest(self.config))?;
+        let live = self.series.with_state(self.config, |s| s.live_digests(self.config));
+        let digest = merge_live(live)?;
         Some(digest.estimate_quantile(q))
     }
 
@@ -1153,20 +1234,16 @@ impl SummaryHandle<'_> {
     ///
     /// Takes the series lock and merges the sub-window digests, once for all quantiles.
     pub fn snapshot(&self) -> SummarySnapshot {
-        self.series.with_state(self.config, |s| {
-            let digest = s.window_digest(self.config);
-            let quantiles = self
-                .config
-                .quantiles
-                .iter()
-                .map(|&q| digest.as_ref().map_or(f64::NAN, |d| d.estimate_quantile(q)))
-                .collect();
-            SummarySnapshot {
-                quantiles,
-                count: s.count + self.series.extra_count(),
-                sum: s.sum + self.series.extra_sum(),
-            }
-        })
+        let (live, count, sum) = self.series.with_state(self.config, |s| (s.live_digests(self.config), s.count, s.sum));
+        // Merged outside the lock: writers never wait for a reader's merge.
+        let digest = merge_live(live);
+        let quantiles = self
+            .config
+            .quantiles
+            .iter()
+            .map(|&q| digest.as_ref().map_or(f64::NAN, |d| d.estimate_quantile(q)))
+            .collect();
+        SummarySnapshot { quantiles, count, sum }
     }
 
     /// The number of values recorded since start.
@@ -1187,7 +1264,7 @@ impl SummaryHandle<'_> {
     ///
     /// Takes the series lock and moves its buffered values.
     pub fn count(&self) -> u64 {
-        self.series.with_state(self.config, |s| s.count) + self.series.extra_count()
+        self.series.with_state(self.config, |s| s.count)
     }
 
     /// The sum of the values recorded since start.
@@ -1208,7 +1285,7 @@ impl SummaryHandle<'_> {
     ///
     /// Takes the series lock and moves its buffered values.
     pub fn sum(&self) -> f64 {
-        self.series.with_state(self.config, |s| s.sum) + self.series.extra_sum()
+        self.series.with_state(self.config, |s| s.sum)
     }
 }
 

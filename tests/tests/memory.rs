@@ -105,8 +105,9 @@ fn memory() {
     let close = |a: usize, b: usize| a.abs_diff(b) <= 64;
     assert!(close(S.heap_bytes(), held), "Summary::heap_bytes {} vs the allocator's {held}", S.heap_bytes());
 
-    // Values over far more powers of two (of both signs) than the stage has pages: the stage
-    // merges early instead of growing, and the heap stays within the same bound.
+    // Values over far more powers of two than the stage has pages: the stage merges early
+    // instead of growing, and the heap stays within the same bound. (Negative values are not
+    // recorded by a summary: they are counted as invalid.)
     static WIDE: Summary = Summary::new();
     let live_before = live();
     let mut peak = 0usize;
@@ -115,7 +116,7 @@ fn memory() {
         x ^= x >> 7;
         x ^= x << 17;
         let magnitude = 2f64.powi((x % 1200) as i32 - 600) * (1.0 + (x >> 40) as f64 / (1u64 << 24) as f64);
-        WIDE.record(if x & (1 << 20) == 0 { magnitude } else { -magnitude });
+        WIDE.record(magnitude);
         if i % 10_000 == 0 {
             peak = peak.max(live().saturating_sub(live_before));
         }
@@ -145,4 +146,43 @@ fn memory() {
         "ShopMetrics: {} bytes inline, {heap} bytes of heap after 100k summary records",
         std::mem::size_of::<ShopMetrics>()
     );
+}
+
+/// A `BoundedRegistry` frees its families' names, HELP, labels and bounds when dropped (it
+/// used to leak them: 20 000 create/drop cycles kept ~73 MB), and `memory_bytes()` counts them
+/// while it lives.
+#[test]
+fn bounded_registries_free_everything_they_hold_on_drop() {
+    use metrics_runtime::{BoundedConfig, BoundedRegistry, Metrics};
+
+    let one_cycle = |i: u32| {
+        let registry = BoundedRegistry::new(BoundedConfig::default());
+        let help = format!("A family made and dropped, cycle {i}. {}", "Long HELP text. ".repeat(20));
+        let hits = registry.counter(&format!("cycle_{i}_hits_total"), &help, &["tenant", "region"]).unwrap();
+        hits.inc(&["acme", "eu"]).unwrap();
+        let sizes = registry.histogram("cycle_bytes", &help, &["tenant"], &[1.0, 10.0, 100.0]).unwrap();
+        sizes.record(&["acme"], 5.0).unwrap();
+        let text = registry.render_prometheus();
+        assert!(text.contains(&format!("cycle_{i}_hits_total{{tenant=\"acme\",region=\"eu\"}} 1\n")));
+        registry
+    };
+    // Warm up whatever is allocated once (thread-local hash keys).
+    drop(one_cycle(0));
+    let before = live();
+    for i in 1..=20_000 {
+        drop(one_cycle(i));
+    }
+    let kept = live().saturating_sub(before);
+    assert!(kept < 4096, "20 000 create/drop cycles kept {kept} bytes");
+
+    // While it lives, `memory_bytes()` covers what it holds, family text included.
+    let before = live();
+    let registry = one_cycle(1);
+    let held = live() - before;
+    let reported = registry.memory_bytes();
+    assert!(
+        reported as f64 >= 0.5 * held as f64 && reported as f64 <= 1.5 * held as f64,
+        "memory_bytes {reported} for {held} bytes held"
+    );
+    drop(registry);
 }

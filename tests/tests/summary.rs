@@ -76,11 +76,14 @@ fn invalid_values_are_counted_not_recorded() {
     s.record(f64::NAN);
     s.record(f64::INFINITY);
     s.record(f64::NEG_INFINITY);
-    s.record(-2.0); // negative: recorded
+    s.record(-2.0); // negative: OpenMetrics forbids negative quantiles and sums
+    s.record(1e300); // beyond SUMMARY_MAX_VALUE: the digest would overflow
+    s.record(-0.0); // recorded as 0.0
     assert_eq!(s.count(), 2);
-    assert_eq!(s.sum(), -1.0);
-    assert_eq!(s.invalid(), 3);
-    assert_eq!(s.percentile(0.0001), Some(-2.0));
+    assert_eq!(s.sum(), 1.0);
+    assert_eq!(s.invalid(), 5);
+    assert_eq!(s.percentile(0.0001), Some(0.0));
+    assert!(s.percentile(0.0001).unwrap().is_sign_positive());
     assert_eq!(s.percentile(f64::NAN), None);
     assert_eq!(s.percentile(2.0), None);
 }
@@ -134,13 +137,14 @@ fn window_slides_and_totals_stay() {
 
 #[test]
 fn readers_beside_writers_see_consistent_totals_and_lose_nothing() {
-    // Integers of both signs over 2 x 20 powers of two: more than the stage's pages, so the
-    // overflow list and early merges run too; every partial sum is an integer below 2^53, so
-    // the sum is exact whatever the order.
+    // Integers over 20 powers of two, some divided by 2^6 (6 powers of two more): more than
+    // the stage's 32 pages, so the overflow list and early merges run too; every partial sum is
+    // a multiple of 2^-6 below 2^46, so the sum is exact whatever the order. (Summaries record
+    // no negative values.)
     fn value(t: u64, i: u64) -> f64 {
         let magnitude = ((i % 1024 + 1) << ((i + t) % 20)) as f64;
         if (i + t) % 7 == 0 {
-            -magnitude
+            magnitude / (1u64 << 6) as f64
         } else {
             magnitude
         }
