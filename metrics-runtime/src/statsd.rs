@@ -74,6 +74,20 @@
 //! trip later: the flush after it sees it and fails, but the datagram it belonged to was
 //! counted as sent.
 //!
+//! # What "sent" means
+//!
+//! UDP has no acknowledgement: a datagram counted in [`StatsdStats`] as sent was handed to the
+//! kernel, not received. A receiver that cannot keep up (its socket buffer full, as during a
+//! burst of many flushes or a large flush into a slow StatsD server) loses datagrams that this
+//! side counts as sent: a burst of hundreds of thousands of records sent as fast as possible
+//! at a Node.js `statsd` with the default socket buffer can lose most of them, every one
+//! counted as sent. Nothing on this side can
+//! see that loss. What the exporter guarantees is that every record is either in a datagram
+//! the kernel accepted or counted as dropped. To lose less: keep flushes small and regular
+//! (`flush_interval`, `max_datagram_bytes`), coalesce (`BackpressurePolicy::Coalesce`), and give
+//! the receiver a larger socket buffer (`net.core.rmem_max` and its own setting); for delivery
+//! that is acknowledged, scrape over HTTP instead.
+//!
 //! # Own metrics
 //!
 //! [`StatsdStats`] counts records dropped, coalesced, sent and lost, datagrams, bytes, send
