@@ -1,4 +1,4 @@
-//! The DESIGN section 1 example, as written, works end to end.
+//! The README example (the shop schema), as written, works end to end.
 
 mod common;
 

@@ -1,4 +1,4 @@
-//! Compile-time rules (DESIGN section 2): every file in `ui/fail` must fail to build with exactly
+//! Compile-time rules: every file in `ui/fail` must fail to build with exactly
 //! the error in its `.stderr`; every file in `ui/pass` must build and run.
 //!
 //! Bless new or changed output with `TRYBUILD=overwrite cargo test -p tests --test ui`, then read

@@ -1,4 +1,4 @@
-//! Quick start: the DESIGN example under a small simulated workload, then its exposition.
+//! Quick start: the README example under a small simulated workload, then its exposition.
 //!
 //! `cargo run -p examples --bin quickstart`
 

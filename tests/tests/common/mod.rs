@@ -1,4 +1,4 @@
-//! The DESIGN section 1 schema, shared by the integration tests.
+//! The README example schema (the shop), shared by the integration tests.
 #![allow(dead_code)]
 
 use metrics_runtime::{Counter, Gauge, Histogram, Metrics, Summary, Tag, TagSet};

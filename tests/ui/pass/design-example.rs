@@ -1,4 +1,4 @@
-// The DESIGN section 1 example, as written.
+// The README example (the shop schema), as written.
 use metrics_runtime::{Counter, Gauge, Histogram, Metrics, Summary, Tag, TagSet};
 
 #[derive(Tag, Clone, Copy, Debug, PartialEq, Eq)]
