@@ -8,49 +8,14 @@ use syn::{Data, DeriveInput, Fields, GenericArgument, PathArguments};
 
 use crate::attr::{doc_text, int, key_of, lit_str, misplaced, number_list, set_once, unknown_key, Given, Number};
 use crate::ctxt::{with_fallback, Ctxt};
-use metrics_rules::{check_metric_name, check_unit, escape_help, escape_help_om, escape_json, float_text};
+use metrics_rules::MetricKind as Kind;
+use metrics_rules::{
+    check_metric_name, check_unit, escape_help, escape_help_om, escape_json, float_text, DEFAULT_HISTOGRAM_SLOTS,
+    DEFAULT_MAX_SERIES, DEFAULT_QUANTILES, DEFAULT_WINDOW_SECS,
+};
 
 const STRUCT_KEYS: &[&str] = &["namespace"];
 const FIELD_KEYS: &[&str] = &["name", "help", "unit", "buckets", "quantiles", "window_secs", "max_series"];
-const DEFAULT_MAX_SERIES: u64 = 10_000;
-const DEFAULT_HISTOGRAM_SLOTS: usize = 16;
-
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum Kind {
-    Counter,
-    Gauge,
-    Histogram,
-    Summary,
-}
-
-impl Kind {
-    fn as_str(self) -> &'static str {
-        match self {
-            Kind::Counter => "counter",
-            Kind::Gauge => "gauge",
-            Kind::Histogram => "histogram",
-            Kind::Summary => "summary",
-        }
-    }
-
-    fn rule_type(self) -> metrics_rules::MetricType {
-        match self {
-            Kind::Counter => metrics_rules::MetricType::Counter,
-            Kind::Gauge => metrics_rules::MetricType::Gauge,
-            Kind::Histogram => metrics_rules::MetricType::Histogram,
-            Kind::Summary => metrics_rules::MetricType::Summary,
-        }
-    }
-
-    fn plural(self) -> &'static str {
-        match self {
-            Kind::Counter => "counters",
-            Kind::Gauge => "gauges",
-            Kind::Histogram => "histograms",
-            Kind::Summary => "summaries",
-        }
-    }
-}
 
 /// The bucket slots of a `Histogram<T, B>` type, as far as the derive can read them.
 #[derive(Clone, Copy)]
@@ -67,8 +32,6 @@ struct Metric {
     ident: syn::Ident,
     ty: syn::Type,
     kind: Kind,
-    /// A `ShardedCounter` (exposed as a counter).
-    sharded: bool,
     tags: TokenStream,
     tags_span: Span,
     name: String,
@@ -94,7 +57,7 @@ pub(crate) fn expand(input: &DeriveInput) -> TokenStream {
 }
 
 /// What the type says: the kind, the tag set, and the histogram's bucket slots.
-fn classify(ty: &syn::Type) -> Option<(Kind, bool, Option<syn::Type>, Slots)> {
+fn classify(ty: &syn::Type) -> Option<(Kind, Option<syn::Type>, Slots)> {
     let syn::Type::Path(path) = ty else {
         return None;
     };
@@ -102,12 +65,12 @@ fn classify(ty: &syn::Type) -> Option<(Kind, bool, Option<syn::Type>, Slots)> {
         return None;
     }
     let last = path.path.segments.last()?;
-    let (kind, sharded) = match last.ident.to_string().as_str() {
-        "Counter" => (Kind::Counter, false),
-        "ShardedCounter" => (Kind::Counter, true),
-        "Gauge" => (Kind::Gauge, false),
-        "Histogram" => (Kind::Histogram, false),
-        "Summary" => (Kind::Summary, false),
+    // A `ShardedCounter` is exposed as a counter.
+    let kind = match last.ident.to_string().as_str() {
+        "Counter" | "ShardedCounter" => Kind::Counter,
+        "Gauge" => Kind::Gauge,
+        "Histogram" => Kind::Histogram,
+        "Summary" => Kind::Summary,
         _ => return None,
     };
     let mut tags = None;
@@ -131,7 +94,7 @@ fn classify(ty: &syn::Type) -> Option<(Kind, bool, Option<syn::Type>, Slots)> {
     } else if !matches!(last.arguments, PathArguments::None) {
         return None;
     }
-    Some((kind, sharded, tags, slots))
+    Some((kind, tags, slots))
 }
 
 fn parse(cx: &Ctxt, input: &DeriveInput) -> Vec<Metric> {
@@ -242,7 +205,7 @@ fn parse_field_attrs(cx: &Ctxt, field: &syn::Field) -> FieldAttrs {
 
 /// Checks the metric name; returns whether it passed every rule.
 fn check_name(cx: &Ctxt, kind: Kind, name: &str, base: &str, span: Span) -> bool {
-    match metrics_rules::check_metric(kind.rule_type(), name, base) {
+    match metrics_rules::check_metric(kind, name, base) {
         Ok(()) => true,
         Err(msg) => {
             cx.error_at(span, msg);
@@ -277,7 +240,7 @@ fn check_increasing(cx: &Ctxt, list: &[Number], what: &str, valid: impl Fn(f64) 
 fn parse_field(cx: &Ctxt, field: &syn::Field, namespace: Option<&str>) -> Option<Metric> {
     let ident = field.ident.clone().expect("named field");
     let attrs = parse_field_attrs(cx, field);
-    let Some((kind, sharded, tags, slots)) = classify(&field.ty) else {
+    let Some((kind, tags, slots)) = classify(&field.ty) else {
         cx.error_spanned_by(
             &field.ty,
             "unsupported field type; a metrics struct holds only `Counter<T>`, `ShardedCounter<T>`, `Gauge<T>`, `Histogram<T>` or `Summary<T>` (T a tag set, `()` by default)",
@@ -419,10 +382,10 @@ fn parse_field(cx: &Ctxt, field: &syn::Field, namespace: Option<&str>) -> Option
     let window_secs = match &attrs.window_secs {
         Some(w) if w.value == 0 => {
             cx.error_at(w.span, "`window_secs` must be at least 1");
-            60
+            DEFAULT_WINDOW_SECS
         }
         Some(w) => w.value,
-        None => 60,
+        None => DEFAULT_WINDOW_SECS,
     };
     let max_series = match &attrs.max_series {
         Some(m) if m.value == 0 => {
@@ -439,7 +402,6 @@ fn parse_field(cx: &Ctxt, field: &syn::Field, namespace: Option<&str>) -> Option
         ident,
         ty: field.ty.clone(),
         kind,
-        sharded,
         tags,
         tags_span,
         name,
@@ -454,33 +416,34 @@ fn parse_field(cx: &Ctxt, field: &syn::Field, namespace: Option<&str>) -> Option
     })
 }
 
-/// Every name a metric puts in an exposition: sample names and the OpenMetrics family name.
+/// Every name a metric puts in an exposition (the kind's rule in `metrics-rules`), each with
+/// what it is, for messages.
 fn exposed(m: &Metric) -> Vec<(String, &'static str)> {
-    let n = &m.name;
-    match m.kind {
-        Kind::Counter => {
-            let family = n.strip_suffix("_total").unwrap_or(n);
-            vec![
-                (n.clone(), "samples"),
-                (family.to_owned(), "OpenMetrics family"),
-                (format!("{family}_created"), "`_created` series"),
-            ]
-        }
-        Kind::Gauge => vec![(n.clone(), "samples")],
-        Kind::Histogram => vec![
-            (n.clone(), "family"),
-            (format!("{n}_bucket"), "`_bucket` series"),
-            (format!("{n}_sum"), "`_sum` series"),
-            (format!("{n}_count"), "`_count` series"),
-            (format!("{n}_created"), "`_created` series"),
-        ],
-        Kind::Summary => vec![
-            (n.clone(), "samples"),
-            (format!("{n}_sum"), "`_sum` series"),
-            (format!("{n}_count"), "`_count` series"),
-            (format!("{n}_created"), "`_created` series"),
-        ],
-    }
+    let family = m.kind.family_name(&m.name).to_owned();
+    m.kind
+        .exposed_names(&m.name)
+        .into_iter()
+        .map(|n| {
+            let what = if n == m.name {
+                if m.kind == Kind::Histogram {
+                    "family"
+                } else {
+                    "samples"
+                }
+            } else if n == family {
+                "OpenMetrics family"
+            } else if n.ends_with("_bucket") {
+                "`_bucket` series"
+            } else if n.ends_with("_sum") {
+                "`_sum` series"
+            } else if n.ends_with("_count") {
+                "`_count` series"
+            } else {
+                "`_created` series"
+            };
+            (n, what)
+        })
+        .collect()
 }
 
 fn check_collisions(cx: &Ctxt, metrics: &[Metric]) {
@@ -537,7 +500,7 @@ fn generate(input: &DeriveInput, metrics: &[Metric]) -> TokenStream {
                 quote!(<#ty>::with_bounds(&[#(#b),*], &[#(#le),*]))
             }
             (Kind::Summary, _, q) => {
-                let q = q.clone().unwrap_or_else(|| vec![0.5, 0.9, 0.99, 0.999]);
+                let q = q.clone().unwrap_or_else(|| DEFAULT_QUANTILES.to_vec());
                 let labels: Vec<String> = q.iter().map(|v| float_text(*v)).collect();
                 let q = q.iter().map(|v| proc_macro2::Literal::f64_suffixed(*v));
                 let w = m.window_secs;
@@ -556,22 +519,22 @@ fn generate(input: &DeriveInput, metrics: &[Metric]) -> TokenStream {
         };
         inits.push(quote!(#field: #init));
 
+        let help_raw = &m.help;
         let help = escape_help(&m.help);
         let help_om = escape_help_om(&m.help);
         let help_json = escape_json(&m.help);
         let unit = m.unit.as_deref().unwrap_or("");
         let name = &m.name;
-        let family = if m.kind == Kind::Counter { name.strip_suffix("_total").unwrap_or(name) } else { name.as_str() };
-        let (kind, method) = match m.kind {
-            Kind::Counter if m.sharded => (quote!(Counter), quote!(sharded_counter)),
-            Kind::Counter => (quote!(Counter), quote!(counter)),
-            Kind::Gauge => (quote!(Gauge), quote!(gauge)),
-            Kind::Histogram => (quote!(Histogram), quote!(histogram)),
-            Kind::Summary => (quote!(Summary), quote!(summary)),
+        let family = m.kind.family_name(name);
+        let kind = match m.kind {
+            Kind::Counter => quote!(Counter),
+            Kind::Gauge => quote!(Gauge),
+            Kind::Histogram => quote!(Histogram),
+            Kind::Summary => quote!(Summary),
         };
         // Counters and gauges get their series prefixes rendered at compile time (bounded by
-        // `PREFIX_TABLE_LIMIT`; past it, and for histograms and summaries, the encoder
-        // assembles prefixes from the compile-time label pairs).
+        // `PREFIX_TABLE_LIMIT`; past it, and for histograms and summaries, the text writers
+        // assemble prefixes from the compile-time label pairs).
         let tags_ty = &m.tags;
         let prefixes = if matches!(m.kind, Kind::Counter | Kind::Gauge) {
             let len = format_ident!("__PFX_LEN_{}", i);
@@ -597,7 +560,8 @@ fn generate(input: &DeriveInput, metrics: &[Metric]) -> TokenStream {
                 name: #name,
                 family: #family,
                 kind: #rt::__private::MetricKind::#kind,
-                help: #help,
+                help: #help_raw,
+                help_text: #help,
                 help_om: #help_om,
                 help_json: #help_json,
                 unit: #unit,
@@ -605,7 +569,7 @@ fn generate(input: &DeriveInput, metrics: &[Metric]) -> TokenStream {
             }
         });
         writes.push(quote! {
-            encoder.#method(&<Self as #rt::Metrics>::descriptors(self)[#i], &self.#field);
+            self.#field.visit(&<Self as #rt::Metrics>::descriptors(self)[#i], visitor);
         });
 
         let tags = &m.tags;
@@ -700,7 +664,7 @@ fn generate(input: &DeriveInput, metrics: &[Metric]) -> TokenStream {
                     DESCRIPTORS
                 }
 
-                fn encode(&self, encoder: &mut #rt::__private::Encoder<'_>) {
+                fn visit(&self, visitor: &mut dyn #rt::Visitor) {
                     #(#writes)*
                 }
 
@@ -754,7 +718,7 @@ fn fallback(input: &DeriveInput, metrics: &[Metric]) -> TokenStream {
 
             impl #rt::Metrics for #ident {
                 fn descriptors(&self) -> &'static [#rt::__private::MetricDesc<'static>] { &[] }
-                fn encode(&self, _: &mut #rt::__private::Encoder<'_>) {}
+                fn visit(&self, _: &mut dyn #rt::Visitor) {}
             }
         };
     }

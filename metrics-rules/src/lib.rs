@@ -36,9 +36,21 @@ pub fn check_metric_name(name: &str) -> Result<(), String> {
     Ok(())
 }
 
-/// The metric types, for the rules that depend on the type.
+/// The kind of a metric: what it stores, its `# TYPE`, and the sample names it exposes. The
+/// one definition of the kinds, shared by the derive (compile time), the run-time registry and
+/// every writer.
+///
+/// # Examples
+///
+/// ```
+/// use metrics_rules::MetricKind;
+///
+/// assert_eq!(MetricKind::Counter.as_str(), "counter");
+/// assert_eq!(MetricKind::Counter.family_name("jobs_total"), "jobs");
+/// assert_eq!(MetricKind::Gauge.family_name("queue_depth"), "queue_depth");
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum MetricType {
+pub enum MetricKind {
     /// A counter: its name ends in `_total`.
     Counter,
     /// A gauge.
@@ -49,27 +61,131 @@ pub enum MetricType {
     Summary,
 }
 
-impl MetricType {
+impl MetricKind {
+    /// Every kind.
+    pub const ALL: [MetricKind; 4] =
+        [MetricKind::Counter, MetricKind::Gauge, MetricKind::Histogram, MetricKind::Summary];
+
     /// The type name of `# TYPE` lines.
     pub const fn as_str(self) -> &'static str {
         match self {
-            MetricType::Counter => "counter",
-            MetricType::Gauge => "gauge",
-            MetricType::Histogram => "histogram",
-            MetricType::Summary => "summary",
+            MetricKind::Counter => "counter",
+            MetricKind::Gauge => "gauge",
+            MetricKind::Histogram => "histogram",
+            MetricKind::Summary => "summary",
         }
+    }
+
+    /// The kind whose `# TYPE` name is `name`.
+    pub fn from_type_name(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|k| k.as_str() == name)
     }
 
     /// The plural, for messages.
     pub const fn plural(self) -> &'static str {
         match self {
-            MetricType::Counter => "counters",
-            MetricType::Gauge => "gauges",
-            MetricType::Histogram => "histograms",
-            MetricType::Summary => "summaries",
+            MetricKind::Counter => "counters",
+            MetricKind::Gauge => "gauges",
+            MetricKind::Histogram => "histograms",
+            MetricKind::Summary => "summaries",
+        }
+    }
+
+    /// The OpenMetrics family name of a metric of this kind named `name`: a counter's name
+    /// without `_total`, every other name as it is.
+    pub fn family_name(self, name: &str) -> &str {
+        match self {
+            MetricKind::Counter => name.strip_suffix("_total").unwrap_or(name),
+            _ => name,
+        }
+    }
+
+    /// The suffixes of the samples a metric of this kind exposes, after its name (counters:
+    /// after the family name).
+    pub const fn sample_suffixes(self) -> &'static [&'static str] {
+        match self {
+            MetricKind::Counter => &["_total", "_created"],
+            MetricKind::Gauge => &[""],
+            MetricKind::Histogram => &["_bucket", "_sum", "_count", "_created"],
+            MetricKind::Summary => &["", "_sum", "_count", "_created"],
+        }
+    }
+
+    /// Every sample name a metric of this kind named `name` can put in an exposition, and its
+    /// OpenMetrics family name: what must not collide between two metrics.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use metrics_rules::MetricKind;
+    ///
+    /// assert_eq!(MetricKind::Counter.exposed_names("jobs_total"), ["jobs_total", "jobs", "jobs_created"]);
+    /// assert_eq!(MetricKind::Gauge.exposed_names("queue_depth"), ["queue_depth"]);
+    /// let histogram = MetricKind::Histogram.exposed_names("latency_seconds");
+    /// // A gauge named `latency_seconds_count` would collide with this histogram.
+    /// assert!(histogram.contains(&"latency_seconds_count".to_owned()));
+    /// ```
+    pub fn exposed_names(self, name: &str) -> Vec<String> {
+        match self {
+            MetricKind::Counter => {
+                let family = self.family_name(name);
+                vec![name.to_owned(), family.to_owned(), format!("{family}_created")]
+            }
+            MetricKind::Gauge => vec![name.to_owned()],
+            MetricKind::Histogram | MetricKind::Summary => std::iter::once(name.to_owned())
+                .chain(self.sample_suffixes().iter().filter(|s| !s.is_empty()).map(|s| format!("{name}{s}")))
+                .collect(),
         }
     }
 }
+
+/// `MetricKind` as its `# TYPE` name (`"counter"`, ...).
+#[cfg(feature = "serde")]
+impl serde::Serialize for MetricKind {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
+    }
+}
+
+#[cfg(feature = "serde")]
+impl<'de> serde::Deserialize<'de> for MetricKind {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Name;
+        impl serde::de::Visitor<'_> for Name {
+            type Value = MetricKind;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a metric type name")
+            }
+            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<MetricKind, E> {
+                const KINDS: &[&str] = &["counter", "gauge", "histogram", "summary"];
+                MetricKind::from_type_name(v).ok_or_else(|| E::unknown_variant(v, KINDS))
+            }
+        }
+        d.deserialize_str(Name)
+    }
+}
+
+/// The bucket bounds of a histogram that declares none: the Prometheus defaults, in seconds.
+pub const DEFAULT_BUCKETS: &[f64] = &[0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0];
+
+/// The `le` texts of [`DEFAULT_BUCKETS`], as [`float_text`] writes them.
+pub const DEFAULT_BUCKETS_LE: &[&str] =
+    &["0.005", "0.01", "0.025", "0.05", "0.1", "0.25", "0.5", "1.0", "2.5", "5.0", "10.0"];
+
+/// The bucket slots of a `Histogram<T>` that does not give them: bounds plus `+Inf`.
+pub const DEFAULT_HISTOGRAM_SLOTS: usize = 16;
+
+/// The quantiles of a summary that declares none.
+pub const DEFAULT_QUANTILES: &[f64] = &[0.5, 0.9, 0.99, 0.999];
+
+/// The `quantile` texts of [`DEFAULT_QUANTILES`].
+pub const DEFAULT_QUANTILES_TEXT: &[&str] = &["0.5", "0.9", "0.99", "0.999"];
+
+/// The sliding window of a summary that declares none, in seconds.
+pub const DEFAULT_WINDOW_SECS: u64 = 60;
+
+/// The most series a metric may have unless it raises `max_series`.
+pub const DEFAULT_MAX_SERIES: u64 = 10_000;
 
 /// Suffixes reserved for the series of other metric types.
 pub const RESERVED_SUFFIXES: &[&str] = &["_total", "_bucket", "_count", "_sum", "_created", "_info"];
@@ -77,16 +193,16 @@ pub const RESERVED_SUFFIXES: &[&str] = &["_total", "_bucket", "_count", "_sum", 
 /// Every rule for the full name of a metric of type `ty`: the grammar and `__` prefix, base
 /// units, abbreviations and type names in the name, `_total` on counters, and no reserved
 /// suffix on the other types. `base` is the name as the user wrote it (for the suggestion).
-pub fn check_metric(ty: MetricType, name: &str, base: &str) -> Result<(), String> {
+pub fn check_metric(ty: MetricKind, name: &str, base: &str) -> Result<(), String> {
     if name.is_empty() {
         return Err("metric name is empty; give a name such as `requests_total`".into());
     }
     check_metric_name(name)?;
     check_name_words(name)?;
-    if ty == MetricType::Counter && !name.ends_with("_total") {
+    if ty == MetricKind::Counter && !name.ends_with("_total") {
         return Err(format!("counter `{name}` must end in `_total`; rename it to `{base}_total`"));
     }
-    if ty != MetricType::Counter {
+    if ty != MetricKind::Counter {
         if let Some(sfx) = RESERVED_SUFFIXES.iter().find(|s| name.ends_with(*s)) {
             let hint = if *sfx == "_total" { "; if it only goes up, make it a `Counter`" } else { "" };
             return Err(format!(

@@ -4,6 +4,7 @@ use core::fmt;
 use core::sync::atomic::{AtomicU64, Ordering::Relaxed};
 
 use crate::cell::{ConstInit, SeriesArray};
+use crate::read::{process_start_time, MetricDesc, Series, StaticLabels, Visitor};
 use crate::tag::TagSet;
 
 /// One series of a [`Counter`]: a single `AtomicU64`.
@@ -138,6 +139,36 @@ pub struct Counter<T: TagSet = ()> {
 }
 
 impl<T: TagSet> Counter<T> {
+    /// Hands every series to `visitor` as counters of the metric `desc` (what the derived
+    /// [`Metrics::visit`](crate::Metrics::visit) does for this field): `begin_metric`, one
+    /// `counter` per series in tag order, `end_metric`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use metrics_runtime::{Counter, Metrics, PrometheusWriter};
+    ///
+    /// #[derive(Metrics)]
+    /// struct Jobs {
+    ///     /// Jobs run.
+    ///     jobs_total: Counter,
+    /// }
+    ///
+    /// let jobs = Jobs::new();
+    /// jobs.jobs_total.add(2);
+    /// let mut out = String::new();
+    /// jobs.jobs_total.visit(&jobs.descriptors()[0], &mut PrometheusWriter::new(&mut out));
+    /// assert!(out.ends_with("jobs_total 2\n"));
+    /// ```
+    pub fn visit(&self, desc: &MetricDesc<'_>, visitor: &mut dyn Visitor) {
+        let created = process_start_time();
+        visitor.begin_metric(desc);
+        for (index, series) in self.series().iter().enumerate() {
+            let labels = StaticLabels::<T>::new(index);
+            visitor.counter(desc, Series { index, labels: &labels, created }, series.get());
+        }
+        visitor.end_metric(desc);
+    }
     /// A counter with every series at zero.
     ///
     /// # Examples

@@ -12,11 +12,10 @@ use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering::Relaxed};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant};
 
-use metrics_rules::MetricType;
-
-use crate::encode::{push_json_str, Encoder, Labels, MetricDesc, MetricKind};
+use crate::expose::push_json_str;
 use crate::group::Metrics;
 use crate::histogram::atomic_f64_add;
+use crate::read::{BoundTexts, HistogramRead, Labels, MetricDesc, MetricKind, Series as ReadSeries, Visitor};
 
 /// The label value of overflow series.
 ///
@@ -64,8 +63,10 @@ pub struct BoundedConfig {
     /// New series per second, over the registry (a token bucket with a burst of the same
     /// size). Default 1 000.
     pub max_new_series_per_sec: u32,
-    /// Series with no update for this long, whose last value has been exported, are removed
-    /// (and counted). `None` (the default) keeps every series.
+    /// Series with no update for this long are removed by the maintenance step
+    /// ([`BoundedRegistry::maintain`]; never by a read). Make it longer than every reader's
+    /// interval, so that each has read a series' last value before it goes. Removals are
+    /// counted. `None` (the default) keeps every series.
     pub idle_timeout: Option<Duration>,
 }
 
@@ -205,10 +206,13 @@ struct Series {
     /// `a="x",b="y"`, escaped once at creation.
     text: Box<str>,
     cells: Box<[AtomicU64]>,
-    /// Set by every update, cleared by the export that writes the value (for eviction).
+    /// Set by every update, cleared by the maintenance step (for eviction).
     dirty: AtomicBool,
-    /// Registry clock (ms since creation) of the last export that found the series dirty.
+    /// Registry clock (ms since its creation) of the last maintenance that found the series
+    /// updated, or of the series' creation.
     last_active_ms: AtomicU64,
+    /// Registry clock of the series' creation: its start time (OpenMetrics `_created`).
+    created_ms: u64,
 }
 
 impl Series {
@@ -226,8 +230,8 @@ struct SeriesLabels<'a> {
 }
 
 impl Labels for SeriesLabels<'_> {
-    fn is_empty(&self) -> bool {
-        self.names.is_empty()
+    fn len(&self) -> usize {
+        self.names.len()
     }
 
     fn write_text(&self, out: &mut String) {
@@ -254,26 +258,19 @@ impl Labels for SeriesLabels<'_> {
     }
 }
 
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum FamilyKind {
-    Counter,
-    Gauge,
-    Histogram,
-}
-
 /// Text of a family's descriptor, owned by the family (freed with the registry).
 struct DescText {
     name: Box<str>,
     family: Box<str>,
     help: Box<str>,
+    help_text: Box<str>,
     help_om: Box<str>,
     help_json: Box<str>,
 }
 
 struct Family {
     text: DescText,
-    metric_kind: MetricKind,
-    kind: FamilyKind,
+    kind: MetricKind,
     label_names: Box<[Box<str>]>,
     bounds: Box<[f64]>,
     le: Box<[Box<str>]>,
@@ -295,12 +292,13 @@ impl Family {
         MetricDesc {
             name: &t.name,
             family: &t.family,
-            kind: self.metric_kind,
+            kind: self.kind,
             help: &t.help,
+            help_text: &t.help_text,
             help_om: &t.help_om,
             help_json: &t.help_json,
             unit: "",
-            prefixes: &crate::encode::PrefixTable::EMPTY,
+            prefixes: &crate::read::PrefixTable::EMPTY,
         }
     }
 
@@ -319,9 +317,10 @@ impl Family {
 
     fn cells(&self) -> usize {
         match self.kind {
-            FamilyKind::Counter | FamilyKind::Gauge => 1,
+            MetricKind::Counter | MetricKind::Gauge => 1,
             // Buckets, the sum, and a flag set once a negative value was recorded.
-            FamilyKind::Histogram => self.bounds.len() + 3,
+            MetricKind::Histogram => self.bounds.len() + 3,
+            MetricKind::Summary => unreachable!("summaries are not offered at run time"),
         }
     }
 
@@ -342,6 +341,7 @@ impl Family {
             cells: (0..self.cells()).map(|_| AtomicU64::new(0)).collect(),
             dirty: AtomicBool::new(false),
             last_active_ms: AtomicU64::new(0),
+            created_ms: 0,
         }
     }
 
@@ -360,6 +360,8 @@ struct Shared {
     config: BoundedConfig,
     total: AtomicUsize,
     start: Instant,
+    /// `start` in seconds since the Unix epoch.
+    start_unix: f64,
     /// Token bucket of series creation: (tokens, last refill).
     bucket: Mutex<(f64, Instant)>,
     /// Records that went to an overflow series because of the rate limit.
@@ -424,7 +426,7 @@ struct OwnMetrics {
     overflow_records_total: crate::Counter,
     /// Records that went to an overflow series because of the series creation rate limit.
     rate_limited_records_total: crate::Counter,
-    /// Idle series removed after their last value was exported.
+    /// Idle series removed by maintenance.
     evicted_series_total: crate::Counter,
     /// Updates refused for an invalid label value (nothing recorded).
     rejected_updates_total: crate::Counter,
@@ -454,6 +456,7 @@ impl BoundedRegistry {
             config,
             total: AtomicUsize::new(0),
             start: Instant::now(),
+            start_unix: crate::read::now_unix(),
             bucket: Mutex::new((rate, Instant::now())),
             rate_limited: AtomicU64::new(0),
             evicted: AtomicU64::new(0),
@@ -499,7 +502,7 @@ impl BoundedRegistry {
 
     fn family(
         &self,
-        ty: MetricType,
+        kind: MetricKind,
         name: &str,
         help: &str,
         labels: &[&str],
@@ -508,7 +511,7 @@ impl BoundedRegistry {
         let too_long = |what: &str, text: &str, limit| metrics_rules::check_length(what, text, limit);
         too_long("the metric name", name, metrics_rules::MAX_NAME_BYTES)
             .map_err(|reason| DynamicError::InvalidName { name: name.chars().take(64).collect(), reason })?;
-        metrics_rules::check_metric(ty, name, name)
+        metrics_rules::check_metric(kind, name, name)
             .map_err(|reason| DynamicError::InvalidName { name: name.to_owned(), reason })?;
         if help.trim().is_empty() {
             return Err(DynamicError::MissingHelp { name: name.to_owned() });
@@ -527,7 +530,7 @@ impl BoundedRegistry {
                 });
             }
         }
-        if ty == MetricType::Histogram {
+        if kind == MetricKind::Histogram {
             if buckets.is_empty() {
                 return Err(DynamicError::InvalidBuckets {
                     reason: "buckets are empty; give at least one bound".into(),
@@ -539,12 +542,6 @@ impl BoundedRegistry {
                 });
             }
         }
-        let kind = match ty {
-            MetricType::Counter => MetricKind::Counter,
-            MetricType::Gauge => MetricKind::Gauge,
-            MetricType::Histogram => MetricKind::Histogram,
-            MetricType::Summary => unreachable!("summaries are not offered at run time"),
-        };
         let mut families = self.families.write().unwrap_or_else(|p| p.into_inner());
         let mut names = self.names.lock().unwrap_or_else(|p| p.into_inner());
         let exposed = kind.exposed_names(name);
@@ -555,22 +552,18 @@ impl BoundedRegistry {
             return Err(DynamicError::TooManyFamilies { limit: self.shared.config.max_families });
         }
         names.extend(exposed);
-        let family_name = if ty == MetricType::Counter { name.strip_suffix("_total").unwrap_or(name) } else { name };
+        let family_name = kind.family_name(name);
         let text = DescText {
             name: name.into(),
             family: family_name.into(),
-            help: metrics_rules::escape_help(help.trim()).into(),
+            help: help.trim().into(),
+            help_text: metrics_rules::escape_help(help.trim()).into(),
             help_om: metrics_rules::escape_help_om(help.trim()).into(),
             help_json: metrics_rules::escape_json(help.trim()).into(),
         };
         let mut family = Family {
             text,
-            metric_kind: kind,
-            kind: match ty {
-                MetricType::Counter => FamilyKind::Counter,
-                MetricType::Gauge => FamilyKind::Gauge,
-                _ => FamilyKind::Histogram,
-            },
+            kind,
             label_names: labels.iter().map(|l| Box::<str>::from(*l)).collect(),
             bounds: buckets.into(),
             le: buckets.iter().map(|b| metrics_rules::float_text(*b).into_boxed_str()).collect(),
@@ -583,6 +576,7 @@ impl BoundedRegistry {
                 cells: Box::new([]),
                 dirty: AtomicBool::new(false),
                 last_active_ms: AtomicU64::new(0),
+                created_ms: 0,
             }),
             overflowed: AtomicU64::new(0),
         };
@@ -613,7 +607,7 @@ impl BoundedRegistry {
     /// already used, or too many families.
     pub fn counter(&self, name: &str, help: &str, labels: &[&str]) -> Result<DynCounter, DynamicError> {
         Ok(DynCounter(Handle {
-            family: self.family(MetricType::Counter, name, help, labels, &[])?,
+            family: self.family(MetricKind::Counter, name, help, labels, &[])?,
             shared: Arc::clone(&self.shared),
         }))
     }
@@ -636,7 +630,7 @@ impl BoundedRegistry {
     /// As [`BoundedRegistry::counter`].
     pub fn gauge(&self, name: &str, help: &str, labels: &[&str]) -> Result<DynGauge, DynamicError> {
         Ok(DynGauge(Handle {
-            family: self.family(MetricType::Gauge, name, help, labels, &[])?,
+            family: self.family(MetricKind::Gauge, name, help, labels, &[])?,
             shared: Arc::clone(&self.shared),
         }))
     }
@@ -667,7 +661,7 @@ impl BoundedRegistry {
         labels: &[&str],
         buckets: &[f64],
     ) -> Result<DynHistogram, DynamicError> {
-        let family = self.family(MetricType::Histogram, name, help, labels, buckets)?;
+        let family = self.family(MetricKind::Histogram, name, help, labels, buckets)?;
         Ok(DynHistogram(Handle { family, shared: Arc::clone(&self.shared) }))
     }
 
@@ -726,8 +720,15 @@ impl BoundedRegistry {
             + families.capacity() * size_of::<Arc<Family>>()
     }
 
-    /// Removes series idle for `idle_timeout` whose last value has been exported. Runs at
-    /// every export; call it yourself to reclaim memory between exports.
+    /// The maintenance step: removes the series that no update reached for `idle_timeout`.
+    ///
+    /// Each call notes which series were updated since the previous call; a series not
+    /// updated across calls spanning at least `idle_timeout` is removed (and counted in
+    /// `evicted_series_total`), unless the application still holds a handle to it. Reads
+    /// (scrapes, snapshots, pushes) never remove anything: run this on a schedule of your own,
+    /// or let the HTTP server ([`Registry::maintain`](crate::Registry::maintain), after each
+    /// render) and the exporters (after each flush) run it. Choose an `idle_timeout` longer
+    /// than every reader's interval, so that each has read a series' last value before it goes.
     ///
     /// # Examples
     ///
@@ -739,19 +740,18 @@ impl BoundedRegistry {
     ///     BoundedRegistry::new(BoundedConfig { idle_timeout: Some(Duration::from_millis(20)), ..BoundedConfig::default() });
     /// let jobs = registry.counter("tenant_jobs_total", "Jobs, by tenant.", &["tenant"]).unwrap();
     /// jobs.inc(&["acme"]).unwrap();
-    /// registry.evict_idle();
-    /// assert_eq!(registry.series_count(), 1); // its value has not been exported yet
-    ///
+    /// registry.maintain(); // updated since the last call: kept
+    /// assert_eq!(registry.series_count(), 1);
     /// assert!(registry.render_prometheus().contains("tenant_jobs_total{tenant=\"acme\"} 1\n"));
     /// std::thread::sleep(Duration::from_millis(30));
-    /// registry.evict_idle(); // exported, then idle for longer than the timeout
+    /// registry.maintain(); // no update for longer than the timeout
     /// assert_eq!(registry.series_count(), 0);
     /// ```
     ///
     /// # Performance
     ///
     /// Takes each family's write lock in turn; does nothing without an `idle_timeout`.
-    pub fn evict_idle(&self) {
+    pub fn maintain(&self) {
         let Some(timeout) = self.shared.config.idle_timeout else { return };
         let now = self.shared.now_ms();
         let timeout = timeout.as_millis() as u64;
@@ -761,9 +761,13 @@ impl BoundedRegistry {
             let mut removed = 0usize;
             map.retain(|_, chain| {
                 chain.retain(|s| {
-                    let idle = !s.dirty.load(Relaxed) && now.saturating_sub(s.last_active_ms.load(Relaxed)) >= timeout;
+                    if s.dirty.swap(false, Relaxed) {
+                        s.last_active_ms.store(now, Relaxed);
+                        return true;
+                    }
+                    let idle = now.saturating_sub(s.last_active_ms.load(Relaxed)) >= timeout;
                     // A handle still held by the application keeps the series: its updates
-                    // must not go to a series that no export will ever see.
+                    // must not go to a series that no read will ever see.
                     let keep = !idle || Arc::strong_count(s) > 1;
                     removed += usize::from(!keep);
                     keep
@@ -815,57 +819,65 @@ impl Metrics for BoundedRegistry {
         BoundedRegistry::memory_bytes(self)
     }
 
-    fn encode(&self, encoder: &mut Encoder<'_>) {
-        let now = self.shared.now_ms();
+    fn visit(&self, visitor: &mut dyn Visitor) {
         let families: Vec<Arc<Family>> = self.families.read().unwrap_or_else(|p| p.into_inner()).clone();
+        let start = self.shared.start_unix;
         for f in &families {
             let desc = f.desc();
-            encoder.header(&desc);
+            visitor.begin_metric(&desc);
             let map = f.series.read().unwrap_or_else(|p| p.into_inner());
-            let mut first = true;
             let overflow = f.overflowed.load(Relaxed) > 0;
             let series = map.values().flatten().map(|s| &**s).chain(overflow.then_some(&*f.overflow));
-            for s in series {
-                // Clear the flag before reading the value: an update racing with this export
-                // sets it again, and the next export writes it.
-                if s.dirty.swap(false, Relaxed) {
-                    s.last_active_ms.store(now, Relaxed);
-                }
+            for (index, s) in series.enumerate() {
                 let labels = SeriesLabels { names: &f.label_names, series: s };
+                let at = ReadSeries { index, labels: &labels, created: start + s.created_ms as f64 / 1000.0 };
                 match f.kind {
-                    FamilyKind::Counter => encoder.counter_series(&desc, &labels, first, s.cells[0].load(Relaxed)),
-                    FamilyKind::Gauge => {
-                        encoder.gauge_series(&desc, &labels, first, f64::from_bits(s.cells[0].load(Relaxed)))
-                    }
-                    FamilyKind::Histogram => {
+                    MetricKind::Counter => visitor.counter(&desc, at, s.cells[0].load(Relaxed)),
+                    MetricKind::Gauge => visitor.gauge(&desc, at, f64::from_bits(s.cells[0].load(Relaxed))),
+                    MetricKind::Histogram => {
                         let n = f.bounds.len() + 1;
                         let (counts, sum) = read_histogram(&s.cells, n);
-                        let negative = s.cells[n + 1].load(Relaxed) != 0;
-                        let counts = counts.into_iter();
-                        encoder.histogram_series(&desc, &labels, first, (&f.bounds, &f.le), counts, (sum, negative));
+                        let negative = s.cells[n + 1].load(Relaxed) != 0 || f.bounds.first().is_some_and(|b| *b < 0.0);
+                        let read = HistogramRead {
+                            bounds: &f.bounds,
+                            le: BoundTexts::Owned(&f.le),
+                            counts: &counts,
+                            sum,
+                            negative,
+                        };
+                        visitor.histogram(&desc, at, &read);
                     }
+                    MetricKind::Summary => unreachable!("summaries are not offered at run time"),
                 }
-                first = false;
             }
-            encoder.footer();
+            drop(map);
+            visitor.end_metric(&desc);
         }
+        // The registry's own metrics, computed for this read (nothing is stored).
         let overflowed: u64 = families.iter().map(|f| f.overflowed.load(Relaxed)).sum();
-        let own = &self.own;
-        let set = |c: &crate::Counter, v: u64| {
-            let cur = c.get();
-            if v > cur {
-                c.add(v - cur);
+        let rate_limited = self.shared.rate_limited.load(Relaxed);
+        let counters = [
+            overflowed.saturating_sub(rate_limited),
+            rate_limited,
+            self.shared.evicted.load(Relaxed),
+            self.shared.rejected.load(Relaxed),
+        ];
+        let gauges = [self.series_count() as f64, self.memory_bytes() as f64];
+        let created = crate::read::process_start_time();
+        let labels = crate::read::StaticLabels::<()>::new(0);
+        for (i, desc) in self.own.descriptors().iter().enumerate() {
+            visitor.begin_metric(desc);
+            let at = ReadSeries { index: 0, labels: &labels, created };
+            match counters.get(i) {
+                Some(value) => visitor.counter(desc, at, *value),
+                None => visitor.gauge(desc, at, gauges[i - counters.len()]),
             }
-        };
-        set(&own.overflow_records_total, overflowed.saturating_sub(self.shared.rate_limited.load(Relaxed)));
-        set(&own.rate_limited_records_total, self.shared.rate_limited.load(Relaxed));
-        set(&own.evicted_series_total, self.shared.evicted.load(Relaxed));
-        set(&own.rejected_updates_total, self.shared.rejected.load(Relaxed));
-        own.series.set(self.series_count() as f64);
-        own.memory_bytes.set(self.memory_bytes() as f64);
-        own.encode(encoder);
-        drop(families);
-        self.evict_idle();
+            visitor.end_metric(desc);
+        }
+    }
+
+    fn maintain(&self) {
+        BoundedRegistry::maintain(self);
     }
 }
 
@@ -994,8 +1006,9 @@ impl Handle {
             self.shared.rate_limited.fetch_add(1, Relaxed);
             return Ok(Arc::clone(&f.overflow));
         }
-        let series = Arc::new(f.new_series(values));
-        series.last_active_ms.store(self.shared.now_ms(), Relaxed);
+        let now = self.shared.now_ms();
+        let series = Arc::new(Series { created_ms: now, ..f.new_series(values) });
+        series.last_active_ms.store(now, Relaxed);
         map.entry(hash).or_default().push(Arc::clone(&series));
         f.count.fetch_add(1, Relaxed);
         self.shared.total.fetch_add(1, Relaxed);

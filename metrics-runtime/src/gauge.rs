@@ -4,6 +4,7 @@ use core::fmt;
 use core::sync::atomic::{AtomicU64, Ordering::Relaxed};
 
 use crate::cell::{ConstInit, SeriesArray};
+use crate::read::{process_start_time, MetricDesc, Series, StaticLabels, Visitor};
 use crate::tag::TagSet;
 
 /// One series of a [`Gauge`]: an `f64` stored as bits in an `AtomicU64`.
@@ -205,6 +206,35 @@ pub struct Gauge<T: TagSet = ()> {
 }
 
 impl<T: TagSet> Gauge<T> {
+    /// Hands every series to `visitor` as gauges of the metric `desc` (what the derived
+    /// [`Metrics::visit`](crate::Metrics::visit) does for this field).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use metrics_runtime::{Gauge, Metrics, PrometheusWriter};
+    ///
+    /// #[derive(Metrics)]
+    /// struct Pool {
+    ///     /// Open connections.
+    ///     open: Gauge,
+    /// }
+    ///
+    /// let pool = Pool::new();
+    /// pool.open.set(3.0);
+    /// let mut out = String::new();
+    /// pool.open.visit(&pool.descriptors()[0], &mut PrometheusWriter::new(&mut out));
+    /// assert!(out.ends_with("open 3.0\n"));
+    /// ```
+    pub fn visit(&self, desc: &MetricDesc<'_>, visitor: &mut dyn Visitor) {
+        let created = process_start_time();
+        visitor.begin_metric(desc);
+        for (index, series) in self.series().iter().enumerate() {
+            let labels = StaticLabels::<T>::new(index);
+            visitor.gauge(desc, Series { index, labels: &labels, created }, series.get());
+        }
+        visitor.end_metric(desc);
+    }
     /// A gauge with every series at zero.
     ///
     /// # Examples

@@ -1,6 +1,7 @@
 //! The trait that `#[derive(Metrics)]` implements, and the render methods built on it.
 
-use crate::encode::{Encoder, Format, MetricDesc};
+use crate::expose::{Format, JsonWriter, OpenMetricsWriter, PrometheusWriter};
+use crate::read::{MetricDesc, Visitor};
 
 /// A struct of metrics, as produced by `#[derive(Metrics)]`.
 ///
@@ -70,12 +71,44 @@ pub trait Metrics: Send + Sync {
     /// ```
     fn descriptors(&self) -> &'static [MetricDesc<'static>];
 
-    /// Writes every metric into `encoder`.
+    /// Hands every series of every metric to `visitor`, metric by metric in declaration
+    /// order: the read protocol that every writer, snapshot and exporter is built on. Reading
+    /// changes nothing.
     ///
     /// # Examples
     ///
     /// ```
-    /// use metrics_runtime::{Counter, Encoder, Format, Metrics};
+    /// use metrics_runtime::{Counter, MetricDesc, Metrics, Series, Visitor};
+    ///
+    /// #[derive(Metrics)]
+    /// struct Jobs {
+    ///     /// Jobs run.
+    ///     jobs_total: Counter,
+    /// }
+    ///
+    /// struct Names(Vec<String>);
+    /// impl Visitor for Names {
+    ///     fn counter(&mut self, m: &MetricDesc<'_>, _: Series<'_>, value: u64) {
+    ///         self.0.push(format!("{} = {value}", m.name));
+    ///     }
+    /// }
+    ///
+    /// let jobs = Jobs::new();
+    /// jobs.jobs_total.add(3);
+    /// let mut names = Names(Vec::new());
+    /// jobs.visit(&mut names);
+    /// assert_eq!(names.0, ["jobs_total = 3"]);
+    /// ```
+    fn visit(&self, visitor: &mut dyn Visitor);
+
+    /// Maintenance that reads must not do, run on the caller's schedule: a
+    /// [`BoundedRegistry`](crate::BoundedRegistry) evicts its idle series here. Nothing for
+    /// derived structs. The HTTP server and the exporters call it after their reads.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use metrics_runtime::{Counter, Metrics};
     ///
     /// #[derive(Metrics)]
     /// struct Jobs {
@@ -84,13 +117,11 @@ pub trait Metrics: Send + Sync {
     /// }
     ///
     /// let jobs = Jobs::new();
-    /// jobs.jobs_total.add(3);
-    /// let mut out = String::new();
-    /// let mut encoder = Encoder::new(&mut out, Format::Prometheus);
-    /// jobs.encode(&mut encoder);
-    /// assert_eq!(out, "# HELP jobs_total Jobs run.\n# TYPE jobs_total counter\njobs_total 3\n");
+    /// jobs.jobs_total.inc();
+    /// jobs.maintain(); // nothing to do for static storage
+    /// assert_eq!(jobs.jobs_total.get(), 1);
     /// ```
-    fn encode(&self, encoder: &mut Encoder<'_>);
+    fn maintain(&self) {}
 
     /// Heap held by the metrics, in bytes: zero for counters, gauges and histograms (their
     /// storage is inline), the staging buffers and t-digests of summaries.
@@ -166,8 +197,7 @@ pub trait Metrics: Send + Sync {
     /// assert_eq!(buffer, "# HELP queue_depth Jobs waiting.\n# TYPE queue_depth gauge\nqueue_depth 7.0\n");
     /// ```
     fn write_prometheus(&self, out: &mut String) {
-        let mut e = Encoder::new(out, Format::Prometheus);
-        self.encode(&mut e);
+        self.visit(&mut PrometheusWriter::new(out));
     }
 
     /// The Prometheus text format (0.0.4) exposition of every metric.
@@ -219,9 +249,9 @@ pub trait Metrics: Send + Sync {
     /// assert!(out.ends_with("# EOF\n"));
     /// ```
     fn write_openmetrics(&self, out: &mut String) {
-        let mut e = Encoder::new(out, Format::OpenMetrics);
-        self.encode(&mut e);
-        e.finish();
+        let mut writer = OpenMetricsWriter::new(out);
+        self.visit(&mut writer);
+        writer.finish();
     }
 
     /// The OpenMetrics 1.0 exposition of every metric, ending with `# EOF`.
@@ -277,10 +307,9 @@ pub trait Metrics: Send + Sync {
     /// );
     /// ```
     fn write_json(&self, out: &mut String) {
-        let mut e = Encoder::new(out, Format::Json);
-        e.begin();
-        self.encode(&mut e);
-        e.finish();
+        let mut writer = JsonWriter::new(out);
+        self.visit(&mut writer);
+        writer.finish();
     }
 
     /// The JSON document of every metric (see [`Metrics::write_json`]).

@@ -4,6 +4,7 @@ use core::fmt;
 use core::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed};
 
 use crate::cell::{ConstInit, SeriesArray};
+use crate::read::{process_start_time, BoundTexts, HistogramRead, MetricDesc, Series, StaticLabels, Visitor};
 use crate::tag::TagSet;
 
 /// The Prometheus default bucket bounds, in seconds.
@@ -18,8 +19,8 @@ use crate::tag::TagSet;
 /// assert_eq!(DEFAULT_BUCKETS.first(), Some(&0.005));
 /// assert_eq!(DEFAULT_BUCKETS.last(), Some(&10.0));
 /// ```
-pub const DEFAULT_BUCKETS: &[f64] = &[0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0];
-const DEFAULT_LE: &[&str] = &["0.005", "0.01", "0.025", "0.05", "0.1", "0.25", "0.5", "1.0", "2.5", "5.0", "10.0"];
+pub const DEFAULT_BUCKETS: &[f64] = metrics_rules::DEFAULT_BUCKETS;
+const DEFAULT_LE: &[&str] = metrics_rules::DEFAULT_BUCKETS_LE;
 
 /// Adds `delta` to an `f64` kept as bits in an `AtomicU64`.
 #[inline(always)]
@@ -222,7 +223,7 @@ impl<const B: usize> fmt::Debug for HistogramSeries<B> {
 /// let p50 = LATENCY.percentile(0.5).unwrap();
 /// assert!(p50 > 0.0 && p50 <= 0.005);
 /// ```
-pub struct Histogram<T: TagSet = (), const B: usize = 16> {
+pub struct Histogram<T: TagSet = (), const B: usize = { metrics_rules::DEFAULT_HISTOGRAM_SLOTS }> {
     bounds: &'static [f64],
     le: &'static [&'static str],
     invalid: AtomicU64,
@@ -230,6 +231,47 @@ pub struct Histogram<T: TagSet = (), const B: usize = 16> {
 }
 
 impl<T: TagSet, const B: usize> Histogram<T, B> {
+    /// Hands every series to `visitor` as histograms of the metric `desc` (what the derived
+    /// [`Metrics::visit`](crate::Metrics::visit) does for this field). Each series' buckets and
+    /// sum are read together ([`HistogramSeries::read`]).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use metrics_runtime::{Histogram, Metrics, PrometheusWriter};
+    ///
+    /// #[derive(Metrics)]
+    /// struct Api {
+    ///     /// Request time.
+    ///     #[metric(unit = "seconds", buckets = [0.1, 1.0])]
+    ///     request_seconds: Histogram,
+    /// }
+    ///
+    /// let api = Api::new();
+    /// api.request_seconds.record(0.5);
+    /// let mut out = String::new();
+    /// api.request_seconds.visit(&api.descriptors()[0], &mut PrometheusWriter::new(&mut out));
+    /// assert!(out.ends_with("request_seconds_bucket{le=\"+Inf\"} 1\nrequest_seconds_sum 0.5\nrequest_seconds_count 1\n"));
+    /// ```
+    pub fn visit(&self, desc: &MetricDesc<'_>, visitor: &mut dyn Visitor) {
+        let created = process_start_time();
+        let bounds = self.bounds();
+        let negative_bound = bounds.first().is_some_and(|b| *b < 0.0);
+        visitor.begin_metric(desc);
+        for (index, series) in self.series().iter().enumerate() {
+            let labels = StaticLabels::<T>::new(index);
+            let (counts, sum) = series.read(bounds);
+            let read = HistogramRead {
+                bounds,
+                le: BoundTexts::Static(self.le_texts()),
+                counts: &counts[..=bounds.len()],
+                sum,
+                negative: negative_bound || series.has_negative(),
+            };
+            visitor.histogram(desc, Series { index, labels: &labels, created }, &read);
+        }
+        visitor.end_metric(desc);
+    }
     /// A histogram with the Prometheus default buckets ([`DEFAULT_BUCKETS`]).
     ///
     /// # Examples

@@ -63,7 +63,7 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{oneshot, watch};
 use tokio_io_timeout::TimeoutStream;
 
-use crate::encode::{negotiate, Format};
+use crate::expose::{negotiate, Format};
 use crate::registry::Registry;
 
 /// Settings of the `/metrics` server. The defaults bind `127.0.0.1:9898`.
@@ -141,6 +141,10 @@ pub struct ServerConfig {
     /// compression) that took `t`, the next starts no sooner than `t / render_cpu_share` after
     /// it started. Default 0.1.
     pub render_cpu_share: f64,
+    /// Least time between two runs of [`Registry::maintain`] (a `BoundedRegistry` evicts its
+    /// idle series then), which the server runs after a render, never during one. Default
+    /// 60 s.
+    pub maintenance_interval: Duration,
     /// Largest request head accepted (bigger ones get `431`). Default 8 KiB, hyper's minimum.
     pub max_header_bytes: usize,
     /// How long graceful shutdown waits for in-flight requests. Default 5 s.
@@ -160,6 +164,7 @@ impl Default for ServerConfig {
             max_connection_age: Duration::from_secs(600),
             min_render_interval: Duration::from_millis(50),
             render_cpu_share: 0.1,
+            maintenance_interval: Duration::from_secs(60),
             max_header_bytes: 8 * 1024,
             shutdown_timeout: Duration::from_secs(5),
         }
@@ -314,6 +319,7 @@ struct Job {
 /// the round started, rounds spaced to keep within the CPU budget.
 fn render_loop(registry: Arc<Registry>, jobs: mpsc::Receiver<Job>, config: RenderBudget, stats: Arc<Stats>) {
     let mut not_before: Option<Instant> = None;
+    let mut last_maintenance: Option<Instant> = None;
     let mut round: Vec<Job> = Vec::new();
     let mut text = String::new();
     // Blocks without a timer while nobody asks: an idle server never wakes this thread.
@@ -353,6 +359,12 @@ fn render_loop(registry: Arc<Registry>, jobs: mpsc::Receiver<Job>, config: Rende
             // The requester may have gone (connection closed): nothing to do.
             let _ = job.reply.send(body);
         }
+        // Maintenance that reads must not do (eviction of idle run-time series), after the
+        // round's reads, within the round's budget, at most once per `maintenance_interval`.
+        if last_maintenance.is_none_or(|t: Instant| t.elapsed() >= config.maintenance_interval) {
+            let _ = std::panic::catch_unwind(AssertUnwindSafe(|| registry.maintain()));
+            last_maintenance = Some(Instant::now());
+        }
         let gap = started.elapsed().div_f64(config.cpu_share);
         not_before = Some(started + gap.max(config.min_interval));
         // Keep a big buffer only while renders need it.
@@ -366,6 +378,7 @@ fn render_loop(registry: Arc<Registry>, jobs: mpsc::Receiver<Job>, config: Rende
 struct RenderBudget {
     min_interval: Duration,
     cpu_share: f64,
+    maintenance_interval: Duration,
 }
 
 /// Counters of a running server.
@@ -534,6 +547,8 @@ impl ServerHandle {
 ///   runs share the next one, whose body is rendered after they arrived (never stale), and
 ///   renders are spaced so that they take at most `render_cpu_share` of one core however many
 ///   clients ask;
+/// - after a render, at most once per `maintenance_interval`, [`Registry::maintain`] (a
+///   `BoundedRegistry` evicts its idle series then, never during a read);
 /// - graceful shutdown.
 ///
 /// An idle server (no client) runs no timer and wakes no thread.
@@ -597,6 +612,7 @@ pub async fn serve(registry: Arc<Registry>, config: ServerConfig) -> std::io::Re
     let budget = RenderBudget {
         min_interval: config.min_render_interval,
         cpu_share: if config.render_cpu_share > 0.0 { config.render_cpu_share.min(1.0) } else { 0.1 },
+        maintenance_interval: config.maintenance_interval,
     };
     let render_stats = Arc::clone(&stats);
     // The thread ends when the last sender (the accept loop's and its connections') is gone.

@@ -525,13 +525,15 @@ mod aggregate;
 mod cell;
 mod clock;
 mod counter;
+mod desc;
 mod dynamic;
-mod encode;
+pub mod expose;
 mod gauge;
 mod group;
 mod histogram;
 #[cfg(feature = "http")]
 pub mod http;
+mod read;
 mod registry;
 mod sampler;
 mod sharded;
@@ -557,9 +559,8 @@ pub use counter::{Counter, CounterSeries};
 pub use dynamic::{
     BoundedConfig, BoundedRegistry, DynCounter, DynCounterSeries, DynGauge, DynHistogram, DynamicError, OVERFLOW_VALUE,
 };
-pub use encode::{
-    negotiate, process_start_time, push_f64, push_json_str, push_u64, Encoder, Format, MetricDesc, MetricKind,
-    PrefixTable,
+pub use expose::{
+    negotiate, push_f64, push_json_str, push_u64, Format, JsonWriter, OpenMetricsWriter, PrometheusWriter,
 };
 pub use gauge::{Gauge, GaugeSeries};
 pub use group::Metrics;
@@ -586,6 +587,10 @@ pub use histogram::{Histogram, HistogramHandle, HistogramSeries, DEFAULT_BUCKETS
 /// ```
 pub use metrics_derive::timed;
 pub use metrics_derive::{Metrics, Tag, TagSet};
+pub use read::{
+    process_start_time, BoundTexts, HistogramRead, Labels, MetricDesc, MetricKind, PrefixTable, Series, SummaryRead,
+    Visitor,
+};
 pub use registry::{Registry, RegistryError};
 pub use sampler::{
     AdaptiveSampler, RecordWeighted, Sampled, Strategy, CHECK_EVERY, DEFAULT_MAX_KEEP_ONE_IN, DEFAULT_PERIOD,

@@ -1,7 +1,7 @@
 //! Items used by the code that the derives generate. Not a public API: no semver guarantees.
 
 pub use crate::cell::{ConstInit, SeriesArray};
-pub use crate::encode::{Encoder, MetricDesc, MetricKind, PrefixTable};
+pub use crate::read::{MetricDesc, MetricKind, PrefixTable};
 pub use crate::tag::{ParseTagError, Tag, TagSet, TagSetError};
 pub use crate::timer::{Outcome, RecordDuration, Timer, ToOutcome};
 pub use core::option::Option;

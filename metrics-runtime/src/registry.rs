@@ -4,8 +4,9 @@ use std::collections::HashMap;
 use std::fmt;
 use std::sync::Arc;
 
-use crate::encode::{Encoder, Format};
+use crate::expose::{Format, JsonWriter, OpenMetricsWriter, PrometheusWriter};
 use crate::group::Metrics;
+use crate::read::{HistogramRead, MetricDesc, Series, SummaryRead, Visitor};
 
 enum Entry {
     Static(&'static dyn Metrics),
@@ -308,7 +309,7 @@ impl Registry {
     }
 
     /// Adds to the exposition a gauge of the memory this library holds for the registered
-    /// metrics, `metrics_runtime_memory_bytes`, updated at every render.
+    /// metrics, `metrics_runtime_memory_bytes`, computed at every read.
     ///
     /// # Errors
     ///
@@ -359,19 +360,85 @@ impl Registry {
     /// }
     /// ```
     pub fn write(&self, format: Format, out: &mut String) {
-        let mut e = Encoder::new(out, format);
-        e.begin();
-        self.encode_all(&mut e);
-        e.finish();
+        match format {
+            Format::Prometheus => self.visit(&mut PrometheusWriter::new(out)),
+            Format::OpenMetrics => {
+                let mut writer = OpenMetricsWriter::new(out);
+                self.visit(&mut writer);
+                writer.finish();
+            }
+            Format::Json => {
+                let mut writer = JsonWriter::new(out);
+                self.visit(&mut writer);
+                writer.finish();
+            }
+        }
     }
 
-    /// Encodes every registered struct into `e`.
-    pub(crate) fn encode_all(&self, e: &mut Encoder<'_>) {
-        if let Some(own) = &self.own_memory {
-            own.memory_bytes.set(self.memory_bytes() as f64);
-        }
+    /// Hands every series of every registered struct to `visitor`, in registration order
+    /// (see [`Metrics::visit`]). Reading changes nothing: the memory gauge of
+    /// [`export_own_memory`](Self::export_own_memory) is computed for the visit, not stored.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use metrics_runtime::{Counter, MetricDesc, Metrics, Registry, Series, Visitor};
+    ///
+    /// #[derive(Metrics)]
+    /// struct Jobs {
+    ///     /// Jobs run.
+    ///     jobs_total: Counter,
+    /// }
+    /// static JOBS: Jobs = Jobs::new();
+    ///
+    /// struct Count(usize);
+    /// impl Visitor for Count {
+    ///     fn counter(&mut self, _: &MetricDesc<'_>, _: Series<'_>, _: u64) {
+    ///         self.0 += 1;
+    ///     }
+    /// }
+    ///
+    /// let mut registry = Registry::new();
+    /// registry.register(&JOBS).unwrap();
+    /// let mut count = Count(0);
+    /// registry.visit(&mut count);
+    /// assert_eq!(count.0, 1);
+    /// ```
+    pub fn visit(&self, visitor: &mut dyn Visitor) {
         for entry in &self.entries {
-            entry.get().encode(e);
+            match (&self.own_memory, entry) {
+                (Some(own), Entry::Shared(m)) if std::ptr::addr_eq(Arc::as_ptr(m), Arc::as_ptr(own)) => {
+                    let mut with_value = GaugeValue { inner: visitor, value: self.memory_bytes() as f64 };
+                    own.visit(&mut with_value);
+                }
+                _ => entry.get().visit(visitor),
+            }
+        }
+    }
+
+    /// Runs [`Metrics::maintain`] on every registered struct (a
+    /// [`BoundedRegistry`](crate::BoundedRegistry) evicts its idle series): the HTTP server
+    /// calls it after each render.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use std::time::Duration;
+    /// use metrics_runtime::{BoundedConfig, BoundedRegistry, Registry};
+    ///
+    /// let dynamic = Arc::new(BoundedRegistry::new(BoundedConfig { idle_timeout: Some(Duration::ZERO), ..Default::default() }));
+    /// let hits = dynamic.counter("hits_total", "Hits, by tenant.", &["tenant"]).unwrap();
+    /// hits.inc(&["acme"]).unwrap();
+    /// let mut registry = Registry::new();
+    /// registry.register_arc(dynamic.clone()).unwrap();
+    /// registry.maintain(); // notes that `acme` changed
+    /// registry.maintain(); // unchanged since: evicted
+    /// assert_eq!(dynamic.series_count(), 0);
+    /// ```
+    pub fn maintain(&self) {
+        for entry in &self.entries {
+            entry.get().maintain();
         }
     }
 
@@ -490,5 +557,33 @@ impl fmt::Debug for Registry {
             self.entries.iter().flat_map(|e| e.get().descriptors().iter().map(|d| d.name)).collect();
         names.sort_unstable();
         f.debug_struct("Registry").field("metrics", &names).finish()
+    }
+}
+
+/// Hands `value` to `inner` in place of every gauge value: how the registry's own memory gauge
+/// is read without storing anything.
+struct GaugeValue<'v> {
+    inner: &'v mut dyn Visitor,
+    value: f64,
+}
+
+impl Visitor for GaugeValue<'_> {
+    fn begin_metric(&mut self, m: &MetricDesc<'_>) {
+        self.inner.begin_metric(m);
+    }
+    fn counter(&mut self, m: &MetricDesc<'_>, s: Series<'_>, v: u64) {
+        self.inner.counter(m, s, v);
+    }
+    fn gauge(&mut self, m: &MetricDesc<'_>, s: Series<'_>, _: f64) {
+        self.inner.gauge(m, s, self.value);
+    }
+    fn histogram(&mut self, m: &MetricDesc<'_>, s: Series<'_>, h: &HistogramRead<'_>) {
+        self.inner.histogram(m, s, h);
+    }
+    fn summary(&mut self, m: &MetricDesc<'_>, s: Series<'_>, q: &SummaryRead<'_>) {
+        self.inner.summary(m, s, q);
+    }
+    fn end_metric(&mut self, m: &MetricDesc<'_>) {
+        self.inner.end_metric(m);
     }
 }

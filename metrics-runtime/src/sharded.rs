@@ -9,6 +9,7 @@ use std::cell::Cell;
 
 use crate::cell::{ConstInit, SeriesArray};
 use crate::counter::CounterSeries;
+use crate::read::{process_start_time, MetricDesc, Series, StaticLabels, Visitor};
 use crate::tag::TagSet;
 
 /// Stripes per series of a [`ShardedCounter`]: 8 owned (each by at most one thread at a time,
@@ -236,6 +237,36 @@ pub struct ShardedCounter<T: TagSet = ()> {
 }
 
 impl<T: TagSet> ShardedCounter<T> {
+    /// Hands every series to `visitor` as counters of the metric (the stripes of each series summed) `desc` (what the derived
+    /// [`Metrics::visit`](crate::Metrics::visit) does for this field): `begin_metric`, one
+    /// `counter` per series in tag order, `end_metric`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use metrics_runtime::{Metrics, PrometheusWriter, ShardedCounter};
+    ///
+    /// #[derive(Metrics)]
+    /// struct Jobs {
+    ///     /// Jobs run.
+    ///     jobs_total: ShardedCounter,
+    /// }
+    ///
+    /// let jobs = Jobs::new();
+    /// jobs.jobs_total.add(2);
+    /// let mut out = String::new();
+    /// jobs.jobs_total.visit(&jobs.descriptors()[0], &mut PrometheusWriter::new(&mut out));
+    /// assert!(out.ends_with("jobs_total 2\n"));
+    /// ```
+    pub fn visit(&self, desc: &MetricDesc<'_>, visitor: &mut dyn Visitor) {
+        let created = process_start_time();
+        visitor.begin_metric(desc);
+        for (index, series) in self.series().iter().enumerate() {
+            let labels = StaticLabels::<T>::new(index);
+            visitor.counter(desc, Series { index, labels: &labels, created }, series.get());
+        }
+        visitor.end_metric(desc);
+    }
     /// A counter with every series at zero.
     ///
     /// # Examples

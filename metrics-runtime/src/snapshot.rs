@@ -3,8 +3,8 @@
 //!
 //! How values are read, and what it costs, is documented on [`Snapshot`].
 
-use crate::encode::{Encoder, Labels, MetricDesc, MetricKind, Visitor};
 use crate::group::Metrics;
+use crate::read::{HistogramRead, MetricDesc, MetricKind, Series, SummaryRead, Visitor};
 use crate::registry::Registry;
 use crate::HistogramValue;
 
@@ -19,8 +19,7 @@ use crate::HistogramValue;
 ///
 /// # How values are read
 ///
-/// [`Metrics::encode`] is run with an [`Encoder`](crate::Encoder) that hands each value over
-/// instead of formatting it: no text, no parsing. It works for anything that implements
+/// [`Metrics::visit`] is run with a [`Visitor`] that keeps each value: no text, no parsing. It works for anything that implements
 /// [`Metrics`] (derived structs, [`BoundedRegistry`](crate::BoundedRegistry), hand-written
 /// impls); it allocates the snapshot's strings and vectors, and recording is unaffected.
 ///
@@ -97,7 +96,7 @@ pub struct MetricSnapshot {
 /// ```
 /// use metrics_runtime::{SeriesSnapshot, SeriesValue};
 ///
-/// let s = SeriesSnapshot { labels: vec![("method".into(), "GET".into())], value: SeriesValue::Counter(2) };
+/// let s = SeriesSnapshot { labels: vec![("method".into(), "GET".into())], value: SeriesValue::Counter(2), created: 0.0 };
 /// assert_eq!(s.label("method"), Some("GET"));
 /// assert_eq!(s.label("status"), None);
 /// ```
@@ -108,6 +107,10 @@ pub struct SeriesSnapshot {
     pub labels: Vec<(String, String)>,
     /// The value.
     pub value: SeriesValue,
+    /// When the series started, in seconds since the Unix epoch (see
+    /// [`Series::created`](crate::Series::created)); 0 when unknown.
+    #[cfg_attr(feature = "serde", serde(default))]
+    pub created: f64,
 }
 
 impl SeriesSnapshot {
@@ -118,7 +121,7 @@ impl SeriesSnapshot {
     /// ```
     /// use metrics_runtime::{SeriesSnapshot, SeriesValue};
     ///
-    /// let s = SeriesSnapshot { labels: vec![("zone".into(), "east".into())], value: SeriesValue::Gauge(1.0) };
+    /// let s = SeriesSnapshot { labels: vec![("zone".into(), "east".into())], value: SeriesValue::Gauge(1.0), created: 0.0 };
     /// assert_eq!(s.label("zone"), Some("east"));
     /// ```
     pub fn label(&self, name: &str) -> Option<&str> {
@@ -490,57 +493,57 @@ impl MetricSnapshot {
     }
 }
 
-/// Collects what an [`Encoder`] visits into a [`Snapshot`].
+/// Collects what [`Metrics::visit`] hands over into a [`Snapshot`].
 #[derive(Debug, Default)]
-struct Builder {
+pub(crate) struct Builder {
     metrics: Vec<MetricSnapshot>,
 }
 
 impl Builder {
-    fn run(encode: impl FnOnce(&mut Encoder<'_>)) -> Snapshot {
+    pub(crate) fn run(visit: impl FnOnce(&mut dyn Visitor)) -> Snapshot {
         let mut builder = Builder::default();
-        let mut unused = String::new();
-        encode(&mut Encoder::visiting(&mut unused, &mut builder));
+        visit(&mut builder);
         Snapshot { metrics: builder.metrics }
+    }
+
+    fn push(&mut self, series: Series<'_>, value: SeriesValue) {
+        let mut pairs = Vec::with_capacity(series.labels.len());
+        series.labels.pairs(&mut |name, value| pairs.push((name.to_owned(), value.to_owned())));
+        if let Some(m) = self.metrics.last_mut() {
+            m.series.push(SeriesSnapshot { labels: pairs, value, created: series.created });
+        }
     }
 }
 
 impl Visitor for Builder {
-    fn metric(&mut self, d: &MetricDesc<'_>) {
+    fn begin_metric(&mut self, d: &MetricDesc<'_>) {
         self.metrics.push(MetricSnapshot {
             name: d.name.to_owned(),
             kind: d.kind,
-            help: unescape_help(d.help),
+            help: d.help.to_owned(),
             unit: d.unit.to_owned(),
             series: Vec::new(),
         });
     }
 
-    fn series(&mut self, labels: &dyn Labels, value: SeriesValue) {
-        let mut pairs = Vec::new();
-        labels.pairs(&mut |name, value| pairs.push((name.to_owned(), value.to_owned())));
-        if let Some(m) = self.metrics.last_mut() {
-            m.series.push(SeriesSnapshot { labels: pairs, value });
-        }
+    fn counter(&mut self, _: &MetricDesc<'_>, series: Series<'_>, value: u64) {
+        self.push(series, SeriesValue::Counter(value));
     }
-}
 
-/// HELP as written, from its Prometheus text escaping (`\\`, `\n`).
-fn unescape_help(escaped: &str) -> String {
-    let mut out = String::with_capacity(escaped.len());
-    let mut chars = escaped.chars();
-    while let Some(c) = chars.next() {
-        if c != '\\' {
-            out.push(c);
-            continue;
-        }
-        match chars.next() {
-            Some('n') => out.push('\n'),
-            Some(other) => out.push(other),
-            None => out.push('\\'),
-        }
+    fn gauge(&mut self, _: &MetricDesc<'_>, series: Series<'_>, value: f64) {
+        self.push(series, SeriesValue::Gauge(value));
     }
-    out
+
+    fn histogram(&mut self, _: &MetricDesc<'_>, series: Series<'_>, h: &HistogramRead<'_>) {
+        let value = HistogramValue { bounds: h.bounds.to_vec(), counts: h.counts.to_vec(), sum: h.sum };
+        self.push(series, SeriesValue::Histogram(value));
+    }
+
+    fn summary(&mut self, _: &MetricDesc<'_>, series: Series<'_>, s: &SummaryRead<'_>) {
+        let quantiles = s.quantiles.iter().zip(s.values).map(|(q, v)| (*q, (!v.is_nan()).then_some(*v)));
+        let value = SummaryValue { quantiles: quantiles.collect(), count: s.count, sum: s.sum };
+        self.push(series, SeriesValue::Summary(value));
+    }
 }
 
 /// Snapshots and prefix totals for every [`Metrics`] implementation: derived structs,
@@ -591,10 +594,9 @@ pub trait MetricsExt: Metrics {
     /// # Performance
     ///
     /// One pass over the series (see [`Snapshot`](Snapshot#how-values-are-read)): a few
-    /// allocations per series. For a [`BoundedRegistry`](crate::BoundedRegistry) this counts
-    /// as an export (idle series may then be evicted), as a scrape does.
+    /// allocations per series. Like every read, it changes nothing.
     fn snapshot(&self) -> Snapshot {
-        Builder::run(|e| self.encode(e))
+        Builder::run(|v| self.visit(v))
     }
 
     /// The total of every metric whose exposed name (namespace included) starts with `prefix`;
@@ -665,7 +667,7 @@ impl Registry {
     /// assert_eq!(names, ["a_events_total", "b_events_total"]);
     /// ```
     pub fn snapshot(&self) -> Snapshot {
-        Builder::run(|e| self.encode_all(e))
+        Builder::run(|v| self.visit(v))
     }
 
     /// The total of every registered metric whose exposed name starts with `prefix`; see
@@ -762,37 +764,9 @@ pub(crate) mod serde_f64 {
     }
 }
 
-/// `MetricKind` as its `# TYPE` name (`"counter"`, ...).
-#[cfg(feature = "serde")]
-impl serde::Serialize for MetricKind {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(self.as_str())
-    }
-}
-
-#[cfg(feature = "serde")]
-impl<'de> serde::Deserialize<'de> for MetricKind {
-    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        const KINDS: &[&str] = &["counter", "gauge", "histogram", "summary"];
-        let name = String::deserialize(d)?;
-        match name.as_str() {
-            "counter" => Ok(MetricKind::Counter),
-            "gauge" => Ok(MetricKind::Gauge),
-            "histogram" => Ok(MetricKind::Histogram),
-            "summary" => Ok(MetricKind::Summary),
-            _ => Err(serde::de::Error::unknown_variant(&name, KINDS)),
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn help_is_unescaped() {
-        assert_eq!(unescape_help("a \\\\ b\\nc \"d\""), "a \\ b\nc \"d\"");
-    }
 
     #[test]
     fn totals_of_empty_and_mixed_metrics() {
@@ -808,6 +782,7 @@ mod tests {
         let summary = |q: Option<f64>| SeriesSnapshot {
             labels: vec![],
             value: SeriesValue::Summary(SummaryValue { quantiles: vec![(0.5, q)], count: 2, sum: 1.0 }),
+            created: 0.0,
         };
         let mut m = MetricSnapshot { kind: MetricKind::Summary, series: vec![summary(Some(0.5))], ..empty };
         assert_eq!(m.total().as_summary().unwrap().quantiles, vec![(0.5, Some(0.5))]);

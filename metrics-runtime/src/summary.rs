@@ -9,6 +9,7 @@ use std::time::Instant;
 use tdigest::{Centroid, TDigest};
 
 use crate::cell::{ConstInit, SeriesArray};
+use crate::read::{process_start_time, MetricDesc, Series, StaticLabels, SummaryRead, Visitor};
 use crate::tag::TagSet;
 
 /// Slots per series that records claim with an atomic add: drained in batches under the
@@ -207,9 +208,9 @@ impl SummaryConfig {
     /// assert_eq!(LATENCY.config().quantile_labels, ["0.5", "0.9", "0.99", "0.999"]);
     /// ```
     pub const DEFAULT: Self = Self {
-        quantiles: &[0.5, 0.9, 0.99, 0.999],
-        quantile_labels: &["0.5", "0.9", "0.99", "0.999"],
-        window_secs: 60,
+        quantiles: metrics_rules::DEFAULT_QUANTILES,
+        quantile_labels: metrics_rules::DEFAULT_QUANTILES_TEXT,
+        window_secs: metrics_rules::DEFAULT_WINDOW_SECS,
         compression: DEFAULT_COMPRESSION,
     };
 }
@@ -765,6 +766,52 @@ pub struct Summary<T: TagSet = ()> {
 }
 
 impl<T: TagSet> Summary<T> {
+    /// Hands every series to `visitor` as summaries of the metric `desc` (what the derived
+    /// [`Metrics::visit`](crate::Metrics::visit) does for this field): the configured
+    /// quantiles over the window, the count and the sum, read together per series.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use metrics_runtime::{Metrics, PrometheusWriter, Summary};
+    ///
+    /// #[derive(Metrics)]
+    /// struct Checkout {
+    ///     /// Checkout time quantiles.
+    ///     #[metric(unit = "seconds", quantiles = [0.5, 0.99])]
+    ///     checkout_seconds: Summary,
+    /// }
+    ///
+    /// let checkout = Checkout::new();
+    /// checkout.checkout_seconds.record(2.0);
+    /// let mut out = String::new();
+    /// checkout.checkout_seconds.visit(&checkout.descriptors()[0], &mut PrometheusWriter::new(&mut out));
+    /// assert!(out.contains("checkout_seconds{quantile=\"0.5\"} 2.0\ncheckout_seconds{quantile=\"0.99\"} 2.0\n"));
+    /// assert!(out.ends_with("checkout_seconds_sum 2.0\ncheckout_seconds_count 1\n"));
+    /// ```
+    ///
+    /// # Performance
+    ///
+    /// Takes each series' lock to read its quantiles (see [`SummaryHandle::snapshot`]).
+    pub fn visit(&self, desc: &MetricDesc<'_>, visitor: &mut dyn Visitor) {
+        let created = process_start_time();
+        let config = self.config();
+        visitor.begin_metric(desc);
+        for index in 0..self.series_count() {
+            let Some(series) = self.series_at(index) else { break };
+            let snapshot = series.snapshot();
+            let labels = StaticLabels::<T>::new(index);
+            let read = SummaryRead {
+                quantiles: config.quantiles,
+                labels: config.quantile_labels,
+                values: &snapshot.quantiles,
+                count: snapshot.count,
+                sum: snapshot.sum,
+            };
+            visitor.summary(desc, Series { index, labels: &labels, created }, &read);
+        }
+        visitor.end_metric(desc);
+    }
     /// A summary of p50, p90, p99 and p999 over 60 seconds ([`SummaryConfig::DEFAULT`]).
     ///
     /// # Examples

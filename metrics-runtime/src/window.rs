@@ -467,7 +467,11 @@ impl<const B: usize> HistogramSlot<B> {
 /// assert_eq!(LATENCY.count(minute), 0);
 /// assert_eq!(LATENCY.percentile(0.5, minute), None);
 /// ```
-pub struct WindowedHistogram<const N: usize = 60, const B: usize = 16, C: Clock = MonotonicClock> {
+pub struct WindowedHistogram<
+    const N: usize = 60,
+    const B: usize = { metrics_rules::DEFAULT_HISTOGRAM_SLOTS },
+    C: Clock = MonotonicClock,
+> {
     bounds: &'static [f64],
     timeline: Timeline,
     invalid: AtomicU64,

@@ -352,7 +352,11 @@ fn snapshot_holds_every_series_as_plain_data() {
 
     assert_eq!(
         s.metric("snap_temperature").unwrap().series,
-        vec![SeriesSnapshot { labels: vec![], value: SeriesValue::Gauge(-273.15) }]
+        vec![SeriesSnapshot {
+            labels: vec![],
+            value: SeriesValue::Gauge(-273.15),
+            created: metrics_runtime::process_start_time()
+        }]
     );
 
     let size = s.metric("snap_size_bytes").unwrap();
@@ -450,9 +454,9 @@ fn snapshot_serde_round_trip() {
 #[test]
 fn non_finite_values_round_trip_as_strings() {
     for (value, text) in [(f64::INFINITY, "+Inf"), (f64::NEG_INFINITY, "-Inf"), (f64::NAN, "NaN")] {
-        let series = SeriesSnapshot { labels: vec![], value: SeriesValue::Gauge(value) };
+        let series = SeriesSnapshot { labels: vec![], value: SeriesValue::Gauge(value), created: 0.0 };
         let json = serde_json::to_string(&series).unwrap();
-        assert_eq!(json, format!("{{\"labels\":[],\"value\":{{\"gauge\":\"{text}\"}}}}"));
+        assert_eq!(json, format!("{{\"labels\":[],\"value\":{{\"gauge\":\"{text}\"}},\"created\":0.0}}"));
         let back: SeriesSnapshot = serde_json::from_str(&json).unwrap();
         let v = back.value.as_gauge().unwrap();
         assert!(v.to_bits() == value.to_bits() || (v.is_nan() && value.is_nan()), "{text}");

@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use metrics_runtime::{BoundedConfig, BoundedRegistry, DynamicError, Metrics, OVERFLOW_VALUE};
+use metrics_runtime::{BoundedConfig, BoundedRegistry, DynamicError, Metrics, MetricsExt, OVERFLOW_VALUE};
 use proptest::prelude::*;
 use serde_json::Value;
 use tests::{parse_openmetrics_strict, promtool_check};
@@ -62,7 +62,7 @@ fn the_rate_limit_sends_new_series_to_overflow_and_counts_them() {
 }
 
 #[test]
-fn idle_series_are_evicted_only_after_their_value_was_exported() {
+fn idle_series_are_evicted_by_maintenance_never_by_reads() {
     let r = BoundedRegistry::new(BoundedConfig {
         idle_timeout: Some(Duration::from_millis(50)),
         ..BoundedConfig::default()
@@ -70,13 +70,19 @@ fn idle_series_are_evicted_only_after_their_value_was_exported() {
     let c = r.counter("jobs_total", "Jobs.", &["kind"]).unwrap();
     c.add(&["old"], 5).unwrap();
     std::thread::sleep(Duration::from_millis(80));
-    // Never exported yet: kept, and this export writes its value.
-    let first = r.render_prometheus();
-    assert!(first.contains("jobs_total{kind=\"old\"} 5\n"));
+    // Reads change nothing, however idle the series.
+    for _ in 0..3 {
+        assert!(r.render_prometheus().contains("jobs_total{kind=\"old\"} 5\n"));
+        let _ = r.snapshot();
+    }
+    assert_eq!(r.series_count(), 1);
+    // The first maintenance notes the update; `old` stays.
+    r.maintain();
+    assert_eq!(r.series_count(), 1);
     c.inc(&["fresh"]).unwrap();
     std::thread::sleep(Duration::from_millis(80));
-    r.evict_idle();
-    // `old` was exported and idle since: gone. `fresh` was never exported: kept.
+    r.maintain();
+    // `old` had no update across maintenance calls 80 ms apart: gone. `fresh` was updated: kept.
     assert_eq!(r.series_count(), 1);
     let second = r.render_prometheus();
     assert!(!second.contains("kind=\"old\""), "{second}");
@@ -85,9 +91,9 @@ fn idle_series_are_evicted_only_after_their_value_was_exported() {
     // A held handle keeps its series however idle it is.
     let held = c.with(&["held"]).unwrap();
     held.inc();
-    r.render_prometheus();
+    r.maintain();
     std::thread::sleep(Duration::from_millis(80));
-    r.evict_idle();
+    r.maintain();
     held.inc();
     assert!(r.render_prometheus().contains("jobs_total{kind=\"held\"} 2\n"));
 }

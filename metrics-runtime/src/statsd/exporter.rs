@@ -91,6 +91,10 @@ pub struct StatsdConfig {
     /// that send something else, so that they never keep an idle exporter sending. Default
     /// true.
     pub push_own_stats: bool,
+    /// Least time between two runs of [`Metrics::maintain`] on the sources (a
+    /// `BoundedRegistry` evicts its idle series then), which the exporter runs after a flush's
+    /// read, never during it. Default 60 s.
+    pub maintenance_interval: Duration,
 }
 
 impl Default for StatsdConfig {
@@ -108,6 +112,7 @@ impl Default for StatsdConfig {
             breaker: BreakerConfig::default(),
             batcher: BatcherConfig::default(),
             push_own_stats: true,
+            maintenance_interval: Duration::from_secs(60),
         }
     }
 }
@@ -122,6 +127,13 @@ impl Entry {
         match self {
             Entry::Static(m) => m.snapshot(),
             Entry::Shared(m) => m.snapshot(),
+        }
+    }
+
+    fn maintain(&self) {
+        match self {
+            Entry::Static(m) => m.maintain(),
+            Entry::Shared(m) => m.maintain(),
         }
     }
 }
@@ -555,6 +567,7 @@ impl StatsdExporter {
             record_line: String::new(),
             opened_seen: 0,
             own_from: 0,
+            last_maintenance: None,
         };
         let task = tokio::spawn(flusher.run(rx));
         Ok(Self { local_addr, batcher, breaker, commands, task })
@@ -791,6 +804,8 @@ struct Flusher {
     opened_seen: u64,
     /// The first unit of `lines` that holds the exporter's own metrics.
     own_from: usize,
+    /// When the sources' maintenance last ran.
+    last_maintenance: Option<std::time::Instant>,
 }
 
 /// A datagram being packed.
@@ -877,6 +892,17 @@ impl Flusher {
             }
             self.lines.diff(PART_STRUCTS, &self.metrics, &self.format);
             self.metrics.clear();
+        }
+        // Maintenance after the reads, at most once per `maintenance_interval` (a
+        // `BoundedRegistry` evicts its idle series then, never during a read).
+        if self.last_maintenance.is_none_or(|t| t.elapsed() >= self.config.maintenance_interval) {
+            if let Some(registry) = &self.source.registry {
+                registry.maintain();
+            }
+            for entry in &self.source.structs {
+                entry.maintain();
+            }
+            self.last_maintenance = Some(std::time::Instant::now());
         }
         let lines = self.lines.units();
         if lines == 0 && self.batcher.is_empty() {

@@ -234,8 +234,9 @@ impl PartState {
 
 /// The identity of a series: its metric's name and its label pairs, each string preceded by
 /// its length (`9:req_total6:method3:GET`), so that no name or value, whatever it holds, can
-/// make two series spell the same key.
-fn series_key(out: &mut String, name: &str, labels: &[(String, String)]) {
+/// make two series spell the same key; then its start time (`@` and the bits), so that a
+/// series removed and created again is a new series, counted from zero.
+fn series_key(out: &mut String, name: &str, labels: &[(String, String)], created: f64) {
     out.clear();
     let mut push = |s: &str| {
         out.push_str(itoa::Buffer::new().format(s.len()));
@@ -247,6 +248,8 @@ fn series_key(out: &mut String, name: &str, labels: &[(String, String)]) {
         push(k);
         push(v);
     }
+    out.push('@');
+    out.push_str(itoa::Buffer::new().format(created.to_bits()));
 }
 
 /// A value to remember once the unit that carries it has been sent.
@@ -495,7 +498,7 @@ impl Lines {
                 if matches!(series.value, SeriesValue::Summary(_)) && format.summaries == SummaryMode::Skip {
                     continue;
                 }
-                series_key(&mut key, name, &series.labels);
+                series_key(&mut key, name, &series.labels, series.created);
                 let last = state.claim(&mut key);
                 let at = At {
                     part,
@@ -670,7 +673,11 @@ mod tests {
     }
 
     fn series(labels: &[(&str, &str)], value: SeriesValue) -> SeriesSnapshot {
-        SeriesSnapshot { labels: labels.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect(), value }
+        SeriesSnapshot {
+            labels: labels.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect(),
+            value,
+            created: 0.0,
+        }
     }
 
     /// A counter (`GET` at `get`), a negative gauge, a histogram in seconds, a summary.
@@ -991,10 +998,10 @@ mod tests {
         let key = |name: &str, labels: &[(&str, &str)]| {
             let mut out = String::new();
             let labels: Vec<_> = labels.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect();
-            series_key(&mut out, name, &labels);
+            series_key(&mut out, name, &labels, 0.0);
             out
         };
-        assert_eq!(key("req_total", &[("method", "GET")]), "9:req_total6:method3:GET");
+        assert_eq!(key("req_total", &[("method", "GET")]), "9:req_total6:method3:GET@0");
         assert_ne!(key("a", &[("b", "c\u{0}d\u{1}e"), ("d", "f")]), key("a", &[("b", "c"), ("d", "e\u{0}d\u{1}f")]));
         assert_ne!(key("a", &[("b", "1:c")]), key("a", &[("b", ""), ("c", "")]));
         assert_ne!(key("a", &[]), key("a#1", &[]));

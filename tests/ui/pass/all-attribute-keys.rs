@@ -58,7 +58,8 @@ fn main() {
         "api_response_size_bytes",
         "api_queue_wait_seconds",
     ]);
-    assert_eq!(descs[0].help, "Calls \\\\ handled.");
+    assert_eq!(descs[0].help, "Calls \\ handled."); // as written
+    assert_eq!(descs[0].help_text, "Calls \\\\ handled."); // escaped for Prometheus text
     let units: Vec<&str> = descs.iter().map(|d| d.unit).collect();
     assert_eq!(units, ["", "bytes", "bytes", "seconds"]);
     assert_eq!(METRICS.queue_wait_seconds.config().window_secs, 30);

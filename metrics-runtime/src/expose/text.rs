@@ -1,0 +1,69 @@
+//! What the two text formats share: sample prefixes and sample lines.
+
+use super::{push_f64, push_u64};
+use crate::read::{Labels, MetricDesc, Series};
+
+/// `name_suffix{labels} ` (or `name_suffix{labels,key="value"} `).
+#[inline]
+pub(super) fn sample_prefix(
+    out: &mut String,
+    name: &str,
+    suffix: &str,
+    labels: &dyn Labels,
+    extra: Option<(&str, &str)>,
+) {
+    out.push_str(name);
+    out.push_str(suffix);
+    let has_labels = !labels.is_empty();
+    if has_labels || extra.is_some() {
+        out.push('{');
+        if has_labels {
+            labels.write_text(out);
+        }
+        if let Some((key, value)) = extra {
+            if has_labels {
+                out.push(',');
+            }
+            out.push_str(key);
+            out.push_str("=\"");
+            out.push_str(value);
+            out.push('"');
+        }
+        out.push('}');
+    }
+    out.push(' ');
+}
+
+/// The series' sample prefix: the one the derive rendered at compile time, or built now.
+#[inline]
+pub(super) fn series_prefix(out: &mut String, m: &MetricDesc<'_>, series: &Series<'_>) {
+    match m.prefixes.get(series.index) {
+        Some(p) => out.push_str(p),
+        None => sample_prefix(out, m.name, "", series.labels, None),
+    }
+}
+
+/// `prefix value\n` for an integer.
+#[inline]
+pub(super) fn u64_line(out: &mut String, value: u64) {
+    push_u64(out, value);
+    out.push('\n');
+}
+
+/// `prefix value\n` for a float.
+#[inline]
+pub(super) fn f64_line(out: &mut String, value: f64) {
+    push_f64(out, value);
+    out.push('\n');
+}
+
+/// The `_bucket{le}` lines of a histogram series; returns the total count.
+pub(super) fn buckets(out: &mut String, name: &str, series: &Series<'_>, h: &crate::read::HistogramRead<'_>) -> u64 {
+    let mut total = 0;
+    for (b, cumulative) in h.cumulative().enumerate() {
+        sample_prefix(out, name, "_bucket", series.labels, Some(("le", h.le.get(b))));
+        u64_line(out, cumulative);
+        total = cumulative;
+    }
+    total
+}
