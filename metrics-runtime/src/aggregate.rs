@@ -4,10 +4,9 @@
 //! array once and adds each series into its group: no hashing, no lock, one allocation for the
 //! result. These are reads; recording is unaffected.
 
-use crate::counter::Counter;
+use crate::family::{Count, Family};
 use crate::gauge::Gauge;
 use crate::histogram::Histogram;
-use crate::sharded::ShardedCounter;
 use crate::tag::TagSet;
 
 /// The buckets, count and sum of a histogram: one series, or several added together.
@@ -195,7 +194,7 @@ fn group_by_label<T: TagSet, V>(
     Some(groups)
 }
 
-impl<T: TagSet> Counter<T> {
+impl<C: Count, T: TagSet> Family<C, T> {
     /// Sums the series into groups: `key` maps each tag combination to its group, a smaller
     /// tag set (one [`Tag`](crate::Tag), a `#[derive(TagSet)]` struct, or `()`). Every group is
     /// returned, zero included, in the group tag set's index order.
@@ -261,49 +260,6 @@ impl<T: TagSet> Counter<T> {
     /// assert_eq!(REQUESTS.sum_by_label("method"), Some(vec![("GET", 0), ("POST", 6)]));
     /// assert_eq!(REQUESTS.sum_by_label("status"), Some(vec![("2xx", 5), ("5xx", 1)]));
     /// assert_eq!(REQUESTS.sum_by_label("path"), None);
-    /// ```
-    pub fn sum_by_label(&self, label: &str) -> Option<Vec<(&'static str, u64)>> {
-        let series = self.series();
-        group_by_label::<T, _>(label, || 0u64, |i| series[i].get(), |a, v| *a = a.wrapping_add(v))
-    }
-}
-
-impl<T: TagSet> ShardedCounter<T> {
-    /// Sums the series into groups; see [`Counter::sum_by`].
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// use metrics_runtime::{ShardedCounter, Tag};
-    ///
-    /// #[derive(Tag, Clone, Copy, Debug, PartialEq, Eq)]
-    /// #[tag(rename_all = "lowercase")]
-    /// enum Queue { Fast, Slow }
-    ///
-    /// static JOBS: ShardedCounter<Queue> = ShardedCounter::new();
-    /// JOBS.with(Queue::Slow).add(2);
-    /// assert_eq!(JOBS.sum_by(|q| q), vec![(Queue::Fast, 0), (Queue::Slow, 2)]);
-    /// assert_eq!(JOBS.sum_by(|_| ()), vec![((), 2)]);
-    /// ```
-    pub fn sum_by<K: TagSet>(&self, key: impl Fn(T) -> K) -> Vec<(K, u64)> {
-        let series = self.series();
-        group_by(0u64, key, |i| series[i].get(), |a, v| *a = a.wrapping_add(v))
-    }
-
-    /// Sums the series per value of the tag named `label`; see [`Counter::sum_by_label`].
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// use metrics_runtime::{ShardedCounter, Tag};
-    ///
-    /// #[derive(Tag, Clone, Copy, Debug, PartialEq, Eq)]
-    /// #[tag(rename_all = "lowercase")]
-    /// enum Queue { Fast, Slow }
-    ///
-    /// static JOBS: ShardedCounter<Queue> = ShardedCounter::new();
-    /// JOBS.with(Queue::Fast).inc();
-    /// assert_eq!(JOBS.sum_by_label("queue"), Some(vec![("fast", 1), ("slow", 0)]));
     /// ```
     pub fn sum_by_label(&self, label: &str) -> Option<Vec<(&'static str, u64)>> {
         let series = self.series();

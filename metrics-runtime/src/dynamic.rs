@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 
 use crate::expose::push_json_str;
 use crate::group::Metrics;
-use crate::histogram::atomic_f64_add;
+use crate::histogram::{atomic_f64_add, bucket_index};
 use crate::read::{BoundTexts, HistogramRead, Labels, MetricDesc, MetricKind, Series as ReadSeries, Visitor};
 
 /// The label value of overflow series.
@@ -1387,7 +1387,7 @@ impl DynHistogram {
         }
         let bounds = &self.0.family.bounds;
         self.0.update(values, |s| {
-            let i = bounds.iter().map(|b| usize::from(value > *b)).sum::<usize>();
+            let i = bucket_index(bounds, value);
             s.cells[i].fetch_add(1, Relaxed);
             atomic_f64_add(&s.cells[bounds.len() + 1], value);
             if value < 0.0 {

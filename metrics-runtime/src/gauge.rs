@@ -3,9 +3,9 @@
 use core::fmt;
 use core::sync::atomic::{AtomicU64, Ordering::Relaxed};
 
-use crate::cell::{ConstInit, SeriesArray};
-use crate::read::{process_start_time, MetricDesc, Series, StaticLabels, Visitor};
-use crate::tag::TagSet;
+use crate::cell::ConstInit;
+use crate::family::{Family, SeriesCell};
+use crate::read::{MetricDesc, Series, Visitor};
 
 /// One series of a [`Gauge`]: an `f64` stored as bits in an `AtomicU64`.
 ///
@@ -80,16 +80,7 @@ impl GaugeSeries {
     /// A relaxed compare-and-swap loop: one atomic operation when uncontended.
     #[inline]
     pub fn add(&self, delta: f64) {
-        // Relaxed: the gauge is a single value with no other memory to publish; the CAS alone
-        // makes concurrent adds exact.
-        let mut current = self.0.load(Relaxed);
-        loop {
-            let next = (f64::from_bits(current) + delta).to_bits();
-            match self.0.compare_exchange_weak(current, next, Relaxed, Relaxed) {
-                Ok(_) => return,
-                Err(actual) => current = actual,
-            }
-        }
+        crate::histogram::atomic_f64_add(&self.0, delta);
     }
 
     /// Subtracts `delta`.
@@ -201,101 +192,14 @@ impl fmt::Debug for GaugeSeries {
 /// INFLIGHT.set(-1.0);
 /// assert_eq!(INFLIGHT.get(), -1.0);
 /// ```
-pub struct Gauge<T: TagSet = ()> {
-    series: T::Array<GaugeSeries>,
-}
+pub type Gauge<T = ()> = Family<GaugeSeries, T>;
 
-impl<T: TagSet> Gauge<T> {
-    /// Hands every series to `visitor` as gauges of the metric `desc` (what the derived
-    /// [`Metrics::visit`](crate::Metrics::visit) does for this field).
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// use metrics_runtime::{Gauge, Metrics, PrometheusWriter};
-    ///
-    /// #[derive(Metrics)]
-    /// struct Pool {
-    ///     /// Open connections.
-    ///     open: Gauge,
-    /// }
-    ///
-    /// let pool = Pool::new();
-    /// pool.open.set(3.0);
-    /// let mut out = String::new();
-    /// pool.open.visit(&pool.descriptors()[0], &mut PrometheusWriter::new(&mut out));
-    /// assert!(out.ends_with("open 3.0\n"));
-    /// ```
-    pub fn visit(&self, desc: &MetricDesc<'_>, visitor: &mut dyn Visitor) {
-        let created = process_start_time();
-        visitor.begin_metric(desc);
-        for (index, series) in self.series().iter().enumerate() {
-            let labels = StaticLabels::<T>::new(index);
-            visitor.gauge(desc, Series { index, labels: &labels, created }, series.get());
-        }
-        visitor.end_metric(desc);
-    }
-    /// A gauge with every series at zero.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// use metrics_runtime::{Gauge, Tag};
-    ///
-    /// #[derive(Tag, Clone, Copy, Debug, PartialEq, Eq)]
-    /// enum Shard { A, B, C }
-    ///
-    /// static DISK_USAGE: Gauge<Shard> = Gauge::new();
-    /// assert_eq!(DISK_USAGE.series().len(), 3);
-    /// assert!(DISK_USAGE.series().iter().all(|s| s.get() == 0.0));
-    /// ```
-    pub const fn new() -> Self {
-        Self { series: <T::Array<GaugeSeries> as ConstInit>::INIT }
-    }
+impl SeriesCell for GaugeSeries {
+    const TYPE_NAME: &'static str = "Gauge";
 
-    /// The series for `tags`.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// use metrics_runtime::{Gauge, Tag};
-    ///
-    /// #[derive(Tag, Clone, Copy, Debug, PartialEq, Eq)]
-    /// #[tag(name = "pool", rename_all = "lowercase")]
-    /// enum Pool { Read, Write }
-    ///
-    /// static IDLE: Gauge<Pool> = Gauge::new();
-    /// IDLE.with(Pool::Read).set(3.0);
-    /// assert_eq!(IDLE.with(Pool::Read).get(), 3.0);
-    /// assert_eq!(IDLE.with(Pool::Write).get(), 0.0);
-    /// ```
-    ///
-    /// # Performance
-    ///
-    /// Index arithmetic on the tags' variants; no hashing, lock or allocation.
-    #[inline(always)]
-    pub fn with(&self, tags: T) -> &GaugeSeries {
-        &self.series.as_slice()[tags.index()]
-    }
-
-    /// Every series, in index order (see [`TagSet::from_index`]).
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// use metrics_runtime::{Gauge, Tag};
-    ///
-    /// #[derive(Tag, Clone, Copy, Debug, PartialEq, Eq)]
-    /// #[tag(rename_all = "lowercase")]
-    /// enum Pool { Read, Write }
-    ///
-    /// static IDLE: Gauge<Pool> = Gauge::new();
-    /// IDLE.with(Pool::Write).set(2.0);
-    /// let values: Vec<f64> = IDLE.series().iter().map(|s| s.get()).collect();
-    /// assert_eq!(values, [0.0, 2.0]); // `Read` is index 0, `Write` index 1
-    /// ```
-    pub fn series(&self) -> &[GaugeSeries] {
-        self.series.as_slice()
+    #[inline]
+    fn visit(&self, desc: &MetricDesc<'_>, series: Series<'_>, visitor: &mut dyn Visitor) {
+        visitor.gauge(desc, series, self.get());
     }
 }
 
@@ -417,17 +321,5 @@ impl Gauge<()> {
     #[inline]
     pub fn get(&self) -> f64 {
         self.with(()).get()
-    }
-}
-
-impl<T: TagSet> Default for Gauge<T> {
-    fn default() -> Self {
-        Self::new()
-    }
-}
-
-impl<T: TagSet> fmt::Debug for Gauge<T> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Gauge").field("series", &self.series().len()).finish()
     }
 }

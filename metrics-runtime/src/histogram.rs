@@ -3,7 +3,8 @@
 use core::fmt;
 use core::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed};
 
-use crate::cell::{ConstInit, SeriesArray};
+use crate::cell::ConstInit;
+use crate::family::Family;
 use crate::read::{process_start_time, BoundTexts, HistogramRead, MetricDesc, Series, StaticLabels, Visitor};
 use crate::tag::TagSet;
 
@@ -22,7 +23,16 @@ use crate::tag::TagSet;
 pub const DEFAULT_BUCKETS: &[f64] = metrics_rules::DEFAULT_BUCKETS;
 const DEFAULT_LE: &[&str] = metrics_rules::DEFAULT_BUCKETS_LE;
 
-/// Adds `delta` to an `f64` kept as bits in an `AtomicU64`.
+/// The bucket of `value` among strictly increasing `bounds`: the number of bounds below it
+/// (`le` is inclusive), `bounds.len()` for `+Inf`. Branch-free: no data-dependent branch to
+/// mispredict. The one bucket search of every histogram type.
+#[inline(always)]
+pub(crate) fn bucket_index(bounds: &[f64], value: f64) -> usize {
+    bounds.iter().map(|b| usize::from(value > *b)).sum::<usize>()
+}
+
+/// Adds `delta` to an `f64` kept as bits in an `AtomicU64`: the one atomic float add, of
+/// histogram sums and gauges.
 #[inline(always)]
 pub(crate) fn atomic_f64_add(cell: &AtomicU64, delta: f64) {
     // Relaxed: the sum is a standalone value; the CAS makes concurrent adds exact.
@@ -227,7 +237,7 @@ pub struct Histogram<T: TagSet = (), const B: usize = { metrics_rules::DEFAULT_H
     bounds: &'static [f64],
     le: &'static [&'static str],
     invalid: AtomicU64,
-    series: T::Array<HistogramSeries<B>>,
+    series: Family<HistogramSeries<B>, T>,
 }
 
 impl<T: TagSet, const B: usize> Histogram<T, B> {
@@ -334,7 +344,7 @@ impl<T: TagSet, const B: usize> Histogram<T, B> {
             assert!(i == 0 || bounds[i - 1] < bounds[i], "bucket bounds must be strictly increasing");
             i += 1;
         }
-        Self { bounds, le, invalid: AtomicU64::new(0), series: <T::Array<HistogramSeries<B>> as ConstInit>::INIT }
+        Self { bounds, le, invalid: AtomicU64::new(0), series: Family::new() }
     }
 
     /// The series for `tags`.
@@ -359,7 +369,7 @@ impl<T: TagSet, const B: usize> Histogram<T, B> {
     /// Index arithmetic on the tags' variants; no hashing, lock or allocation.
     #[inline(always)]
     pub fn with(&self, tags: T) -> HistogramHandle<'_, B> {
-        HistogramHandle { bounds: self.bounds, invalid: &self.invalid, series: &self.series.as_slice()[tags.index()] }
+        HistogramHandle { bounds: self.bounds, invalid: &self.invalid, series: self.series.with(tags) }
     }
 
     /// The bucket bounds (without `+Inf`).
@@ -405,7 +415,7 @@ impl<T: TagSet, const B: usize> Histogram<T, B> {
     /// assert_eq!(sums, [0.0, 0.008]);
     /// ```
     pub fn series(&self) -> &[HistogramSeries<B>] {
-        self.series.as_slice()
+        self.series.series()
     }
 
     /// How many NaN or infinite values were rejected, over all series.
@@ -579,11 +589,8 @@ impl<const B: usize> HistogramHandle<'_, B> {
             self.invalid.fetch_add(1, Relaxed);
             return;
         }
-        // Branch-free: the bounds are strictly increasing, so the number of bounds below the
-        // value is the bucket index (`le` is inclusive). No data-dependent branch to mispredict.
-        let i = self.bounds.iter().map(|b| usize::from(value > *b)).sum::<usize>();
         // `i <= bounds.len() < B` (checked in `with_bounds`); `min` lets the compiler see it.
-        let i = i.min(B - 1);
+        let i = bucket_index(self.bounds, value).min(B - 1);
         self.series.counts[i].fetch_add(1, Relaxed);
         atomic_f64_add(&self.series.sum, value);
         if value < 0.0 {
@@ -618,7 +625,7 @@ impl<const B: usize> HistogramHandle<'_, B> {
             self.invalid.fetch_add(1, Relaxed);
             return;
         }
-        let i = self.bounds.iter().map(|b| usize::from(value > *b)).sum::<usize>().min(B - 1);
+        let i = bucket_index(self.bounds, value).min(B - 1);
         // Saturating: a weight near `u64::MAX` must not wrap the bucket (and break the
         // monotonic cumulative counts).
         let _ = self.series.counts[i].fetch_update(Relaxed, Relaxed, |c| Some(c.saturating_add(weight)));

@@ -528,6 +528,7 @@ mod counter;
 mod desc;
 mod dynamic;
 pub mod expose;
+mod family;
 mod gauge;
 mod group;
 mod histogram;
@@ -562,6 +563,7 @@ pub use dynamic::{
 pub use expose::{
     negotiate, push_f64, push_json_str, push_u64, Format, JsonWriter, OpenMetricsWriter, PrometheusWriter,
 };
+pub use family::{Count, Family, SeriesCell};
 pub use gauge::{Gauge, GaugeSeries};
 pub use group::Metrics;
 pub use histogram::{Histogram, HistogramHandle, HistogramSeries, DEFAULT_BUCKETS};

@@ -5,6 +5,8 @@ use core::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use std::sync::{Mutex, TryLockError};
 use std::time::{Duration, Instant};
 
+use crossbeam_utils::CachePadded;
+
 use crate::gauge::{Gauge, GaugeSeries};
 use crate::histogram::{Histogram, HistogramHandle};
 use crate::summary::{Summary, SummaryHandle};
@@ -205,9 +207,8 @@ impl<M: RecordWeighted + ?Sized> RecordWeighted for &M {
     }
 }
 
-/// What every record touches, alone on its cache lines so that the adaptation state and
-/// neighbouring data do not bounce with it.
-#[repr(align(128))]
+/// What every record touches (kept alone on its cache lines by `CachePadded`, so that the
+/// adaptation state and neighbouring data do not bounce with it).
 struct Hot {
     /// Records offered; each record's number is the value it read.
     seen: AtomicU64,
@@ -317,7 +318,7 @@ struct Period {
 /// assert_eq!(SAMPLER.current_keep_one_in(), 50); // so keep 1 in 50: 100 a second
 /// ```
 pub struct AdaptiveSampler {
-    hot: Hot,
+    hot: CachePadded<Hot>,
     strategy: Strategy,
     max_keep_one_in: u64,
     period: Duration,
@@ -333,7 +334,11 @@ pub struct AdaptiveSampler {
 impl AdaptiveSampler {
     const fn with_strategy(strategy: Strategy, keep_one_in: u64) -> Self {
         Self {
-            hot: Hot { seen: AtomicU64::new(0), kept: AtomicU64::new(0), keep_one_in: AtomicU64::new(keep_one_in) },
+            hot: CachePadded::new(Hot {
+                seen: AtomicU64::new(0),
+                kept: AtomicU64::new(0),
+                keep_one_in: AtomicU64::new(keep_one_in),
+            }),
             strategy,
             max_keep_one_in: DEFAULT_MAX_KEEP_ONE_IN,
             period: DEFAULT_PERIOD,

@@ -7,10 +7,12 @@ use core::sync::atomic::{
 };
 use std::cell::Cell;
 
-use crate::cell::{ConstInit, SeriesArray};
+use crossbeam_utils::CachePadded;
+
+use crate::cell::ConstInit;
 use crate::counter::CounterSeries;
-use crate::read::{process_start_time, MetricDesc, Series, StaticLabels, Visitor};
-use crate::tag::TagSet;
+use crate::family::{Count, Family, SeriesCell};
+use crate::read::{MetricDesc, Series, Visitor};
 
 /// Stripes per series of a [`ShardedCounter`]: 8 owned (each by at most one thread at a time,
 /// which adds to it without a locked instruction), and 4 shared by the threads that found no
@@ -35,10 +37,10 @@ const OWNED_STRIPES: usize = 8;
 /// owner's plain read-modify-write continues from the last value the previous owner stored.
 static OWNED: AtomicU8 = AtomicU8::new(0);
 
-/// One `AtomicU64` alone on its cache line (128 bytes: two lines, against adjacent-line
-/// prefetching), so that stripes written by different cores never share a line.
-#[repr(align(128))]
-struct Padded(AtomicU64);
+/// One `AtomicU64` alone on its cache lines (`CachePadded`: 128 bytes on x86-64 and
+/// aarch64, against adjacent-line prefetching), so that stripes written by different cores
+/// never share a line.
+type Padded = CachePadded<AtomicU64>;
 
 /// One series of a [`ShardedCounter`]: [`SHARDS`] stripes on separate cache lines.
 ///
@@ -67,7 +69,7 @@ pub struct ShardedSeries {
 
 impl ConstInit for ShardedSeries {
     #[allow(clippy::declare_interior_mutable_const)]
-    const INIT: Self = Self { stripes: [const { Padded(AtomicU64::new(0)) }; SHARDS] };
+    const INIT: Self = Self { stripes: [const { CachePadded::new(AtomicU64::new(0)) }; SHARDS] };
 }
 
 /// Not yet assigned.
@@ -170,7 +172,7 @@ impl ShardedSeries {
     #[inline(always)]
     pub fn add(&self, n: u64) {
         let k = stripe();
-        let cell = &self.stripes[k].0;
+        let cell: &AtomicU64 = &self.stripes[k];
         if k < OWNED_STRIPES {
             // This thread owns stripe `k` in every series until it exits: no other thread
             // writes it, so a load and a store lose nothing (readers load it atomically).
@@ -200,7 +202,7 @@ impl ShardedSeries {
     ///
     /// [`SHARDS`] relaxed loads on separate cache lines: for reads and scrapes, not hot paths.
     pub fn get(&self) -> u64 {
-        self.stripes.iter().fold(0u64, |acc, s| acc.wrapping_add(s.0.load(Relaxed)))
+        self.stripes.iter().fold(0u64, |acc, s| acc.wrapping_add(s.load(Relaxed)))
     }
 }
 
@@ -232,196 +234,31 @@ impl fmt::Debug for ShardedSeries {
 /// });
 /// assert_eq!(REQUESTS.get(), 4000);
 /// ```
-pub struct ShardedCounter<T: TagSet = ()> {
-    series: T::Array<ShardedSeries>,
+pub type ShardedCounter<T = ()> = Family<ShardedSeries, T>;
+
+impl SeriesCell for ShardedSeries {
+    const TYPE_NAME: &'static str = "ShardedCounter";
+
+    #[inline]
+    fn visit(&self, desc: &MetricDesc<'_>, series: Series<'_>, visitor: &mut dyn Visitor) {
+        visitor.counter(desc, series, self.get());
+    }
 }
 
-impl<T: TagSet> ShardedCounter<T> {
-    /// Hands every series to `visitor` as counters of the metric (the stripes of each series summed) `desc` (what the derived
-    /// [`Metrics::visit`](crate::Metrics::visit) does for this field): `begin_metric`, one
-    /// `counter` per series in tag order, `end_metric`.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// use metrics_runtime::{Metrics, PrometheusWriter, ShardedCounter};
-    ///
-    /// #[derive(Metrics)]
-    /// struct Jobs {
-    ///     /// Jobs run.
-    ///     jobs_total: ShardedCounter,
-    /// }
-    ///
-    /// let jobs = Jobs::new();
-    /// jobs.jobs_total.add(2);
-    /// let mut out = String::new();
-    /// jobs.jobs_total.visit(&jobs.descriptors()[0], &mut PrometheusWriter::new(&mut out));
-    /// assert!(out.ends_with("jobs_total 2\n"));
-    /// ```
-    pub fn visit(&self, desc: &MetricDesc<'_>, visitor: &mut dyn Visitor) {
-        let created = process_start_time();
-        visitor.begin_metric(desc);
-        for (index, series) in self.series().iter().enumerate() {
-            let labels = StaticLabels::<T>::new(index);
-            visitor.counter(desc, Series { index, labels: &labels, created }, series.get());
-        }
-        visitor.end_metric(desc);
-    }
-    /// A counter with every series at zero.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// use metrics_runtime::{ShardedCounter, Tag};
-    ///
-    /// #[derive(Tag, Clone, Copy, Debug, PartialEq, Eq)]
-    /// enum Core { Zero, One }
-    ///
-    /// static PACKETS: ShardedCounter<Core> = ShardedCounter::new();
-    /// assert_eq!(PACKETS.series().len(), 2);
-    /// assert_eq!(PACKETS.total(), 0);
-    /// ```
-    pub const fn new() -> Self {
-        Self { series: <T::Array<ShardedSeries> as ConstInit>::INIT }
-    }
-
-    /// The series for `tags`.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// use metrics_runtime::{ShardedCounter, Tag};
-    ///
-    /// #[derive(Tag, Clone, Copy, Debug, PartialEq, Eq)]
-    /// #[tag(rename_all = "lowercase")]
-    /// enum Direction { Rx, Tx }
-    ///
-    /// static PACKETS: ShardedCounter<Direction> = ShardedCounter::new();
-    /// PACKETS.with(Direction::Tx).add(10);
-    /// assert_eq!(PACKETS.with(Direction::Tx).get(), 10);
-    /// assert_eq!(PACKETS.with(Direction::Rx).get(), 0);
-    /// ```
-    ///
-    /// # Performance
-    ///
-    /// Index arithmetic on the tags' variants; no hashing, lock or allocation.
+impl Count for ShardedSeries {
     #[inline(always)]
-    pub fn with(&self, tags: T) -> &ShardedSeries {
-        &self.series.as_slice()[tags.index()]
+    fn inc(&self) {
+        ShardedSeries::inc(self);
     }
 
-    /// Every series, in index order.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// use metrics_runtime::{ShardedCounter, Tag};
-    ///
-    /// #[derive(Tag, Clone, Copy, Debug, PartialEq, Eq)]
-    /// #[tag(rename_all = "lowercase")]
-    /// enum Direction { Rx, Tx }
-    ///
-    /// static PACKETS: ShardedCounter<Direction> = ShardedCounter::new();
-    /// PACKETS.with(Direction::Rx).add(5);
-    /// let counts: Vec<u64> = PACKETS.series().iter().map(|s| s.get()).collect();
-    /// assert_eq!(counts, [5, 0]);
-    /// ```
-    pub fn series(&self) -> &[ShardedSeries] {
-        self.series.as_slice()
-    }
-
-    /// The sum over all series.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// use metrics_runtime::{ShardedCounter, Tag};
-    ///
-    /// #[derive(Tag, Clone, Copy, Debug, PartialEq, Eq)]
-    /// #[tag(rename_all = "lowercase")]
-    /// enum Direction { Rx, Tx }
-    ///
-    /// static PACKETS: ShardedCounter<Direction> = ShardedCounter::new();
-    /// PACKETS.with(Direction::Rx).add(5);
-    /// PACKETS.with(Direction::Tx).add(2);
-    /// assert_eq!(PACKETS.total(), 7);
-    /// ```
-    pub fn total(&self) -> u64 {
-        self.series().iter().fold(0u64, |acc, s| acc.wrapping_add(s.get()))
-    }
-}
-
-impl ShardedCounter<()> {
-    /// Adds one. See [`ShardedSeries::inc`].
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// use metrics_runtime::ShardedCounter;
-    ///
-    /// static REQUESTS: ShardedCounter = ShardedCounter::new();
-    /// REQUESTS.inc();
-    /// assert_eq!(REQUESTS.get(), 1);
-    /// ```
-    ///
-    /// # Performance
-    ///
-    /// As [`ShardedSeries::inc`].
     #[inline(always)]
-    pub fn inc(&self) {
-        self.with(()).inc();
+    fn add(&self, n: u64) {
+        ShardedSeries::add(self, n);
     }
 
-    /// Adds `n`.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// use metrics_runtime::ShardedCounter;
-    ///
-    /// static BYTES: ShardedCounter = ShardedCounter::new();
-    /// BYTES.add(64);
-    /// BYTES.add(36);
-    /// assert_eq!(BYTES.get(), 100);
-    /// ```
-    ///
-    /// # Performance
-    ///
-    /// As [`ShardedSeries::inc`].
     #[inline(always)]
-    pub fn add(&self, n: u64) {
-        self.with(()).add(n);
-    }
-
-    /// The current count.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// use metrics_runtime::ShardedCounter;
-    ///
-    /// static REQUESTS: ShardedCounter = ShardedCounter::new();
-    /// std::thread::scope(|s| {
-    ///     for _ in 0..3 {
-    ///         s.spawn(|| REQUESTS.add(10));
-    ///     }
-    /// });
-    /// assert_eq!(REQUESTS.get(), 30);
-    /// ```
-    pub fn get(&self) -> u64 {
-        self.with(()).get()
-    }
-}
-
-impl<T: TagSet> Default for ShardedCounter<T> {
-    fn default() -> Self {
-        Self::new()
-    }
-}
-
-impl<T: TagSet> fmt::Debug for ShardedCounter<T> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("ShardedCounter").field("series", &self.series().len()).field("total", &self.total()).finish()
+    fn get(&self) -> u64 {
+        ShardedSeries::get(self)
     }
 }
 

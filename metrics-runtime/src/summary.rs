@@ -8,7 +8,8 @@ use std::time::Instant;
 
 use tdigest::{Centroid, TDigest};
 
-use crate::cell::{ConstInit, SeriesArray};
+use crate::cell::ConstInit;
+use crate::family::Family;
 use crate::read::{process_start_time, MetricDesc, Series, StaticLabels, SummaryRead, Visitor};
 use crate::tag::TagSet;
 
@@ -762,7 +763,7 @@ impl fmt::Debug for SummarySeries {
 pub struct Summary<T: TagSet = ()> {
     config: &'static SummaryConfig,
     invalid: AtomicU64,
-    series: T::Array<SummarySeries>,
+    series: Family<SummarySeries, T>,
 }
 
 impl<T: TagSet> Summary<T> {
@@ -872,7 +873,7 @@ impl<T: TagSet> Summary<T> {
             i += 1;
         }
         assert!(config.compression >= 10, "the t-digest compression must be at least 10");
-        Self { config, invalid: AtomicU64::new(0), series: <T::Array<SummarySeries> as ConstInit>::INIT }
+        Self { config, invalid: AtomicU64::new(0), series: Family::new() }
     }
 
     /// The series for `tags`.
@@ -897,7 +898,7 @@ impl<T: TagSet> Summary<T> {
     /// Index arithmetic on the tags' variants; no hashing, lock or allocation.
     #[inline(always)]
     pub fn with(&self, tags: T) -> SummaryHandle<'_> {
-        SummaryHandle { config: self.config, invalid: &self.invalid, series: &self.series.as_slice()[tags.index()] }
+        SummaryHandle { config: self.config, invalid: &self.invalid, series: self.series.with(tags) }
     }
 
     /// The settings.
@@ -961,7 +962,7 @@ impl<T: TagSet> Summary<T> {
     ///
     /// Takes each series' lock and moves its buffered values: for reads and scrapes.
     pub fn heap_bytes(&self) -> usize {
-        self.series.as_slice().iter().map(|s| s.lock().heap_bytes()).sum()
+        self.series.series().iter().map(|s| s.lock().heap_bytes()).sum()
     }
 
     /// The number of series.
@@ -978,7 +979,7 @@ impl<T: TagSet> Summary<T> {
     /// assert_eq!(LATENCY.series_count(), 3);
     /// ```
     pub fn series_count(&self) -> usize {
-        self.series.as_slice().len()
+        self.series.series().len()
     }
 
     /// The series at `index`, in index order (see [`TagSet::from_index`]).
@@ -999,7 +1000,7 @@ impl<T: TagSet> Summary<T> {
     /// assert!(CHECKOUT.series_at(2).is_none());
     /// ```
     pub fn series_at(&self, index: usize) -> Option<SummaryHandle<'_>> {
-        let series = self.series.as_slice().get(index)?;
+        let series = self.series.series().get(index)?;
         Some(SummaryHandle { config: self.config, invalid: &self.invalid, series })
     }
 }

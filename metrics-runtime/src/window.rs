@@ -9,7 +9,7 @@ use core::time::Duration;
 
 use crate::aggregate::{percentile, HistogramValue};
 use crate::clock::{Clock, MonotonicClock};
-use crate::histogram::{atomic_f64_add, DEFAULT_BUCKETS};
+use crate::histogram::{atomic_f64_add, bucket_index, DEFAULT_BUCKETS};
 
 /// Set in a slot's epoch word while the slot is being zeroed for a new interval.
 const LOCKED: u64 = 1 << 63;
@@ -590,8 +590,7 @@ impl<const N: usize, const B: usize, C: Clock> WindowedHistogram<N, B, C> {
             self.invalid.fetch_add(1, Ordering::Relaxed);
             return;
         }
-        // Branch-free, as in `Histogram`: the number of bounds below the value is the bucket.
-        let i = self.bounds.iter().map(|b| usize::from(value > *b)).sum::<usize>().min(B - 1);
+        let i = bucket_index(self.bounds, value).min(B - 1);
         let now = self.timeline.now(&self.clock);
         let slot = &self.slots[(now % N as u64) as usize];
         slot.epoch.enter(now, || slot.reset());

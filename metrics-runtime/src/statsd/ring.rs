@@ -6,11 +6,7 @@ use core::cell::UnsafeCell;
 use core::mem::MaybeUninit;
 use core::sync::atomic::{AtomicUsize, Ordering};
 
-/// Keeps a value on its own cache lines, so that producers (on `tail`) and the consumer (on
-/// `head`) do not invalidate each other's line. 128 bytes: two lines, for the adjacent-line
-/// prefetcher of x86 and the 128-byte lines of some ARM cores.
-#[repr(align(128))]
-struct CachePadded<T>(T);
+use crossbeam_utils::CachePadded;
 
 struct Slot<T> {
     /// The slot's turn: `pos` when free for the push at `pos`, `pos + 1` when it holds the
@@ -23,6 +19,8 @@ struct Slot<T> {
 pub(crate) struct Ring<T: Copy> {
     slots: Box<[Slot<T>]>,
     mask: usize,
+    /// The consumer's position and the producers' (`tail`), each alone on its cache lines so
+    /// that they do not invalidate each other's line.
     head: CachePadded<AtomicUsize>,
     tail: CachePadded<AtomicUsize>,
 }
@@ -45,8 +43,8 @@ impl<T: Copy> Ring<T> {
         Self {
             slots,
             mask: capacity - 1,
-            head: CachePadded(AtomicUsize::new(0)),
-            tail: CachePadded(AtomicUsize::new(0)),
+            head: CachePadded::new(AtomicUsize::new(0)),
+            tail: CachePadded::new(AtomicUsize::new(0)),
         }
     }
 
@@ -58,7 +56,7 @@ impl<T: Copy> Ring<T> {
     /// Appends `value`, or gives it back when the queue is full.
     #[inline]
     pub(crate) fn push(&self, value: T) -> Result<(), T> {
-        let mut pos = self.tail.0.load(Ordering::Relaxed);
+        let mut pos = self.tail.load(Ordering::Relaxed);
         loop {
             let slot = &self.slots[pos & self.mask];
             // Acquire pairs with the Release store of `pop`: the previous value of this slot
@@ -68,8 +66,7 @@ impl<T: Copy> Ring<T> {
             if diff == 0 {
                 // Relaxed: winning the position is all the CAS decides; the slot's `seq`
                 // carries the ordering of its contents.
-                match self.tail.0.compare_exchange_weak(pos, pos.wrapping_add(1), Ordering::Relaxed, Ordering::Relaxed)
-                {
+                match self.tail.compare_exchange_weak(pos, pos.wrapping_add(1), Ordering::Relaxed, Ordering::Relaxed) {
                     Ok(_) => {
                         // SAFETY: winning the CAS at `pos` while `seq == pos` makes this thread
                         // the only one to touch the slot until it publishes `pos + 1` below:
@@ -86,7 +83,7 @@ impl<T: Copy> Ring<T> {
                 // The slot still holds the value pushed one lap ago: full.
                 return Err(value);
             } else {
-                pos = self.tail.0.load(Ordering::Relaxed);
+                pos = self.tail.load(Ordering::Relaxed);
             }
         }
     }
@@ -95,7 +92,7 @@ impl<T: Copy> Ring<T> {
     /// has claimed its slot but not finished writing it).
     #[inline]
     pub(crate) fn pop(&self) -> Option<T> {
-        let mut pos = self.head.0.load(Ordering::Relaxed);
+        let mut pos = self.head.load(Ordering::Relaxed);
         loop {
             let slot = &self.slots[pos & self.mask];
             // Acquire pairs with the Release store of `push`: the value is written.
@@ -103,8 +100,7 @@ impl<T: Copy> Ring<T> {
             let diff = seq.wrapping_sub(pos.wrapping_add(1)) as isize;
             if diff == 0 {
                 // Relaxed: as in `push`.
-                match self.head.0.compare_exchange_weak(pos, pos.wrapping_add(1), Ordering::Relaxed, Ordering::Relaxed)
-                {
+                match self.head.compare_exchange_weak(pos, pos.wrapping_add(1), Ordering::Relaxed, Ordering::Relaxed) {
                     Ok(_) => {
                         // SAFETY: `seq == pos + 1` means the push at `pos` has written the
                         // value and published it (Acquire above), and winning the CAS makes
@@ -120,7 +116,7 @@ impl<T: Copy> Ring<T> {
             } else if diff < 0 {
                 return None;
             } else {
-                pos = self.head.0.load(Ordering::Relaxed);
+                pos = self.head.load(Ordering::Relaxed);
             }
         }
     }
@@ -130,8 +126,8 @@ impl<T: Copy> Ring<T> {
         // The two loads are not one snapshot: pops between them can make `head` pass the
         // `tail` read, and pushes can make the difference exceed the capacity; clamp both.
         // (Positions would wrap after 2^64 operations, which is never.)
-        let head = self.head.0.load(Ordering::Relaxed);
-        let tail = self.tail.0.load(Ordering::Relaxed);
+        let head = self.head.load(Ordering::Relaxed);
+        let tail = self.tail.load(Ordering::Relaxed);
         tail.saturating_sub(head).min(self.capacity())
     }
 }
