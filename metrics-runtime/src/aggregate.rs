@@ -236,7 +236,7 @@ impl<C: Count, T: TagSet> Family<C, T> {
     /// Sums the series per value of the tag named `label`, across the other tags; `None` when
     /// the tag set has no such tag. Values come in the tag's variant order, zero included.
     ///
-    /// The untyped form of [`Counter::sum_by`], for a label name known only at run time.
+    /// The untyped form of [`Family::sum_by`], for a label name known only at run time.
     ///
     /// # Examples
     ///
@@ -288,7 +288,7 @@ impl<T: TagSet> Gauge<T> {
         self.series().iter().map(|s| s.get()).sum()
     }
 
-    /// Sums the series into groups; see [`Counter::sum_by`].
+    /// Sums the series into groups; see [`Family::sum_by`].
     ///
     /// # Examples
     ///
@@ -316,7 +316,7 @@ impl<T: TagSet> Gauge<T> {
         group_by(0.0f64, key, |i| series[i].get(), |a, v| *a += v)
     }
 
-    /// Sums the series per value of the tag named `label`; see [`Counter::sum_by_label`].
+    /// Sums the series per value of the tag named `label`; see [`Family::sum_by_label`].
     ///
     /// # Examples
     ///
@@ -375,7 +375,7 @@ impl<T: TagSet, const B: usize> Histogram<T, B> {
         groups.pop().map(|(_, v)| v).unwrap_or_else(|| HistogramValue::empty(self.bounds()))
     }
 
-    /// Adds the series into groups, bucket by bucket; see [`Counter::sum_by`].
+    /// Adds the series into groups, bucket by bucket; see [`Family::sum_by`].
     ///
     /// # Examples
     ///
@@ -407,7 +407,7 @@ impl<T: TagSet, const B: usize> Histogram<T, B> {
     }
 
     /// Adds the series per value of the tag named `label`, bucket by bucket; see
-    /// [`Counter::sum_by_label`].
+    /// [`Family::sum_by_label`].
     ///
     /// # Examples
     ///

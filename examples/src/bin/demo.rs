@@ -2,7 +2,7 @@
 //! metrics at http://127.0.0.1:9898/metrics and printing one line a second (requests/s, p50,
 //! p99) until Ctrl-C or `--seconds N`.
 //!
-//! `cargo run --release -p examples --bin demo -- --seconds 10`
+//! `cargo run --release -p examples --bin demo -- --seconds 10` (`--help` lists the options)
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -117,24 +117,52 @@ async fn handle(rng: &mut Rng) {
     METRICS.inflight_requests.dec();
 }
 
-fn seconds_arg() -> Option<u64> {
-    let args: Vec<String> = std::env::args().collect();
-    let i = args.iter().position(|a| a == "--seconds")?;
-    match args.get(i + 1).map(|v| v.parse()) {
-        Some(Ok(n)) => Some(n),
-        _ => {
-            eprintln!("usage: demo [--seconds N]");
-            std::process::exit(2);
+const USAGE: &str = "\
+usage: demo [OPTIONS]
+
+A small service under simulated load that serves its metrics over HTTP and prints one line
+a second (requests/s, p50, p99).
+
+options:
+  --seconds N      run N seconds, then exit 0 (default: until Ctrl-C)
+  --listen ADDR    serve http://ADDR/metrics (default: 127.0.0.1:9898)
+  -h, --help       print this help and exit
+";
+
+/// The command line.
+struct Args {
+    seconds: Option<u64>,
+    listen: std::net::SocketAddr,
+}
+
+fn parse_args() -> Result<Args, lexopt::Error> {
+    use lexopt::prelude::*;
+    let mut args = Args { seconds: None, listen: ServerConfig::default().addr };
+    let mut parser = lexopt::Parser::from_env();
+    while let Some(arg) = parser.next()? {
+        match arg {
+            Long("seconds") => args.seconds = Some(parser.value()?.parse()?),
+            Long("listen") => args.listen = parser.value()?.parse()?,
+            Short('h') | Long("help") => {
+                print!("{USAGE}");
+                std::process::exit(0);
+            }
+            _ => return Err(arg.unexpected()),
         }
     }
+    Ok(args)
 }
 
 #[tokio::main]
 async fn main() -> std::io::Result<()> {
-    let seconds = seconds_arg();
+    let args = parse_args().unwrap_or_else(|e| {
+        eprintln!("demo: {e}\n\n{USAGE}");
+        std::process::exit(2);
+    });
+    let seconds = args.seconds;
     let mut registry = Registry::new();
     registry.register(&METRICS).expect("names are unique");
-    let server = serve(Arc::new(registry), ServerConfig::default()).await?;
+    let server = serve(Arc::new(registry), ServerConfig { addr: args.listen, ..ServerConfig::default() }).await?;
     println!("serving http://{}/metrics", server.local_addr());
 
     // Simulated load: 32 clients, each sending requests back to back.
