@@ -1,6 +1,6 @@
 //! OpenMetrics 1.0 text format.
 
-use super::text::{buckets, f64_line, sample_prefix, series_prefix, u64_line};
+use super::text::{buckets, f64_line, sample_prefix, series_prefix, sum_and_count, summary, u64_line};
 use crate::read::{HistogramRead, MetricDesc, Series, SummaryRead, Visitor};
 
 /// Writes the OpenMetrics 1.0 text format into a caller's buffer: `# TYPE`, `# UNIT` and
@@ -90,23 +90,13 @@ impl Visitor for OpenMetricsWriter<'_> {
         // No `_sum` once the sum is not a counter, and no `_count` without a `_sum` (the
         // `+Inf` bucket is the count).
         if !(h.negative || h.bounds.first().is_some_and(|b| *b < 0.0)) {
-            sample_prefix(self.out, m.name, "_sum", series.labels, None);
-            f64_line(self.out, h.sum);
-            sample_prefix(self.out, m.name, "_count", series.labels, None);
-            u64_line(self.out, count);
+            sum_and_count(self.out, m.name, &series, h.sum, count);
         }
         self.created(m, &series);
     }
 
     fn summary(&mut self, m: &MetricDesc<'_>, series: Series<'_>, s: &SummaryRead<'_>) {
-        for (label, value) in s.labels.iter().zip(s.values) {
-            sample_prefix(self.out, m.name, "", series.labels, Some(("quantile", label)));
-            f64_line(self.out, *value);
-        }
-        sample_prefix(self.out, m.name, "_sum", series.labels, None);
-        f64_line(self.out, s.sum);
-        sample_prefix(self.out, m.name, "_count", series.labels, None);
-        u64_line(self.out, s.count);
+        summary(self.out, m.name, &series, s);
         self.created(m, &series);
     }
 }

@@ -1,6 +1,6 @@
 //! Prometheus text format 0.0.4.
 
-use super::text::{buckets, f64_line, sample_prefix, series_prefix, u64_line};
+use super::text::{buckets, f64_line, series_prefix, sum_and_count, summary, u64_line};
 use crate::read::{HistogramRead, MetricDesc, Series, SummaryRead, Visitor};
 
 /// Writes the Prometheus text format (0.0.4) into a caller's buffer: `# HELP` and `# TYPE` per
@@ -64,20 +64,10 @@ impl Visitor for PrometheusWriter<'_> {
 
     fn histogram(&mut self, m: &MetricDesc<'_>, series: Series<'_>, h: &HistogramRead<'_>) {
         let count = buckets(self.out, m.name, &series, h);
-        sample_prefix(self.out, m.name, "_sum", series.labels, None);
-        f64_line(self.out, h.sum);
-        sample_prefix(self.out, m.name, "_count", series.labels, None);
-        u64_line(self.out, count);
+        sum_and_count(self.out, m.name, &series, h.sum, count);
     }
 
     fn summary(&mut self, m: &MetricDesc<'_>, series: Series<'_>, s: &SummaryRead<'_>) {
-        for (label, value) in s.labels.iter().zip(s.values) {
-            sample_prefix(self.out, m.name, "", series.labels, Some(("quantile", label)));
-            f64_line(self.out, *value);
-        }
-        sample_prefix(self.out, m.name, "_sum", series.labels, None);
-        f64_line(self.out, s.sum);
-        sample_prefix(self.out, m.name, "_count", series.labels, None);
-        u64_line(self.out, s.count);
+        summary(self.out, m.name, &series, s);
     }
 }

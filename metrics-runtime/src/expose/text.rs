@@ -67,3 +67,20 @@ pub(super) fn buckets(out: &mut String, name: &str, series: &Series<'_>, h: &cra
     }
     total
 }
+
+/// `_sum` and `_count` lines.
+pub(super) fn sum_and_count(out: &mut String, name: &str, series: &Series<'_>, sum: f64, count: u64) {
+    sample_prefix(out, name, "_sum", series.labels, None);
+    f64_line(out, sum);
+    sample_prefix(out, name, "_count", series.labels, None);
+    u64_line(out, count);
+}
+
+/// A summary series: one `{quantile}` line per configured quantile, then `_sum` and `_count`.
+pub(super) fn summary(out: &mut String, name: &str, series: &Series<'_>, s: &crate::read::SummaryRead<'_>) {
+    for (label, value) in s.labels.iter().zip(s.values) {
+        sample_prefix(out, name, "", series.labels, Some(("quantile", label)));
+        f64_line(out, *value);
+    }
+    sum_and_count(out, name, series, s.sum, s.count);
+}
