@@ -13,7 +13,6 @@ use tokio::time::MissedTickBehavior;
 
 use crate::group::Metrics;
 use crate::registry::Registry;
-use crate::snapshot::{MetricSnapshot, MetricsExt, Snapshot};
 
 use super::batcher::{AsyncMetricsBatcher, BatcherConfig};
 use super::breaker::{BreakerConfig, BreakerState, MetricCircuitBreaker};
@@ -123,10 +122,10 @@ enum Entry {
 }
 
 impl Entry {
-    fn snapshot(&self) -> Snapshot {
+    fn visit(&self, visitor: &mut dyn crate::Visitor) {
         match self {
-            Entry::Static(m) => m.snapshot(),
-            Entry::Shared(m) => m.snapshot(),
+            Entry::Static(m) => m.visit(visitor),
+            Entry::Shared(m) => m.visit(visitor),
         }
     }
 
@@ -561,7 +560,6 @@ impl StatsdExporter {
             breaker: Arc::clone(&breaker),
             socket,
             config,
-            metrics: Vec::new(),
             lines: Lines::default(),
             datagram: String::new(),
             record_line: String::new(),
@@ -794,9 +792,7 @@ struct Flusher {
     stats: Arc<StatsdStats>,
     breaker: Arc<MetricCircuitBreaker>,
     socket: UdpSocket,
-    /// Reused buffers: the structs' metrics being read, the lines of a flush, the datagram
-    /// being packed, one record's line.
-    metrics: Vec<MetricSnapshot>,
+    /// Reused buffers: the lines of a flush, the datagram being packed, one record's line.
     lines: Lines,
     datagram: String,
     record_line: String,
@@ -881,17 +877,18 @@ impl Flusher {
             return FlushReport::new(FlushResult::BreakerOpen);
         }
         self.lines.clear();
+        // Pure reads through the read protocol: no snapshot is built.
         if let Some(registry) = &self.source.registry {
-            self.lines.diff(PART_REGISTRY, &registry.snapshot().metrics, &self.format);
+            self.lines.diff_visit(PART_REGISTRY, &self.format, |v| registry.visit(v));
         }
         if !self.source.structs.is_empty() {
             // The structs' metrics, one after the other, are read as one part.
-            self.metrics.clear();
-            for entry in &self.source.structs {
-                self.metrics.append(&mut entry.snapshot().metrics);
-            }
-            self.lines.diff(PART_STRUCTS, &self.metrics, &self.format);
-            self.metrics.clear();
+            let structs = &self.source.structs;
+            self.lines.diff_visit(PART_STRUCTS, &self.format, |v| {
+                for entry in structs {
+                    entry.visit(v);
+                }
+            });
         }
         // Maintenance after the reads, at most once per `maintenance_interval` (a
         // `BoundedRegistry` evicts its idle series then, never during a read).
@@ -913,7 +910,8 @@ impl Flusher {
         }
         self.own_from = self.lines.units();
         if self.config.push_own_stats {
-            self.lines.diff(PART_OWN, &self.stats.snapshot().metrics, &self.format);
+            let stats = &self.stats;
+            self.lines.diff_visit(PART_OWN, &self.format, |v| stats.visit(v));
         }
         let mut report = FlushReport::new(FlushResult::Sent);
         report.lines = lines;

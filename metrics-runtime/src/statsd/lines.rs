@@ -6,7 +6,9 @@ use std::collections::HashMap;
 use std::fmt::Write as _;
 
 use super::batcher::{Record, RecordKind};
-use crate::{HistogramValue, MetricSnapshot, SeriesValue};
+use crate::read::{HistogramRead, MetricDesc, Series, SummaryRead, Visitor};
+#[cfg(test)]
+use crate::{MetricSnapshot, SeriesValue};
 
 /// How the tags of a series are written.
 ///
@@ -236,7 +238,7 @@ impl PartState {
 /// its length (`9:req_total6:method3:GET`), so that no name or value, whatever it holds, can
 /// make two series spell the same key; then its start time (`@` and the bits), so that a
 /// series removed and created again is a new series, counted from zero.
-fn series_key(out: &mut String, name: &str, labels: &[(String, String)], created: f64) {
+fn series_key<'t>(out: &mut String, name: &str, labels: impl Iterator<Item = (&'t str, &'t str)>, created: f64) {
     out.clear();
     let mut push = |s: &str| {
         out.push_str(itoa::Buffer::new().format(s.len()));
@@ -487,54 +489,88 @@ impl Lines {
 
     /// Appends the units for what changed in `metrics` (a snapshot) since the values last
     /// committed for `part`, series by series whatever their order; forgets the series the
-    /// snapshot no longer holds.
+    /// snapshot no longer holds. (The exporter reads through [`Lines::diff_visit`]; this is the
+    /// same diff over plain data.)
+    #[cfg(test)]
     pub(crate) fn diff(&mut self, part: usize, metrics: &[MetricSnapshot], format: &LineFormat) {
         let mut state = std::mem::take(&mut self.states[part]);
         let mut key = std::mem::take(&mut self.key);
         state.generation = state.generation.wrapping_add(1);
         for metric in metrics {
-            let name = metric.name.as_str();
             for series in &metric.series {
-                if matches!(series.value, SeriesValue::Summary(_)) && format.summaries == SummaryMode::Skip {
-                    continue;
-                }
-                series_key(&mut key, name, &series.labels, series.created);
-                let last = state.claim(&mut key);
-                let at = At {
-                    part,
-                    key: &key,
-                    key_index: Cell::new(None),
-                    name,
-                    tags: series.labels.iter().map(|(k, v)| (k.as_str(), v.as_str())),
+                let value = match &series.value {
+                    SeriesValue::Counter(v) => Value::Counter(*v),
+                    SeriesValue::Gauge(v) => Value::Gauge(*v),
+                    SeriesValue::Histogram(h) => Value::Histogram { bounds: &h.bounds, counts: &h.counts, sum: h.sum },
+                    SeriesValue::Summary(s) => Value::Summary { count: s.count, sum: s.sum },
                 };
-                match &series.value {
-                    SeriesValue::Counter(value) => {
-                        last_field(last, 0, 0);
-                        self.counter(&at, "", *value, &mut last[0], format);
-                    }
-                    SeriesValue::Gauge(value) => {
-                        let value = *value;
-                        if value.is_finite() && value.to_bits() != last_field(last, 0, UNSENT) {
-                            format.gauge_line(&mut self.text, name, at.tags.clone(), value);
-                            self.commit(&at, 0, value.to_bits());
-                        }
-                    }
-                    SeriesValue::Histogram(histogram) => self.histogram(&at, &metric.unit, histogram, last, format),
-                    SeriesValue::Summary(summary) => {
-                        // A count below the one sent: a new series under the same name and
-                        // labels (or a restarted source), its count and sum both from zero.
-                        if last.len() != 2 || summary.count < last[0] {
-                            *last = vec![0, 0f64.to_bits()];
-                        }
-                        self.counter(&at, ".count", summary.count, &mut last[0], format);
-                        self.sum(&at, 1, (summary.sum, f64::from_bits(last[1])), format);
-                    }
-                }
+                let tags = series.labels.iter().map(|(k, v)| (k.as_str(), v.as_str()));
+                let one = One { part, name: &metric.name, unit: &metric.unit, created: series.created, value };
+                self.diff_series(&mut state, &mut key, one, tags, format);
             }
         }
         state.sweep();
         self.key = key;
         self.states[part] = state;
+    }
+
+    /// Appends the units for what changed, since the values last committed for `part`, in the
+    /// metrics that `visit` hands to its visitor (a pure read through the read protocol, with
+    /// no snapshot built); forgets the series that are no longer there.
+    pub(crate) fn diff_visit(&mut self, part: usize, format: &LineFormat, visit: impl FnOnce(&mut dyn Visitor)) {
+        let mut state = std::mem::take(&mut self.states[part]);
+        state.generation = state.generation.wrapping_add(1);
+        let key = std::mem::take(&mut self.key);
+        let mut diff = Diff { lines: self, part, format, state, key, text: String::new(), ranges: Vec::new() };
+        visit(&mut diff);
+        let Diff { mut state, key, .. } = diff;
+        state.sweep();
+        self.key = key;
+        self.states[part] = state;
+    }
+
+    /// The units of one series, against its state in `state`.
+    fn diff_series<'t, I>(
+        &mut self,
+        state: &mut PartState,
+        key: &mut String,
+        one: One<'_>,
+        tags: I,
+        format: &LineFormat,
+    ) where
+        I: Iterator<Item = (&'t str, &'t str)> + Clone,
+    {
+        if matches!(one.value, Value::Summary { .. }) && format.summaries == SummaryMode::Skip {
+            return;
+        }
+        series_key(key, one.name, tags.clone(), one.created);
+        let last = state.claim(key);
+        let name = one.name;
+        let at = At { part: one.part, key, key_index: Cell::new(None), name, tags };
+        match one.value {
+            Value::Counter(value) => {
+                last_field(last, 0, 0);
+                self.counter(&at, "", value, &mut last[0], format);
+            }
+            Value::Gauge(value) => {
+                if value.is_finite() && value.to_bits() != last_field(last, 0, UNSENT) {
+                    format.gauge_line(&mut self.text, name, at.tags.clone(), value);
+                    self.commit(&at, 0, value.to_bits());
+                }
+            }
+            Value::Histogram { bounds, counts, sum } => {
+                self.histogram(&at, one.unit, (bounds, counts, sum), last, format)
+            }
+            Value::Summary { count, sum } => {
+                // A count below the one sent: a new series under the same name and labels (or
+                // a restarted source), its count and sum both from zero.
+                if last.len() != 2 || count < last[0] {
+                    *last = vec![0, 0f64.to_bits()];
+                }
+                self.counter(&at, ".count", count, &mut last[0], format);
+                self.sum(&at, 1, (sum, f64::from_bits(last[1])), format);
+            }
+        }
     }
 
     /// A counter's increase since `*last`, committing `value` to field 0. A value below `*last`
@@ -572,14 +608,13 @@ impl Lines {
         &mut self,
         at: &At<'_, I>,
         unit: &str,
-        histogram: &HistogramValue,
+        (bounds, buckets, sum): (&[f64], &[u64], f64),
         last: &mut Vec<u64>,
         format: &LineFormat,
     ) where
         I: Iterator<Item = (&'t str, &'t str)> + Clone,
     {
-        // Per-bucket counts, one per bound then `+Inf`.
-        let buckets = histogram.counts.as_slice();
+        // `buckets`: per-bucket counts, one per bound then `+Inf`.
         // A bucket count below the one sent: a new series under the same name and labels (or a
         // restarted source), every bucket and the sum from zero.
         if last.len() != buckets.len() + 1 || buckets.iter().zip(last.iter()).any(|(c, l)| c < l) {
@@ -597,7 +632,7 @@ impl Lines {
                     }
                     self.end_unit();
                 }
-                self.sum(at, buckets.len(), (histogram.sum, f64::from_bits(last[buckets.len()])), format);
+                self.sum(at, buckets.len(), (sum, f64::from_bits(last[buckets.len()])), format);
                 return;
             }
             HistogramMode::Timings => ("ms", if unit == "seconds" { 1000.0 } else { 1.0 }),
@@ -607,7 +642,7 @@ impl Lines {
         let mut largest_bound = 0.0;
         for (b, &count) in buckets.iter().enumerate() {
             // The `+Inf` bucket is sent at the largest finite bound: a lower bound of its values.
-            let bound = histogram.bounds.get(b).copied().unwrap_or(f64::INFINITY);
+            let bound = bounds.get(b).copied().unwrap_or(f64::INFINITY);
             if bound.is_finite() {
                 largest_bound = bound;
             }
@@ -618,6 +653,74 @@ impl Lines {
                 self.commit(at, b, count);
             }
         }
+    }
+}
+
+/// One series' identity and value, as a diff reads it.
+struct One<'v> {
+    part: usize,
+    name: &'v str,
+    unit: &'v str,
+    created: f64,
+    value: Value<'v>,
+}
+
+/// A series' value, borrowed from a snapshot or from a visit.
+#[derive(Clone, Copy)]
+enum Value<'v> {
+    Counter(u64),
+    Gauge(f64),
+    Histogram { bounds: &'v [f64], counts: &'v [u64], sum: f64 },
+    Summary { count: u64, sum: f64 },
+}
+
+/// The StatsD delta computation as a visitor of the read protocol: each series' labels are
+/// copied into one reused buffer, and its units appended to the lines.
+struct Diff<'l> {
+    lines: &'l mut Lines,
+    part: usize,
+    format: &'l LineFormat,
+    state: PartState,
+    key: String,
+    /// The current series' label names and values, back to back; `ranges` delimits them.
+    text: String,
+    ranges: Vec<(std::ops::Range<usize>, std::ops::Range<usize>)>,
+}
+
+impl Diff<'_> {
+    fn series(&mut self, m: &MetricDesc<'_>, series: &Series<'_>, value: Value<'_>) {
+        self.text.clear();
+        self.ranges.clear();
+        let (text, ranges) = (&mut self.text, &mut self.ranges);
+        series.labels.pairs(&mut |k, v| {
+            let k0 = text.len();
+            text.push_str(k);
+            let v0 = text.len();
+            text.push_str(v);
+            ranges.push((k0..v0, v0..text.len()));
+        });
+        let text = &self.text;
+        let tags = self.ranges.iter().map(|(k, v)| (&text[k.clone()], &text[v.clone()]));
+        let one = One { part: self.part, name: m.name, unit: m.unit, created: series.created, value };
+        self.lines.diff_series(&mut self.state, &mut self.key, one, tags, self.format);
+    }
+}
+
+impl Visitor for Diff<'_> {
+    fn counter(&mut self, m: &MetricDesc<'_>, series: Series<'_>, value: u64) {
+        self.series(m, &series, Value::Counter(value));
+    }
+
+    fn gauge(&mut self, m: &MetricDesc<'_>, series: Series<'_>, value: f64) {
+        self.series(m, &series, Value::Gauge(value));
+    }
+
+    fn histogram(&mut self, m: &MetricDesc<'_>, series: Series<'_>, h: &HistogramRead<'_>) {
+        self.series(m, &series, Value::Histogram { bounds: h.bounds, counts: h.counts, sum: h.sum });
+    }
+
+    fn summary(&mut self, m: &MetricDesc<'_>, series: Series<'_>, s: &SummaryRead<'_>) {
+        self.series(m, &series, Value::Summary { count: s.count, sum: s.sum });
     }
 }
 
@@ -643,7 +746,7 @@ struct At<'n, I> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::{MetricKind, SeriesSnapshot, SummaryValue};
+    use crate::{HistogramValue, MetricKind, SeriesSnapshot, SummaryValue};
 
     fn format(style: TagStyle, histograms: HistogramMode) -> LineFormat {
         LineFormat {
@@ -815,6 +918,25 @@ mod tests {
         );
         disk.ops_total.with(Op::Read).inc();
         assert_eq!(flush(&mut lines, &disk.snapshot().metrics, &f), ["app.disk_ops_total:1|c|#op:read,env:pro_d"]);
+
+        // Reading through the visitor (what the exporter does) gives the same units as
+        // reading the snapshot, and keeps the same state.
+        let mut visited = Lines::default();
+        let by_visit = |lines: &mut Lines| {
+            lines.clear();
+            lines.diff_visit(PART_STRUCTS, &f, |v| crate::Metrics::visit(&disk, v));
+            let out: Vec<String> = units(lines).into_iter().map(str::to_owned).collect();
+            let mut cursor = 0;
+            lines.apply_commits(lines.units(), &mut cursor);
+            out
+        };
+        let mut by_snapshot = Lines::default();
+        let first = flush(&mut by_snapshot, &disk.snapshot().metrics, &f);
+        assert_eq!(by_visit(&mut visited), first);
+        disk.ops_total.with(Op::Write).add(5);
+        disk.latency_seconds.record(0.001);
+        assert_eq!(by_visit(&mut visited), flush(&mut by_snapshot, &disk.snapshot().metrics, &f));
+        assert_eq!(by_visit(&mut visited), Vec::<String>::new(), "nothing changed, nothing sent");
     }
 
     /// One family per kind, each series labelled `tenant`; per tenant, `(counter, gauge,
@@ -998,7 +1120,7 @@ mod tests {
         let key = |name: &str, labels: &[(&str, &str)]| {
             let mut out = String::new();
             let labels: Vec<_> = labels.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect();
-            series_key(&mut out, name, &labels, 0.0);
+            series_key(&mut out, name, labels.iter().map(|(k, v)| (k.as_str(), v.as_str())), 0.0);
             out
         };
         assert_eq!(key("req_total", &[("method", "GET")]), "9:req_total6:method3:GET@0");
