@@ -9,7 +9,7 @@ use std::sync::OnceLock;
 use benches::{index_sequence, rotating};
 use criterion::{criterion_group, criterion_main, Criterion};
 use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
-use metrics_runtime::{BoundedConfig, BoundedRegistry};
+use metrics_runtime::dynamic::{BoundedConfig, BoundedRegistry};
 
 /// Distinct label values: route names, as a service would see them.
 const ROUTES: usize = 100;

@@ -23,7 +23,8 @@ use std::time::{Duration, Instant};
 
 use benches::{rotating, value_sequence, BOUNDS, VALUE_MASK};
 use criterion::{criterion_group, criterion_main, Criterion};
-use metrics_runtime::{AdaptiveSampler, Histogram, Summary, DEFAULT_BUCKETS};
+use metrics_runtime::sampling::AdaptiveSampler;
+use metrics_runtime::{Histogram, Summary, DEFAULT_BUCKETS};
 
 static HIST_UNSAMPLED: Histogram = Histogram::new();
 static HIST_10: Histogram = Histogram::new();
@@ -48,7 +49,7 @@ static CONTENDED_10: Histogram = Histogram::new();
 static CONTENDED_SAMPLER_10: AdaptiveSampler = AdaptiveSampler::fixed(10);
 
 /// `group/unsampled` through the metric's own `record`, then each sampler on its own metric.
-fn bench_group<M: metrics_runtime::RecordWeighted + Sync>(
+fn bench_group<M: metrics_runtime::sampling::RecordWeighted + Sync>(
     c: &mut Criterion,
     group: &str,
     unsampled: impl Fn(f64),

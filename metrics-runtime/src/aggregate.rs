@@ -12,13 +12,13 @@ use crate::tag::TagSet;
 /// The buckets, count and sum of a histogram: one series, or several added together.
 ///
 /// What [`Histogram::total`], [`Histogram::sum_by`],
-/// [`WindowedHistogram::snapshot`](crate::WindowedHistogram::snapshot) and snapshots
-/// ([`SeriesValue::Histogram`](crate::SeriesValue::Histogram)) return: plain data.
+/// [`WindowedHistogram::snapshot`](crate::window::WindowedHistogram::snapshot) and snapshots
+/// ([`SeriesValue::Histogram`](crate::snapshot::SeriesValue::Histogram)) return: plain data.
 ///
 /// # Examples
 ///
 /// ```
-/// use metrics_runtime::HistogramValue;
+/// use metrics_runtime::snapshot::HistogramValue;
 ///
 /// let h = HistogramValue { bounds: vec![1.0, 2.0], counts: vec![3, 1, 0], sum: 4.5 };
 /// assert_eq!(h.count(), 4);
@@ -34,7 +34,7 @@ pub struct HistogramValue {
     /// `counts.len() == bounds.len() + 1`.
     pub counts: Vec<u64>,
     /// The sum of the observations.
-    #[cfg_attr(feature = "serde", serde(with = "crate::snapshot::serde_f64"))]
+    #[cfg_attr(feature = "serde", serde(with = "serde_f64"))]
     pub sum: f64,
 }
 
@@ -44,7 +44,7 @@ impl HistogramValue {
     /// # Examples
     ///
     /// ```
-    /// use metrics_runtime::HistogramValue;
+    /// use metrics_runtime::snapshot::HistogramValue;
     ///
     /// let h = HistogramValue::empty(&[0.1, 1.0]);
     /// assert_eq!(h.counts, vec![0, 0, 0]);
@@ -59,7 +59,7 @@ impl HistogramValue {
     /// # Examples
     ///
     /// ```
-    /// use metrics_runtime::HistogramValue;
+    /// use metrics_runtime::snapshot::HistogramValue;
     ///
     /// let h = HistogramValue { bounds: vec![1.0], counts: vec![2, 5], sum: 30.0 };
     /// assert_eq!(h.count(), 7);
@@ -73,7 +73,7 @@ impl HistogramValue {
     /// # Examples
     ///
     /// ```
-    /// use metrics_runtime::HistogramValue;
+    /// use metrics_runtime::snapshot::HistogramValue;
     ///
     /// let h = HistogramValue { bounds: vec![1.0, 5.0], counts: vec![1, 0, 2], sum: 21.0 };
     /// assert_eq!(h.cumulative(), vec![1, 1, 3]);
@@ -99,7 +99,7 @@ impl HistogramValue {
     /// # Examples
     ///
     /// ```
-    /// use metrics_runtime::HistogramValue;
+    /// use metrics_runtime::snapshot::HistogramValue;
     ///
     /// let h = HistogramValue { bounds: vec![10.0, 20.0], counts: vec![0, 4, 0], sum: 60.0 };
     /// assert_eq!(h.percentile(0.5), Some(15.0));
@@ -453,5 +453,61 @@ mod tests {
         a.merge(&HistogramValue { bounds: vec![1.0], counts: vec![1, 2], sum: 9.0 });
         a.merge(&HistogramValue { bounds: vec![1.0], counts: vec![0, 1], sum: 5.0 });
         assert_eq!(a, HistogramValue { bounds: vec![1.0], counts: vec![1, 3], sum: 14.0 });
+    }
+}
+
+/// `f64` as a number, or as the strings `"NaN"`, `"+Inf"`, `"-Inf"` that JSON needs.
+#[cfg(feature = "serde")]
+pub(crate) mod serde_f64 {
+    use core::fmt;
+
+    use serde::de::{self, Visitor};
+    use serde::{Deserializer, Serializer};
+
+    pub(crate) fn serialize<S: Serializer>(value: &f64, s: S) -> Result<S::Ok, S::Error> {
+        if value.is_finite() {
+            s.serialize_f64(*value)
+        } else if value.is_nan() {
+            s.serialize_str("NaN")
+        } else if *value > 0.0 {
+            s.serialize_str("+Inf")
+        } else {
+            s.serialize_str("-Inf")
+        }
+    }
+
+    pub(crate) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<f64, D::Error> {
+        d.deserialize_any(F64)
+    }
+
+    struct F64;
+
+    impl Visitor<'_> for F64 {
+        type Value = f64;
+
+        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str("a number, or one of the strings `NaN`, `+Inf`, `-Inf`")
+        }
+
+        fn visit_f64<E: de::Error>(self, v: f64) -> Result<f64, E> {
+            Ok(v)
+        }
+
+        fn visit_i64<E: de::Error>(self, v: i64) -> Result<f64, E> {
+            Ok(v as f64)
+        }
+
+        fn visit_u64<E: de::Error>(self, v: u64) -> Result<f64, E> {
+            Ok(v as f64)
+        }
+
+        fn visit_str<E: de::Error>(self, v: &str) -> Result<f64, E> {
+            match v {
+                "NaN" => Ok(f64::NAN),
+                "+Inf" | "Inf" => Ok(f64::INFINITY),
+                "-Inf" => Ok(f64::NEG_INFINITY),
+                _ => Err(E::invalid_value(de::Unexpected::Str(v), &self)),
+            }
+        }
     }
 }

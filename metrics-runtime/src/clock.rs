@@ -6,8 +6,8 @@ use core::time::Duration;
 use std::sync::{Arc, OnceLock};
 use std::time::Instant;
 
-/// A source of time for [`WindowedCounter`](crate::WindowedCounter) and
-/// [`WindowedHistogram`](crate::WindowedHistogram): milliseconds since an origin that is fixed
+/// A source of time for [`WindowedCounter`](crate::window::WindowedCounter) and
+/// [`WindowedHistogram`](crate::window::WindowedHistogram): milliseconds since an origin that is fixed
 /// for the clock.
 ///
 /// Windows only ever compare readings of one clock, so the origin does not matter. A clock
@@ -17,7 +17,7 @@ use std::time::Instant;
 /// # Examples
 ///
 /// ```
-/// use metrics_runtime::{Clock, ManualClock, MonotonicClock};
+/// use metrics_runtime::window::{Clock, ManualClock, MonotonicClock};
 ///
 /// // A clock of your own: a fixed one here.
 /// struct Frozen;
@@ -41,7 +41,7 @@ pub trait Clock: Send + Sync {
     /// # Examples
     ///
     /// ```
-    /// use metrics_runtime::{Clock, ManualClock};
+    /// use metrics_runtime::window::{Clock, ManualClock};
     ///
     /// let clock = ManualClock::new();
     /// clock.set_millis(250);
@@ -70,7 +70,7 @@ impl<C: Clock + ?Sized> Clock for Arc<C> {
 /// # Examples
 ///
 /// ```
-/// use metrics_runtime::{Clock, MonotonicClock};
+/// use metrics_runtime::window::{Clock, MonotonicClock};
 ///
 /// let before = MonotonicClock.now_millis();
 /// std::thread::sleep(std::time::Duration::from_millis(5));
@@ -101,7 +101,7 @@ impl Clock for MonotonicClock {
 ///
 /// ```
 /// use std::time::Duration;
-/// use metrics_runtime::{Clock, ManualClock};
+/// use metrics_runtime::window::{Clock, ManualClock};
 ///
 /// static CLOCK: ManualClock = ManualClock::new();
 /// assert_eq!(CLOCK.now_millis(), 0);
@@ -121,7 +121,7 @@ impl ManualClock {
     /// # Examples
     ///
     /// ```
-    /// use metrics_runtime::{Clock, ManualClock};
+    /// use metrics_runtime::window::{Clock, ManualClock};
     ///
     /// assert_eq!(ManualClock::new().now_millis(), 0);
     /// ```
@@ -134,7 +134,7 @@ impl ManualClock {
     /// # Examples
     ///
     /// ```
-    /// use metrics_runtime::{Clock, ManualClock};
+    /// use metrics_runtime::window::{Clock, ManualClock};
     ///
     /// let clock = ManualClock::new();
     /// clock.set_millis(60_000);
@@ -150,7 +150,7 @@ impl ManualClock {
     ///
     /// ```
     /// use std::time::Duration;
-    /// use metrics_runtime::{Clock, ManualClock};
+    /// use metrics_runtime::window::{Clock, ManualClock};
     ///
     /// let clock = ManualClock::new();
     /// clock.advance(Duration::from_secs(2));

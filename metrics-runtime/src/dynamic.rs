@@ -22,7 +22,8 @@ use crate::read::{BoundTexts, HistogramRead, Labels, MetricDesc, MetricKind, Ser
 /// # Examples
 ///
 /// ```
-/// use metrics_runtime::{BoundedConfig, BoundedRegistry, Metrics, OVERFLOW_VALUE};
+/// use metrics_runtime::Metrics;
+/// use metrics_runtime::dynamic::{BoundedConfig, BoundedRegistry, OVERFLOW_VALUE};
 ///
 /// let registry = BoundedRegistry::new(BoundedConfig { max_series_per_family: 1, ..BoundedConfig::default() });
 /// let logins = registry.counter("tenant_logins_total", "Logins, by tenant and region.", &["tenant", "region"]).unwrap();
@@ -39,7 +40,7 @@ pub const OVERFLOW_VALUE: &str = "__overflow__";
 ///
 /// ```
 /// use std::time::Duration;
-/// use metrics_runtime::{BoundedConfig, BoundedRegistry};
+/// use metrics_runtime::dynamic::{BoundedConfig, BoundedRegistry};
 ///
 /// let config = BoundedConfig {
 ///     max_series_per_family: 100,
@@ -87,7 +88,7 @@ impl Default for BoundedConfig {
 /// # Examples
 ///
 /// ```
-/// use metrics_runtime::{BoundedConfig, BoundedRegistry, DynamicError};
+/// use metrics_runtime::dynamic::{BoundedConfig, BoundedRegistry, DynamicError};
 ///
 /// let registry = BoundedRegistry::new(BoundedConfig { max_families: 2, ..BoundedConfig::default() });
 /// let err = registry.counter("jobs", "Jobs run.", &[]).unwrap_err();
@@ -397,7 +398,8 @@ impl Shared {
 /// # Examples
 ///
 /// ```
-/// use metrics_runtime::{BoundedConfig, BoundedRegistry, Metrics};
+/// use metrics_runtime::Metrics;
+/// use metrics_runtime::dynamic::{BoundedConfig, BoundedRegistry};
 ///
 /// let registry = BoundedRegistry::new(BoundedConfig { max_series_per_family: 2, ..Default::default() });
 /// let hits = registry.counter("tenant_hits_total", "Hits by tenant.", &["tenant"]).unwrap();
@@ -443,7 +445,8 @@ impl BoundedRegistry {
     /// # Examples
     ///
     /// ```
-    /// use metrics_runtime::{BoundedConfig, BoundedRegistry, Metrics};
+    /// use metrics_runtime::Metrics;
+    /// use metrics_runtime::dynamic::{BoundedConfig, BoundedRegistry};
     ///
     /// let registry = BoundedRegistry::new(BoundedConfig::default());
     /// assert_eq!(registry.series_count(), 0);
@@ -480,7 +483,8 @@ impl BoundedRegistry {
     /// # Examples
     ///
     /// ```
-    /// use metrics_runtime::{BoundedConfig, BoundedRegistry, Counter, DynamicError, Metrics};
+    /// use metrics_runtime::{Counter, Metrics};
+    /// use metrics_runtime::dynamic::{BoundedConfig, BoundedRegistry, DynamicError};
     ///
     /// #[derive(Metrics)]
     /// struct App {
@@ -592,7 +596,8 @@ impl BoundedRegistry {
     /// # Examples
     ///
     /// ```
-    /// use metrics_runtime::{BoundedConfig, BoundedRegistry, Metrics};
+    /// use metrics_runtime::Metrics;
+    /// use metrics_runtime::dynamic::{BoundedConfig, BoundedRegistry};
     ///
     /// let registry = BoundedRegistry::new(BoundedConfig::default());
     /// let events = registry.counter("queue_events_total", "Events, by queue.", &["queue"]).unwrap();
@@ -617,7 +622,8 @@ impl BoundedRegistry {
     /// # Examples
     ///
     /// ```
-    /// use metrics_runtime::{BoundedConfig, BoundedRegistry, Metrics};
+    /// use metrics_runtime::Metrics;
+    /// use metrics_runtime::dynamic::{BoundedConfig, BoundedRegistry};
     ///
     /// let registry = BoundedRegistry::new(BoundedConfig::default());
     /// let depth = registry.gauge("queue_depth", "Jobs waiting, by queue.", &["queue"]).unwrap();
@@ -640,7 +646,8 @@ impl BoundedRegistry {
     /// # Examples
     ///
     /// ```
-    /// use metrics_runtime::{BoundedConfig, BoundedRegistry, Metrics};
+    /// use metrics_runtime::Metrics;
+    /// use metrics_runtime::dynamic::{BoundedConfig, BoundedRegistry};
     ///
     /// let registry = BoundedRegistry::new(BoundedConfig::default());
     /// let sizes = registry.histogram("upload_bytes", "Upload sizes, by tenant.", &["tenant"], &[1e3, 1e6]).unwrap();
@@ -670,7 +677,7 @@ impl BoundedRegistry {
     /// # Examples
     ///
     /// ```
-    /// use metrics_runtime::{BoundedConfig, BoundedRegistry};
+    /// use metrics_runtime::dynamic::{BoundedConfig, BoundedRegistry};
     ///
     /// let registry = BoundedRegistry::new(BoundedConfig { max_series_per_family: 2, ..BoundedConfig::default() });
     /// let hits = registry.counter("tenant_hits_total", "Hits, by tenant.", &["tenant"]).unwrap();
@@ -689,7 +696,7 @@ impl BoundedRegistry {
     /// # Examples
     ///
     /// ```
-    /// use metrics_runtime::{BoundedConfig, BoundedRegistry};
+    /// use metrics_runtime::dynamic::{BoundedConfig, BoundedRegistry};
     ///
     /// let registry = BoundedRegistry::new(BoundedConfig::default());
     /// let hits = registry.counter("tenant_hits_total", "Hits, by tenant.", &["tenant"]).unwrap();
@@ -734,7 +741,8 @@ impl BoundedRegistry {
     ///
     /// ```
     /// use std::time::Duration;
-    /// use metrics_runtime::{BoundedConfig, BoundedRegistry, Metrics};
+    /// use metrics_runtime::Metrics;
+    /// use metrics_runtime::dynamic::{BoundedConfig, BoundedRegistry};
     ///
     /// let registry =
     ///     BoundedRegistry::new(BoundedConfig { idle_timeout: Some(Duration::from_millis(20)), ..BoundedConfig::default() });
@@ -1025,7 +1033,7 @@ impl Handle {
 /// # Examples
 ///
 /// ```
-/// use metrics_runtime::{BoundedConfig, BoundedRegistry};
+/// use metrics_runtime::dynamic::{BoundedConfig, BoundedRegistry};
 ///
 /// let registry = BoundedRegistry::new(BoundedConfig::default());
 /// let requests = registry.counter("tenant_requests_total", "Requests, by tenant.", &["tenant"]).unwrap();
@@ -1042,7 +1050,7 @@ pub struct DynCounter(Handle);
 /// # Examples
 ///
 /// ```
-/// use metrics_runtime::{BoundedConfig, BoundedRegistry, DynCounterSeries};
+/// use metrics_runtime::dynamic::{BoundedConfig, BoundedRegistry, DynCounterSeries};
 ///
 /// let registry = BoundedRegistry::new(BoundedConfig::default());
 /// let requests = registry.counter("tenant_requests_total", "Requests, by tenant.", &["tenant"]).unwrap();
@@ -1062,7 +1070,7 @@ impl DynCounter {
     /// # Examples
     ///
     /// ```
-    /// use metrics_runtime::{BoundedConfig, BoundedRegistry, DynamicError};
+    /// use metrics_runtime::dynamic::{BoundedConfig, BoundedRegistry, DynamicError};
     ///
     /// let registry = BoundedRegistry::new(BoundedConfig::default());
     /// let bytes = registry.counter("tenant_bytes_total", "Bytes, by tenant and direction.", &["tenant", "direction"]).unwrap();
@@ -1088,7 +1096,7 @@ impl DynCounter {
     /// # Examples
     ///
     /// ```
-    /// use metrics_runtime::{BoundedConfig, BoundedRegistry};
+    /// use metrics_runtime::dynamic::{BoundedConfig, BoundedRegistry};
     ///
     /// let registry = BoundedRegistry::new(BoundedConfig::default());
     /// let logins = registry.counter("tenant_logins_total", "Logins, by tenant.", &["tenant"]).unwrap();
@@ -1115,7 +1123,7 @@ impl DynCounter {
     /// # Examples
     ///
     /// ```
-    /// use metrics_runtime::{BoundedConfig, BoundedRegistry};
+    /// use metrics_runtime::dynamic::{BoundedConfig, BoundedRegistry};
     ///
     /// let registry = BoundedRegistry::new(BoundedConfig::default());
     /// let bytes = registry.counter("tenant_bytes_total", "Bytes, by tenant.", &["tenant"]).unwrap();
@@ -1143,7 +1151,7 @@ impl DynCounter {
     /// # Examples
     ///
     /// ```
-    /// use metrics_runtime::{BoundedConfig, BoundedRegistry};
+    /// use metrics_runtime::dynamic::{BoundedConfig, BoundedRegistry};
     ///
     /// let registry = BoundedRegistry::new(BoundedConfig { max_series_per_family: 1, ..BoundedConfig::default() });
     /// let hits = registry.counter("tenant_hits_total", "Hits, by tenant.", &["tenant"]).unwrap();
@@ -1161,7 +1169,7 @@ impl DynCounter {
     /// # Examples
     ///
     /// ```
-    /// use metrics_runtime::{BoundedConfig, BoundedRegistry};
+    /// use metrics_runtime::dynamic::{BoundedConfig, BoundedRegistry};
     ///
     /// let registry = BoundedRegistry::new(BoundedConfig { max_series_per_family: 1, ..BoundedConfig::default() });
     /// let hits = registry.counter("tenant_hits_total", "Hits, by tenant.", &["tenant"]).unwrap();
@@ -1186,7 +1194,7 @@ impl DynCounterSeries {
     /// # Examples
     ///
     /// ```
-    /// use metrics_runtime::{BoundedConfig, BoundedRegistry};
+    /// use metrics_runtime::dynamic::{BoundedConfig, BoundedRegistry};
     ///
     /// let registry = BoundedRegistry::new(BoundedConfig::default());
     /// let errors = registry.counter("tenant_errors_total", "Errors, by tenant.", &["tenant"]).unwrap();
@@ -1208,7 +1216,7 @@ impl DynCounterSeries {
     /// # Examples
     ///
     /// ```
-    /// use metrics_runtime::{BoundedConfig, BoundedRegistry};
+    /// use metrics_runtime::dynamic::{BoundedConfig, BoundedRegistry};
     ///
     /// let registry = BoundedRegistry::new(BoundedConfig::default());
     /// let bytes = registry.counter("tenant_bytes_total", "Bytes, by tenant.", &["tenant"]).unwrap();
@@ -1232,7 +1240,7 @@ impl DynCounterSeries {
     /// # Examples
     ///
     /// ```
-    /// use metrics_runtime::{BoundedConfig, BoundedRegistry};
+    /// use metrics_runtime::dynamic::{BoundedConfig, BoundedRegistry};
     ///
     /// let registry = BoundedRegistry::new(BoundedConfig::default());
     /// let jobs = registry.counter("tenant_jobs_total", "Jobs, by tenant.", &["tenant"]).unwrap();
@@ -1249,7 +1257,8 @@ impl DynCounterSeries {
 /// # Examples
 ///
 /// ```
-/// use metrics_runtime::{BoundedConfig, BoundedRegistry, Metrics};
+/// use metrics_runtime::Metrics;
+/// use metrics_runtime::dynamic::{BoundedConfig, BoundedRegistry};
 ///
 /// let registry = BoundedRegistry::new(BoundedConfig::default());
 /// let depth = registry.gauge("queue_depth", "Jobs waiting, by queue.", &["queue"]).unwrap();
@@ -1266,7 +1275,8 @@ impl DynGauge {
     /// # Examples
     ///
     /// ```
-    /// use metrics_runtime::{BoundedConfig, BoundedRegistry, Metrics};
+    /// use metrics_runtime::Metrics;
+    /// use metrics_runtime::dynamic::{BoundedConfig, BoundedRegistry};
     ///
     /// let registry = BoundedRegistry::new(BoundedConfig::default());
     /// let temperature = registry.gauge("room_temperature_celsius", "Temperature, by room.", &["room"]).unwrap();
@@ -1295,7 +1305,8 @@ impl DynGauge {
     /// # Examples
     ///
     /// ```
-    /// use metrics_runtime::{BoundedConfig, BoundedRegistry, Metrics};
+    /// use metrics_runtime::Metrics;
+    /// use metrics_runtime::dynamic::{BoundedConfig, BoundedRegistry};
     ///
     /// let registry = BoundedRegistry::new(BoundedConfig::default());
     /// let inflight = registry.gauge("tenant_inflight_requests", "Requests in flight, by tenant.", &["tenant"]).unwrap();
@@ -1324,7 +1335,7 @@ impl DynGauge {
     /// # Examples
     ///
     /// ```
-    /// use metrics_runtime::{BoundedConfig, BoundedRegistry};
+    /// use metrics_runtime::dynamic::{BoundedConfig, BoundedRegistry};
     ///
     /// let registry = BoundedRegistry::new(BoundedConfig { max_series_per_family: 1, ..BoundedConfig::default() });
     /// let depth = registry.gauge("queue_depth", "Jobs waiting, by queue.", &["queue"]).unwrap();
@@ -1342,7 +1353,8 @@ impl DynGauge {
 /// # Examples
 ///
 /// ```
-/// use metrics_runtime::{BoundedConfig, BoundedRegistry, Metrics};
+/// use metrics_runtime::Metrics;
+/// use metrics_runtime::dynamic::{BoundedConfig, BoundedRegistry};
 ///
 /// let registry = BoundedRegistry::new(BoundedConfig::default());
 /// let latency = registry.histogram("tenant_request_seconds", "Request time, by tenant.", &["tenant"], &[0.1, 1.0]).unwrap();
@@ -1362,7 +1374,8 @@ impl DynHistogram {
     /// # Examples
     ///
     /// ```
-    /// use metrics_runtime::{BoundedConfig, BoundedRegistry, DynamicError, Metrics};
+    /// use metrics_runtime::Metrics;
+    /// use metrics_runtime::dynamic::{BoundedConfig, BoundedRegistry, DynamicError};
     ///
     /// let registry = BoundedRegistry::new(BoundedConfig::default());
     /// let sizes = registry.histogram("upload_bytes", "Upload sizes, by tenant.", &["tenant"], &[1e3, 1e6]).unwrap();
@@ -1402,7 +1415,7 @@ impl DynHistogram {
     /// # Examples
     ///
     /// ```
-    /// use metrics_runtime::{BoundedConfig, BoundedRegistry};
+    /// use metrics_runtime::dynamic::{BoundedConfig, BoundedRegistry};
     ///
     /// let registry = BoundedRegistry::new(BoundedConfig { max_series_total: 1, ..BoundedConfig::default() });
     /// let sizes = registry.histogram("upload_bytes", "Upload sizes, by tenant.", &["tenant"], &[1e3]).unwrap();

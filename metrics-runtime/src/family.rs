@@ -134,7 +134,8 @@ impl<C: SeriesCell, T: TagSet> Family<C, T> {
     /// # Examples
     ///
     /// ```
-    /// use metrics_runtime::{Counter, Metrics, PrometheusWriter};
+    /// use metrics_runtime::{Counter, Metrics};
+    /// use metrics_runtime::expose::PrometheusWriter;
     ///
     /// #[derive(Metrics)]
     /// struct Jobs {

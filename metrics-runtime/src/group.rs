@@ -102,7 +102,7 @@ pub trait Metrics: Send + Sync {
     fn visit(&self, visitor: &mut dyn Visitor);
 
     /// Maintenance that reads must not do, run on the caller's schedule: a
-    /// [`BoundedRegistry`](crate::BoundedRegistry) evicts its idle series here. Nothing for
+    /// [`BoundedRegistry`](crate::dynamic::BoundedRegistry) evicts its idle series here. Nothing for
     /// derived structs. The HTTP server and the exporters call it after their reads.
     ///
     /// # Examples
@@ -346,7 +346,8 @@ pub trait Metrics: Send + Sync {
     /// # Examples
     ///
     /// ```
-    /// use metrics_runtime::{negotiate, Counter, Metrics};
+    /// use metrics_runtime::{Counter, Metrics};
+    /// use metrics_runtime::expose::negotiate;
     ///
     /// #[derive(Metrics)]
     /// struct Jobs {

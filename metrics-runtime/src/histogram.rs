@@ -248,7 +248,8 @@ impl<T: TagSet, const B: usize> Histogram<T, B> {
     /// # Examples
     ///
     /// ```
-    /// use metrics_runtime::{Histogram, Metrics, PrometheusWriter};
+    /// use metrics_runtime::{Histogram, Metrics};
+    /// use metrics_runtime::expose::PrometheusWriter;
     ///
     /// #[derive(Metrics)]
     /// struct Api {

@@ -14,6 +14,15 @@
 //! package (`quickstart`, `demo`, `axum_app`, `tokio_app`, `sync_app`); `docs/MIGRATING.md`
 //! maps `metrics`, `prometheus` and `prometheus-client` code to this crate.
 //!
+//! The crate reads as an outline. At the root: the derives and [`timed`], the metric types
+//! ([`Counter`], [`ShardedCounter`], [`Gauge`], [`Histogram`], [`Summary`], their series and
+//! the [`Family`] they share), tags, [`Metrics`] and [`Registry`], and the read protocol that
+//! every way out is built on ([`Visitor`], [`MetricDesc`], [`Series`], [`HistogramRead`],
+//! [`SummaryRead`]). In modules: [`expose`] (the Prometheus text, OpenMetrics and JSON writers,
+//! [`negotiate`](expose::negotiate)), [`dynamic`] (metrics known only at run time),
+//! [`sampling`], [`window`] (sliding windows and clocks), [`snapshot`] (plain-data reads),
+//! and behind features `http` and `statsd`.
+//!
 //! # Quick start
 //!
 //! Tags are enums, tag sets are structs of tags, and a metrics struct names each metric once;
@@ -252,13 +261,14 @@
 //!
 //! Names, HELP (escaped per format) and label pairs are formatted at compile time, so rendering
 //! is copying plus number formatting. A [`Registry`] renders several structs as one exposition
-//! and refuses a struct whose names collide with one already registered. [`negotiate`] picks
+//! and refuses a struct whose names collide with one already registered. [`negotiate`](expose::negotiate) picks
 //! the [`Format`] from an `Accept` header (OpenMetrics when the header prefers it, as
 //! Prometheus' does; Prometheus text otherwise), and [`Format::content_type`] is the matching
 //! `Content-Type`.
 //!
 //! ```
-//! use metrics_runtime::{negotiate, Counter, Format, Gauge, Metrics, Registry};
+//! use metrics_runtime::{Counter, Format, Gauge, Metrics, Registry};
+//! use metrics_runtime::expose::negotiate;
 //!
 //! #[derive(Metrics)]
 //! #[metrics(namespace = "api")]
@@ -320,15 +330,16 @@
 //! # Run-time metrics
 //!
 //! Metrics whose names or label values are only known at run time (per tenant, per queue,
-//! loaded from configuration) go in a [`BoundedRegistry`]. It applies the naming rules of the
+//! loaded from configuration) go in a [`BoundedRegistry`](dynamic::BoundedRegistry). It applies the naming rules of the
 //! derive when a family is created, and bounds what input can cost: a series cap per family and
 //! in total, a family cap, and a limit on new series per second. What does not fit is recorded
-//! into the family's overflow series (every label [`OVERFLOW_VALUE`]) and counted, never
+//! into the family's overflow series (every label [`OVERFLOW_VALUE`](dynamic::OVERFLOW_VALUE)) and counted, never
 //! dropped. Unlike the derived metrics, it hashes and locks to find a series; a
-//! [`DynCounterSeries`] handle skips the lookup.
+//! [`DynCounterSeries`](dynamic::DynCounterSeries) handle skips the lookup.
 //!
 //! ```
-//! use metrics_runtime::{BoundedConfig, BoundedRegistry, DynamicError, Metrics};
+//! use metrics_runtime::Metrics;
+//! use metrics_runtime::dynamic::{BoundedConfig, BoundedRegistry, DynamicError};
 //!
 //! let registry = BoundedRegistry::new(BoundedConfig { max_series_per_family: 2, ..BoundedConfig::default() });
 //! let requests = registry.counter("tenant_requests_total", "Requests, by tenant.", &["tenant"]).unwrap();
@@ -397,12 +408,13 @@
 //!
 //! # Sampling
 //!
-//! An [`AdaptiveSampler`] keeps one record in N and records it with weight N, so `_count` and
+//! An [`AdaptiveSampler`](sampling::AdaptiveSampler) keeps one record in N and records it with weight N, so `_count` and
 //! `_sum` stay unbiased; N is fixed, follows a target rate, or adapts to load with hysteresis.
 //! Metrics without a sampler pay nothing.
 //!
 //! ```
-//! use metrics_runtime::{AdaptiveSampler, Histogram};
+//! use metrics_runtime::Histogram;
+//! use metrics_runtime::sampling::AdaptiveSampler;
 //!
 //! static LATENCY: Histogram = Histogram::new();
 //! static SAMPLER: AdaptiveSampler = AdaptiveSampler::fixed(10);
@@ -420,7 +432,8 @@
 //! background thread and an injectable clock.
 //!
 //! ```
-//! use metrics_runtime::{Counter, ManualClock, Tag, TagSet, WindowedCounter};
+//! use metrics_runtime::{Counter, Tag, TagSet};
+//! use metrics_runtime::window::{ManualClock, WindowedCounter};
 //!
 //! #[derive(Tag, Clone, Copy, Debug, PartialEq, Eq)]
 //! #[tag(rename_all = "UPPERCASE")]
@@ -526,7 +539,7 @@ mod cell;
 mod clock;
 mod counter;
 mod desc;
-mod dynamic;
+pub mod dynamic;
 pub mod expose;
 mod family;
 mod gauge;
@@ -536,15 +549,15 @@ mod histogram;
 pub mod http;
 mod read;
 mod registry;
-mod sampler;
+pub mod sampling;
 mod sharded;
-mod snapshot;
+pub mod snapshot;
 #[cfg(feature = "statsd")]
 pub mod statsd;
 mod summary;
 mod tag;
 mod timer;
-mod window;
+pub mod window;
 
 // The derives name `::metrics_runtime`; this makes that path work inside the crate too.
 extern crate self as metrics_runtime;
@@ -553,16 +566,9 @@ extern crate self as metrics_runtime;
 #[path = "private.rs"]
 pub mod __private;
 
-pub use aggregate::HistogramValue;
 pub use cell::{ConstInit, SeriesArray};
-pub use clock::{Clock, ManualClock, MonotonicClock};
 pub use counter::{Counter, CounterSeries};
-pub use dynamic::{
-    BoundedConfig, BoundedRegistry, DynCounter, DynCounterSeries, DynGauge, DynHistogram, DynamicError, OVERFLOW_VALUE,
-};
-pub use expose::{
-    negotiate, push_f64, push_json_str, push_u64, Format, JsonWriter, OpenMetricsWriter, PrometheusWriter,
-};
+pub use expose::Format;
 pub use family::{Count, Family, SeriesCell};
 pub use gauge::{Gauge, GaugeSeries};
 pub use group::Metrics;
@@ -594,15 +600,11 @@ pub use read::{
     Visitor,
 };
 pub use registry::{Registry, RegistryError};
-pub use sampler::{
-    AdaptiveSampler, RecordWeighted, Sampled, Strategy, CHECK_EVERY, DEFAULT_MAX_KEEP_ONE_IN, DEFAULT_PERIOD,
-};
 pub use sharded::{LocalBatch, ShardedCounter, ShardedSeries, SHARDS};
-pub use snapshot::{MetricSnapshot, MetricTotal, MetricsExt, SeriesSnapshot, SeriesValue, Snapshot, SummaryValue};
+pub use snapshot::MetricsExt;
 pub use summary::{
     series_heap_bound, Summary, SummaryConfig, SummaryHandle, SummarySeries, SummarySnapshot, BUFFER_SLOTS,
     DEFAULT_COMPRESSION, STAGED_VALUES, STAGE_PAGES, STAGE_SUB_BUCKETS, SUB_WINDOWS, SUMMARY_MAX_VALUE,
 };
 pub use tag::{ParseTagError, Tag, TagSet, TagSetError};
 pub use timer::{Outcome, OutcomeFn, RecordDuration, Timed, TimedExt, Timer, ToOutcome};
-pub use window::{WindowedCounter, WindowedHistogram};

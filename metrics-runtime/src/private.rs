@@ -1,12 +1,7 @@
 //! Items used by the code that the derives generate. Not a public API: no semver guarantees.
 
-pub use crate::cell::{ConstInit, SeriesArray};
 pub use crate::read::{MetricDesc, MetricKind, PrefixTable};
-pub use crate::tag::{ParseTagError, Tag, TagSet, TagSetError};
-pub use crate::timer::{Outcome, RecordDuration, Timer, ToOutcome};
-pub use core::option::Option;
-pub use core::result::Result;
-pub use std::string::String;
+pub use crate::timer::{Outcome, Timer, ToOutcome};
 
 /// Whether `names` holds `name`, usable in constants.
 pub const fn contains(names: &[&str], name: &str) -> bool {

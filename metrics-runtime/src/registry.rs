@@ -417,7 +417,7 @@ impl Registry {
     }
 
     /// Runs [`Metrics::maintain`] on every registered struct (a
-    /// [`BoundedRegistry`](crate::BoundedRegistry) evicts its idle series): the HTTP server
+    /// [`BoundedRegistry`](crate::dynamic::BoundedRegistry) evicts its idle series): the HTTP server
     /// calls it after each render.
     ///
     /// # Examples
@@ -425,7 +425,8 @@ impl Registry {
     /// ```
     /// use std::sync::Arc;
     /// use std::time::Duration;
-    /// use metrics_runtime::{BoundedConfig, BoundedRegistry, Registry};
+    /// use metrics_runtime::Registry;
+    /// use metrics_runtime::dynamic::{BoundedConfig, BoundedRegistry};
     ///
     /// let dynamic = Arc::new(BoundedRegistry::new(BoundedConfig { idle_timeout: Some(Duration::ZERO), ..Default::default() }));
     /// let hits = dynamic.counter("hits_total", "Hits, by tenant.", &["tenant"]).unwrap();
@@ -447,7 +448,8 @@ impl Registry {
     /// # Examples
     ///
     /// ```
-    /// use metrics_runtime::{negotiate, Counter, Metrics, Registry};
+    /// use metrics_runtime::{Counter, Metrics, Registry};
+    /// use metrics_runtime::expose::negotiate;
     ///
     /// #[derive(Metrics)]
     /// struct Jobs {

@@ -3,10 +3,10 @@
 //!
 //! How values are read, and what it costs, is documented on [`Snapshot`].
 
+pub use crate::aggregate::HistogramValue;
 use crate::group::Metrics;
 use crate::read::{HistogramRead, MetricDesc, MetricKind, Series, SummaryRead, Visitor};
 use crate::registry::Registry;
-use crate::HistogramValue;
 
 /// Every metric of a metric struct or [`Registry`] at one moment, as plain data.
 ///
@@ -20,13 +20,14 @@ use crate::HistogramValue;
 /// # How values are read
 ///
 /// [`Metrics::visit`] is run with a [`Visitor`] that keeps each value: no text, no parsing. It works for anything that implements
-/// [`Metrics`] (derived structs, [`BoundedRegistry`](crate::BoundedRegistry), hand-written
+/// [`Metrics`] (derived structs, [`BoundedRegistry`](crate::dynamic::BoundedRegistry), hand-written
 /// impls); it allocates the snapshot's strings and vectors, and recording is unaffected.
 ///
 /// # Examples
 ///
 /// ```
-/// use metrics_runtime::{Counter, Metrics, MetricsExt, SeriesValue, Tag};
+/// use metrics_runtime::{Counter, Metrics, MetricsExt, Tag};
+/// use metrics_runtime::snapshot::SeriesValue;
 ///
 /// #[derive(Tag, Clone, Copy, Debug, PartialEq, Eq)]
 /// #[tag(rename_all = "lowercase")]
@@ -94,7 +95,7 @@ pub struct MetricSnapshot {
 /// # Examples
 ///
 /// ```
-/// use metrics_runtime::{SeriesSnapshot, SeriesValue};
+/// use metrics_runtime::snapshot::{SeriesSnapshot, SeriesValue};
 ///
 /// let s = SeriesSnapshot { labels: vec![("method".into(), "GET".into())], value: SeriesValue::Counter(2), created: 0.0 };
 /// assert_eq!(s.label("method"), Some("GET"));
@@ -119,7 +120,7 @@ impl SeriesSnapshot {
     /// # Examples
     ///
     /// ```
-    /// use metrics_runtime::{SeriesSnapshot, SeriesValue};
+    /// use metrics_runtime::snapshot::{SeriesSnapshot, SeriesValue};
     ///
     /// let s = SeriesSnapshot { labels: vec![("zone".into(), "east".into())], value: SeriesValue::Gauge(1.0), created: 0.0 };
     /// assert_eq!(s.label("zone"), Some("east"));
@@ -134,7 +135,7 @@ impl SeriesSnapshot {
 /// # Examples
 ///
 /// ```
-/// use metrics_runtime::SeriesValue;
+/// use metrics_runtime::snapshot::SeriesValue;
 ///
 /// let v = SeriesValue::Counter(7);
 /// assert_eq!(v.as_counter(), Some(7));
@@ -147,7 +148,7 @@ pub enum SeriesValue {
     /// A counter's count.
     Counter(u64),
     /// A gauge's value.
-    Gauge(#[cfg_attr(feature = "serde", serde(with = "serde_f64"))] f64),
+    Gauge(#[cfg_attr(feature = "serde", serde(with = "crate::aggregate::serde_f64"))] f64),
     /// A histogram's buckets, count and sum.
     Histogram(HistogramValue),
     /// A summary's quantiles, count and sum.
@@ -160,7 +161,7 @@ impl SeriesValue {
     /// # Examples
     ///
     /// ```
-    /// assert_eq!(metrics_runtime::SeriesValue::Counter(1).as_counter(), Some(1));
+    /// assert_eq!(metrics_runtime::snapshot::SeriesValue::Counter(1).as_counter(), Some(1));
     /// ```
     pub fn as_counter(&self) -> Option<u64> {
         match self {
@@ -174,7 +175,7 @@ impl SeriesValue {
     /// # Examples
     ///
     /// ```
-    /// assert_eq!(metrics_runtime::SeriesValue::Gauge(0.5).as_gauge(), Some(0.5));
+    /// assert_eq!(metrics_runtime::snapshot::SeriesValue::Gauge(0.5).as_gauge(), Some(0.5));
     /// ```
     pub fn as_gauge(&self) -> Option<f64> {
         match self {
@@ -188,7 +189,7 @@ impl SeriesValue {
     /// # Examples
     ///
     /// ```
-    /// use metrics_runtime::{HistogramValue, SeriesValue};
+    /// use metrics_runtime::snapshot::{HistogramValue, SeriesValue};
     ///
     /// let v = SeriesValue::Histogram(HistogramValue::empty(&[1.0]));
     /// assert_eq!(v.as_histogram().map(HistogramValue::count), Some(0));
@@ -205,7 +206,7 @@ impl SeriesValue {
     /// # Examples
     ///
     /// ```
-    /// use metrics_runtime::{SeriesValue, SummaryValue};
+    /// use metrics_runtime::snapshot::{SeriesValue, SummaryValue};
     ///
     /// let v = SeriesValue::Summary(SummaryValue { quantiles: vec![(0.5, Some(2.0))], count: 3, sum: 6.0 });
     /// assert_eq!(v.as_summary().unwrap().count, 3);
@@ -249,7 +250,7 @@ impl SeriesValue {
 /// # Examples
 ///
 /// ```
-/// use metrics_runtime::SummaryValue;
+/// use metrics_runtime::snapshot::SummaryValue;
 ///
 /// let s = SummaryValue { quantiles: vec![(0.5, Some(0.2)), (0.99, None)], count: 1, sum: 0.2 };
 /// assert_eq!(s.quantile(0.5), Some(0.2));
@@ -264,7 +265,7 @@ pub struct SummaryValue {
     /// Observations since start.
     pub count: u64,
     /// Their sum.
-    #[cfg_attr(feature = "serde", serde(with = "serde_f64"))]
+    #[cfg_attr(feature = "serde", serde(with = "crate::aggregate::serde_f64"))]
     pub sum: f64,
 }
 
@@ -274,7 +275,7 @@ impl SummaryValue {
     /// # Examples
     ///
     /// ```
-    /// use metrics_runtime::SummaryValue;
+    /// use metrics_runtime::snapshot::SummaryValue;
     ///
     /// let s = SummaryValue { quantiles: vec![(0.9, Some(4.0))], count: 10, sum: 25.0 };
     /// assert_eq!(s.quantile(0.9), Some(4.0));
@@ -291,7 +292,8 @@ impl SummaryValue {
 /// # Examples
 ///
 /// ```
-/// use metrics_runtime::{Counter, Metrics, MetricsExt, MetricKind, SeriesValue};
+/// use metrics_runtime::{Counter, Metrics, MetricsExt, MetricKind};
+/// use metrics_runtime::snapshot::SeriesValue;
 ///
 /// #[derive(Metrics)]
 /// struct Jobs {
@@ -349,7 +351,8 @@ impl Snapshot {
     /// # Examples
     ///
     /// ```
-    /// use metrics_runtime::{Counter, Gauge, Metrics, MetricsExt, SeriesValue};
+    /// use metrics_runtime::{Counter, Gauge, Metrics, MetricsExt};
+    /// use metrics_runtime::snapshot::SeriesValue;
     ///
     /// #[derive(Metrics)]
     /// struct Net {
@@ -382,7 +385,8 @@ impl MetricSnapshot {
     /// # Examples
     ///
     /// ```
-    /// use metrics_runtime::{Gauge, Metrics, MetricsExt, SeriesValue, Tag};
+    /// use metrics_runtime::{Gauge, Metrics, MetricsExt, Tag};
+    /// use metrics_runtime::snapshot::SeriesValue;
     ///
     /// #[derive(Tag, Clone, Copy, Debug, PartialEq, Eq)]
     /// #[tag(rename_all = "lowercase")]
@@ -412,12 +416,13 @@ impl MetricSnapshot {
     ///
     /// The untyped counterpart of [`Counter::sum_by_label`](crate::Counter::sum_by_label), for
     /// any metric a snapshot holds (run-time families of a
-    /// [`BoundedRegistry`](crate::BoundedRegistry) included).
+    /// [`BoundedRegistry`](crate::dynamic::BoundedRegistry) included).
     ///
     /// # Examples
     ///
     /// ```
-    /// use metrics_runtime::{Counter, Metrics, MetricsExt, SeriesValue, Tag, TagSet};
+    /// use metrics_runtime::{Counter, Metrics, MetricsExt, Tag, TagSet};
+    /// use metrics_runtime::snapshot::SeriesValue;
     ///
     /// #[derive(Tag, Clone, Copy, Debug, PartialEq, Eq)]
     /// #[tag(rename_all = "lowercase")]
@@ -467,7 +472,8 @@ impl MetricSnapshot {
     /// # Examples
     ///
     /// ```
-    /// use metrics_runtime::{Counter, Metrics, MetricsExt, SeriesValue, Tag};
+    /// use metrics_runtime::{Counter, Metrics, MetricsExt, Tag};
+    /// use metrics_runtime::snapshot::SeriesValue;
     ///
     /// #[derive(Tag, Clone, Copy, Debug, PartialEq, Eq)]
     /// #[tag(rename_all = "lowercase")]
@@ -547,7 +553,7 @@ impl Visitor for Builder {
 }
 
 /// Snapshots and prefix totals for every [`Metrics`] implementation: derived structs,
-/// [`BoundedRegistry`](crate::BoundedRegistry), `dyn Metrics`.
+/// [`BoundedRegistry`](crate::dynamic::BoundedRegistry), `dyn Metrics`.
 ///
 /// Implemented for every `Metrics` type; bring it into scope with
 /// `use metrics_runtime::MetricsExt`. For a [`Registry`], use its inherent
@@ -556,7 +562,8 @@ impl Visitor for Builder {
 /// # Examples
 ///
 /// ```
-/// use metrics_runtime::{Counter, Metrics, MetricsExt, SeriesValue};
+/// use metrics_runtime::{Counter, Metrics, MetricsExt};
+/// use metrics_runtime::snapshot::SeriesValue;
 ///
 /// #[derive(Metrics)]
 /// struct App {
@@ -605,7 +612,8 @@ pub trait MetricsExt: Metrics {
     /// # Examples
     ///
     /// ```
-    /// use metrics_runtime::{Counter, Metrics, MetricsExt, SeriesValue, Tag};
+    /// use metrics_runtime::{Counter, Metrics, MetricsExt, Tag};
+    /// use metrics_runtime::snapshot::SeriesValue;
     ///
     /// #[derive(Tag, Clone, Copy, Debug, PartialEq, Eq)]
     /// #[tag(rename_all = "lowercase")]
@@ -676,7 +684,8 @@ impl Registry {
     /// # Examples
     ///
     /// ```
-    /// use metrics_runtime::{Counter, Gauge, Metrics, Registry, SeriesValue};
+    /// use metrics_runtime::{Counter, Gauge, Metrics, Registry};
+    /// use metrics_runtime::snapshot::SeriesValue;
     ///
     /// #[derive(Metrics)]
     /// #[metrics(namespace = "http")]
@@ -705,62 +714,6 @@ impl Registry {
     /// ```
     pub fn aggregate_by_prefix(&self, prefix: &str) -> Vec<MetricTotal> {
         self.snapshot().aggregate_by_prefix(prefix)
-    }
-}
-
-/// `f64` as a number, or as the strings `"NaN"`, `"+Inf"`, `"-Inf"` that JSON needs.
-#[cfg(feature = "serde")]
-pub(crate) mod serde_f64 {
-    use core::fmt;
-
-    use serde::de::{self, Visitor};
-    use serde::{Deserializer, Serializer};
-
-    pub(crate) fn serialize<S: Serializer>(value: &f64, s: S) -> Result<S::Ok, S::Error> {
-        if value.is_finite() {
-            s.serialize_f64(*value)
-        } else if value.is_nan() {
-            s.serialize_str("NaN")
-        } else if *value > 0.0 {
-            s.serialize_str("+Inf")
-        } else {
-            s.serialize_str("-Inf")
-        }
-    }
-
-    pub(crate) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<f64, D::Error> {
-        d.deserialize_any(F64)
-    }
-
-    struct F64;
-
-    impl Visitor<'_> for F64 {
-        type Value = f64;
-
-        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-            f.write_str("a number, or one of the strings `NaN`, `+Inf`, `-Inf`")
-        }
-
-        fn visit_f64<E: de::Error>(self, v: f64) -> Result<f64, E> {
-            Ok(v)
-        }
-
-        fn visit_i64<E: de::Error>(self, v: i64) -> Result<f64, E> {
-            Ok(v as f64)
-        }
-
-        fn visit_u64<E: de::Error>(self, v: u64) -> Result<f64, E> {
-            Ok(v as f64)
-        }
-
-        fn visit_str<E: de::Error>(self, v: &str) -> Result<f64, E> {
-            match v {
-                "NaN" => Ok(f64::NAN),
-                "+Inf" | "Inf" => Ok(f64::INFINITY),
-                "-Inf" => Ok(f64::NEG_INFINITY),
-                _ => Err(E::invalid_value(de::Unexpected::Str(v), &self)),
-            }
-        }
     }
 }
 

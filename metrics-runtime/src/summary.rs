@@ -774,7 +774,8 @@ impl<T: TagSet> Summary<T> {
     /// # Examples
     ///
     /// ```
-    /// use metrics_runtime::{Metrics, PrometheusWriter, Summary};
+    /// use metrics_runtime::{Metrics, Summary};
+    /// use metrics_runtime::expose::PrometheusWriter;
     ///
     /// #[derive(Metrics)]
     /// struct Checkout {

@@ -3,12 +3,12 @@
 //!
 //! How the ring, windows, clock jumps and concurrency work is documented on [`WindowedCounter`].
 
+pub use crate::clock::{Clock, ManualClock, MonotonicClock};
 use core::fmt;
 use core::sync::atomic::{fence, AtomicU64, Ordering};
 use core::time::Duration;
 
 use crate::aggregate::{percentile, HistogramValue};
-use crate::clock::{Clock, MonotonicClock};
 use crate::histogram::{atomic_f64_add, bucket_index, DEFAULT_BUCKETS};
 
 /// Set in a slot's epoch word while the slot is being zeroed for a new interval.
@@ -173,7 +173,7 @@ impl CounterSlot {
 /// # Clocks
 ///
 /// The time comes from a [`Clock`]: [`MonotonicClock`] (the default, never backwards) or
-/// [`ManualClock`](crate::ManualClock) for tests. A window never goes back in time: it keeps the latest interval
+/// [`ManualClock`] for tests. A window never goes back in time: it keeps the latest interval
 /// it has seen, and if the clock reads earlier (a clock jump backwards), records count in that
 /// latest interval and reads answer for it, until the clock catches up. Rates therefore never
 /// turn negative and nothing panics. A jump forwards by more than the ring's span leaves every
@@ -198,7 +198,7 @@ impl CounterSlot {
 ///
 /// ```
 /// use std::time::Duration;
-/// use metrics_runtime::{ManualClock, WindowedCounter};
+/// use metrics_runtime::window::{ManualClock, WindowedCounter};
 ///
 /// // In production: `static RPS: WindowedCounter = WindowedCounter::new(Duration::from_secs(1));`
 /// // (60 slots of 1 s, the monotonic clock). Here, a manual clock.
@@ -234,7 +234,7 @@ impl<const N: usize> WindowedCounter<N, MonotonicClock> {
     ///
     /// ```
     /// use std::time::Duration;
-    /// use metrics_runtime::WindowedCounter;
+    /// use metrics_runtime::window::WindowedCounter;
     ///
     /// static LOGINS: WindowedCounter = WindowedCounter::new(Duration::from_secs(1));
     /// LOGINS.inc();
@@ -258,7 +258,7 @@ impl<const N: usize, C: Clock> WindowedCounter<N, C> {
     ///
     /// ```
     /// use std::time::Duration;
-    /// use metrics_runtime::{ManualClock, WindowedCounter};
+    /// use metrics_runtime::window::{ManualClock, WindowedCounter};
     ///
     /// let clock = ManualClock::new();
     /// let errors: WindowedCounter<5, _> = WindowedCounter::with_clock(Duration::from_secs(1), &clock);
@@ -275,7 +275,7 @@ impl<const N: usize, C: Clock> WindowedCounter<N, C> {
     ///
     /// ```
     /// use std::time::Duration;
-    /// use metrics_runtime::{ManualClock, WindowedCounter};
+    /// use metrics_runtime::window::{ManualClock, WindowedCounter};
     ///
     /// let clock = ManualClock::new();
     /// let logins: WindowedCounter<60, _> = WindowedCounter::with_clock(Duration::from_secs(1), &clock);
@@ -300,7 +300,7 @@ impl<const N: usize, C: Clock> WindowedCounter<N, C> {
     ///
     /// ```
     /// use std::time::Duration;
-    /// use metrics_runtime::WindowedCounter;
+    /// use metrics_runtime::window::WindowedCounter;
     ///
     /// static BYTES: WindowedCounter = WindowedCounter::new(Duration::from_secs(1));
     /// BYTES.add(1500);
@@ -326,7 +326,7 @@ impl<const N: usize, C: Clock> WindowedCounter<N, C> {
     ///
     /// ```
     /// use std::time::Duration;
-    /// use metrics_runtime::{ManualClock, WindowedCounter};
+    /// use metrics_runtime::window::{ManualClock, WindowedCounter};
     ///
     /// let clock = ManualClock::new();
     /// let w: WindowedCounter<4, _> = WindowedCounter::with_clock(Duration::from_secs(1), &clock);
@@ -360,7 +360,7 @@ impl<const N: usize, C: Clock> WindowedCounter<N, C> {
     ///
     /// ```
     /// use std::time::Duration;
-    /// use metrics_runtime::{ManualClock, WindowedCounter};
+    /// use metrics_runtime::window::{ManualClock, WindowedCounter};
     ///
     /// let clock = ManualClock::new();
     /// let w: WindowedCounter<60, _> = WindowedCounter::with_clock(Duration::from_secs(1), &clock);
@@ -382,7 +382,7 @@ impl<const N: usize, C: Clock> WindowedCounter<N, C> {
     ///
     /// ```
     /// use std::time::Duration;
-    /// use metrics_runtime::WindowedCounter;
+    /// use metrics_runtime::window::WindowedCounter;
     ///
     /// let w: WindowedCounter<10> = WindowedCounter::new(Duration::from_millis(250));
     /// assert_eq!(w.interval(), Duration::from_millis(250));
@@ -397,7 +397,7 @@ impl<const N: usize, C: Clock> WindowedCounter<N, C> {
     ///
     /// ```
     /// use std::time::Duration;
-    /// use metrics_runtime::WindowedCounter;
+    /// use metrics_runtime::window::WindowedCounter;
     ///
     /// let w: WindowedCounter<10> = WindowedCounter::new(Duration::from_millis(250));
     /// assert_eq!(w.span(), Duration::from_millis(2_500));
@@ -448,7 +448,7 @@ impl<const B: usize> HistogramSlot<B> {
 ///
 /// ```
 /// use std::time::Duration;
-/// use metrics_runtime::{ManualClock, WindowedHistogram};
+/// use metrics_runtime::window::{ManualClock, WindowedHistogram};
 ///
 /// static CLOCK: ManualClock = ManualClock::new();
 /// static LATENCY: WindowedHistogram<60, 4, &ManualClock> =
@@ -491,7 +491,7 @@ impl<const N: usize, const B: usize> WindowedHistogram<N, B, MonotonicClock> {
     ///
     /// ```
     /// use std::time::Duration;
-    /// use metrics_runtime::WindowedHistogram;
+    /// use metrics_runtime::window::WindowedHistogram;
     ///
     /// static LATENCY: WindowedHistogram = WindowedHistogram::new(Duration::from_secs(1));
     /// LATENCY.record(0.2);
@@ -512,7 +512,7 @@ impl<const N: usize, const B: usize> WindowedHistogram<N, B, MonotonicClock> {
     ///
     /// ```
     /// use std::time::Duration;
-    /// use metrics_runtime::WindowedHistogram;
+    /// use metrics_runtime::window::WindowedHistogram;
     ///
     /// static SIZES: WindowedHistogram<10, 4> =
     ///     WindowedHistogram::with_bounds(&[100.0, 1000.0, 10000.0], Duration::from_secs(6));
@@ -539,7 +539,7 @@ impl<const N: usize, const B: usize, C: Clock> WindowedHistogram<N, B, C> {
     ///
     /// ```
     /// use std::time::Duration;
-    /// use metrics_runtime::{ManualClock, WindowedHistogram};
+    /// use metrics_runtime::window::{ManualClock, WindowedHistogram};
     ///
     /// let clock = ManualClock::new();
     /// let h: WindowedHistogram<10, 3, _> = WindowedHistogram::with_clock(&[1.0, 2.0], Duration::from_secs(1), &clock);
@@ -570,7 +570,7 @@ impl<const N: usize, const B: usize, C: Clock> WindowedHistogram<N, B, C> {
     ///
     /// ```
     /// use std::time::Duration;
-    /// use metrics_runtime::WindowedHistogram;
+    /// use metrics_runtime::window::WindowedHistogram;
     ///
     /// static H: WindowedHistogram = WindowedHistogram::new(Duration::from_secs(1));
     /// H.record(0.3);
@@ -628,7 +628,7 @@ impl<const N: usize, const B: usize, C: Clock> WindowedHistogram<N, B, C> {
     ///
     /// ```
     /// use std::time::Duration;
-    /// use metrics_runtime::{ManualClock, WindowedHistogram};
+    /// use metrics_runtime::window::{ManualClock, WindowedHistogram};
     ///
     /// let clock = ManualClock::new();
     /// let h: WindowedHistogram<10, 16, _> = WindowedHistogram::with_clock(&[1.0], Duration::from_secs(1), &clock);
@@ -649,7 +649,7 @@ impl<const N: usize, const B: usize, C: Clock> WindowedHistogram<N, B, C> {
     ///
     /// ```
     /// use std::time::Duration;
-    /// use metrics_runtime::WindowedHistogram;
+    /// use metrics_runtime::window::WindowedHistogram;
     ///
     /// static H: WindowedHistogram = WindowedHistogram::new(Duration::from_secs(1));
     /// H.record(0.25);
@@ -667,7 +667,7 @@ impl<const N: usize, const B: usize, C: Clock> WindowedHistogram<N, B, C> {
     ///
     /// ```
     /// use std::time::Duration;
-    /// use metrics_runtime::{ManualClock, WindowedHistogram};
+    /// use metrics_runtime::window::{ManualClock, WindowedHistogram};
     ///
     /// let clock = ManualClock::new();
     /// let h: WindowedHistogram<10, 16, _> = WindowedHistogram::with_clock(&[1.0], Duration::from_secs(1), &clock);
@@ -690,7 +690,7 @@ impl<const N: usize, const B: usize, C: Clock> WindowedHistogram<N, B, C> {
     ///
     /// ```
     /// use std::time::Duration;
-    /// use metrics_runtime::{ManualClock, WindowedHistogram};
+    /// use metrics_runtime::window::{ManualClock, WindowedHistogram};
     ///
     /// let clock = ManualClock::new();
     /// let h: WindowedHistogram<10, 3, _> = WindowedHistogram::with_clock(&[10.0, 20.0], Duration::from_secs(1), &clock);
@@ -711,7 +711,7 @@ impl<const N: usize, const B: usize, C: Clock> WindowedHistogram<N, B, C> {
     ///
     /// ```
     /// use std::time::Duration;
-    /// use metrics_runtime::{ManualClock, WindowedHistogram};
+    /// use metrics_runtime::window::{ManualClock, WindowedHistogram};
     ///
     /// let clock = ManualClock::new();
     /// let h: WindowedHistogram<10, 3, _> = WindowedHistogram::with_clock(&[1.0, 2.0], Duration::from_secs(1), &clock);
@@ -731,7 +731,8 @@ impl<const N: usize, const B: usize, C: Clock> WindowedHistogram<N, B, C> {
     ///
     /// ```
     /// use std::time::Duration;
-    /// use metrics_runtime::{WindowedHistogram, DEFAULT_BUCKETS};
+    /// use metrics_runtime::DEFAULT_BUCKETS;
+    /// use metrics_runtime::window::WindowedHistogram;
     ///
     /// let h: WindowedHistogram = WindowedHistogram::new(Duration::from_secs(1));
     /// assert_eq!(h.bounds(), DEFAULT_BUCKETS);
@@ -746,7 +747,7 @@ impl<const N: usize, const B: usize, C: Clock> WindowedHistogram<N, B, C> {
     ///
     /// ```
     /// use std::time::Duration;
-    /// use metrics_runtime::WindowedHistogram;
+    /// use metrics_runtime::window::WindowedHistogram;
     ///
     /// let h: WindowedHistogram = WindowedHistogram::new(Duration::from_secs(1));
     /// h.record(f64::INFINITY);
@@ -762,7 +763,7 @@ impl<const N: usize, const B: usize, C: Clock> WindowedHistogram<N, B, C> {
     ///
     /// ```
     /// use std::time::Duration;
-    /// use metrics_runtime::WindowedHistogram;
+    /// use metrics_runtime::window::WindowedHistogram;
     ///
     /// let h: WindowedHistogram<12> = WindowedHistogram::new(Duration::from_secs(5));
     /// assert_eq!(h.interval(), Duration::from_secs(5));
@@ -777,7 +778,7 @@ impl<const N: usize, const B: usize, C: Clock> WindowedHistogram<N, B, C> {
     ///
     /// ```
     /// use std::time::Duration;
-    /// use metrics_runtime::WindowedHistogram;
+    /// use metrics_runtime::window::WindowedHistogram;
     ///
     /// let h: WindowedHistogram<12> = WindowedHistogram::new(Duration::from_secs(5));
     /// assert_eq!(h.span(), Duration::from_secs(60));

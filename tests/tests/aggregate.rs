@@ -4,10 +4,12 @@
 mod common;
 
 use common::{all_http, Http, Method, ShopMetrics, Status, METHODS, STATUSES};
+use metrics_runtime::dynamic::{BoundedConfig, BoundedRegistry};
+use metrics_runtime::snapshot::{
+    HistogramValue, MetricSnapshot, MetricTotal, SeriesSnapshot, SeriesValue, Snapshot, SummaryValue,
+};
 use metrics_runtime::{
-    BoundedConfig, BoundedRegistry, Counter, Gauge, Histogram, HistogramValue, MetricKind, MetricSnapshot, MetricTotal,
-    Metrics, MetricsExt, Registry, SeriesSnapshot, SeriesValue, ShardedCounter, Snapshot, Summary, SummaryValue, Tag,
-    TagSet,
+    Counter, Gauge, Histogram, MetricKind, Metrics, MetricsExt, Registry, ShardedCounter, Summary, Tag, TagSet,
 };
 use serde_json::Value;
 

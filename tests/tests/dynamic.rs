@@ -3,7 +3,8 @@
 
 use std::time::Duration;
 
-use metrics_runtime::{BoundedConfig, BoundedRegistry, DynamicError, Metrics, MetricsExt, OVERFLOW_VALUE};
+use metrics_runtime::dynamic::{BoundedConfig, BoundedRegistry, DynamicError, OVERFLOW_VALUE};
+use metrics_runtime::{Metrics, MetricsExt};
 use proptest::prelude::*;
 use serde_json::Value;
 use tests::{parse_openmetrics_strict, promtool_check};

@@ -5,7 +5,8 @@
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::sync::atomic::{AtomicIsize, Ordering::Relaxed};
 
-use metrics_runtime::{BoundedConfig, BoundedRegistry, Metrics};
+use metrics_runtime::dynamic::{BoundedConfig, BoundedRegistry};
+use metrics_runtime::Metrics;
 
 struct Counting;
 static LIVE: AtomicIsize = AtomicIsize::new(0);

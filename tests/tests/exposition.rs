@@ -2,7 +2,8 @@
 //! label values and HELP text, checked by tools other people wrote: `promtool check metrics`
 //! (Prometheus text) and the strict OpenMetrics parser of `prometheus_client` (OpenMetrics).
 
-use metrics_runtime::{negotiate, Counter, Format, Metrics, Registry, RegistryError};
+use metrics_runtime::expose::negotiate;
+use metrics_runtime::{Counter, Format, Metrics, Registry, RegistryError};
 use serde_json::Value;
 use tests::conformance::{populated, Conformance};
 use tests::{parse_openmetrics_strict, promtool_check};

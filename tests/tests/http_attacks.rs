@@ -280,7 +280,7 @@ fn a_client_that_stops_reading_is_cut_off_after_the_write_timeout() {
         ServerConfig { write_timeout: Duration::from_millis(300), min_render_interval: Duration::ZERO, ..config() };
     // A big exposition, so that unread responses fill the socket buffers quickly.
     let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
-    let dynamic = metrics_runtime::BoundedRegistry::new(metrics_runtime::BoundedConfig {
+    let dynamic = metrics_runtime::dynamic::BoundedRegistry::new(metrics_runtime::dynamic::BoundedConfig {
         max_series_per_family: 10_000,
         max_new_series_per_sec: 1_000_000,
         ..Default::default()

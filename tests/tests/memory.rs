@@ -153,7 +153,8 @@ fn memory() {
 /// while it lives.
 #[test]
 fn bounded_registries_free_everything_they_hold_on_drop() {
-    use metrics_runtime::{BoundedConfig, BoundedRegistry, Metrics};
+    use metrics_runtime::dynamic::{BoundedConfig, BoundedRegistry};
+    use metrics_runtime::Metrics;
 
     let one_cycle = |i: u32| {
         let registry = BoundedRegistry::new(BoundedConfig::default());

@@ -5,10 +5,8 @@
 
 use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
 
-use metrics_runtime::{
-    BoundedConfig, BoundedRegistry, Counter, DynamicError, Gauge, Histogram, Metrics, MetricsExt, Registry, Summary,
-    Tag, OVERFLOW_VALUE, SUMMARY_MAX_VALUE,
-};
+use metrics_runtime::dynamic::{BoundedConfig, BoundedRegistry, DynamicError, OVERFLOW_VALUE};
+use metrics_runtime::{Counter, Gauge, Histogram, Metrics, MetricsExt, Registry, Summary, Tag, SUMMARY_MAX_VALUE};
 use tests::{parse_openmetrics_strict, promtool_check};
 
 #[derive(Tag, Clone, Copy, Debug, PartialEq, Eq)]
@@ -221,7 +219,7 @@ fn summary_snapshots_read_count_and_sum_together() {
         for _ in 0..20_000 {
             let snapshot = m.snapshot();
             for series in &snapshot.metrics[0].series {
-                if let metrics_runtime::SeriesValue::Summary(v) = &series.value {
+                if let metrics_runtime::snapshot::SeriesValue::Summary(v) = &series.value {
                     if v.count as f64 != v.sum {
                         mismatches.push((v.count, v.sum));
                     }

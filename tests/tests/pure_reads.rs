@@ -5,9 +5,11 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use metrics_runtime::dynamic::{BoundedConfig, BoundedRegistry};
 use metrics_runtime::http::{serve, ServerConfig};
+use metrics_runtime::snapshot::Snapshot;
 use metrics_runtime::statsd::{StatsdConfig, StatsdExporter};
-use metrics_runtime::{BoundedConfig, BoundedRegistry, Format, Registry, Snapshot};
+use metrics_runtime::{Format, Registry};
 use tests::conformance::populated;
 
 fn state(registry: &Registry, dynamic: &BoundedRegistry) -> (Snapshot, usize) {

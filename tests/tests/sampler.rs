@@ -12,9 +12,8 @@
 
 use std::time::{Duration, Instant};
 
-use metrics_runtime::{
-    timed, AdaptiveSampler, Gauge, Histogram, Metrics, RecordWeighted, Sampled, Strategy, Summary, Tag,
-};
+use metrics_runtime::sampling::{AdaptiveSampler, RecordWeighted, Sampled, Strategy};
+use metrics_runtime::{timed, Gauge, Histogram, Metrics, Summary, Tag};
 use rand::{rngs::StdRng, Rng, SeedableRng};
 use rand_distr::{Distribution, LogNormal};
 

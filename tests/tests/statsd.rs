@@ -8,13 +8,12 @@ use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use metrics_runtime::dynamic::{BoundedConfig, BoundedRegistry, DynCounter, DynHistogram};
 use metrics_runtime::statsd::{
     AsyncMetricsBatcher, BackpressurePolicy, BatcherConfig, BreakerConfig, BreakerState, FlushReport, FlushResult,
     MetricCircuitBreaker, Source, StatsdConfig, StatsdExporter, StatsdKey, StatsdStats,
 };
-use metrics_runtime::{
-    BoundedConfig, BoundedRegistry, Counter, DynCounter, DynHistogram, Gauge, Histogram, Metrics, Summary, Tag, TagSet,
-};
+use metrics_runtime::{Counter, Gauge, Histogram, Metrics, Summary, Tag, TagSet};
 use serde_json::Value;
 
 #[derive(Tag, Clone, Copy, Debug, PartialEq, Eq)]

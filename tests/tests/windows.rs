@@ -4,7 +4,8 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use metrics_runtime::{Clock, Histogram, ManualClock, MonotonicClock, WindowedCounter, WindowedHistogram};
+use metrics_runtime::window::{Clock, ManualClock, MonotonicClock, WindowedCounter, WindowedHistogram};
+use metrics_runtime::Histogram;
 
 const MS: Duration = Duration::from_millis(1);
 

@@ -10,7 +10,8 @@ use crate::read::{HistogramRead, MetricDesc, Series, SummaryRead, Visitor};
 /// # Examples
 ///
 /// ```
-/// use metrics_runtime::{Gauge, JsonWriter, Metrics};
+/// use metrics_runtime::{Gauge, Metrics};
+/// use metrics_runtime::expose::JsonWriter;
 ///
 /// #[derive(Metrics)]
 /// struct Pool {

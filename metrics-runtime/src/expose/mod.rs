@@ -58,7 +58,8 @@ impl Format {
     /// # Examples
     ///
     /// ```
-    /// use metrics_runtime::{negotiate, Format};
+    /// use metrics_runtime::Format;
+    /// use metrics_runtime::expose::negotiate;
     ///
     /// assert_eq!(Format::Prometheus.content_type(), "text/plain; version=0.0.4; charset=utf-8");
     /// assert_eq!(Format::Json.content_type(), "application/json");
@@ -81,9 +82,9 @@ impl Format {
 ///
 /// ```
 /// let mut s = String::new();
-/// metrics_runtime::push_f64(&mut s, 0.25);
+/// metrics_runtime::expose::push_f64(&mut s, 0.25);
 /// s.push(' ');
-/// metrics_runtime::push_f64(&mut s, f64::NEG_INFINITY);
+/// metrics_runtime::expose::push_f64(&mut s, f64::NEG_INFINITY);
 /// assert_eq!(s, "0.25 -Inf");
 /// ```
 #[inline]
@@ -105,7 +106,7 @@ pub fn push_f64(out: &mut String, value: f64) {
 ///
 /// ```
 /// let mut s = String::new();
-/// metrics_runtime::push_u64(&mut s, 18_446_744_073_709_551_615);
+/// metrics_runtime::expose::push_u64(&mut s, 18_446_744_073_709_551_615);
 /// assert_eq!(s, "18446744073709551615");
 /// ```
 #[inline]
@@ -119,7 +120,7 @@ pub fn push_u64(out: &mut String, value: u64) {
 ///
 /// ```
 /// let mut json = String::from("{\"help\":\"");
-/// metrics_runtime::push_json_str(&mut json, "Bytes \"sent\"\n\tby peer");
+/// metrics_runtime::expose::push_json_str(&mut json, "Bytes \"sent\"\n\tby peer");
 /// json.push_str("\"}");
 /// assert_eq!(json, r#"{"help":"Bytes \"sent\"\n\tby peer"}"#);
 /// ```
@@ -145,7 +146,8 @@ pub(crate) fn push_json_f64(out: &mut String, value: f64) {
 /// # Examples
 ///
 /// ```
-/// use metrics_runtime::{negotiate, Format};
+/// use metrics_runtime::Format;
+/// use metrics_runtime::expose::negotiate;
 ///
 /// // What Prometheus sends.
 /// let accept = "application/openmetrics-text;version=1.0.0,application/openmetrics-text;version=0.0.1;q=0.75,text/plain;version=0.0.4;q=0.5,*/*;q=0.1";

@@ -12,7 +12,8 @@ use crate::read::{HistogramRead, MetricDesc, Series, SummaryRead, Visitor};
 /// # Examples
 ///
 /// ```
-/// use metrics_runtime::{Counter, Metrics, OpenMetricsWriter};
+/// use metrics_runtime::{Counter, Metrics};
+/// use metrics_runtime::expose::OpenMetricsWriter;
 ///
 /// #[derive(Metrics)]
 /// struct Jobs {

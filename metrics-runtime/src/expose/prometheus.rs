@@ -9,7 +9,8 @@ use crate::read::{HistogramRead, MetricDesc, Series, SummaryRead, Visitor};
 /// # Examples
 ///
 /// ```
-/// use metrics_runtime::{Counter, Metrics, PrometheusWriter};
+/// use metrics_runtime::{Counter, Metrics};
+/// use metrics_runtime::expose::PrometheusWriter;
 ///
 /// #[derive(Metrics)]
 /// struct Jobs {

@@ -8,7 +8,7 @@ use std::fmt::Write as _;
 use super::batcher::{Record, RecordKind};
 use crate::read::{HistogramRead, MetricDesc, Series, SummaryRead, Visitor};
 #[cfg(test)]
-use crate::{MetricSnapshot, SeriesValue};
+use crate::snapshot::{MetricSnapshot, SeriesValue};
 
 /// How the tags of a series are written.
 ///
@@ -186,7 +186,7 @@ struct SeriesState {
 /// position, since a source may list its series in any order (a [`BoundedRegistry`] lists
 /// them in hash-map order, which changes as series come and go).
 ///
-/// [`BoundedRegistry`]: crate::BoundedRegistry
+/// [`BoundedRegistry`]: crate::dynamic::BoundedRegistry
 #[derive(Debug, Default)]
 struct PartState {
     /// Counts the diffs of the part.
@@ -746,7 +746,8 @@ struct At<'n, I> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::{HistogramValue, MetricKind, SeriesSnapshot, SummaryValue};
+    use crate::snapshot::{HistogramValue, SeriesSnapshot, SummaryValue};
+    use crate::MetricKind;
 
     fn format(style: TagStyle, histograms: HistogramMode) -> LineFormat {
         LineFormat {

@@ -18,7 +18,7 @@ use crate::timer::{Outcome, RecordDuration};
 /// # Examples
 ///
 /// ```
-/// use metrics_runtime::{AdaptiveSampler, DEFAULT_PERIOD};
+/// use metrics_runtime::sampling::{AdaptiveSampler, DEFAULT_PERIOD};
 ///
 /// static SAMPLER: AdaptiveSampler = AdaptiveSampler::target_per_sec(1000);
 /// assert_eq!(SAMPLER.period(), DEFAULT_PERIOD);
@@ -32,7 +32,7 @@ pub const DEFAULT_PERIOD: Duration = Duration::from_secs(1);
 /// # Examples
 ///
 /// ```
-/// use metrics_runtime::{AdaptiveSampler, DEFAULT_MAX_KEEP_ONE_IN};
+/// use metrics_runtime::sampling::{AdaptiveSampler, DEFAULT_MAX_KEEP_ONE_IN};
 ///
 /// static SAMPLER: AdaptiveSampler = AdaptiveSampler::target_per_sec(1000);
 /// assert_eq!(SAMPLER.max_keep_one_in(), DEFAULT_MAX_KEEP_ONE_IN);
@@ -46,7 +46,8 @@ pub const DEFAULT_MAX_KEEP_ONE_IN: u64 = 1 << 16;
 /// # Examples
 ///
 /// ```
-/// use metrics_runtime::{AdaptiveSampler, Gauge, CHECK_EVERY};
+/// use metrics_runtime::Gauge;
+/// use metrics_runtime::sampling::{AdaptiveSampler, CHECK_EVERY};
 ///
 /// static RATE: Gauge = Gauge::new();
 /// static SAMPLER: AdaptiveSampler = AdaptiveSampler::fixed(4).with_rate_gauge(&RATE);
@@ -61,7 +62,7 @@ pub const CHECK_EVERY: u64 = 1024;
 /// # Examples
 ///
 /// ```
-/// use metrics_runtime::{AdaptiveSampler, Strategy};
+/// use metrics_runtime::sampling::{AdaptiveSampler, Strategy};
 ///
 /// static SAMPLER: AdaptiveSampler = AdaptiveSampler::load_adaptive(1_000, 10_000);
 /// assert_eq!(SAMPLER.strategy(), Strategy::LoadAdaptive { low_per_sec: 1_000, high_per_sec: 10_000 });
@@ -139,7 +140,8 @@ impl Strategy {
 /// # Examples
 ///
 /// ```
-/// use metrics_runtime::{Histogram, RecordWeighted, Summary};
+/// use metrics_runtime::{Histogram, Summary};
+/// use metrics_runtime::sampling::RecordWeighted;
 ///
 /// static LATENCY: Histogram = Histogram::new();
 /// LATENCY.record_weighted(0.2, 10); // one kept record standing for ten
@@ -163,7 +165,8 @@ pub trait RecordWeighted {
     /// # Examples
     ///
     /// ```
-    /// use metrics_runtime::{Histogram, RecordWeighted};
+    /// use metrics_runtime::Histogram;
+    /// use metrics_runtime::sampling::RecordWeighted;
     ///
     /// static SIZES: Histogram = Histogram::new();
     /// SIZES.with(()).record_weighted(1.0, 3);
@@ -286,7 +289,8 @@ struct Period {
 /// # Examples
 ///
 /// ```
-/// use metrics_runtime::{AdaptiveSampler, Histogram};
+/// use metrics_runtime::Histogram;
+/// use metrics_runtime::sampling::AdaptiveSampler;
 ///
 /// static LATENCY: Histogram = Histogram::new();
 /// static SAMPLER: AdaptiveSampler = AdaptiveSampler::fixed(10);
@@ -304,7 +308,8 @@ struct Period {
 ///
 /// ```
 /// use std::time::{Duration, Instant};
-/// use metrics_runtime::{AdaptiveSampler, Histogram};
+/// use metrics_runtime::Histogram;
+/// use metrics_runtime::sampling::AdaptiveSampler;
 ///
 /// static LATENCY: Histogram = Histogram::new();
 /// static SAMPLER: AdaptiveSampler = AdaptiveSampler::target_per_sec(100).manual();
@@ -359,7 +364,8 @@ impl AdaptiveSampler {
     /// # Examples
     ///
     /// ```
-    /// use metrics_runtime::{AdaptiveSampler, Summary};
+    /// use metrics_runtime::Summary;
+    /// use metrics_runtime::sampling::AdaptiveSampler;
     ///
     /// static CHECKOUT: Summary = Summary::new();
     /// static SAMPLER: AdaptiveSampler = AdaptiveSampler::fixed(100);
@@ -386,7 +392,8 @@ impl AdaptiveSampler {
     ///
     /// ```
     /// use std::time::{Duration, Instant};
-    /// use metrics_runtime::{AdaptiveSampler, Histogram};
+    /// use metrics_runtime::Histogram;
+    /// use metrics_runtime::sampling::AdaptiveSampler;
     ///
     /// static SIZES: Histogram = Histogram::new();
     /// static SAMPLER: AdaptiveSampler = AdaptiveSampler::target_per_sec(10).manual();
@@ -417,7 +424,8 @@ impl AdaptiveSampler {
     ///
     /// ```
     /// use std::time::{Duration, Instant};
-    /// use metrics_runtime::{AdaptiveSampler, Histogram};
+    /// use metrics_runtime::Histogram;
+    /// use metrics_runtime::sampling::AdaptiveSampler;
     ///
     /// static SIZES: Histogram = Histogram::new();
     /// static SAMPLER: AdaptiveSampler = AdaptiveSampler::load_adaptive(100, 400).manual();
@@ -450,7 +458,8 @@ impl AdaptiveSampler {
     ///
     /// ```
     /// use std::time::{Duration, Instant};
-    /// use metrics_runtime::{AdaptiveSampler, Histogram};
+    /// use metrics_runtime::Histogram;
+    /// use metrics_runtime::sampling::AdaptiveSampler;
     ///
     /// static SIZES: Histogram = Histogram::new();
     /// static SAMPLER: AdaptiveSampler = AdaptiveSampler::target_per_sec(1).with_max_keep_one_in(8).manual();
@@ -479,7 +488,7 @@ impl AdaptiveSampler {
     ///
     /// ```
     /// use std::time::Duration;
-    /// use metrics_runtime::AdaptiveSampler;
+    /// use metrics_runtime::sampling::AdaptiveSampler;
     ///
     /// static SAMPLER: AdaptiveSampler = AdaptiveSampler::target_per_sec(100).with_period(Duration::from_secs(10));
     /// assert_eq!(SAMPLER.period(), Duration::from_secs(10));
@@ -498,7 +507,8 @@ impl AdaptiveSampler {
     ///
     /// ```
     /// use std::time::{Duration, Instant};
-    /// use metrics_runtime::{AdaptiveSampler, Histogram};
+    /// use metrics_runtime::Histogram;
+    /// use metrics_runtime::sampling::AdaptiveSampler;
     ///
     /// static SIZES: Histogram = Histogram::new();
     /// static SAMPLER: AdaptiveSampler = AdaptiveSampler::target_per_sec(1).manual();
@@ -523,7 +533,8 @@ impl AdaptiveSampler {
     /// # Examples
     ///
     /// ```
-    /// use metrics_runtime::{AdaptiveSampler, Gauge, Histogram, Metrics};
+    /// use metrics_runtime::{Gauge, Histogram, Metrics};
+    /// use metrics_runtime::sampling::AdaptiveSampler;
     ///
     /// #[derive(Metrics)]
     /// struct AppMetrics {
@@ -560,7 +571,8 @@ impl AdaptiveSampler {
     /// # Examples
     ///
     /// ```
-    /// use metrics_runtime::{AdaptiveSampler, Histogram};
+    /// use metrics_runtime::Histogram;
+    /// use metrics_runtime::sampling::AdaptiveSampler;
     ///
     /// static SIZES: Histogram = Histogram::new();
     /// static SAMPLER: AdaptiveSampler = AdaptiveSampler::fixed(8);
@@ -601,7 +613,8 @@ impl AdaptiveSampler {
     /// # Examples
     ///
     /// ```
-    /// use metrics_runtime::{AdaptiveSampler, Histogram, Tag};
+    /// use metrics_runtime::{Histogram, Tag};
+    /// use metrics_runtime::sampling::AdaptiveSampler;
     ///
     /// #[derive(Tag, Clone, Copy, Debug, PartialEq, Eq)]
     /// #[tag(name = "route", rename_all = "lowercase")]
@@ -639,7 +652,7 @@ impl AdaptiveSampler {
     /// # Examples
     ///
     /// ```
-    /// use metrics_runtime::AdaptiveSampler;
+    /// use metrics_runtime::sampling::AdaptiveSampler;
     ///
     /// static SAMPLER: AdaptiveSampler = AdaptiveSampler::target_per_sec(100).manual();
     /// assert!(!SAMPLER.adapt()); // starts the first period; nothing to adapt yet
@@ -659,7 +672,8 @@ impl AdaptiveSampler {
     ///
     /// ```
     /// use std::time::{Duration, Instant};
-    /// use metrics_runtime::{AdaptiveSampler, Histogram};
+    /// use metrics_runtime::Histogram;
+    /// use metrics_runtime::sampling::AdaptiveSampler;
     ///
     /// static SIZES: Histogram = Histogram::new();
     /// static SAMPLER: AdaptiveSampler = AdaptiveSampler::target_per_sec(1_000).manual();
@@ -712,7 +726,7 @@ impl AdaptiveSampler {
     /// # Examples
     ///
     /// ```
-    /// use metrics_runtime::AdaptiveSampler;
+    /// use metrics_runtime::sampling::AdaptiveSampler;
     ///
     /// static SAMPLER: AdaptiveSampler = AdaptiveSampler::fixed(16);
     /// assert_eq!(SAMPLER.current_keep_one_in(), 16);
@@ -727,7 +741,7 @@ impl AdaptiveSampler {
     /// # Examples
     ///
     /// ```
-    /// use metrics_runtime::AdaptiveSampler;
+    /// use metrics_runtime::sampling::AdaptiveSampler;
     ///
     /// static SAMPLER: AdaptiveSampler = AdaptiveSampler::fixed(4);
     /// assert_eq!(SAMPLER.current_rate(), 0.25);
@@ -742,7 +756,7 @@ impl AdaptiveSampler {
     /// # Examples
     ///
     /// ```
-    /// use metrics_runtime::AdaptiveSampler;
+    /// use metrics_runtime::sampling::AdaptiveSampler;
     ///
     /// static SAMPLER: AdaptiveSampler = AdaptiveSampler::fixed(3);
     /// for _ in 0..7 {
@@ -759,7 +773,7 @@ impl AdaptiveSampler {
     /// # Examples
     ///
     /// ```
-    /// use metrics_runtime::AdaptiveSampler;
+    /// use metrics_runtime::sampling::AdaptiveSampler;
     ///
     /// static SAMPLER: AdaptiveSampler = AdaptiveSampler::fixed(3);
     /// for _ in 0..9 {
@@ -777,7 +791,7 @@ impl AdaptiveSampler {
     ///
     /// ```
     /// use std::time::{Duration, Instant};
-    /// use metrics_runtime::AdaptiveSampler;
+    /// use metrics_runtime::sampling::AdaptiveSampler;
     ///
     /// static SAMPLER: AdaptiveSampler = AdaptiveSampler::target_per_sec(10).manual();
     /// let t0 = Instant::now();
@@ -798,7 +812,7 @@ impl AdaptiveSampler {
     ///
     /// ```
     /// use std::time::{Duration, Instant};
-    /// use metrics_runtime::AdaptiveSampler;
+    /// use metrics_runtime::sampling::AdaptiveSampler;
     ///
     /// static SAMPLER: AdaptiveSampler = AdaptiveSampler::fixed(1).manual();
     /// assert_eq!(SAMPLER.observed_per_sec(), 0.0);
@@ -819,7 +833,7 @@ impl AdaptiveSampler {
     /// # Examples
     ///
     /// ```
-    /// use metrics_runtime::{AdaptiveSampler, Strategy};
+    /// use metrics_runtime::sampling::{AdaptiveSampler, Strategy};
     ///
     /// static SAMPLER: AdaptiveSampler = AdaptiveSampler::target_per_sec(500);
     /// assert_eq!(SAMPLER.strategy(), Strategy::TargetPerSecond { per_sec: 500 });
@@ -833,7 +847,7 @@ impl AdaptiveSampler {
     /// # Examples
     ///
     /// ```
-    /// use metrics_runtime::AdaptiveSampler;
+    /// use metrics_runtime::sampling::AdaptiveSampler;
     ///
     /// static SAMPLER: AdaptiveSampler = AdaptiveSampler::target_per_sec(500).with_max_keep_one_in(100);
     /// assert_eq!(SAMPLER.max_keep_one_in(), 100);
@@ -848,7 +862,7 @@ impl AdaptiveSampler {
     ///
     /// ```
     /// use std::time::Duration;
-    /// use metrics_runtime::AdaptiveSampler;
+    /// use metrics_runtime::sampling::AdaptiveSampler;
     ///
     /// static SAMPLER: AdaptiveSampler = AdaptiveSampler::fixed(2);
     /// assert_eq!(SAMPLER.period(), Duration::from_secs(1));
@@ -863,7 +877,8 @@ impl AdaptiveSampler {
     /// # Examples
     ///
     /// ```
-    /// use metrics_runtime::{AdaptiveSampler, Gauge, Tag};
+    /// use metrics_runtime::{Gauge, Tag};
+    /// use metrics_runtime::sampling::AdaptiveSampler;
     ///
     /// #[derive(Tag, Clone, Copy, Debug, PartialEq, Eq)]
     /// #[tag(name = "metric", rename_all = "snake_case")]
@@ -913,7 +928,8 @@ impl fmt::Debug for AdaptiveSampler {
 /// # Examples
 ///
 /// ```
-/// use metrics_runtime::{timed, AdaptiveSampler, Histogram, Sampled};
+/// use metrics_runtime::{timed, Histogram};
+/// use metrics_runtime::sampling::{AdaptiveSampler, Sampled};
 ///
 /// static LATENCY: Histogram = Histogram::new();
 /// static SAMPLER: AdaptiveSampler = AdaptiveSampler::fixed(10);
@@ -941,7 +957,8 @@ impl<'a, M: ?Sized> Sampled<'a, M> {
     /// # Examples
     ///
     /// ```
-    /// use metrics_runtime::{AdaptiveSampler, Sampled, Summary};
+    /// use metrics_runtime::Summary;
+    /// use metrics_runtime::sampling::{AdaptiveSampler, Sampled};
     ///
     /// static CHECKOUT: Summary = Summary::new();
     /// static SAMPLER: AdaptiveSampler = AdaptiveSampler::fixed(2);
@@ -959,7 +976,8 @@ impl<'a, M: ?Sized> Sampled<'a, M> {
     /// # Examples
     ///
     /// ```
-    /// use metrics_runtime::{AdaptiveSampler, Histogram, Sampled};
+    /// use metrics_runtime::Histogram;
+    /// use metrics_runtime::sampling::{AdaptiveSampler, Sampled};
     ///
     /// static LATENCY: Histogram = Histogram::new();
     /// static SAMPLER: AdaptiveSampler = AdaptiveSampler::fixed(3);
@@ -975,7 +993,8 @@ impl<'a, M: ?Sized> Sampled<'a, M> {
     /// # Examples
     ///
     /// ```
-    /// use metrics_runtime::{AdaptiveSampler, Histogram, Sampled};
+    /// use metrics_runtime::Histogram;
+    /// use metrics_runtime::sampling::{AdaptiveSampler, Sampled};
     ///
     /// static LATENCY: Histogram = Histogram::new();
     /// static SAMPLER: AdaptiveSampler = AdaptiveSampler::fixed(3);
@@ -996,7 +1015,8 @@ impl<M: RecordWeighted + ?Sized> Sampled<'_, M> {
     /// # Examples
     ///
     /// ```
-    /// use metrics_runtime::{AdaptiveSampler, Histogram, Sampled};
+    /// use metrics_runtime::Histogram;
+    /// use metrics_runtime::sampling::{AdaptiveSampler, Sampled};
     ///
     /// static LATENCY: Histogram = Histogram::new();
     /// static SAMPLER: AdaptiveSampler = AdaptiveSampler::fixed(4);
