@@ -79,13 +79,7 @@ impl HistogramValue {
     /// assert_eq!(h.cumulative(), vec![1, 1, 3]);
     /// ```
     pub fn cumulative(&self) -> Vec<u64> {
-        self.counts
-            .iter()
-            .scan(0u64, |acc, c| {
-                *acc = acc.saturating_add(*c);
-                Some(*acc)
-            })
-            .collect()
+        crate::read::cumulative(self.counts.iter().copied()).collect()
     }
 
     /// The estimated `q` quantile (`0 <= q <= 1`), or `None` when there are no observations

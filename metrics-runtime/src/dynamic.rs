@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 
 use crate::expose::push_json_str;
 use crate::group::Metrics;
-use crate::histogram::{atomic_f64_add, bucket_index};
+use crate::histogram::{atomic_f64_add, bucket_index, read_consistent};
 use crate::read::{BoundTexts, HistogramRead, Labels, MetricDesc, MetricKind, Series as ReadSeries, Visitor};
 
 /// The label value of overflow series.
@@ -791,22 +791,6 @@ impl BoundedRegistry {
     }
 }
 
-/// A histogram series' `n` bucket counts and its sum (cell `n`), read so that they cover the
-/// same records, as [`HistogramSeries::read`](crate::HistogramSeries::read) does.
-fn read_histogram(cells: &[AtomicU64], n: usize) -> (Vec<u64>, f64) {
-    let load = || cells[..n].iter().map(|c| c.load(Relaxed)).collect::<Vec<u64>>();
-    let mut counts = load();
-    for _ in 0..64 {
-        let sum = f64::from_bits(cells[n].load(Relaxed));
-        let again = load();
-        if again == counts {
-            return (counts, sum);
-        }
-        counts = again;
-    }
-    (counts, f64::from_bits(cells[n].load(Relaxed)))
-}
-
 impl fmt::Debug for BoundedRegistry {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("BoundedRegistry")
@@ -844,7 +828,8 @@ impl Metrics for BoundedRegistry {
                     MetricKind::Gauge => visitor.gauge(&desc, at, f64::from_bits(s.cells[0].load(Relaxed))),
                     MetricKind::Histogram => {
                         let n = f.bounds.len() + 1;
-                        let (counts, sum) = read_histogram(&s.cells, n);
+                        let mut counts = vec![0; n];
+                        let sum = read_consistent(&s.cells[..n], &s.cells[n], &mut counts);
                         let negative = s.cells[n + 1].load(Relaxed) != 0 || f.bounds.first().is_some_and(|b| *b < 0.0);
                         let read = HistogramRead {
                             bounds: &f.bounds,

@@ -154,23 +154,30 @@ impl<const B: usize> HistogramSeries<B> {
     pub fn read(&self, bounds: &[f64]) -> ([u64; B], f64) {
         let n = (bounds.len() + 1).min(B);
         let mut counts = [0u64; B];
-        let load = |counts: &mut [u64; B]| {
-            for (slot, c) in counts[..n].iter_mut().zip(&self.counts[..n]) {
-                *slot = c.load(Relaxed);
-            }
-        };
-        load(&mut counts);
-        for _ in 0..CONSISTENT_READ_TRIES {
-            let sum = self.sum();
-            let mut again = [0u64; B];
-            load(&mut again);
-            if again == counts {
-                return (counts, sum);
-            }
-            counts = again;
-        }
-        (counts, self.sum())
+        let sum = read_consistent(&self.counts[..n], &self.sum, &mut counts[..n]);
+        (counts, sum)
     }
+}
+
+/// Loads the bucket `cells` into `out` and returns the sum (`f64` bits in `sum`), so that both
+/// cover the same records: a record adds to its bucket, then to the sum, so the buckets are
+/// read, the sum, and the buckets again, until both reads of the buckets agree (or 64 tries).
+/// The read of every histogram type, compile-time and run-time.
+pub(crate) fn read_consistent(cells: &[AtomicU64], sum: &AtomicU64, out: &mut [u64]) -> f64 {
+    let load = |out: &mut [u64]| {
+        for (slot, c) in out.iter_mut().zip(cells) {
+            *slot = c.load(Relaxed);
+        }
+    };
+    load(out);
+    for _ in 0..CONSISTENT_READ_TRIES {
+        let value = f64::from_bits(sum.load(Relaxed));
+        if out.iter().zip(cells).all(|(slot, c)| *slot == c.load(Relaxed)) {
+            return value;
+        }
+        load(out);
+    }
+    f64::from_bits(sum.load(Relaxed))
 }
 
 impl<const B: usize> HistogramSeries<B> {
@@ -689,10 +696,7 @@ impl<const B: usize> HistogramHandle<'_, B> {
     /// assert_eq!(SIZES.with(()).cumulative().collect::<Vec<_>>(), [1, 3, 3, 4]);
     /// ```
     pub fn cumulative(&self) -> impl Iterator<Item = u64> + '_ {
-        self.series.bucket_counts(self.bounds).scan(0u64, |acc, c| {
-            *acc = acc.saturating_add(c);
-            Some(*acc)
-        })
+        crate::read::cumulative(self.series.bucket_counts(self.bounds))
     }
 
     /// The estimated `q` quantile (`0 <= q <= 1`), or `None` when nothing was recorded or `q`

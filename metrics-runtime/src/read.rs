@@ -161,11 +161,17 @@ impl HistogramRead<'_> {
 
     /// Cumulative counts, one per bound then `+Inf`, as `_bucket{le}` samples (saturating).
     pub fn cumulative(&self) -> impl Iterator<Item = u64> + '_ {
-        self.counts.iter().scan(0u64, |acc, c| {
-            *acc = acc.saturating_add(*c);
-            Some(*acc)
-        })
+        cumulative(self.counts.iter().copied())
     }
+}
+
+/// Running totals of per-bucket counts, saturating at `u64::MAX`: the cumulative `_bucket{le}`
+/// counts of every histogram type and read.
+pub(crate) fn cumulative(counts: impl Iterator<Item = u64>) -> impl Iterator<Item = u64> {
+    counts.scan(0u64, |acc, c| {
+        *acc = acc.saturating_add(c);
+        Some(*acc)
+    })
 }
 
 /// One summary series, read.

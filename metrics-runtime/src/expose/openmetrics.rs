@@ -88,9 +88,9 @@ impl Visitor for OpenMetricsWriter<'_> {
 
     fn histogram(&mut self, m: &MetricDesc<'_>, series: Series<'_>, h: &HistogramRead<'_>) {
         let count = buckets(self.out, m.name, &series, h);
-        // No `_sum` once the sum is not a counter, and no `_count` without a `_sum` (the
-        // `+Inf` bucket is the count).
-        if !(h.negative || h.bounds.first().is_some_and(|b| *b < 0.0)) {
+        // No `_sum` once the sum is not a counter (`negative`: a negative value recorded or a
+        // negative bound), and no `_count` without a `_sum` (the `+Inf` bucket is the count).
+        if !h.negative {
             sum_and_count(self.out, m.name, &series, h.sum, count);
         }
         self.created(m, &series);
