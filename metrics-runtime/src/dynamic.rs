@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 
 use crate::expose::push_json_str;
 use crate::group::Metrics;
-use crate::histogram::{atomic_f64_add, bucket_index, read_consistent};
+use crate::histogram::{atomic_f64_add, bucket_index, read_buckets, BucketCell};
 use crate::read::{BoundTexts, HistogramRead, Labels, MetricDesc, MetricKind, Series as ReadSeries, Visitor};
 
 /// The label value of overflow series.
@@ -206,7 +206,11 @@ struct Series {
     values: Box<[Box<str>]>,
     /// `a="x",b="y"`, escaped once at creation.
     text: Box<str>,
+    /// The value of a counter or a gauge; for a histogram, a flag set once a negative value was
+    /// recorded.
     cells: Box<[AtomicU64]>,
+    /// A histogram's buckets (count and sum of each); empty for other kinds.
+    buckets: Box<[BucketCell]>,
     /// Set by every update, cleared by the maintenance step (for eviction).
     dirty: AtomicBool,
     /// Registry clock (ms since its creation) of the last maintenance that found the series
@@ -222,6 +226,7 @@ impl Series {
             + self.values.iter().map(|v| v.len() + size_of::<Box<str>>()).sum::<usize>()
             + self.text.len()
             + self.cells.len() * 8
+            + self.buckets.len() * size_of::<BucketCell>()
     }
 }
 
@@ -316,11 +321,11 @@ impl Family {
             + self.le.iter().map(|l| l.len() + size_of::<Box<str>>()).sum::<usize>()
     }
 
-    fn cells(&self) -> usize {
+    /// The number of buckets of a series (the bounds and `+Inf` for a histogram).
+    fn buckets(&self) -> usize {
         match self.kind {
-            MetricKind::Counter | MetricKind::Gauge => 1,
-            // Buckets, the sum, and a flag set once a negative value was recorded.
-            MetricKind::Histogram => self.bounds.len() + 3,
+            MetricKind::Counter | MetricKind::Gauge => 0,
+            MetricKind::Histogram => self.bounds.len() + 1,
             MetricKind::Summary => unreachable!("summaries are not offered at run time"),
         }
     }
@@ -339,7 +344,8 @@ impl Family {
         Series {
             values: values.iter().map(|v| Box::<str>::from(*v)).collect(),
             text: text.into_boxed_str(),
-            cells: (0..self.cells()).map(|_| AtomicU64::new(0)).collect(),
+            cells: Box::new([AtomicU64::new(0)]),
+            buckets: (0..self.buckets()).map(|_| BucketCell::INIT).collect(),
             dirty: AtomicBool::new(false),
             last_active_ms: AtomicU64::new(0),
             created_ms: 0,
@@ -578,6 +584,7 @@ impl BoundedRegistry {
                 values: Box::new([]),
                 text: Box::from(""),
                 cells: Box::new([]),
+                buckets: Box::new([]),
                 dirty: AtomicBool::new(false),
                 last_active_ms: AtomicU64::new(0),
                 created_ms: 0,
@@ -829,8 +836,8 @@ impl Metrics for BoundedRegistry {
                     MetricKind::Histogram => {
                         let n = f.bounds.len() + 1;
                         let mut counts = vec![0; n];
-                        let sum = read_consistent(&s.cells[..n], &s.cells[n], &mut counts);
-                        let negative = s.cells[n + 1].load(Relaxed) != 0 || f.bounds.first().is_some_and(|b| *b < 0.0);
+                        let sum = read_buckets(&s.buckets[..n], &mut counts);
+                        let negative = s.cells[0].load(Relaxed) != 0 || f.bounds.first().is_some_and(|b| *b < 0.0);
                         let read = HistogramRead {
                             bounds: &f.bounds,
                             le: BoundTexts::Owned(&f.le),
@@ -1377,7 +1384,8 @@ impl DynHistogram {
     ///
     /// # Performance
     ///
-    /// As [`DynCounter::with`], plus a count of the bounds below the value and two atomic updates.
+    /// As [`DynCounter::with`], plus a count of the bounds below the value and one 16-byte
+    /// compare-and-swap of the bucket's count and sum.
     pub fn record(&self, values: &[&str], value: f64) -> Result<(), DynamicError> {
         if !value.is_finite() {
             self.0.shared.rejected.fetch_add(1, Relaxed);
@@ -1386,10 +1394,9 @@ impl DynHistogram {
         let bounds = &self.0.family.bounds;
         self.0.update(values, |s| {
             let i = bucket_index(bounds, value);
-            s.cells[i].fetch_add(1, Relaxed);
-            atomic_f64_add(&s.cells[bounds.len() + 1], value);
+            s.buckets[i].add(1, value);
             if value < 0.0 {
-                s.cells[bounds.len() + 2].store(1, Relaxed);
+                s.cells[0].store(1, Relaxed);
             }
             mark_dirty(s);
         })

@@ -3,6 +3,8 @@
 use core::fmt;
 use core::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed};
 
+use portable_atomic::AtomicU128;
+
 use crate::cell::ConstInit;
 use crate::family::Family;
 use crate::read::{process_start_time, BoundTexts, HistogramRead, MetricDesc, Series, StaticLabels, Visitor};
@@ -32,7 +34,7 @@ pub(crate) fn bucket_index(bounds: &[f64], value: f64) -> usize {
 }
 
 /// Adds `delta` to an `f64` kept as bits in an `AtomicU64`: the one atomic float add, of
-/// histogram sums and gauges.
+/// gauges and of values that stand alone.
 #[inline(always)]
 pub(crate) fn atomic_f64_add(cell: &AtomicU64, delta: f64) {
     // Relaxed: the sum is a standalone value; the CAS makes concurrent adds exact.
@@ -46,10 +48,71 @@ pub(crate) fn atomic_f64_add(cell: &AtomicU64, delta: f64) {
     }
 }
 
-/// One series of a [`Histogram`]: `B` bucket counts (the last one is `+Inf`) and the sum.
+/// One histogram bucket: its count (low 64 bits) and the sum of its values (high 64 bits, `f64`
+/// bits) in one 16-byte atomic word, so that a record adds to both at once and a read sees both
+/// at once. The bucket of every histogram type, compile-time and run-time.
+///
+/// A record is one 16-byte load and one 16-byte compare-and-swap (`cmpxchg16b` on x86-64, found
+/// at run time; `casp`/`ldxp`/`stxp` on AArch64), retried only when another writer changed the
+/// same bucket in between: lock-free. On a CPU without a 16-byte compare-and-swap (x86-64 CPUs
+/// older than 2006), `portable-atomic` falls back to short global locks: not lock-free there.
+#[repr(transparent)]
+pub(crate) struct BucketCell(AtomicU128);
+
+impl BucketCell {
+    #[allow(clippy::declare_interior_mutable_const)]
+    pub(crate) const INIT: Self = Self(AtomicU128::new(0));
+
+    /// Adds `weight` to the count (saturating at `u64::MAX`) and `total` to the sum, together.
+    #[inline(always)]
+    pub(crate) fn add(&self, weight: u64, total: f64) {
+        // Relaxed: the pair is one value; the CAS makes concurrent adds exact.
+        let mut current = self.0.load(Relaxed);
+        loop {
+            let (count, sum) = split(current);
+            let next = join(count.saturating_add(weight), sum + total);
+            match self.0.compare_exchange_weak(current, next, Relaxed, Relaxed) {
+                Ok(_) => return,
+                Err(actual) => current = actual,
+            }
+        }
+    }
+
+    /// The count and the sum, read in one atomic load.
+    #[inline]
+    pub(crate) fn load(&self) -> (u64, f64) {
+        split(self.0.load(Relaxed))
+    }
+}
+
+#[inline(always)]
+fn split(word: u128) -> (u64, f64) {
+    (word as u64, f64::from_bits((word >> 64) as u64))
+}
+
+#[inline(always)]
+fn join(count: u64, sum: f64) -> u128 {
+    u128::from(count) | (u128::from(sum.to_bits()) << 64)
+}
+
+/// Reads `cells` into `out` (the counts) and returns the sum of their sums: every record is in
+/// both or in neither. The read of every histogram type, compile-time and run-time.
+pub(crate) fn read_buckets(cells: &[BucketCell], out: &mut [u64]) -> f64 {
+    let mut sum = 0.0;
+    for (slot, cell) in out.iter_mut().zip(cells) {
+        let (count, bucket_sum) = cell.load();
+        *slot = count;
+        sum += bucket_sum;
+    }
+    sum
+}
+
+/// One series of a [`Histogram`]: `B` buckets (the last one is `+Inf`), each a count and the sum
+/// of its values in one atomic word.
 ///
 /// Counts are per bucket, not cumulative; the exposition accumulates them, and `_count` is the
-/// sum of the buckets, so a scrape always sees `_count` equal to the `+Inf` bucket.
+/// sum of the buckets, so a scrape always sees `_count` equal to the `+Inf` bucket. `_sum` is
+/// the sum of the buckets' sums, so it always covers the same records as `_count`.
 ///
 /// # Examples
 ///
@@ -63,10 +126,12 @@ pub(crate) fn atomic_f64_add(cell: &AtomicU64, delta: f64) {
 /// let series: &HistogramSeries<4> = &SIZES.series()[0];
 /// assert_eq!(series.bucket_counts(SIZES.bounds()).collect::<Vec<_>>(), [1, 1, 1]);
 /// assert_eq!(series.sum(), 555.0);
+/// // `B * 16 + 16` bytes: 16 per bucket slot, and the negative flag padded to 16.
+/// assert_eq!(size_of::<HistogramSeries<4>>(), 4 * 16 + 16);
+/// assert_eq!(size_of::<HistogramSeries<16>>(), 16 * 16 + 16);
 /// ```
 pub struct HistogramSeries<const B: usize> {
-    counts: [AtomicU64; B],
-    sum: AtomicU64,
+    buckets: [BucketCell; B],
     /// Set once a negative value has been recorded: the sum is then no longer a counter, and
     /// OpenMetrics leaves it out.
     negative: AtomicBool,
@@ -74,12 +139,8 @@ pub struct HistogramSeries<const B: usize> {
 
 impl<const B: usize> ConstInit for HistogramSeries<B> {
     #[allow(clippy::declare_interior_mutable_const)]
-    const INIT: Self =
-        Self { counts: [const { AtomicU64::new(0) }; B], sum: AtomicU64::new(0), negative: AtomicBool::new(false) };
+    const INIT: Self = Self { buckets: [const { BucketCell::INIT }; B], negative: AtomicBool::new(false) };
 }
-
-/// Reads of the buckets and the sum that agree: the same records in both.
-const CONSISTENT_READ_TRIES: usize = 64;
 
 impl<const B: usize> HistogramSeries<B> {
     /// Per-bucket counts (not cumulative); `bounds.len() + 1` of them are used, the last is `+Inf`.
@@ -97,10 +158,10 @@ impl<const B: usize> HistogramSeries<B> {
     /// assert_eq!(counts, [1, 2, 0, 1]); // per bucket, the last one `+Inf`
     /// ```
     pub fn bucket_counts(&self, bounds: &[f64]) -> impl Iterator<Item = u64> + '_ {
-        self.counts[..=bounds.len()].iter().map(|c| c.load(Relaxed))
+        self.buckets[..=bounds.len()].iter().map(|c| c.load().0)
     }
 
-    /// The sum of the recorded values.
+    /// The sum of the recorded values (the sum of the buckets' sums).
     ///
     /// # Examples
     ///
@@ -113,7 +174,7 @@ impl<const B: usize> HistogramSeries<B> {
     /// assert_eq!(LATENCY.series()[0].sum(), 0.75);
     /// ```
     pub fn sum(&self) -> f64 {
-        f64::from_bits(self.sum.load(Relaxed))
+        self.buckets.iter().map(|c| c.load().1).sum()
     }
 
     /// Whether a negative value has been recorded (the sum may then go down).
@@ -133,12 +194,10 @@ impl<const B: usize> HistogramSeries<B> {
         self.negative.load(Relaxed)
     }
 
-    /// The per-bucket counts and the sum, read so that they cover the same records: a record
-    /// adds to its bucket, then to the sum, so the buckets are read, the sum, and the buckets
-    /// again, until both reads of the buckets agree (or 64 tries).
-    ///
-    /// Only a writer that stops between its two adds for the whole of a read can still be
-    /// counted in the buckets and not yet in the sum.
+    /// The per-bucket counts and the sum, covering exactly the same records: each bucket's
+    /// count and sum are one atomic word, written by one compare-and-swap and read by one load.
+    /// (The buckets are read one after another, so a record that lands during the read may be
+    /// in it or not, but never in the counts without the sum.)
     ///
     /// # Examples
     ///
@@ -154,30 +213,9 @@ impl<const B: usize> HistogramSeries<B> {
     pub fn read(&self, bounds: &[f64]) -> ([u64; B], f64) {
         let n = (bounds.len() + 1).min(B);
         let mut counts = [0u64; B];
-        let sum = read_consistent(&self.counts[..n], &self.sum, &mut counts[..n]);
+        let sum = read_buckets(&self.buckets[..n], &mut counts[..n]);
         (counts, sum)
     }
-}
-
-/// Loads the bucket `cells` into `out` and returns the sum (`f64` bits in `sum`), so that both
-/// cover the same records: a record adds to its bucket, then to the sum, so the buckets are
-/// read, the sum, and the buckets again, until both reads of the buckets agree (or 64 tries).
-/// The read of every histogram type, compile-time and run-time.
-pub(crate) fn read_consistent(cells: &[AtomicU64], sum: &AtomicU64, out: &mut [u64]) -> f64 {
-    let load = |out: &mut [u64]| {
-        for (slot, c) in out.iter_mut().zip(cells) {
-            *slot = c.load(Relaxed);
-        }
-    };
-    load(out);
-    for _ in 0..CONSISTENT_READ_TRIES {
-        let value = f64::from_bits(sum.load(Relaxed));
-        if out.iter().zip(cells).all(|(slot, c)| *slot == c.load(Relaxed)) {
-            return value;
-        }
-        load(out);
-    }
-    f64::from_bits(sum.load(Relaxed))
 }
 
 impl<const B: usize> HistogramSeries<B> {
@@ -190,7 +228,7 @@ impl<const B: usize> HistogramSeries<B> {
 
 impl<const B: usize> fmt::Debug for HistogramSeries<B> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let counts: Vec<u64> = self.counts.iter().map(|c| c.load(Relaxed)).collect();
+        let counts: Vec<u64> = self.buckets.iter().map(|c| c.load().0).collect();
         f.debug_struct("HistogramSeries").field("counts", &counts).field("sum", &self.sum()).finish()
     }
 }
@@ -203,7 +241,7 @@ impl<const B: usize> fmt::Debug for HistogramSeries<B> {
 /// # Recording
 ///
 /// [`HistogramHandle::record`] finds the bucket by counting the bounds below the value (branch-free) and
-/// does one relaxed atomic add on it plus a compare-and-swap add on the sum.
+/// adds 1 to its count and the value to its sum with one 16-byte compare-and-swap.
 /// Values that are NaN or infinite are **not recorded**: they would poison `_sum` forever. They
 /// are counted instead, in [`Histogram::invalid`]. Negative and zero values are recorded
 /// normally (they fall in the first bucket whose bound is at least the value).
@@ -589,8 +627,8 @@ impl<const B: usize> HistogramHandle<'_, B> {
     ///
     /// # Performance
     ///
-    /// A branch-free count of the bounds below the value, one relaxed atomic add and one
-    /// relaxed compare-and-swap; never allocates.
+    /// A branch-free count of the bounds below the value and one relaxed 16-byte
+    /// compare-and-swap of the bucket's count and sum; never allocates.
     #[inline]
     pub fn record(&self, value: f64) {
         if !value.is_finite() {
@@ -599,8 +637,7 @@ impl<const B: usize> HistogramHandle<'_, B> {
         }
         // `i <= bounds.len() < B` (checked in `with_bounds`); `min` lets the compiler see it.
         let i = bucket_index(self.bounds, value).min(B - 1);
-        self.series.counts[i].fetch_add(1, Relaxed);
-        atomic_f64_add(&self.series.sum, value);
+        self.series.buckets[i].add(1, value);
         if value < 0.0 {
             self.series.mark_negative();
         }
@@ -626,7 +663,7 @@ impl<const B: usize> HistogramHandle<'_, B> {
     /// # Performance
     ///
     /// As [`HistogramHandle::record`], plus a multiplication; the bucket add is a
-    /// compare-and-swap that saturates at `u64::MAX` instead of wrapping.
+    /// compare-and-swap whose count saturates at `u64::MAX` instead of wrapping.
     #[inline]
     pub fn record_weighted(&self, value: f64, weight: u64) {
         if !value.is_finite() {
@@ -636,8 +673,7 @@ impl<const B: usize> HistogramHandle<'_, B> {
         let i = bucket_index(self.bounds, value).min(B - 1);
         // Saturating: a weight near `u64::MAX` must not wrap the bucket (and break the
         // monotonic cumulative counts).
-        let _ = self.series.counts[i].fetch_update(Relaxed, Relaxed, |c| Some(c.saturating_add(weight)));
-        atomic_f64_add(&self.series.sum, value * weight as f64);
+        self.series.buckets[i].add(weight, value * weight as f64);
         if value < 0.0 {
             self.series.mark_negative();
         }

@@ -463,8 +463,8 @@
 //! # Memory
 //!
 //! Counters, gauges and histograms live inline in the struct, sized by their types: 8 bytes per
-//! counter or gauge series; `B * 8 + 8` bytes per histogram series (`B` bucket slots, 16 by
-//! default). Summaries add heap for their staging buffers and t-digests, at most
+//! counter or gauge series; `B * 16 + 16` bytes per histogram series (`B` bucket slots, 16 by
+//! default, each a count and a sum in one 16-byte atomic word, plus a flag). Summaries add heap for their staging buffers and t-digests, at most
 //! [`series_heap_bound`] bytes per series whatever the record rate. [`Metrics::memory_bytes`]
 //! reports the total: `size_of_val` plus [`Metrics::heap_bytes`]. The product of a metric's tag
 //! value counts is checked against `max_series` at compile time (see below).

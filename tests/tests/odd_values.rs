@@ -232,3 +232,65 @@ fn summary_snapshots_read_count_and_sum_together() {
     assert!(m.ones.count() > 0);
     assert!(mismatches.is_empty(), "{} snapshots disagreed, e.g. {:?}", mismatches.len(), &mismatches[..1]);
 }
+
+/// Counts the snapshots of `read` whose histogram series have a count and a sum that disagree,
+/// while two writers record ones (plain and weighted) through `record`.
+fn histogram_mismatches(
+    record: &(dyn Fn(u64) + Sync),
+    read: &dyn Fn() -> metrics_runtime::snapshot::Snapshot,
+) -> usize {
+    let stop = AtomicBool::new(false);
+    std::thread::scope(|s| {
+        for weight in [1, 3] {
+            let stop = &stop;
+            s.spawn(move || {
+                while !stop.load(Relaxed) {
+                    for _ in 0..1000 {
+                        record(weight);
+                    }
+                }
+            });
+        }
+        let mut mismatches = 0;
+        for _ in 0..20_000 {
+            for metric in read().metrics {
+                for series in metric.series {
+                    if let metrics_runtime::snapshot::SeriesValue::Histogram(v) = &series.value {
+                        mismatches += usize::from(v.count() as f64 != v.sum);
+                    }
+                }
+            }
+        }
+        stop.store(true, Relaxed);
+        mismatches
+    })
+}
+
+/// A histogram record adds to its bucket's count and sum in one atomic word: a snapshot under
+/// load has every record in both the buckets and the sum, or in neither, for compile-time and
+/// run-time histograms alike.
+#[test]
+fn histogram_snapshots_read_count_and_sum_together() {
+    #[derive(Metrics)]
+    struct Loaded {
+        /// Ones, plain and weighted.
+        #[metric(buckets = [0.5, 2.0])]
+        ones: Histogram,
+    }
+    let m = Loaded::new();
+    let mismatches = histogram_mismatches(&|weight| m.ones.with(()).record_weighted(1.0, weight), &|| m.snapshot());
+    assert!(m.ones.count() > 0);
+    assert_eq!(mismatches, 0, "snapshots of a compile-time histogram disagreed");
+
+    let registry = BoundedRegistry::new(BoundedConfig::default());
+    let ones = registry.histogram("ones", "Ones.", &["w"], &[0.5, 2.0]).unwrap();
+    let mismatches = histogram_mismatches(
+        &|weight| {
+            for _ in 0..weight {
+                ones.record(&["x"], 1.0).unwrap();
+            }
+        },
+        &|| registry.snapshot(),
+    );
+    assert_eq!(mismatches, 0, "snapshots of a run-time histogram disagreed");
+}
