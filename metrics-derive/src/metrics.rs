@@ -15,7 +15,18 @@ use metrics_rules::{
 };
 
 const STRUCT_KEYS: &[&str] = &["namespace"];
-const FIELD_KEYS: &[&str] = &["name", "help", "unit", "buckets", "quantiles", "window_secs", "max_series"];
+const FIELD_KEYS: &[&str] = &[
+    "name",
+    "help",
+    "unit",
+    "buckets",
+    "quantiles",
+    "window_secs",
+    "max_series",
+    "schema",
+    "zero_threshold",
+    "max_buckets",
+];
 
 /// The bucket slots of a `Histogram<T, B>` type, as far as the derive can read them.
 #[derive(Clone, Copy)]
@@ -32,6 +43,8 @@ struct Metric {
     ident: syn::Ident,
     ty: syn::Type,
     kind: Kind,
+    /// A `NativeHistogram`: its schema, zero threshold and bucket bound.
+    native: Option<(i8, f64, usize)>,
     tags: TokenStream,
     tags_span: Span,
     name: String,
@@ -57,7 +70,7 @@ pub(crate) fn expand(input: &DeriveInput) -> TokenStream {
 }
 
 /// What the type says: the kind, the tag set, and the histogram's bucket slots.
-fn classify(ty: &syn::Type) -> Option<(Kind, Option<syn::Type>, Slots)> {
+fn classify(ty: &syn::Type) -> Option<(Kind, bool, Option<syn::Type>, Slots)> {
     let syn::Type::Path(path) = ty else {
         return None;
     };
@@ -69,10 +82,11 @@ fn classify(ty: &syn::Type) -> Option<(Kind, Option<syn::Type>, Slots)> {
     let kind = match last.ident.to_string().as_str() {
         "Counter" | "ShardedCounter" => Kind::Counter,
         "Gauge" => Kind::Gauge,
-        "Histogram" => Kind::Histogram,
+        "Histogram" | "NativeHistogram" => Kind::Histogram,
         "Summary" => Kind::Summary,
         _ => return None,
     };
+    let native = last.ident == "NativeHistogram";
     let mut tags = None;
     let mut slots = Slots::Default;
     if let PathArguments::AngleBracketed(args) = &last.arguments {
@@ -94,7 +108,7 @@ fn classify(ty: &syn::Type) -> Option<(Kind, Option<syn::Type>, Slots)> {
     } else if !matches!(last.arguments, PathArguments::None) {
         return None;
     }
-    Some((kind, tags, slots))
+    Some((kind, native, tags, slots))
 }
 
 fn parse(cx: &Ctxt, input: &DeriveInput) -> Vec<Metric> {
@@ -165,6 +179,9 @@ struct FieldAttrs {
     quantiles: Option<Given<Vec<Number>>>,
     window_secs: Option<Given<u64>>,
     max_series: Option<Given<u64>>,
+    schema: Option<Given<f64>>,
+    zero_threshold: Option<Given<f64>>,
+    max_buckets: Option<Given<u64>>,
 }
 
 fn parse_field_attrs(cx: &Ctxt, field: &syn::Field) -> FieldAttrs {
@@ -187,10 +204,20 @@ fn parse_field_attrs(cx: &Ctxt, field: &syn::Field) -> FieldAttrs {
                     let slot = if key == "buckets" { &mut a.buckets } else { &mut a.quantiles };
                     set_once(cx, slot, &key, list, span, meta.path.span());
                 }
-                "window_secs" | "max_series" => {
+                "window_secs" | "max_series" | "max_buckets" => {
                     let (v, span) = int(&meta)?;
-                    let slot = if key == "window_secs" { &mut a.window_secs } else { &mut a.max_series };
+                    let slot = match key.as_str() {
+                        "window_secs" => &mut a.window_secs,
+                        "max_series" => &mut a.max_series,
+                        _ => &mut a.max_buckets,
+                    };
                     set_once(cx, slot, &key, v, span, meta.path.span());
+                }
+                "schema" | "zero_threshold" => {
+                    let expr: syn::Expr = meta.value()?.parse()?;
+                    let v = crate::attr::number(&expr)?;
+                    let slot = if key == "schema" { &mut a.schema } else { &mut a.zero_threshold };
+                    set_once(cx, slot, &key, v, expr.span(), meta.path.span());
                 }
                 _ => unknown_key(cx, &meta, FIELD_KEYS)?,
             }
@@ -240,10 +267,10 @@ fn check_increasing(cx: &Ctxt, list: &[Number], what: &str, valid: impl Fn(f64) 
 fn parse_field(cx: &Ctxt, field: &syn::Field, namespace: Option<&str>) -> Option<Metric> {
     let ident = field.ident.clone().expect("named field");
     let attrs = parse_field_attrs(cx, field);
-    let Some((kind, tags, slots)) = classify(&field.ty) else {
+    let Some((kind, native, tags, slots)) = classify(&field.ty) else {
         cx.error_spanned_by(
             &field.ty,
-            "unsupported field type; a metrics struct holds only `Counter<T>`, `ShardedCounter<T>`, `Gauge<T>`, `Histogram<T>` or `Summary<T>` (T a tag set, `()` by default)",
+            "unsupported field type; a metrics struct holds only `Counter<T>`, `ShardedCounter<T>`, `Gauge<T>`, `Histogram<T>`, `NativeHistogram<T>` or `Summary<T>` (T a tag set, `()` by default)",
         );
         return None;
     };
@@ -326,6 +353,72 @@ fn parse_field(cx: &Ctxt, field: &syn::Field, namespace: Option<&str>) -> Option
     let quantiles_apply = applies(attrs.quantiles.as_ref().map(|b| b.span), "quantiles", Kind::Summary);
     applies(attrs.window_secs.as_ref().map(|b| b.span), "window_secs", Kind::Summary);
 
+    // Native histogram settings.
+    for (given, key) in [
+        (attrs.schema.as_ref().map(|g| g.span), "schema"),
+        (attrs.zero_threshold.as_ref().map(|g| g.span), "zero_threshold"),
+        (attrs.max_buckets.as_ref().map(|g| g.span), "max_buckets"),
+    ] {
+        if let Some(span) = given.filter(|_| !native) {
+            cx.error_at(
+                span,
+                format!("`{key}` applies to native histograms only, and `{name}` is not a `NativeHistogram`"),
+            );
+        }
+    }
+    let buckets_apply = if native && buckets_apply {
+        cx.error_at(
+            attrs.buckets.as_ref().map_or(field.ty.span(), |b| b.span),
+            "`buckets` on a `NativeHistogram` is not supported yet; use a `Histogram` for fixed buckets",
+        );
+        false
+    } else {
+        buckets_apply
+    };
+    let native = native.then(|| {
+        let schema = match &attrs.schema {
+            Some(g) if g.value.fract() != 0.0 || !(-4.0..=8.0).contains(&g.value) => {
+                cx.error_at(g.span, format!("native histogram `schema` must be an integer in -4..=8 (Prometheus' range), not {}", g.value));
+                metrics_rules::DEFAULT_NATIVE_SCHEMA
+            }
+            Some(g) => g.value as i8,
+            None => metrics_rules::DEFAULT_NATIVE_SCHEMA,
+        };
+        let zero = match &attrs.zero_threshold {
+            Some(g) if !(g.value >= 0.0 && g.value.is_finite()) => {
+                cx.error_at(g.span, "`zero_threshold` must be a finite number, at least 0");
+                metrics_rules::DEFAULT_NATIVE_ZERO_THRESHOLD
+            }
+            Some(g) => g.value,
+            None => metrics_rules::DEFAULT_NATIVE_ZERO_THRESHOLD,
+        };
+        let have = match slots {
+            Slots::Default => Some(metrics_rules::DEFAULT_NATIVE_MAX_BUCKETS),
+            Slots::Literal(v, _) => Some(v),
+            Slots::Unknown => None,
+        };
+        let max = match &attrs.max_buckets {
+            Some(g) if g.value == 0 => {
+                cx.error_at(g.span, "`max_buckets` must be at least 1");
+                1
+            }
+            Some(g) => {
+                if let Some(have) = have.filter(|h| g.value as usize > *h) {
+                    cx.error_at(
+                        g.span,
+                        format!(
+                            "`max_buckets = {}` needs as many bucket slots, but the type holds {have}; write `NativeHistogram<{tags_text}, {}>`",
+                            g.value, g.value
+                        ),
+                    );
+                }
+                g.value as usize
+            }
+            None => have.unwrap_or(metrics_rules::DEFAULT_NATIVE_MAX_BUCKETS).min(metrics_rules::DEFAULT_NATIVE_MAX_BUCKETS),
+        };
+        (schema, zero, max)
+    });
+
     // Buckets, and the slots the type has for them.
     let buckets = attrs.buckets.as_ref().filter(|_| buckets_apply).map(|given| {
         if given.value.is_empty() {
@@ -343,7 +436,7 @@ fn parse_field(cx: &Ctxt, field: &syn::Field, namespace: Option<&str>) -> Option
         });
         given.value.iter().map(|n| n.value).collect::<Vec<_>>()
     });
-    if kind == Kind::Histogram {
+    if kind == Kind::Histogram && native.is_none() {
         let needed = buckets.as_ref().map_or(11, Vec::len) + 1;
         let (have, span) = match slots {
             Slots::Default => (DEFAULT_HISTOGRAM_SLOTS, attrs.buckets.as_ref().map_or(field.ty.span(), |b| b.span)),
@@ -402,6 +495,7 @@ fn parse_field(cx: &Ctxt, field: &syn::Field, namespace: Option<&str>) -> Option
         ident,
         ty: field.ty.clone(),
         kind,
+        native,
         tags,
         tags_span,
         name,
@@ -494,6 +588,11 @@ fn generate(input: &DeriveInput, metrics: &[Metric]) -> TokenStream {
         let field = &m.ident;
         let ty = &m.ty;
         let init = match (m.kind, &m.buckets, &m.quantiles) {
+            _ if m.native.is_some() => {
+                let (schema, zero, max) = m.native.expect("native");
+                let zero = proc_macro2::Literal::f64_suffixed(zero);
+                quote!(<#ty>::with_config(#rt::NativeConfig { schema: #schema, zero_threshold: #zero, max_buckets: #max }))
+            }
             (Kind::Histogram, Some(b), _) => {
                 let le: Vec<String> = b.iter().map(|v| float_text(*v)).collect();
                 let b = b.iter().map(|v| proc_macro2::Literal::f64_suffixed(*v));

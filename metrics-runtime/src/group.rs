@@ -366,6 +366,9 @@ pub trait Metrics: Send + Sync {
             Format::Prometheus => self.write_prometheus(out),
             Format::OpenMetrics => self.write_openmetrics(out),
             Format::Json => self.write_json(out),
+            // A `String` cannot hold protobuf: the text format instead (use `ProtobufWriter`).
+            #[cfg(feature = "protobuf")]
+            Format::Protobuf => self.write_prometheus(out),
         }
     }
 }

@@ -296,10 +296,10 @@ pub fn respond<B>(registry: &Registry, path: &str, request: &Request<B>) -> Resp
     if head {
         return metrics_response(variant, Bytes::new());
     }
-    let mut text = String::new();
-    registry.write(variant.format, &mut text);
+    let mut text = Vec::new();
+    registry.write_body(variant.format, &mut text);
     let body = if variant.gzip {
-        match gzip(text.as_bytes()) {
+        match gzip(&text) {
             Ok(bytes) => bytes,
             Err(_) => return plain(StatusCode::INTERNAL_SERVER_ERROR, "compression failed\n"),
         }
@@ -321,7 +321,7 @@ fn render_loop(registry: Arc<Registry>, jobs: mpsc::Receiver<Job>, config: Rende
     let mut not_before: Option<Instant> = None;
     let mut last_maintenance: Option<Instant> = None;
     let mut round: Vec<Job> = Vec::new();
-    let mut text = String::new();
+    let mut text: Vec<u8> = Vec::new();
     // Blocks without a timer while nobody asks: an idle server never wakes this thread.
     while let Ok(first) = jobs.recv() {
         if let Some(t) = not_before {
@@ -346,9 +346,9 @@ fn render_loop(registry: Arc<Registry>, jobs: mpsc::Receiver<Job>, config: Rende
                     text.clear();
                     // A `Metrics` implementation that panics fails this render, not the server.
                     let rendered = std::panic::catch_unwind(AssertUnwindSafe(|| {
-                        registry.write(job.variant.format, &mut text);
+                        registry.write_body(job.variant.format, &mut text);
                     }));
-                    let b = rendered.ok().map(|()| Bytes::copy_from_slice(text.as_bytes()));
+                    let b = rendered.ok().map(|()| Bytes::copy_from_slice(&text));
                     plain_bodies.push((job.variant.format, b.clone()));
                     b
                 };
@@ -369,7 +369,7 @@ fn render_loop(registry: Arc<Registry>, jobs: mpsc::Receiver<Job>, config: Rende
         not_before = Some(started + gap.max(config.min_interval));
         // Keep a big buffer only while renders need it.
         if text.capacity() > 4 * text.len().max(1 << 16) {
-            text = String::new();
+            text = Vec::new();
         }
     }
 }

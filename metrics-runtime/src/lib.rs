@@ -547,6 +547,7 @@ mod group;
 mod histogram;
 #[cfg(feature = "http")]
 pub mod http;
+mod native;
 mod read;
 mod registry;
 pub mod sampling;
@@ -595,6 +596,10 @@ pub use histogram::{Histogram, HistogramHandle, HistogramSeries, DEFAULT_BUCKETS
 /// ```
 pub use metrics_derive::timed;
 pub use metrics_derive::{Metrics, Tag, TagSet};
+pub use native::{
+    NativeConfig, NativeHandle, NativeHistogram, NativeRead, NativeSeries, DEFAULT_NATIVE_MAX_BUCKETS,
+    DEFAULT_NATIVE_SCHEMA, DEFAULT_NATIVE_ZERO_THRESHOLD,
+};
 pub use read::{
     process_start_time, BoundTexts, HistogramRead, Labels, MetricDesc, MetricKind, PrefixTable, Series, SummaryRead,
     Visitor,

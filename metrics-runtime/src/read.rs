@@ -9,6 +9,7 @@ use core::fmt;
 use std::sync::OnceLock;
 use std::time::{SystemTime, UNIX_EPOCH};
 
+use crate::native::NativeRead;
 use crate::tag::TagSet;
 
 pub use crate::desc::{MetricDesc, MetricKind, PrefixTable};
@@ -258,6 +259,34 @@ pub trait Visitor {
     /// One histogram series.
     fn histogram(&mut self, metric: &MetricDesc<'_>, series: Series<'_>, histogram: &HistogramRead<'_>) {
         let _ = (metric, series, histogram);
+    }
+
+    /// One native histogram series. By default, handed on to [`Visitor::histogram`] as a
+    /// classic histogram ([`NativeRead::classic`]: the populated buckets' upper bounds as `le`),
+    /// which is what the text formats expose; the protobuf writer overrides it to keep the
+    /// native buckets.
+    fn native_histogram(&mut self, metric: &MetricDesc<'_>, series: Series<'_>, histogram: &NativeRead) {
+        // Finite bounds only: the `-Inf` bucket joins the next one, and buckets whose upper
+        // bound is infinite join `+Inf`.
+        let (mut bounds, mut counts, mut carry) = (Vec::new(), Vec::new(), 0u64);
+        for (bound, count) in histogram.classic() {
+            carry = carry.saturating_add(count);
+            if bound.is_finite() {
+                bounds.push(bound);
+                counts.push(carry);
+                carry = 0;
+            }
+        }
+        counts.push(carry);
+        let le: Vec<Box<str>> = bounds.iter().map(|b| metrics_rules::float_text(*b).into_boxed_str()).collect();
+        let read = HistogramRead {
+            bounds: &bounds,
+            le: BoundTexts::Owned(&le),
+            counts: &counts,
+            sum: histogram.sum,
+            negative: histogram.has_negative,
+        };
+        self.histogram(metric, series, &read);
     }
 
     /// One summary series.

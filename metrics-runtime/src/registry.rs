@@ -372,7 +372,43 @@ impl Registry {
                 self.visit(&mut writer);
                 writer.finish();
             }
+            // A `String` cannot hold protobuf: the text format instead (see `write_body`).
+            #[cfg(feature = "protobuf")]
+            Format::Protobuf => self.visit(&mut PrometheusWriter::new(out)),
         }
+    }
+
+    /// Appends the exposition in `format` to `out` as bytes: what an HTTP body holds, for every
+    /// format, [`Format::Protobuf`](crate::Format) included (which [`write`](Self::write) cannot
+    /// hold).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use metrics_runtime::{Counter, Format, Metrics, Registry};
+    ///
+    /// #[derive(Metrics)]
+    /// struct Jobs {
+    ///     /// Jobs run.
+    ///     jobs_total: Counter,
+    /// }
+    ///
+    /// static JOBS: Jobs = Jobs::new();
+    /// let mut registry = Registry::new();
+    /// registry.register(&JOBS).unwrap();
+    /// let mut body = Vec::new();
+    /// registry.write_body(Format::OpenMetrics, &mut body);
+    /// assert!(body.ends_with(b"# EOF\n"));
+    /// ```
+    pub fn write_body(&self, format: Format, out: &mut Vec<u8>) {
+        #[cfg(feature = "protobuf")]
+        if format == Format::Protobuf {
+            self.visit(&mut crate::expose::ProtobufWriter::new(out));
+            return;
+        }
+        let mut text = String::from_utf8(std::mem::take(out)).unwrap_or_default();
+        self.write(format, &mut text);
+        *out = text.into_bytes();
     }
 
     /// Hands every series of every registered struct to `visitor`, in registration order

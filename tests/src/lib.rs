@@ -131,6 +131,11 @@ pub fn free_port() -> u16 {
 impl PrometheusServer {
     /// Starts `prometheus` scraping `targets` (each `host:port`, path `/metrics`) every second.
     pub fn start(targets: &[String]) -> Self {
+        Self::start_with(targets, &[])
+    }
+
+    /// As [`start`](Self::start), with `--enable-feature` for each of `features`.
+    pub fn start_with(targets: &[String], features: &[&str]) -> Self {
         let binary = tool("prometheus");
         let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default().as_nanos();
         let dir = std::env::temp_dir().join(format!("metrics-runtime-prom-{}-{nanos}", std::process::id()));
@@ -146,6 +151,7 @@ impl PrometheusServer {
             .arg(format!("--storage.tsdb.path={}", dir.join("data").display()))
             .arg(format!("--web.listen-address=127.0.0.1:{port}"))
             .arg("--log.level=warn")
+            .args(features.iter().map(|f| format!("--enable-feature={f}")))
             .stdout(Stdio::null())
             .stderr(std::fs::File::create(dir.join("prometheus.log")).expect("log file"))
             .spawn()

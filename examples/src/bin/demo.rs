@@ -8,7 +8,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use metrics_runtime::http::{serve, ServerConfig};
-use metrics_runtime::{timed, Counter, Gauge, Histogram, Metrics, Outcome, Registry, Summary, Tag, TagSet};
+use metrics_runtime::{timed, Counter, Gauge, Histogram, Metrics, NativeHistogram, Outcome, Registry, Summary, Tag, TagSet};
 
 #[derive(Tag, Clone, Copy, Debug, PartialEq, Eq)]
 #[tag(name = "route", rename_all = "snake_case")]
@@ -48,6 +48,10 @@ struct DemoMetrics {
     /// Request latency quantiles over the last minute.
     #[metric(unit = "seconds", quantiles = [0.5, 0.9, 0.99], window_secs = 60)]
     latency_seconds: Summary,
+    /// Time to serve a request, by route, as a native histogram (protobuf scrapes; classic
+    /// buckets in the text formats).
+    #[metric(unit = "seconds")]
+    request_latency_seconds: NativeHistogram<Route>,
 }
 
 static METRICS: DemoMetrics = DemoMetrics::new();
@@ -113,7 +117,9 @@ async fn handle(rng: &mut Rng) {
         }
     };
     METRICS.requests_total.with(Http { route, status }).inc();
-    METRICS.latency_seconds.record(started.elapsed().as_secs_f64());
+    let elapsed = started.elapsed().as_secs_f64();
+    METRICS.latency_seconds.record(elapsed);
+    METRICS.request_latency_seconds.with(route).record(elapsed);
     METRICS.inflight_requests.dec();
 }
 
