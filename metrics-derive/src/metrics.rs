@@ -45,6 +45,8 @@ struct Metric {
     kind: Kind,
     /// A `NativeHistogram`: its schema, zero threshold and bucket bound.
     native: Option<(i8, f64, usize)>,
+    /// `Exemplars<M>`: the wrapped metric type `M`.
+    exemplars_of: Option<syn::Type>,
     tags: TokenStream,
     tags_span: Span,
     name: String,
@@ -66,6 +68,32 @@ pub(crate) fn expand(input: &DeriveInput) -> TokenStream {
     match cx.check() {
         Ok(()) => generate(input, &metrics),
         Err(e) => with_fallback(e, fallback(input, &metrics)),
+    }
+}
+
+/// `Exemplars<M>`: `M`.
+fn exemplars_inner(ty: &syn::Type) -> Option<&syn::Type> {
+    let syn::Type::Path(path) = ty else {
+        return None;
+    };
+    let last = path.path.segments.last()?;
+    if last.ident != "Exemplars" {
+        return None;
+    }
+    match &last.arguments {
+        PathArguments::AngleBracketed(args) if args.args.len() == 1 => match &args.args[0] {
+            GenericArgument::Type(t) => Some(t),
+            _ => None,
+        },
+        _ => None,
+    }
+}
+
+/// The last path segment's name of a type.
+fn type_name(ty: &syn::Type) -> String {
+    match ty {
+        syn::Type::Path(p) => p.path.segments.last().map(|s| s.ident.to_string()).unwrap_or_default(),
+        _ => String::new(),
     }
 }
 
@@ -267,7 +295,18 @@ fn check_increasing(cx: &Ctxt, list: &[Number], what: &str, valid: impl Fn(f64) 
 fn parse_field(cx: &Ctxt, field: &syn::Field, namespace: Option<&str>) -> Option<Metric> {
     let ident = field.ident.clone().expect("named field");
     let attrs = parse_field_attrs(cx, field);
-    let Some((kind, native, tags, slots)) = classify(&field.ty) else {
+    let exemplars_of = exemplars_inner(&field.ty).cloned();
+    let metric_ty = exemplars_of.as_ref().unwrap_or(&field.ty);
+    if let Some(inner) = &exemplars_of {
+        if !matches!(type_name(inner).as_str(), "Counter" | "Histogram" | "NativeHistogram") {
+            cx.error_spanned_by(
+                inner,
+                "exemplars go on a `Counter<T>`, `Histogram<T>` or `NativeHistogram<T>` only (OpenMetrics has none on gauges and summaries)",
+            );
+            return None;
+        }
+    }
+    let Some((kind, native, tags, slots)) = classify(metric_ty) else {
         cx.error_spanned_by(
             &field.ty,
             "unsupported field type; a metrics struct holds only `Counter<T>`, `ShardedCounter<T>`, `Gauge<T>`, `Histogram<T>`, `NativeHistogram<T>` or `Summary<T>` (T a tag set, `()` by default)",
@@ -496,6 +535,7 @@ fn parse_field(cx: &Ctxt, field: &syn::Field, namespace: Option<&str>) -> Option
         ty: field.ty.clone(),
         kind,
         native,
+        exemplars_of,
         tags,
         tags_span,
         name,
@@ -586,7 +626,7 @@ fn generate(input: &DeriveInput, metrics: &[Metric]) -> TokenStream {
     let mut asserts = Vec::new();
     for (i, m) in metrics.iter().enumerate() {
         let field = &m.ident;
-        let ty = &m.ty;
+        let ty = m.exemplars_of.as_ref().unwrap_or(&m.ty);
         let init = match (m.kind, &m.buckets, &m.quantiles) {
             _ if m.native.is_some() => {
                 let (schema, zero, max) = m.native.expect("native");
@@ -616,6 +656,7 @@ fn generate(input: &DeriveInput, metrics: &[Metric]) -> TokenStream {
             }
             _ => quote!(<#ty>::new()),
         };
+        let init = if m.exemplars_of.is_some() { quote!(#rt::exemplar::Exemplars::new(#init)) } else { init };
         inits.push(quote!(#field: #init));
 
         let help_raw = &m.help;
@@ -796,9 +837,17 @@ fn fallback(input: &DeriveInput, metrics: &[Metric]) -> TokenStream {
         _ => false,
     };
     let new_body = if all_typed {
-        let fields = metrics.iter().map(|m| &m.ident);
-        let tys = metrics.iter().map(|m| &m.ty);
-        quote!(Self { #(#fields: <#tys>::new(),)* })
+        let inits = metrics.iter().map(|m| {
+            let field = &m.ident;
+            match &m.exemplars_of {
+                Some(inner) => quote!(#field: #rt::exemplar::Exemplars::new(<#inner>::new())),
+                None => {
+                    let ty = &m.ty;
+                    quote!(#field: <#ty>::new())
+                }
+            }
+        });
+        quote!(Self { #(#inits,)* })
     } else {
         quote!(::core::unreachable!())
     };

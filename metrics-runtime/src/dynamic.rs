@@ -844,6 +844,7 @@ impl Metrics for BoundedRegistry {
                             counts: &counts,
                             sum,
                             negative,
+                            exemplars: &[],
                         };
                         visitor.histogram(&desc, at, &read);
                     }

@@ -6,6 +6,7 @@ use core::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed};
 use portable_atomic::AtomicU128;
 
 use crate::cell::ConstInit;
+use crate::exemplar::ExemplarSlots;
 use crate::family::Family;
 use crate::read::{process_start_time, BoundTexts, HistogramRead, MetricDesc, Series, StaticLabels, Visitor};
 use crate::tag::TagSet;
@@ -310,6 +311,16 @@ impl<T: TagSet, const B: usize> Histogram<T, B> {
     /// assert!(out.ends_with("request_seconds_bucket{le=\"+Inf\"} 1\nrequest_seconds_sum 0.5\nrequest_seconds_count 1\n"));
     /// ```
     pub fn visit(&self, desc: &MetricDesc<'_>, visitor: &mut dyn Visitor) {
+        self.visit_with(desc, visitor, None);
+    }
+
+    /// As [`visit`](Self::visit), with each series' exemplar slots (one per bucket).
+    pub(crate) fn visit_with(
+        &self,
+        desc: &MetricDesc<'_>,
+        visitor: &mut dyn Visitor,
+        exemplars: Option<&Family<ExemplarSlots<B>, T>>,
+    ) {
         let created = process_start_time();
         let bounds = self.bounds();
         let negative_bound = bounds.first().is_some_and(|b| *b < 0.0);
@@ -317,12 +328,19 @@ impl<T: TagSet, const B: usize> Histogram<T, B> {
         for (index, series) in self.series().iter().enumerate() {
             let labels = StaticLabels::<T>::new(index);
             let (counts, sum) = series.read(bounds);
+            let mut slots = [None; B];
+            if let Some(family) = exemplars {
+                for (slot, cell) in slots.iter_mut().zip(family.series()[index].cells()) {
+                    *slot = cell.load();
+                }
+            }
             let read = HistogramRead {
                 bounds,
                 le: BoundTexts::Static(self.le_texts()),
                 counts: &counts[..=bounds.len()],
                 sum,
                 negative: negative_bound || series.has_negative(),
+                exemplars: if exemplars.is_some() { &slots[..=bounds.len()] } else { &[] },
             };
             visitor.histogram(desc, Series { index, labels: &labels, created }, &read);
         }
@@ -603,6 +621,12 @@ pub struct HistogramHandle<'a, const B: usize> {
 }
 
 impl<const B: usize> HistogramHandle<'_, B> {
+    /// The bucket `value` falls in.
+    #[inline]
+    pub(crate) fn bucket_of(&self, value: f64) -> usize {
+        bucket_index(self.bounds, value).min(B - 1)
+    }
+
     /// Records `value` into its bucket and the sum.
     ///
     /// NaN and infinite values are counted in [`Histogram::invalid`] and not recorded.

@@ -540,6 +540,7 @@ mod clock;
 mod counter;
 mod desc;
 pub mod dynamic;
+pub mod exemplar;
 pub mod expose;
 mod family;
 mod gauge;

@@ -7,12 +7,17 @@ use core::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed};
 use metrics_rules::{native_coarser_key, native_key, native_upper_bound, NATIVE_SCHEMA_MIN};
 
 use crate::cell::ConstInit;
+use crate::exemplar::{Exemplar, ExemplarSlots};
 use crate::family::Family;
 use crate::histogram::BucketCell;
 use crate::read::{process_start_time, MetricDesc, Series, StaticLabels, Visitor};
 use crate::tag::TagSet;
 
 pub use metrics_rules::{DEFAULT_NATIVE_MAX_BUCKETS, DEFAULT_NATIVE_SCHEMA, DEFAULT_NATIVE_ZERO_THRESHOLD};
+
+/// Exemplar slots per native histogram series (with [`Exemplars`](crate::exemplar::Exemplars)):
+/// a value's exemplar goes to slot `bucket key mod 8`, so that they spread over the buckets.
+pub const NATIVE_EXEMPLARS: usize = 8;
 
 /// How many slots a record probes at one resolution before it tries the next coarser one.
 const PROBES: usize = 16;
@@ -162,6 +167,7 @@ impl<const C: usize> NativeSeries<C> {
             negative,
             positive,
             has_negative: self.negative.load(Relaxed),
+            exemplars: Vec::new(),
         }
     }
 }
@@ -202,6 +208,9 @@ pub struct NativeRead {
     pub positive: Vec<(i32, u64)>,
     /// Whether a negative value was recorded (the sum may go down).
     pub has_negative: bool,
+    /// The exemplars of the series (with [`Exemplars`](crate::exemplar::Exemplars)), by
+    /// increasing value.
+    pub exemplars: Vec<Exemplar>,
 }
 
 impl NativeRead {
@@ -407,11 +416,25 @@ impl<T: TagSet, const C: usize> NativeHistogram<T, C> {
     /// Hands every series to `visitor` as native histograms of the metric `desc` (what the
     /// derived [`Metrics::visit`](crate::Metrics::visit) does for this field).
     pub fn visit(&self, desc: &MetricDesc<'_>, visitor: &mut dyn Visitor) {
+        self.visit_with(desc, visitor, None);
+    }
+
+    /// As [`visit`](Self::visit), with each series' exemplar slots.
+    pub(crate) fn visit_with(
+        &self,
+        desc: &MetricDesc<'_>,
+        visitor: &mut dyn Visitor,
+        exemplars: Option<&Family<ExemplarSlots<NATIVE_EXEMPLARS>, T>>,
+    ) {
         let created = process_start_time();
         visitor.begin_metric(desc);
         for (index, series) in self.series().iter().enumerate() {
             let labels = StaticLabels::<T>::new(index);
-            let read = series.read(&self.config);
+            let mut read = series.read(&self.config);
+            if let Some(family) = exemplars {
+                read.exemplars = family.series()[index].cells().iter().filter_map(|c| c.load()).collect();
+                read.exemplars.sort_by(|a, b| a.value.total_cmp(&b.value));
+            }
             visitor.native_histogram(desc, Series { index, labels: &labels, created }, &read);
         }
         visitor.end_metric(desc);
@@ -486,6 +509,18 @@ impl<const C: usize> NativeHandle<'_, C> {
     /// The series, read.
     pub fn read(&self) -> NativeRead {
         self.series.read(self.histogram.config)
+    }
+
+    /// A number that tells `value`'s bucket apart from its neighbours' (its key at the declared
+    /// schema; 0 for the zero bucket): where its exemplar goes.
+    #[inline]
+    pub(crate) fn slot_of(&self, value: f64) -> usize {
+        let abs = value.abs();
+        if abs <= self.histogram.config.zero_threshold {
+            0
+        } else {
+            native_key(abs, self.histogram.config.schema).rem_euclid(NATIVE_EXEMPLARS as i32) as usize
+        }
     }
 }
 

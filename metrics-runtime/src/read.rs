@@ -9,6 +9,7 @@ use core::fmt;
 use std::sync::OnceLock;
 use std::time::{SystemTime, UNIX_EPOCH};
 
+use crate::exemplar::Exemplar;
 use crate::native::NativeRead;
 use crate::tag::TagSet;
 
@@ -134,7 +135,7 @@ impl BoundTexts<'_> {
 /// ```
 /// use metrics_runtime::{BoundTexts, HistogramRead};
 ///
-/// let h = HistogramRead { bounds: &[1.0, 5.0], le: BoundTexts::Static(&["1.0", "5.0"]), counts: &[2, 0, 1], sum: 12.0, negative: false };
+/// let h = HistogramRead { bounds: &[1.0, 5.0], le: BoundTexts::Static(&["1.0", "5.0"]), counts: &[2, 0, 1], sum: 12.0, negative: false, exemplars: &[] };
 /// assert_eq!(h.count(), 3);
 /// assert_eq!(h.cumulative().collect::<Vec<_>>(), [2, 2, 3]);
 /// assert_eq!(h.le.get(2), "+Inf");
@@ -152,6 +153,9 @@ pub struct HistogramRead<'a> {
     /// Whether a negative value was recorded, or a bound is negative: the sum is then no
     /// counter (OpenMetrics leaves it out).
     pub negative: bool,
+    /// One exemplar slot per bucket (aligned with `counts`), or empty for a histogram without
+    /// exemplars.
+    pub exemplars: &'a [Option<Exemplar>],
 }
 
 impl HistogramRead<'_> {
@@ -261,6 +265,20 @@ pub trait Visitor {
         let _ = (metric, series, histogram);
     }
 
+    /// One counter series with its exemplar slot. By default, handed on to
+    /// [`Visitor::counter`] without it (what Prometheus text does); OpenMetrics and protobuf
+    /// override it.
+    fn counter_with_exemplar(
+        &mut self,
+        metric: &MetricDesc<'_>,
+        series: Series<'_>,
+        value: u64,
+        exemplar: Option<&Exemplar>,
+    ) {
+        let _ = exemplar;
+        self.counter(metric, series, value);
+    }
+
     /// One native histogram series. By default, handed on to [`Visitor::histogram`] as a
     /// classic histogram ([`NativeRead::classic`]: the populated buckets' upper bounds as `le`),
     /// which is what the text formats expose; the protobuf writer overrides it to keep the
@@ -278,6 +296,15 @@ pub trait Visitor {
             }
         }
         counts.push(carry);
+        // Each exemplar goes to the bucket that holds its value.
+        let mut exemplars: Vec<Option<Exemplar>> = Vec::new();
+        if !histogram.exemplars.is_empty() {
+            exemplars.resize(counts.len(), None);
+            for e in &histogram.exemplars {
+                let i = bounds.partition_point(|b| *b < e.value);
+                exemplars[i] = Some(*e);
+            }
+        }
         let le: Vec<Box<str>> = bounds.iter().map(|b| metrics_rules::float_text(*b).into_boxed_str()).collect();
         let read = HistogramRead {
             bounds: &bounds,
@@ -285,6 +312,7 @@ pub trait Visitor {
             counts: &counts,
             sum: histogram.sum,
             negative: histogram.has_negative,
+            exemplars: &exemplars,
         };
         self.histogram(metric, series, &read);
     }

@@ -145,6 +145,20 @@ impl<const B: usize> RecordDuration for HistogramHandle<'_, B> {
     }
 }
 
+impl<const C: usize> RecordDuration for crate::NativeHistogram<(), C> {
+    #[inline]
+    fn record_seconds(&self, seconds: f64, _: Outcome) {
+        self.record(seconds);
+    }
+}
+
+impl<const C: usize> RecordDuration for crate::NativeHandle<'_, C> {
+    #[inline]
+    fn record_seconds(&self, seconds: f64, _: Outcome) {
+        self.record(seconds);
+    }
+}
+
 impl<const B: usize> RecordDuration for Histogram<Outcome, B> {
     #[inline]
     fn record_seconds(&self, seconds: f64, outcome: Outcome) {

@@ -85,8 +85,10 @@ try:
             v = s.value
             if isinstance(v, float) and (math.isnan(v) or math.isinf(v)):
                 v = repr(v)
+            e = s.exemplar
+            ex = None if e is None else {"labels": e.labels, "value": e.value, "timestamp": None if e.timestamp is None else float(e.timestamp)}
             out.append({"family": fam.name, "type": fam.type, "unit": fam.unit, "help": fam.documentation,
-                        "name": s.name, "labels": s.labels, "value": v})
+                        "name": s.name, "labels": s.labels, "value": v, "exemplar": ex})
 except Exception as e:
     print("parse error: %s: %s" % (type(e).__name__, e), file=sys.stderr)
     sys.exit(1)

@@ -7,8 +7,11 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use metrics_runtime::exemplar::Exemplars;
 use metrics_runtime::http::{serve, ServerConfig};
-use metrics_runtime::{timed, Counter, Gauge, Histogram, Metrics, NativeHistogram, Outcome, Registry, Summary, Tag, TagSet};
+use metrics_runtime::{
+    timed, Counter, Gauge, Histogram, Metrics, NativeHistogram, Outcome, Registry, Summary, Tag, TagSet,
+};
 
 #[derive(Tag, Clone, Copy, Debug, PartialEq, Eq)]
 #[tag(name = "route", rename_all = "snake_case")]
@@ -49,9 +52,9 @@ struct DemoMetrics {
     #[metric(unit = "seconds", quantiles = [0.5, 0.9, 0.99], window_secs = 60)]
     latency_seconds: Summary,
     /// Time to serve a request, by route, as a native histogram (protobuf scrapes; classic
-    /// buckets in the text formats).
+    /// buckets in the text formats), with the trace id of a recent request as exemplar.
     #[metric(unit = "seconds")]
-    request_latency_seconds: NativeHistogram<Route>,
+    request_latency_seconds: Exemplars<NativeHistogram<Route>>,
 }
 
 static METRICS: DemoMetrics = DemoMetrics::new();
@@ -119,7 +122,10 @@ async fn handle(rng: &mut Rng) {
     METRICS.requests_total.with(Http { route, status }).inc();
     let elapsed = started.elapsed().as_secs_f64();
     METRICS.latency_seconds.record(elapsed);
-    METRICS.request_latency_seconds.with(route).record(elapsed);
+    // A trace id per request, as a tracing system would give (W3C: 32 hex digits).
+    let trace_id = format!("{:016x}{:016x}", rng.next(), rng.next());
+    // The labels are within OpenMetrics' limits: the exemplar is always stored.
+    let _ = METRICS.request_latency_seconds.with(route).record_with_exemplar(elapsed, &[("trace_id", &trace_id)]);
     METRICS.inflight_requests.dec();
 }
 

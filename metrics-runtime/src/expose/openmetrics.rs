@@ -86,8 +86,24 @@ impl Visitor for OpenMetricsWriter<'_> {
         f64_line(self.out, value);
     }
 
+    fn counter_with_exemplar(
+        &mut self,
+        m: &MetricDesc<'_>,
+        series: Series<'_>,
+        value: u64,
+        e: Option<&crate::exemplar::Exemplar>,
+    ) {
+        series_prefix(self.out, m, &series);
+        crate::expose::push_u64(self.out, value);
+        if let Some(e) = e {
+            super::text::exemplar(self.out, e);
+        }
+        self.out.push('\n');
+        self.created(m, &series);
+    }
+
     fn histogram(&mut self, m: &MetricDesc<'_>, series: Series<'_>, h: &HistogramRead<'_>) {
-        let count = buckets(self.out, m.name, &series, h);
+        let count = buckets(self.out, m.name, &series, h, h.exemplars);
         // No `_sum` once the sum is not a counter (`negative`: a negative value recorded or a
         // negative bound), and no `_count` without a `_sum` (the `+Inf` bucket is the count).
         if !h.negative {

@@ -64,7 +64,7 @@ impl Visitor for PrometheusWriter<'_> {
     }
 
     fn histogram(&mut self, m: &MetricDesc<'_>, series: Series<'_>, h: &HistogramRead<'_>) {
-        let count = buckets(self.out, m.name, &series, h);
+        let count = buckets(self.out, m.name, &series, h, &[]);
         sum_and_count(self.out, m.name, &series, h.sum, count);
     }
 

@@ -4,6 +4,7 @@
 use prost::Message;
 
 use super::proto::{self, BucketSpan, LabelPair, MetricFamily, MetricType};
+use crate::exemplar::Exemplar;
 use crate::read::{HistogramRead, MetricDesc, MetricKind, Series, SummaryRead, Visitor};
 use crate::NativeRead;
 
@@ -53,6 +54,17 @@ fn labels(series: &Series<'_>) -> Vec<LabelPair> {
     out
 }
 
+fn exemplar(e: &Exemplar) -> proto::Exemplar {
+    proto::Exemplar {
+        label: e
+            .labels()
+            .map(|(name, value)| LabelPair { name: Some(name.to_owned()), value: Some(value.to_owned()) })
+            .collect(),
+        value: Some(e.value),
+        timestamp: Some(timestamp(e.timestamp)),
+    }
+}
+
 fn timestamp(unix_seconds: f64) -> prost_types::Timestamp {
     let seconds = unix_seconds.floor();
     prost_types::Timestamp { seconds: seconds as i64, nanos: ((unix_seconds - seconds) * 1e9) as i32 }
@@ -95,12 +107,16 @@ impl Visitor for ProtobufWriter<'_> {
         };
     }
 
-    fn counter(&mut self, _: &MetricDesc<'_>, series: Series<'_>, value: u64) {
+    fn counter(&mut self, m: &MetricDesc<'_>, series: Series<'_>, value: u64) {
+        self.counter_with_exemplar(m, series, value, None);
+    }
+
+    fn counter_with_exemplar(&mut self, _: &MetricDesc<'_>, series: Series<'_>, value: u64, e: Option<&Exemplar>) {
         self.family.metric.push(proto::Metric {
             label: labels(&series),
             counter: Some(proto::Counter {
                 value: Some(value as f64),
-                exemplar: None,
+                exemplar: e.map(exemplar),
                 created_timestamp: Some(timestamp(series.created)),
             }),
             ..Default::default()
@@ -120,9 +136,11 @@ impl Visitor for ProtobufWriter<'_> {
             .bounds
             .iter()
             .zip(h.cumulative())
-            .map(|(bound, count)| proto::Bucket {
+            .enumerate()
+            .map(|(i, (bound, count))| proto::Bucket {
                 cumulative_count: Some(count),
                 upper_bound: Some(*bound),
+                exemplar: h.exemplars.get(i).copied().flatten().as_ref().map(exemplar),
                 ..Default::default()
             })
             .collect();
@@ -160,6 +178,7 @@ impl Visitor for ProtobufWriter<'_> {
                 negative_delta,
                 positive_span,
                 positive_delta,
+                exemplars: h.exemplars.iter().map(exemplar).collect(),
                 ..Default::default()
             }),
             ..Default::default()

@@ -57,12 +57,41 @@ pub(super) fn f64_line(out: &mut String, value: f64) {
     out.push('\n');
 }
 
-/// The `_bucket{le}` lines of a histogram series; returns the total count.
-pub(super) fn buckets(out: &mut String, name: &str, series: &Series<'_>, h: &crate::read::HistogramRead<'_>) -> u64 {
+/// ` # {a="x"} value timestamp`: an OpenMetrics exemplar, after a sample's value.
+pub(super) fn exemplar(out: &mut String, e: &crate::exemplar::Exemplar) {
+    out.push_str(" # {");
+    for (i, (name, value)) in e.labels().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        out.push_str(name);
+        out.push_str("=\"");
+        out.push_str(&metrics_rules::escape_label_value(value));
+        out.push('"');
+    }
+    out.push_str("} ");
+    push_f64(out, e.value);
+    out.push(' ');
+    push_f64(out, e.timestamp);
+}
+
+/// The `_bucket{le}` lines of a histogram series, each followed by its slot's exemplar in
+/// `exemplars` (OpenMetrics; empty for Prometheus text); returns the total count.
+pub(super) fn buckets(
+    out: &mut String,
+    name: &str,
+    series: &Series<'_>,
+    h: &crate::read::HistogramRead<'_>,
+    exemplars: &[Option<crate::exemplar::Exemplar>],
+) -> u64 {
     let mut total = 0;
     for (b, cumulative) in h.cumulative().enumerate() {
         sample_prefix(out, name, "_bucket", series.labels, Some(("le", h.le.get(b))));
-        u64_line(out, cumulative);
+        push_u64(out, cumulative);
+        if let Some(Some(e)) = exemplars.get(b) {
+            exemplar(out, e);
+        }
+        out.push('\n');
         total = cumulative;
     }
     total
