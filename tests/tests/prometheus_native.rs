@@ -39,13 +39,19 @@ async fn prometheus_stores_native_histograms_of_three_instances() {
             assert_eq!(t["lastError"], "", "{t}");
         }
         // Let every target be scraped empty once, then record: instance `i` records the
-        // milliseconds `1000 i + 1 ..= 1000 (i + 1)`, so together they hold 1 ms ..= 3 s,
-        // evenly.
+        // milliseconds `ms` in `1..=3000` with `ms % 3 == i`, so together they hold 1 ms ..= 3 s
+        // evenly, each a third of it (with different buckets: the sum is a real merge), and
+        // Prometheus' per-series rate extrapolation, which weighs the instances slightly
+        // differently, cannot move the quantiles.
         std::thread::sleep(Duration::from_millis(2500));
-        for (i, instance) in instances.iter().enumerate() {
-            for ms in (1000 * i + 1)..=(1000 * (i + 1)) {
-                instance.request_seconds.record(ms as f64 / 1000.0);
-            }
+        for ms in 1..=3000usize {
+            instances[ms % 3].request_seconds.record(ms as f64 / 1000.0);
+        }
+        // Every instance's recorded values scraped: the rates below then cover all three.
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while prom.query_value("histogram_count(sum(fleet_request_seconds))", Duration::from_secs(10)) != 3000.0 {
+            assert!(Instant::now() < deadline, "the three instances' records were never all scraped");
+            std::thread::sleep(Duration::from_millis(300));
         }
         // Schema 3: a bucket spans a factor of 2^(1/8), so any estimate inside the right bucket
         // is within 9.05% of the truth.
