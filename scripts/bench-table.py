@@ -101,6 +101,24 @@ def main():
         "histogram_record/unsampled",
         ["histogram_record/sampled_1_in_10", "histogram_record/sampled_1_in_100", "summary_record/unsampled", "summary_record/sampled_1_in_10", "summary_record/sampled_1_in_100"],
     )
+    print("\n### Native histograms, exemplars and protobuf (`benches/native.rs`)")
+    table(
+        "Record into a native histogram, with and without exemplars (values over the 11 default buckets)",
+        "native_record/floor_branchless",
+        [f"native_record/{b}" for b in ["ours_classic", "ours_native", "ours_classic_exemplar", "ours_native_exemplar", "prometheus_client_exemplar", "metrics_native_drained"]],
+    )
+    table(
+        "Two threads recording with exemplars into one series (time per record per thread)",
+        None,
+        ["exemplar_contended_2/prometheus_client_exemplar"],
+        base="exemplar_contended_2/ours_classic_exemplar",
+    )
+    table(
+        "Render a 1000-series counter family to protobuf (reused buffer)",
+        None,
+        ["render_protobuf_1000/prometheus"],
+        base="render_protobuf_1000/ours",
+    )
     table("Render 1,000,000 series (one tagged counter)", None, [], base="scale/render_1m_series")
     table(
         "Run-time label lookup (100 route values, rotating)",

@@ -5,7 +5,7 @@
 //!
 //! `cargo bench -p benches --bench accuracy`
 
-use metrics_runtime::{Histogram, Summary, SummaryConfig};
+use metrics_runtime::{Histogram, NativeConfig, NativeHistogram, NativeRead, Summary, SummaryConfig};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use rand_distr::{Distribution, LogNormal, Normal};
@@ -40,6 +40,25 @@ fn row(name: &str, estimator: &str, sorted: &[f64], estimate: impl Fn(f64) -> f6
     format!("| {name} | {estimator} | {} |", cells.join(" | "))
 }
 
+/// The bucket-wise sum of the instances' reads (what `sum()` over a fleet does), all at the
+/// same schema here.
+fn sum_native(instances: &[NativeHistogram]) -> NativeRead {
+    let reads: Vec<NativeRead> = instances.iter().map(|h| h.read()).collect();
+    let mut total = reads[0].clone();
+    assert!(reads.iter().all(|r| r.schema == total.schema), "one schema");
+    let mut positive: std::collections::BTreeMap<i32, u64> = std::collections::BTreeMap::new();
+    for r in &reads {
+        for &(k, c) in &r.positive {
+            *positive.entry(k).or_default() += c;
+        }
+    }
+    total.positive = positive.into_iter().collect();
+    total.count = reads.iter().map(|r| r.count).sum();
+    total.zero_count = reads.iter().map(|r| r.zero_count).sum();
+    total.sum = reads.iter().map(|r| r.sum).sum();
+    total
+}
+
 fn main() {
     // `cargo bench` passes `--bench`; this program takes no options.
     let mut rng = StdRng::seed_from_u64(7);
@@ -64,12 +83,20 @@ fn main() {
         let default_buckets: Histogram = Histogram::new();
         let fine: Histogram<(), 41> = Histogram::with_bounds(bounds, le);
         let peer = metrics_lib::Summary::new();
-        for &v in samples {
+        // Native histograms, at the default schema 3 and at 5, as three instances summed
+        // (how a fleet reads them): exact merges, so the same buckets as one instance.
+        let native3: [NativeHistogram; 3] = [NativeHistogram::new(), NativeHistogram::new(), NativeHistogram::new()];
+        let native5: NativeHistogram<(), 320> =
+            NativeHistogram::with_config(NativeConfig { schema: 5, max_buckets: 320, ..NativeConfig::DEFAULT });
+        for (i, &v) in samples.iter().enumerate() {
             ours.record(v);
             default_buckets.record(v);
             fine.record(v);
             peer.observe(v);
+            native3[i % 3].record(v);
+            native5.record(v);
         }
+        let summed = sum_native(&native3);
         let mut sorted = samples.clone();
         sorted.sort_unstable_by(f64::total_cmp);
         println!(
@@ -81,6 +108,14 @@ fn main() {
             row(name, "ours: Histogram, 11 default buckets", &sorted, |q| default_buckets.percentile(q).unwrap())
         );
         println!("{}", row(name, "ours: Histogram, 40 exponential buckets", &sorted, |q| fine.percentile(q).unwrap()));
+        println!(
+            "{}",
+            row(name, "ours: NativeHistogram, schema 3, 3 instances summed", &sorted, |q| summed
+                .percentile(q)
+                .unwrap())
+        );
+        let read5 = native5.read();
+        println!("{}", row(name, "ours: NativeHistogram, schema 5", &sorted, |q| read5.percentile(q).unwrap()));
         println!("{}", row(name, "metrics-lib 2.0: Summary (DDSketch)", &sorted, |q| peer.quantile(q)));
     }
 }

@@ -21,10 +21,12 @@ mod support;
 
 use std::hint::black_box;
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
-use std::sync::{Barrier, OnceLock};
+use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
-use benches::{boxed, counter_values, index_sequence, rotating, value_sequence, BOUNDS, TAG_SEQ_LEN, VALUE_MASK};
+use benches::{
+    boxed, counter_values, index_sequence, rotating, threads, value_sequence, BOUNDS, TAG_SEQ_LEN, VALUE_MASK,
+};
 use criterion::{criterion_group, criterion_main, Criterion};
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
 use metrics_runtime::{Tag, TagSet, DEFAULT_BUCKETS};
@@ -556,47 +558,6 @@ fn contended_2(c: &mut Criterion) {
     // them, and 3 s samples swing by 30% from run to run. Longer runs settle within 5%; the
     // group's settings take precedence over the command line's.
     g.warm_up_time(Duration::from_secs(2)).measurement_time(Duration::from_secs(10));
-
-    // `THREADS` worker threads live for the whole bench function, so that they are already
-    // spread over the cores when a sample starts (threads spawned per sample began on their
-    // parent's core and made the numbers swing). For each sample each does `iters` increments
-    // from a shared start; the time returned is the longest of their own elapsed times.
-    // Criterion divides it by `iters`: the wall-clock time of one increment per thread; the
-    // combined throughput is `THREADS` increments per that time. One thread in the same harness
-    // gives the single-thread throughput to compare with.
-    fn threads<const THREADS: usize>(b: &mut criterion::Bencher<'_>, inc: impl Fn() + Sync) {
-        let start = Barrier::new(THREADS + 1);
-        let done = Barrier::new(THREADS + 1);
-        let iters = AtomicU64::new(0);
-        let stop = std::sync::atomic::AtomicBool::new(false);
-        let elapsed: [AtomicU64; THREADS] = [const { AtomicU64::new(0) }; THREADS];
-        std::thread::scope(|s| {
-            for e in &elapsed {
-                let (start, done, iters, stop, inc) = (&start, &done, &iters, &stop, &inc);
-                s.spawn(move || loop {
-                    start.wait();
-                    if stop.load(Relaxed) {
-                        break;
-                    }
-                    let n = iters.load(Relaxed);
-                    let t0 = Instant::now();
-                    for _ in 0..n {
-                        inc();
-                    }
-                    e.store(u64::try_from(t0.elapsed().as_nanos()).unwrap_or(u64::MAX), Relaxed);
-                    done.wait();
-                });
-            }
-            b.iter_custom(|n| {
-                iters.store(n, Relaxed);
-                start.wait();
-                done.wait();
-                Duration::from_nanos(elapsed.iter().map(|e| e.load(Relaxed)).max().unwrap_or(0))
-            });
-            stop.store(true, Relaxed);
-            start.wait();
-        });
-    }
 
     g.bench_function("floor_shared_atomic", |b| {
         threads::<2>(b, || {

@@ -432,7 +432,7 @@ fn parse_field(cx: &Ctxt, field: &syn::Field, namespace: Option<&str>) -> Option
             None => metrics_rules::DEFAULT_NATIVE_ZERO_THRESHOLD,
         };
         let have = match slots {
-            Slots::Default => Some(metrics_rules::DEFAULT_NATIVE_MAX_BUCKETS),
+            Slots::Default => Some(metrics_rules::DEFAULT_NATIVE_SLOTS),
             Slots::Literal(v, _) => Some(v),
             Slots::Unknown => None,
         };
@@ -446,8 +446,9 @@ fn parse_field(cx: &Ctxt, field: &syn::Field, namespace: Option<&str>) -> Option
                     cx.error_at(
                         g.span,
                         format!(
-                            "`max_buckets = {}` needs as many bucket slots, but the type holds {have}; write `NativeHistogram<{tags_text}, {}>`",
-                            g.value, g.value
+                            "`max_buckets = {}` needs more bucket slots than the type's {have}; write `NativeHistogram<{tags_text}, {}>` (twice the buckets: half keep the declared schema, half serve the coarser one it falls back to)",
+                            g.value,
+                            2 * g.value
                         ),
                     );
                 }

@@ -14,7 +14,7 @@
 mod native;
 pub use native::{
     native_coarser_key, native_key, native_upper_bound, DEFAULT_NATIVE_MAX_BUCKETS, DEFAULT_NATIVE_SCHEMA,
-    DEFAULT_NATIVE_ZERO_THRESHOLD, NATIVE_BOUNDS, NATIVE_SCHEMA_MAX, NATIVE_SCHEMA_MIN,
+    DEFAULT_NATIVE_SLOTS, DEFAULT_NATIVE_ZERO_THRESHOLD, NATIVE_BOUNDS, NATIVE_SCHEMA_MAX, NATIVE_SCHEMA_MIN,
 };
 
 /// Checks a metric name against `[a-zA-Z_][a-zA-Z0-9_]*`, the reserved `__` prefix, and the

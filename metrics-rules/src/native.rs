@@ -23,6 +23,10 @@ pub const DEFAULT_NATIVE_ZERO_THRESHOLD: f64 = 2.938735877055719e-39;
 /// The default bound on the buckets a native histogram series exposes, as in the Prometheus Go
 /// client's usual setting.
 pub const DEFAULT_NATIVE_MAX_BUCKETS: usize = 160;
+/// The default bucket slots of a native histogram series: twice the buckets it exposes, half
+/// for the declared resolution and half for the coarser one it falls back to when the values
+/// need more buckets.
+pub const DEFAULT_NATIVE_SLOTS: usize = 2 * DEFAULT_NATIVE_MAX_BUCKETS;
 
 const FRAC_MASK: u64 = (1 << 52) - 1;
 

@@ -14,8 +14,9 @@ use crate::histogram::{Histogram, HistogramHandle};
 use crate::native::{NativeHandle, NativeHistogram};
 
 pub use crate::native::NATIVE_EXEMPLARS;
-use crate::read::{now_unix, process_start_time, MetricDesc, Series, StaticLabels, Visitor};
+use crate::read::{process_start_time, MetricDesc, Series, StaticLabels, Visitor};
 use crate::tag::TagSet;
+use crate::timer::unix_now;
 use crate::Counter;
 
 /// The most bytes of label names and values an exemplar holds: OpenMetrics allows 128 UTF-8
@@ -24,8 +25,9 @@ pub const EXEMPLAR_MAX_LABEL_BYTES: usize = 128;
 /// The most label pairs an exemplar holds.
 pub const EXEMPLAR_MAX_LABELS: usize = 8;
 
-const BUFFER: usize = EXEMPLAR_MAX_LABEL_BYTES + 2 * EXEMPLAR_MAX_LABELS;
-const WORDS: usize = BUFFER.div_ceil(8);
+/// Names and values, each after its length byte; a whole number of words.
+const BUFFER: usize = (EXEMPLAR_MAX_LABEL_BYTES + 2 * EXEMPLAR_MAX_LABELS).div_ceil(8) * 8;
+const WORDS: usize = BUFFER / 8;
 
 /// Why an exemplar was not stored (the value itself is always recorded).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -55,6 +57,45 @@ impl fmt::Display for ExemplarError {
 }
 
 impl std::error::Error for ExemplarError {}
+
+/// Whether `name` is a label name (`[a-zA-Z_][a-zA-Z0-9_]*`, not starting with `__`): the
+/// check of every exemplar record, so a byte loop rather than the derive's full lint.
+#[inline]
+fn label_name_ok(name: &str) -> bool {
+    let b = name.as_bytes();
+    !b.is_empty()
+        && !b[0].is_ascii_digit()
+        && !b.starts_with(b"__")
+        && b.iter().all(|c| c.is_ascii_alphanumeric() || *c == b'_')
+}
+
+/// Checks `labels` and writes them length-prefixed into `out`; returns the bytes written.
+#[inline]
+fn encode(labels: &[(&str, &str)], out: &mut [u8; BUFFER]) -> Result<usize, ExemplarError> {
+    if labels.len() > EXEMPLAR_MAX_LABELS {
+        return Err(ExemplarError::TooManyLabels);
+    }
+    let (mut len, mut text) = (0, 0);
+    for (name, value) in labels {
+        // At most 8 pairs of 128 bytes in all: with their 16 length bytes, within `BUFFER`.
+        text += name.len() + value.len();
+        if text > EXEMPLAR_MAX_LABEL_BYTES {
+            let bytes = labels.iter().map(|(n, v)| n.len() + v.len()).sum();
+            return Err(ExemplarError::TooLong { bytes });
+        }
+        if !label_name_ok(name) {
+            return Err(ExemplarError::InvalidName(format!(
+                "exemplar label name `{name}` is not a label name; names match `[a-zA-Z_][a-zA-Z0-9_]*` and do not start with `__`"
+            )));
+        }
+        for part in [name.as_bytes(), value.as_bytes()] {
+            out[len] = part.len() as u8;
+            out[len + 1..len + 1 + part.len()].copy_from_slice(part);
+            len += 1 + part.len();
+        }
+    }
+    Ok(len)
+}
 
 /// One exemplar as read: its labels, the value it was recorded with and when (seconds since
 /// the Unix epoch). A plain copy: reading one allocates nothing.
@@ -86,22 +127,8 @@ impl Exemplar {
     ///
     /// [`ExemplarError`] says which limit was passed.
     pub fn new(labels: &[(&str, &str)], value: f64, timestamp: f64) -> Result<Self, ExemplarError> {
-        if labels.len() > EXEMPLAR_MAX_LABELS {
-            return Err(ExemplarError::TooManyLabels);
-        }
-        let bytes: usize = labels.iter().map(|(n, v)| n.len() + v.len()).sum();
-        if bytes > EXEMPLAR_MAX_LABEL_BYTES {
-            return Err(ExemplarError::TooLong { bytes });
-        }
         let mut out = Self { bytes: [0; BUFFER], len: 0, value, timestamp };
-        for (name, v) in labels {
-            metrics_rules::check_label_name(name).map_err(ExemplarError::InvalidName)?;
-            for part in [name.as_bytes(), v.as_bytes()] {
-                out.bytes[out.len] = part.len() as u8;
-                out.bytes[out.len + 1..out.len + 1 + part.len()].copy_from_slice(part);
-                out.len += 1 + part.len();
-            }
-        }
+        out.len = encode(labels, &mut out.bytes)?;
         Ok(out)
     }
 
@@ -172,21 +199,40 @@ impl ConstInit for ExemplarCell {
 }
 
 impl ExemplarCell {
+    /// Checks `labels` and stores them with `value` and `timestamp` (what the record methods
+    /// do), unless another writer is storing in this slot right now.
+    ///
+    /// # Errors
+    ///
+    /// As [`Exemplar::new`]; nothing is stored.
+    #[inline]
+    pub fn store_labels(&self, labels: &[(&str, &str)], value: f64, timestamp: f64) -> Result<(), ExemplarError> {
+        let mut bytes = [0u8; BUFFER];
+        let len = encode(labels, &mut bytes)?;
+        self.write(&bytes, len, value, timestamp);
+        Ok(())
+    }
+
     /// Stores `exemplar`, unless another writer is storing one in this slot right now.
     #[inline]
     pub fn store(&self, exemplar: &Exemplar) {
+        self.write(&exemplar.bytes, exemplar.len, exemplar.value, exemplar.timestamp);
+    }
+
+    /// Writes the first `len` bytes of `bytes` (zero past them), whole words at a time.
+    #[inline]
+    fn write(&self, bytes: &[u8; BUFFER], len: usize, value: f64, timestamp: f64) {
         let s = self.seq.load(Ordering::Relaxed);
         if s & 1 == 1 || self.seq.compare_exchange(s, s + 1, Ordering::Acquire, Ordering::Relaxed).is_err() {
             return;
         }
         fence(Ordering::Release);
-        self.value.store(exemplar.value.to_bits(), Ordering::Relaxed);
-        self.timestamp.store(exemplar.timestamp.to_bits(), Ordering::Relaxed);
-        self.len.store(exemplar.len as u64, Ordering::Relaxed);
-        for (i, chunk) in exemplar.bytes[..exemplar.len].chunks(8).enumerate() {
-            let mut word = [0u8; 8];
-            word[..chunk.len()].copy_from_slice(chunk);
-            self.words[i].store(u64::from_le_bytes(word), Ordering::Relaxed);
+        self.value.store(value.to_bits(), Ordering::Relaxed);
+        self.timestamp.store(timestamp.to_bits(), Ordering::Relaxed);
+        self.len.store(len as u64, Ordering::Relaxed);
+        for (word, chunk) in self.words.iter().zip(bytes.chunks_exact(8)).take(len.div_ceil(8)) {
+            let chunk: [u8; 8] = chunk.try_into().unwrap_or([0; 8]);
+            word.store(u64::from_le_bytes(chunk), Ordering::Relaxed);
         }
         self.seq.store(s + 2, Ordering::Release);
     }
@@ -209,9 +255,8 @@ impl ExemplarCell {
                 value: f64::from_bits(self.value.load(Ordering::Relaxed)),
                 timestamp: f64::from_bits(self.timestamp.load(Ordering::Relaxed)),
             };
-            for (i, chunk) in out.bytes[..len].chunks_mut(8).enumerate() {
-                let word = self.words[i].load(Ordering::Relaxed).to_le_bytes();
-                chunk.copy_from_slice(&word[..chunk.len()]);
+            for (word, chunk) in self.words.iter().zip(out.bytes.chunks_exact_mut(8)).take(len.div_ceil(8)) {
+                chunk.copy_from_slice(&word.load(Ordering::Relaxed).to_le_bytes());
             }
             fence(Ordering::Acquire);
             if self.seq.load(Ordering::Relaxed) == s1 && valid(&out) {
@@ -459,9 +504,7 @@ impl ExemplarHandle<'_, &CounterSeries, 1> {
     /// As [`inc_with_exemplar`](Self::inc_with_exemplar).
     pub fn add_with_exemplar(&self, n: u64, labels: &[(&str, &str)]) -> Result<(), ExemplarError> {
         self.inner.add(n);
-        let e = Exemplar::new(labels, n as f64, now_unix())?;
-        self.slots.0[0].store(&e);
-        Ok(())
+        self.slots.0[0].store_labels(labels, n as f64, unix_now())
     }
 }
 
@@ -485,13 +528,10 @@ impl<const B: usize> ExemplarHandle<'_, HistogramHandle<'_, B>, B> {
     ///
     /// [`ExemplarError`] if the labels pass a limit: the value is recorded, the exemplar is not.
     pub fn record_with_exemplar(&self, value: f64, labels: &[(&str, &str)]) -> Result<(), ExemplarError> {
-        self.inner.record(value);
-        if !value.is_finite() {
-            return Ok(());
+        match self.inner.record_in_bucket(value) {
+            Some(i) => self.slots.0[i].store_labels(labels, value, unix_now()),
+            None => Ok(()),
         }
-        let e = Exemplar::new(labels, value, now_unix())?;
-        self.slots.0[self.inner.bucket_of(value)].store(&e);
-        Ok(())
     }
 }
 
@@ -516,14 +556,10 @@ impl<const C: usize> ExemplarHandle<'_, NativeHandle<'_, C>, NATIVE_EXEMPLARS> {
     ///
     /// [`ExemplarError`] if the labels pass a limit: the value is recorded, the exemplar is not.
     pub fn record_with_exemplar(&self, value: f64, labels: &[(&str, &str)]) -> Result<(), ExemplarError> {
-        self.inner.record(value);
-        if value.is_nan() {
-            return Ok(());
+        match self.inner.record_slot(value, 1) {
+            Some(slot) => self.slots.0[slot].store_labels(labels, value, unix_now()),
+            None => Ok(()),
         }
-        let e = Exemplar::new(labels, value, now_unix())?;
-        let slot = self.inner.slot_of(value) % NATIVE_EXEMPLARS;
-        self.slots.0[slot].store(&e);
-        Ok(())
     }
 }
 

@@ -621,10 +621,20 @@ pub struct HistogramHandle<'a, const B: usize> {
 }
 
 impl<const B: usize> HistogramHandle<'_, B> {
-    /// The bucket `value` falls in.
+    /// Records a finite `value` and returns its bucket (for its exemplar); `None` (and
+    /// counted as invalid) if it is not finite.
     #[inline]
-    pub(crate) fn bucket_of(&self, value: f64) -> usize {
-        bucket_index(self.bounds, value).min(B - 1)
+    pub(crate) fn record_in_bucket(&self, value: f64) -> Option<usize> {
+        if !value.is_finite() {
+            self.invalid.fetch_add(1, Relaxed);
+            return None;
+        }
+        let i = bucket_index(self.bounds, value).min(B - 1);
+        self.series.buckets[i].add(1, value);
+        if value < 0.0 {
+            self.series.mark_negative();
+        }
+        Some(i)
     }
 
     /// Records `value` into its bucket and the sum.

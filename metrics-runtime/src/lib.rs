@@ -599,7 +599,7 @@ pub use metrics_derive::timed;
 pub use metrics_derive::{Metrics, Tag, TagSet};
 pub use native::{
     NativeConfig, NativeHandle, NativeHistogram, NativeRead, NativeSeries, DEFAULT_NATIVE_MAX_BUCKETS,
-    DEFAULT_NATIVE_SCHEMA, DEFAULT_NATIVE_ZERO_THRESHOLD,
+    DEFAULT_NATIVE_SCHEMA, DEFAULT_NATIVE_SLOTS, DEFAULT_NATIVE_ZERO_THRESHOLD,
 };
 pub use read::{
     process_start_time, BoundTexts, HistogramRead, Labels, MetricDesc, MetricKind, PrefixTable, Series, SummaryRead,

@@ -2,7 +2,7 @@
 //! mergeable across instances, stored in a fixed table per series.
 
 use core::fmt;
-use core::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed};
+use core::sync::atomic::{AtomicBool, AtomicI32, AtomicU64, Ordering::Relaxed};
 
 use metrics_rules::{native_coarser_key, native_key, native_upper_bound, NATIVE_SCHEMA_MIN};
 
@@ -13,14 +13,16 @@ use crate::histogram::BucketCell;
 use crate::read::{process_start_time, MetricDesc, Series, StaticLabels, Visitor};
 use crate::tag::TagSet;
 
-pub use metrics_rules::{DEFAULT_NATIVE_MAX_BUCKETS, DEFAULT_NATIVE_SCHEMA, DEFAULT_NATIVE_ZERO_THRESHOLD};
+pub use metrics_rules::{
+    DEFAULT_NATIVE_MAX_BUCKETS, DEFAULT_NATIVE_SCHEMA, DEFAULT_NATIVE_SLOTS, DEFAULT_NATIVE_ZERO_THRESHOLD,
+};
 
 /// Exemplar slots per native histogram series (with [`Exemplars`](crate::exemplar::Exemplars)):
 /// a value's exemplar goes to slot `bucket key mod 8`, so that they spread over the buckets.
 pub const NATIVE_EXEMPLARS: usize = 8;
 
 /// How many slots a record probes at one resolution before it tries the next coarser one.
-const PROBES: usize = 16;
+const PROBES: usize = 4;
 
 /// A slot's key word: `1 << 63` (taken), the sign at bit 62, the resolution level (how many
 /// schema steps coarser than the declared schema) at bits 48.., and the bucket key in the low
@@ -53,23 +55,30 @@ impl NativeConfig {
 }
 
 /// One series of a [`NativeHistogram`]: the zero bucket, and `C` slots, each a bucket key and
-/// the bucket's count and sum (one 16-byte atomic word).
+/// the bucket's count and sum (one 16-byte atomic word): `24 * C + 64` bytes, inline (7,744 at the default 320).
 ///
 /// A slot is taken for a bucket the first time a value falls in it, by one compare-and-swap;
-/// slots are never freed, so a series holds at most `C` buckets. Buckets at the declared
-/// schema may take half the slots; when a value's bucket finds no slot among the 16 it may use,
-/// the value is recorded at the next coarser resolution (its bucket merged with its
-/// neighbour), which may take half of the rest, and so on down to schema -4, which may take
-/// any slot left. A read then reports the whole series at the coarsest resolution in use,
-/// which is exact (coarser buckets are unions of finer ones): like the Prometheus Go client,
-/// the series loses resolution rather than growing. Values that find no slot even at schema
-/// -4 (possible only when `C` is small and values span more than `C` powers of `2^16`) are
-/// counted in [`NativeHistogram::unplaced`] (and only there).
+/// slots are never freed. Buckets at the declared schema may take `max_buckets` slots, at most
+/// half of them. A value whose bucket finds no slot (among the 4 it may probe) is recorded at a
+/// coarser schema: the first at which the buckets spanned so far would fit in half of the free
+/// slots (about the resolution the Prometheus Go client halves down to when its buckets exceed
+/// `max_buckets`, one step coarser at most), so that a wider span later still finds room one
+/// step coarser; coarser still only if the table is full, down to schema -4. A read
+/// reports the whole series at the coarsest schema in use, which is exact (coarser buckets
+/// are unions of finer ones), then keeps halving while more than `max_buckets` buckets are
+/// populated. The series loses resolution rather than growing. Values that find no slot even
+/// at schema -4 (possible only when `C` is small and values span more than `C` powers of
+/// `2^16`) are counted in [`NativeHistogram::unplaced`] (and only there).
 pub struct NativeSeries<const C: usize> {
     zero: BucketCell,
-    /// Slots taken: a bucket at `level` may take a new slot only while fewer than
-    /// `C - C / 2^(level + 1)` are, so that coarser resolutions always find room.
+    /// Slots taken by buckets at the declared schema: at most `max_buckets`, and at most half
+    /// the slots, so that coarser resolutions always find room.
+    fine: AtomicU64,
+    /// Slots taken, at any schema.
     taken: AtomicU64,
+    /// The lowest and highest declared-schema keys with a slot, positive then negative.
+    lowest: [AtomicI32; 2],
+    highest: [AtomicI32; 2],
     keys: [AtomicU64; C],
     cells: [BucketCell; C],
     negative: AtomicBool,
@@ -79,7 +88,10 @@ impl<const C: usize> ConstInit for NativeSeries<C> {
     #[allow(clippy::declare_interior_mutable_const)]
     const INIT: Self = Self {
         zero: BucketCell::INIT,
+        fine: AtomicU64::new(0),
         taken: AtomicU64::new(0),
+        lowest: [const { AtomicI32::new(i32::MAX) }; 2],
+        highest: [const { AtomicI32::new(i32::MIN) }; 2],
         keys: [const { AtomicU64::new(0) }; C],
         cells: [const { BucketCell::INIT }; C],
         negative: AtomicBool::new(false),
@@ -89,22 +101,78 @@ impl<const C: usize> ConstInit for NativeSeries<C> {
 impl<const C: usize> NativeSeries<C> {
     /// Adds one value at `key` (of the declared `schema`); returns `false` if no slot took it.
     #[inline]
-    fn add(&self, schema: i8, negative: bool, key: i32, weight: u64, total: f64) -> bool {
+    fn add(&self, config: &NativeConfig, negative: bool, key: i32, weight: u64, total: f64) -> bool {
+        // The common case first: the bucket already has its home slot.
+        let home = key.rem_euclid(C as i32) as usize;
+        if self.keys[home].load(Relaxed) == word(negative, 0, key) {
+            self.cells[home].add(weight, total);
+            return true;
+        }
+        let fine_limit = config.max_buckets.min(C / 2).max(1);
+        self.add_slow(config.schema, fine_limit, negative, key, weight, total)
+    }
+
+    #[inline(never)]
+    fn add_slow(&self, schema: i8, fine_limit: usize, negative: bool, key: i32, weight: u64, total: f64) -> bool {
+        let sign = usize::from(negative);
+        // At the declared schema, within the slots it may take.
+        let w = word(negative, 0, key);
+        let mut i = key.rem_euclid(C as i32) as usize;
+        for _ in 0..PROBES.min(C) {
+            let current = self.keys[i].load(Relaxed);
+            // Slots are never freed, so the bucket, if it has a slot, has it before the first
+            // free one along its probe sequence.
+            let found = current == w
+                || (current == 0
+                    && self.fine.load(Relaxed) < fine_limit as u64
+                    && match self.keys[i].compare_exchange(0, w, Relaxed, Relaxed) {
+                        Ok(_) => {
+                            self.fine.fetch_add(1, Relaxed);
+                            self.taken.fetch_add(1, Relaxed);
+                            self.lowest[sign].fetch_min(key, Relaxed);
+                            self.highest[sign].fetch_max(key, Relaxed);
+                            true
+                        }
+                        Err(actual) => actual == w,
+                    });
+            if found {
+                self.cells[i].add(weight, total);
+                return true;
+            }
+            i = if i + 1 == C { 0 } else { i + 1 };
+        }
+        // No slot: the declared resolution needs more buckets than it may have. Start at the
+        // coarser schema at which the buckets spanned so far (this one included) fit in the
+        // slots left, as the Go client halves its resolution until its buckets fit.
         let levels = (i32::from(schema) - i32::from(NATIVE_SCHEMA_MIN)) as u32;
-        for level in 0..=levels {
+        let span = |s: usize, with: Option<i32>| -> i64 {
+            let (mut lo, mut hi) = (self.lowest[s].load(Relaxed), self.highest[s].load(Relaxed));
+            if let Some(k) = with {
+                (lo, hi) = (lo.min(k), hi.max(k));
+            }
+            if lo > hi {
+                0
+            } else {
+                i64::from(hi) - i64::from(lo) + 1
+            }
+        };
+        let spans = [span(0, (!negative).then_some(key)), span(1, negative.then_some(key))];
+        // Half of the free slots, so that a later, wider span still finds room one level
+        // coarser (the spans only grow).
+        let free = C.saturating_sub(self.taken.load(Relaxed) as usize);
+        let left = (free / 2).max(1) as i64;
+        let first = (1..=levels)
+            .find(|&d| spans.iter().map(|s| (s + (1 << d) - 1) >> d).sum::<i64>() <= left)
+            .unwrap_or(levels);
+        for level in first..=levels {
             let k = native_coarser_key(key, level);
             let w = word(negative, level, k);
-            let start = k.rem_euclid(C as i32) as usize;
-            let probes = if level == levels { C } else { PROBES.min(C) };
-            let limit = if level == levels { C } else { C - (C >> (level + 1).min(63)) } as u64;
-            let mut i = start;
-            for _ in 0..probes {
+            let mut i = k.rem_euclid(C as i32) as usize;
+            // The whole table: a coarser level only when this one has no free slot at all.
+            for _ in 0..C {
                 let current = self.keys[i].load(Relaxed);
-                // Slots are never freed, so the bucket, if it has a slot, has it before the
-                // first free one along its probe sequence.
                 let found = current == w
                     || (current == 0
-                        && self.taken.load(Relaxed) < limit
                         && match self.keys[i].compare_exchange(0, w, Relaxed, Relaxed) {
                             Ok(_) => {
                                 self.taken.fetch_add(1, Relaxed);
@@ -116,10 +184,7 @@ impl<const C: usize> NativeSeries<C> {
                     self.cells[i].add(weight, total);
                     return true;
                 }
-                i += 1;
-                if i == C {
-                    i = 0;
-                }
+                i = if i + 1 == C { 0 } else { i + 1 };
             }
         }
         false
@@ -280,7 +345,8 @@ impl NativeRead {
 
 /// A Prometheus native histogram: exponential buckets at a fixed relative resolution
 /// (`schema`), one series per combination of the tag set `T`, each series a fixed table of
-/// `C` bucket slots (160 by default), inline: no allocation, ever.
+/// `C` bucket slots (320 by default: 7,744 bytes per series, see [`NativeSeries`]), inline: no
+/// allocation, ever.
 ///
 /// Unlike a [`Summary`](crate::Summary), its buckets add up across instances: `sum(rate(..))`
 /// over a fleet, then `histogram_quantile`, is as accurate as one instance (the bucket width,
@@ -325,7 +391,7 @@ impl NativeRead {
 /// assert_eq!((read.schema, read.count), (4, 2));
 /// assert!(api.render_prometheus().contains("request_seconds_count 2\n"));
 /// ```
-pub struct NativeHistogram<T: TagSet = (), const C: usize = DEFAULT_NATIVE_MAX_BUCKETS> {
+pub struct NativeHistogram<T: TagSet = (), const C: usize = DEFAULT_NATIVE_SLOTS> {
     config: NativeConfig,
     invalid: AtomicU64,
     unplaced: AtomicU64,
@@ -486,9 +552,16 @@ impl<const C: usize> NativeHandle<'_, C> {
     /// does); the count saturates.
     #[inline]
     pub fn record_weighted(&self, value: f64, weight: u64) {
+        self.record_slot(value, weight);
+    }
+
+    /// Records `value` as `weight` observations; returns the exemplar slot of its bucket
+    /// (its key mod [`NATIVE_EXEMPLARS`], 0 for the zero bucket), `None` for NaN.
+    #[inline]
+    pub(crate) fn record_slot(&self, value: f64, weight: u64) -> Option<usize> {
         if value.is_nan() {
             self.histogram.invalid.fetch_add(1, Relaxed);
-            return;
+            return None;
         }
         let config = self.histogram.config;
         let total = value * weight as f64;
@@ -498,29 +571,18 @@ impl<const C: usize> NativeHandle<'_, C> {
         let abs = value.abs();
         if abs <= config.zero_threshold {
             self.series.zero.add(weight, total);
-            return;
+            return Some(0);
         }
         let key = native_key(abs, config.schema);
-        if !self.series.add(config.schema, value < 0.0, key, weight, total) {
+        if !self.series.add(config, value < 0.0, key, weight, total) {
             self.histogram.unplaced.fetch_add(1, Relaxed);
         }
+        Some(key.rem_euclid(NATIVE_EXEMPLARS as i32) as usize)
     }
 
     /// The series, read.
     pub fn read(&self) -> NativeRead {
         self.series.read(self.histogram.config)
-    }
-
-    /// A number that tells `value`'s bucket apart from its neighbours' (its key at the declared
-    /// schema; 0 for the zero bucket): where its exemplar goes.
-    #[inline]
-    pub(crate) fn slot_of(&self, value: f64) -> usize {
-        let abs = value.abs();
-        if abs <= self.histogram.config.zero_threshold {
-            0
-        } else {
-            native_key(abs, self.histogram.config.schema).rem_euclid(NATIVE_EXEMPLARS as i32) as usize
-        }
     }
 }
 
@@ -579,6 +641,28 @@ mod tests {
         assert!(r.positive.len() <= 32, "{:?}", r.positive);
         assert!(r.schema < 3);
         assert_eq!(r.positive.iter().map(|b| b.1).sum::<u64>(), n);
+    }
+
+    /// Values over 2^-10..2^10 need 646 buckets at schema 5, twice the 320 slots: the series
+    /// falls back to a coarser schema, and keeps every record.
+    #[test]
+    fn a_wide_distribution_costs_resolution_not_counts() {
+        static H: NativeHistogram<(), 320> =
+            NativeHistogram::with_config(NativeConfig { schema: 5, zero_threshold: 0.0, max_buckets: 320 });
+        let mut x = 1u64;
+        for _ in 0..200_000 {
+            x = x.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+            let u = (x >> 11) as f64 / (1u64 << 53) as f64;
+            H.record((u * 14.0 - 7.0).exp());
+        }
+        let r = H.read();
+        assert_eq!((r.count, H.unplaced()), (200_000, 0));
+        assert_eq!(r.positive.iter().map(|b| b.1).sum::<u64>(), 200_000);
+        // The Go client would halve twice (to 162 buckets); this falls back at most two
+        // steps further.
+        assert!((1..5).contains(&r.schema), "schema {}", r.schema);
+        let p50 = r.percentile(0.5).unwrap();
+        assert!((p50 - 1.0).abs() < 0.1, "{p50}");
     }
 
     #[test]

@@ -187,3 +187,49 @@ fn bounded_registries_free_everything_they_hold_on_drop() {
     );
     drop(registry);
 }
+
+/// A native histogram series is `24 * C + 64` bytes inline (the zero bucket, slot counters,
+/// the key range and a flag; per slot a key word and a 16-byte count-and-sum): 7,744 bytes at
+/// the default 320 slots. Recording, exemplars included, never allocates, whatever the values.
+#[test]
+fn native_histograms_and_exemplars_never_allocate() {
+    use metrics_runtime::exemplar::{Exemplars, NATIVE_EXEMPLARS};
+    use metrics_runtime::{NativeHistogram, NativeSeries};
+
+    assert_eq!(size_of::<NativeSeries<320>>(), 24 * 320 + 64);
+    assert_eq!(size_of::<NativeSeries<32>>(), 24 * 32 + 64);
+    static NATIVE: NativeHistogram<Method> = NativeHistogram::new();
+    static TRACED: Exemplars<NativeHistogram> = Exemplars::new(NativeHistogram::new());
+    // The four series, and under 64 bytes of settings and counters.
+    let overhead = size_of_val(&NATIVE) - 4 * size_of::<NativeSeries<320>>();
+    assert!(overhead < 64, "{overhead}");
+    // Exemplar slots: 176 bytes each.
+    assert_eq!(
+        size_of_val(&TRACED),
+        size_of::<NativeHistogram>() + NATIVE_EXEMPLARS * size_of::<metrics_runtime::exemplar::ExemplarCell>()
+    );
+    assert_eq!(size_of::<metrics_runtime::exemplar::ExemplarCell>(), 176);
+
+    let before = allocs();
+    let mut x: u64 = 0x2545_f491_4f6c_dd1d;
+    for i in 0..1_000_000u64 {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        // Values over 30 orders of magnitude, both signs, zero, now and then an infinity.
+        let v = f64::from_bits((x >> 12) | 0x3000_0000_0000_0000) * if i % 7 == 0 { -1.0 } else { 1.0 };
+        let v = if i % 100_000 == 0 {
+            f64::INFINITY
+        } else if i % 1000 == 0 {
+            0.0
+        } else {
+            v
+        };
+        NATIVE.with([Method::Get, Method::Post, Method::Put, Method::Delete][(i % 4) as usize]).record(v);
+        TRACED.with(()).record_with_exemplar(v, &[("trace_id", "4bf92f3577b34da6a3ce929d0e0e4736")]).unwrap();
+    }
+    assert_eq!(allocs(), before, "recording allocated");
+    let total: u64 = NATIVE.series().iter().map(|s| s.read(NATIVE.config()).count).sum();
+    assert_eq!(total + NATIVE.unplaced(), 1_000_000);
+    assert_eq!(NATIVE.unplaced(), 0);
+}

@@ -95,7 +95,8 @@ pub(crate) struct Route {
 /// Our schemas.
 pub(crate) mod ours {
     use super::{Http, Route};
-    use metrics_runtime::{Counter, Histogram, Metrics, Summary};
+    use metrics_runtime::exemplar::Exemplars;
+    use metrics_runtime::{Counter, Histogram, Metrics, NativeHistogram, Summary};
 
     /// One metric per recording bench, as an application would declare them.
     #[derive(Metrics)]
@@ -113,6 +114,15 @@ pub(crate) mod ours {
         /// Summary for `summary_record`.
         #[metric(unit = "seconds")]
         pub(crate) checkout_seconds: Summary,
+        /// Native histogram (schema 3) for `native_record`.
+        #[metric(unit = "seconds")]
+        pub(crate) native_seconds: NativeHistogram,
+        /// Classic histogram with exemplars for `native_record`.
+        #[metric(unit = "seconds")]
+        pub(crate) traced_seconds: Exemplars<Histogram>,
+        /// Native histogram with exemplars for `native_record`.
+        #[metric(unit = "seconds")]
+        pub(crate) traced_native_seconds: Exemplars<NativeHistogram>,
     }
 
     /// The 1000-series counter family of `render_1000`.

@@ -12,7 +12,7 @@ pub struct AppMetrics {
     #[metric(zero_threshold = -1.0)]
     below_zero_seconds: NativeHistogram,
     /// More buckets than the type's slots.
-    #[metric(max_buckets = 300)]
+    #[metric(max_buckets = 400)]
     wide_seconds: NativeHistogram,
     /// Native settings on a counter.
     #[metric(schema = 2)]
