@@ -101,6 +101,14 @@ def main():
         "histogram_record/unsampled",
         ["histogram_record/sampled_1_in_10", "histogram_record/sampled_1_in_100", "summary_record/unsampled", "summary_record/sampled_1_in_10", "summary_record/sampled_1_in_100"],
     )
+    table("Render 1,000,000 series (one tagged counter)", None, [], base="scale/render_1m_series")
+    table(
+        "Run-time label lookup (100 route values, rotating)",
+        None,
+        ["dynamic_lookup/prometheus_with_label_values", "dynamic_lookup/metrics_counter_macro"],
+        base="dynamic_lookup/ours_bounded_registry",
+    )
+
     print("\n### Native histograms, exemplars and protobuf (`benches/native.rs`)")
     table(
         "Record into a native histogram, with and without exemplars (values over the 11 default buckets)",
@@ -119,13 +127,5 @@ def main():
         ["render_protobuf_1000/prometheus"],
         base="render_protobuf_1000/ours",
     )
-    table("Render 1,000,000 series (one tagged counter)", None, [], base="scale/render_1m_series")
-    table(
-        "Run-time label lookup (100 route values, rotating)",
-        None,
-        ["dynamic_lookup/prometheus_with_label_values", "dynamic_lookup/metrics_counter_macro"],
-        base="dynamic_lookup/ours_bounded_registry",
-    )
-
 
 main()
