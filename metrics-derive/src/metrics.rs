@@ -71,6 +71,33 @@ pub(crate) fn expand(input: &DeriveInput) -> TokenStream {
     }
 }
 
+/// The third parameter of a `NativeHistogram<T, C, B>` (its classic bucket slots): 0 when
+/// absent, `None` when not an integer literal (checked by the runtime instead).
+fn classic_slots(ty: &syn::Type) -> Option<usize> {
+    let syn::Type::Path(path) = ty else {
+        return None;
+    };
+    let last = path.path.segments.last()?;
+    let PathArguments::AngleBracketed(args) = &last.arguments else {
+        return Some(0);
+    };
+    match args.args.iter().nth(2) {
+        None => Some(0),
+        Some(GenericArgument::Const(syn::Expr::Lit(syn::ExprLit { lit: syn::Lit::Int(n), .. }))) => {
+            n.base10_parse().ok()
+        }
+        Some(_) => None,
+    }
+}
+
+/// The slots parameter as the user should write it.
+fn slots_text(slots: Slots) -> String {
+    match slots {
+        Slots::Literal(v, _) => v.to_string(),
+        _ => metrics_rules::DEFAULT_NATIVE_SLOTS.to_string(),
+    }
+}
+
 /// `Exemplars<M>`: `M`.
 fn exemplars_inner(ty: &syn::Type) -> Option<&syn::Type> {
     let syn::Type::Path(path) = ty else {
@@ -130,6 +157,8 @@ fn classify(ty: &syn::Type) -> Option<(Kind, bool, Option<syn::Type>, Slots)> {
                     };
                 }
                 (1, _) if kind == Kind::Histogram => slots = Slots::Unknown,
+                // A native histogram's classic bucket slots (see `classic_slots`).
+                (2, GenericArgument::Const(_)) if native => {}
                 _ => return None,
             }
         }
@@ -405,15 +434,6 @@ fn parse_field(cx: &Ctxt, field: &syn::Field, namespace: Option<&str>) -> Option
             );
         }
     }
-    let buckets_apply = if native && buckets_apply {
-        cx.error_at(
-            attrs.buckets.as_ref().map_or(field.ty.span(), |b| b.span),
-            "`buckets` on a `NativeHistogram` is not supported yet; use a `Histogram` for fixed buckets",
-        );
-        false
-    } else {
-        buckets_apply
-    };
     let native = native.then(|| {
         let schema = match &attrs.schema {
             Some(g) if g.value.fract() != 0.0 || !(-4.0..=8.0).contains(&g.value) => {
@@ -476,6 +496,23 @@ fn parse_field(cx: &Ctxt, field: &syn::Field, namespace: Option<&str>) -> Option
         });
         given.value.iter().map(|n| n.value).collect::<Vec<_>>()
     });
+    if let (Some(_), Some(b)) = (&native, &buckets) {
+        // A native histogram's classic buckets: its third parameter holds them.
+        let have = classic_slots(metric_ty);
+        if have.is_some_and(|h| b.len() > h) {
+            cx.error_at(
+                attrs.buckets.as_ref().map_or(field.ty.span(), |g| g.span),
+                format!(
+                    "{} classic bucket bounds need {} slots in the type, which holds {}; write `NativeHistogram<{tags_text}, {}, {}>`",
+                    b.len(),
+                    b.len(),
+                    have.unwrap_or(0),
+                    slots_text(slots),
+                    b.len()
+                ),
+            );
+        }
+    }
     if kind == Kind::Histogram && native.is_none() {
         let needed = buckets.as_ref().map_or(11, Vec::len) + 1;
         let (have, span) = match slots {
@@ -632,7 +669,16 @@ fn generate(input: &DeriveInput, metrics: &[Metric]) -> TokenStream {
             _ if m.native.is_some() => {
                 let (schema, zero, max) = m.native.expect("native");
                 let zero = proc_macro2::Literal::f64_suffixed(zero);
-                quote!(<#ty>::with_config(#rt::NativeConfig { schema: #schema, zero_threshold: #zero, max_buckets: #max }))
+                let b = m.buckets.clone().unwrap_or_default();
+                let le: Vec<String> = b.iter().map(|v| float_text(*v)).collect();
+                let b = b.iter().map(|v| proc_macro2::Literal::f64_suffixed(*v));
+                quote!(<#ty>::with_config(#rt::NativeConfig {
+                    schema: #schema,
+                    zero_threshold: #zero,
+                    max_buckets: #max,
+                    bounds: &[#(#b),*],
+                    le: &[#(#le),*],
+                }))
             }
             (Kind::Histogram, Some(b), _) => {
                 let le: Vec<String> = b.iter().map(|v| float_text(*v)).collect();

@@ -377,7 +377,7 @@ impl<T: TagSet, const B: usize> ExemplarTarget for Histogram<T, B> {
     type Slots = ExemplarSlots<B>;
 }
 
-impl<T: TagSet, const C: usize> ExemplarTarget for NativeHistogram<T, C> {
+impl<T: TagSet, const C: usize, const B: usize> ExemplarTarget for NativeHistogram<T, C, B> {
     type Tags = T;
     type Slots = ExemplarSlots<NATIVE_EXEMPLARS>;
 }
@@ -535,10 +535,10 @@ impl<const B: usize> ExemplarHandle<'_, HistogramHandle<'_, B>, B> {
     }
 }
 
-impl<T: TagSet, const C: usize> Exemplars<NativeHistogram<T, C>> {
+impl<T: TagSet, const C: usize, const B: usize> Exemplars<NativeHistogram<T, C, B>> {
     /// The series for `tags`.
     #[inline]
-    pub fn with(&self, tags: T) -> ExemplarHandle<'_, NativeHandle<'_, C>, NATIVE_EXEMPLARS> {
+    pub fn with(&self, tags: T) -> ExemplarHandle<'_, NativeHandle<'_, C, B>, NATIVE_EXEMPLARS> {
         ExemplarHandle { inner: self.metric.with(tags), slots: self.slots.with(tags) }
     }
 
@@ -548,7 +548,7 @@ impl<T: TagSet, const C: usize> Exemplars<NativeHistogram<T, C>> {
     }
 }
 
-impl<const C: usize> ExemplarHandle<'_, NativeHandle<'_, C>, NATIVE_EXEMPLARS> {
+impl<const C: usize, const B: usize> ExemplarHandle<'_, NativeHandle<'_, C, B>, NATIVE_EXEMPLARS> {
     /// Records `value` and stores an exemplar of `labels` (timestamp now) in slot
     /// `bucket key mod 8`.
     ///
@@ -656,7 +656,9 @@ impl<const B: usize> crate::RecordDuration for ExemplarHandle<'_, HistogramHandl
     }
 }
 
-impl<const C: usize> crate::RecordDuration for ExemplarHandle<'_, NativeHandle<'_, C>, NATIVE_EXEMPLARS> {
+impl<const C: usize, const B: usize> crate::RecordDuration
+    for ExemplarHandle<'_, NativeHandle<'_, C, B>, NATIVE_EXEMPLARS>
+{
     #[inline]
     fn record_seconds(&self, seconds: f64, _: crate::Outcome) {
         with_trace(|labels| match labels {

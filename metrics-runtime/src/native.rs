@@ -2,14 +2,17 @@
 //! mergeable across instances, stored in a fixed table per series.
 
 use core::fmt;
-use core::sync::atomic::{AtomicBool, AtomicI32, AtomicU64, Ordering::Relaxed};
+use core::sync::atomic::{
+    AtomicBool, AtomicI32, AtomicU64,
+    Ordering::{Acquire, Relaxed, Release},
+};
 
 use metrics_rules::{native_coarser_key, native_key, native_upper_bound, NATIVE_SCHEMA_MIN};
 
 use crate::cell::ConstInit;
 use crate::exemplar::{Exemplar, ExemplarSlots};
 use crate::family::Family;
-use crate::histogram::BucketCell;
+use crate::histogram::{bucket_index, BucketCell};
 use crate::read::{process_start_time, MetricDesc, Series, StaticLabels, Visitor};
 use crate::tag::TagSet;
 
@@ -42,6 +45,12 @@ pub struct NativeConfig {
     /// The most buckets a series exposes; past it, a read halves the resolution (merging
     /// neighbouring buckets) until the buckets fit, as the Prometheus Go client does.
     pub max_buckets: usize,
+    /// Classic bucket bounds recorded too (strictly increasing, finite; at most `B`), exposed
+    /// beside the native buckets in protobuf and instead of them in the text formats; empty
+    /// for none.
+    pub bounds: &'static [f64],
+    /// The `le` text of each bound.
+    pub le: &'static [&'static str],
 }
 
 impl NativeConfig {
@@ -51,6 +60,8 @@ impl NativeConfig {
         schema: DEFAULT_NATIVE_SCHEMA,
         zero_threshold: DEFAULT_NATIVE_ZERO_THRESHOLD,
         max_buckets: DEFAULT_NATIVE_MAX_BUCKETS,
+        bounds: &[],
+        le: &[],
     };
 }
 
@@ -69,7 +80,7 @@ impl NativeConfig {
 /// populated. The series loses resolution rather than growing. Values that find no slot even
 /// at schema -4 (possible only when `C` is small and values span more than `C` powers of
 /// `2^16`) are counted in [`NativeHistogram::unplaced`] (and only there).
-pub struct NativeSeries<const C: usize> {
+pub struct NativeSeries<const C: usize, const B: usize = 0> {
     zero: BucketCell,
     /// Slots taken by buckets at the declared schema: at most `max_buckets`, and at most half
     /// the slots, so that coarser resolutions always find room.
@@ -81,10 +92,12 @@ pub struct NativeSeries<const C: usize> {
     highest: [AtomicI32; 2],
     keys: [AtomicU64; C],
     cells: [BucketCell; C],
+    /// Counts of the classic buckets with a finite bound (`+Inf` is the rest of the count).
+    classic: [AtomicU64; B],
     negative: AtomicBool,
 }
 
-impl<const C: usize> ConstInit for NativeSeries<C> {
+impl<const C: usize, const B: usize> ConstInit for NativeSeries<C, B> {
     #[allow(clippy::declare_interior_mutable_const)]
     const INIT: Self = Self {
         zero: BucketCell::INIT,
@@ -94,11 +107,12 @@ impl<const C: usize> ConstInit for NativeSeries<C> {
         highest: [const { AtomicI32::new(i32::MIN) }; 2],
         keys: [const { AtomicU64::new(0) }; C],
         cells: [const { BucketCell::INIT }; C],
+        classic: [const { AtomicU64::new(0) }; B],
         negative: AtomicBool::new(false),
     };
 }
 
-impl<const C: usize> NativeSeries<C> {
+impl<const C: usize, const B: usize> NativeSeries<C, B> {
     /// Adds one value at `key` (of the declared `schema`); returns `false` if no slot took it.
     #[inline]
     fn add(&self, config: &NativeConfig, negative: bool, key: i32, weight: u64, total: f64) -> bool {
@@ -192,6 +206,11 @@ impl<const C: usize> NativeSeries<C> {
 
     /// The buckets, at the resolution a read reports (see [`NativeRead`]).
     pub fn read(&self, config: &NativeConfig) -> NativeRead {
+        // The classic counts first: a record adds to them after its native bucket (release),
+        // so every record counted here is in the native read below too, and the classic
+        // buckets never exceed the count.
+        let n = config.bounds.len().min(B);
+        let classic: Vec<u64> = self.classic[..n].iter().map(|c| c.load(Acquire)).collect();
         let mut buckets: Vec<(bool, u32, i32, u64, f64)> = Vec::new();
         let mut coarsest = 0;
         for (key, cell) in self.keys.iter().zip(&self.cells) {
@@ -233,6 +252,9 @@ impl<const C: usize> NativeSeries<C> {
             positive,
             has_negative: self.negative.load(Relaxed),
             exemplars: Vec::new(),
+            bounds: &config.bounds[..n],
+            le: &config.le[..n],
+            classic,
         }
     }
 }
@@ -276,13 +298,28 @@ pub struct NativeRead {
     /// The exemplars of the series (with [`Exemplars`](crate::exemplar::Exemplars)), by
     /// increasing value.
     pub exemplars: Vec<Exemplar>,
+    /// The declared classic bucket bounds (empty for none).
+    pub bounds: &'static [f64],
+    /// Their `le` texts.
+    pub le: &'static [&'static str],
+    /// The classic count of each bound's bucket (not cumulative); `+Inf` holds the rest of
+    /// `count`.
+    pub classic: Vec<u64>,
 }
 
 impl NativeRead {
-    /// The buckets as classic ones, by increasing upper bound: `(upper bound, count)`, negative
+    /// The buckets as classic ones, by increasing upper bound: `(upper bound, count)`: the
+    /// declared classic buckets if any (then `+Inf` with the rest of the count); otherwise the
+    /// negative
     /// buckets, then the zero bucket (upper bound `zero_threshold`), then positive buckets; a
     /// bucket whose upper bound is infinite is the last (`+Inf`).
     pub fn classic(&self) -> Vec<(f64, u64)> {
+        if !self.bounds.is_empty() {
+            let mut out: Vec<(f64, u64)> = self.bounds.iter().copied().zip(self.classic.iter().copied()).collect();
+            let finite = self.classic.iter().fold(0u64, |a, c| a.saturating_add(*c));
+            out.push((f64::INFINITY, self.count.saturating_sub(finite)));
+            return out;
+        }
         let mut out = Vec::with_capacity(self.negative.len() + self.positive.len() + 1);
         for &(key, count) in self.negative.iter().rev() {
             out.push((-native_upper_bound(key - 1, self.schema), count));
@@ -368,9 +405,11 @@ impl NativeRead {
 /// # Exposition
 ///
 /// The Prometheus protobuf format (feature `protobuf`) carries the native buckets. The text
-/// formats, which cannot, expose the series as a classic histogram whose `le` bounds are the
-/// upper bounds of the populated native buckets (and the zero threshold), so that text scrapers
-/// still see a valid, cumulative histogram.
+/// formats, which cannot, expose the series as a classic histogram: with the classic buckets
+/// declared by `#[metric(buckets = [..])]` (recorded too, into the type's third parameter
+/// `B`: `NativeHistogram<T, 320, 3>` for three bounds; protobuf then carries both), or else
+/// with `le` bounds at the upper bounds of the populated native buckets (and the zero
+/// threshold), so that text scrapers still see a valid, cumulative histogram.
 ///
 /// # Examples
 ///
@@ -391,14 +430,14 @@ impl NativeRead {
 /// assert_eq!((read.schema, read.count), (4, 2));
 /// assert!(api.render_prometheus().contains("request_seconds_count 2\n"));
 /// ```
-pub struct NativeHistogram<T: TagSet = (), const C: usize = DEFAULT_NATIVE_SLOTS> {
+pub struct NativeHistogram<T: TagSet = (), const C: usize = DEFAULT_NATIVE_SLOTS, const B: usize = 0> {
     config: NativeConfig,
     invalid: AtomicU64,
     unplaced: AtomicU64,
-    series: Family<NativeSeries<C>, T>,
+    series: Family<NativeSeries<C, B>, T>,
 }
 
-impl<T: TagSet, const C: usize> NativeHistogram<T, C> {
+impl<T: TagSet, const C: usize, const B: usize> NativeHistogram<T, C, B> {
     /// A native histogram with [`NativeConfig::DEFAULT`].
     ///
     /// # Examples
@@ -429,7 +468,7 @@ impl<T: TagSet, const C: usize> NativeHistogram<T, C> {
     /// use metrics_runtime::{NativeConfig, NativeHistogram};
     ///
     /// static SIZES: NativeHistogram<(), 64> =
-    ///     NativeHistogram::with_config(NativeConfig { schema: 1, zero_threshold: 0.5, max_buckets: 64 });
+    ///     NativeHistogram::with_config(NativeConfig { schema: 1, zero_threshold: 0.5, max_buckets: 64, ..NativeConfig::DEFAULT });
     /// SIZES.record(0.25); // within the zero threshold
     /// assert_eq!(SIZES.read().zero_count, 1);
     /// ```
@@ -440,6 +479,8 @@ impl<T: TagSet, const C: usize> NativeHistogram<T, C> {
             "native histogram zero threshold must be finite and not negative"
         );
         assert!(config.max_buckets >= 1 && config.max_buckets <= C, "max_buckets must be in 1..=C");
+        assert!(config.bounds.len() <= B, "more classic bounds than the type's B slots");
+        assert!(config.bounds.len() == config.le.len(), "one `le` text per classic bound");
         Self { config, invalid: AtomicU64::new(0), unplaced: AtomicU64::new(0), series: Family::new() }
     }
 
@@ -454,7 +495,7 @@ impl<T: TagSet, const C: usize> NativeHistogram<T, C> {
     ///
     /// Index arithmetic on the tags' variants; no hashing, lock or allocation.
     #[inline(always)]
-    pub fn with(&self, tags: T) -> NativeHandle<'_, C> {
+    pub fn with(&self, tags: T) -> NativeHandle<'_, C, B> {
         NativeHandle { histogram: self.as_parts(), series: self.series.with(tags) }
     }
 
@@ -464,7 +505,7 @@ impl<T: TagSet, const C: usize> NativeHistogram<T, C> {
     }
 
     /// Every series, in tag order.
-    pub fn series(&self) -> &[NativeSeries<C>] {
+    pub fn series(&self) -> &[NativeSeries<C, B>] {
         self.series.series()
     }
 
@@ -507,7 +548,7 @@ impl<T: TagSet, const C: usize> NativeHistogram<T, C> {
     }
 }
 
-impl<const C: usize> NativeHistogram<(), C> {
+impl<const C: usize, const B: usize> NativeHistogram<(), C, B> {
     /// Records `value` in the only series.
     #[inline]
     pub fn record(&self, value: f64) {
@@ -530,12 +571,12 @@ struct Parts<'a> {
 /// One series of a [`NativeHistogram`], ready to record.
 #[derive(Clone, Copy)]
 #[allow(missing_debug_implementations)]
-pub struct NativeHandle<'a, const C: usize> {
+pub struct NativeHandle<'a, const C: usize, const B: usize = 0> {
     histogram: Parts<'a>,
-    series: &'a NativeSeries<C>,
+    series: &'a NativeSeries<C, B>,
 }
 
-impl<const C: usize> NativeHandle<'_, C> {
+impl<const C: usize, const B: usize> NativeHandle<'_, C, B> {
     /// Records one value.
     ///
     /// # Performance
@@ -569,15 +610,31 @@ impl<const C: usize> NativeHandle<'_, C> {
             self.series.negative.store(true, Relaxed);
         }
         let abs = value.abs();
-        if abs <= config.zero_threshold {
+        let slot = if abs <= config.zero_threshold {
             self.series.zero.add(weight, total);
-            return Some(0);
+            0
+        } else {
+            let key = native_key(abs, config.schema);
+            if !self.series.add(config, value < 0.0, key, weight, total) {
+                self.histogram.unplaced.fetch_add(1, Relaxed);
+            }
+            key.rem_euclid(NATIVE_EXEMPLARS as i32) as usize
+        };
+        if B > 0 {
+            self.record_classic(value, weight);
         }
-        let key = native_key(abs, config.schema);
-        if !self.series.add(config, value < 0.0, key, weight, total) {
-            self.histogram.unplaced.fetch_add(1, Relaxed);
+        Some(slot)
+    }
+
+    /// Adds to the classic bucket of `value` (none for `+Inf`'s, which is the rest of the
+    /// count), after the native one (release: see [`NativeSeries::read`]).
+    #[inline]
+    fn record_classic(&self, value: f64, weight: u64) {
+        let bounds = self.histogram.config.bounds;
+        let i = bucket_index(bounds, value);
+        if i < bounds.len().min(B) {
+            let _ = self.series.classic[i].fetch_update(Release, Relaxed, |c| Some(c.saturating_add(weight)));
         }
-        Some(key.rem_euclid(NATIVE_EXEMPLARS as i32) as usize)
     }
 
     /// The series, read.
@@ -586,7 +643,7 @@ impl<const C: usize> NativeHandle<'_, C> {
     }
 }
 
-impl<T: TagSet, const C: usize> fmt::Debug for NativeHistogram<T, C> {
+impl<T: TagSet, const C: usize, const B: usize> fmt::Debug for NativeHistogram<T, C, B> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("NativeHistogram")
             .field("config", &self.config)
@@ -596,7 +653,7 @@ impl<T: TagSet, const C: usize> fmt::Debug for NativeHistogram<T, C> {
     }
 }
 
-impl<const C: usize> fmt::Debug for NativeSeries<C> {
+impl<const C: usize, const B: usize> fmt::Debug for NativeSeries<C, B> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("NativeSeries").finish_non_exhaustive()
     }
@@ -608,8 +665,12 @@ mod tests {
 
     #[test]
     fn buckets_counts_and_sums() {
-        static H: NativeHistogram<(), 32> =
-            NativeHistogram::with_config(NativeConfig { schema: 0, zero_threshold: 0.001, max_buckets: 32 });
+        static H: NativeHistogram<(), 32> = NativeHistogram::with_config(NativeConfig {
+            schema: 0,
+            zero_threshold: 0.001,
+            max_buckets: 32,
+            ..NativeConfig::DEFAULT
+        });
         for v in [0.0, 0.0005, 1.0, 1.5, 2.0, 3.0, -1.0, -0.75] {
             H.record(v);
         }
@@ -627,8 +688,12 @@ mod tests {
 
     #[test]
     fn a_full_table_lowers_the_resolution_exactly() {
-        static H: NativeHistogram<(), 32> =
-            NativeHistogram::with_config(NativeConfig { schema: 3, zero_threshold: 0.0, max_buckets: 32 });
+        static H: NativeHistogram<(), 32> = NativeHistogram::with_config(NativeConfig {
+            schema: 3,
+            zero_threshold: 0.0,
+            max_buckets: 32,
+            ..NativeConfig::DEFAULT
+        });
         // 64 distinct buckets at schema 3: 8 powers of two.
         let mut n = 0;
         for i in 0..512 {
@@ -647,8 +712,12 @@ mod tests {
     /// falls back to a coarser schema, and keeps every record.
     #[test]
     fn a_wide_distribution_costs_resolution_not_counts() {
-        static H: NativeHistogram<(), 320> =
-            NativeHistogram::with_config(NativeConfig { schema: 5, zero_threshold: 0.0, max_buckets: 320 });
+        static H: NativeHistogram<(), 320> = NativeHistogram::with_config(NativeConfig {
+            schema: 5,
+            zero_threshold: 0.0,
+            max_buckets: 320,
+            ..NativeConfig::DEFAULT
+        });
         let mut x = 1u64;
         for _ in 0..200_000 {
             x = x.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
@@ -667,8 +736,12 @@ mod tests {
 
     #[test]
     fn max_buckets_merges_on_read() {
-        static H: NativeHistogram<(), 64> =
-            NativeHistogram::with_config(NativeConfig { schema: 3, zero_threshold: 0.0, max_buckets: 4 });
+        static H: NativeHistogram<(), 64> = NativeHistogram::with_config(NativeConfig {
+            schema: 3,
+            zero_threshold: 0.0,
+            max_buckets: 4,
+            ..NativeConfig::DEFAULT
+        });
         for i in 0..32 {
             H.record(2f64.powf(i as f64 / 8.0) * 1.01);
         }

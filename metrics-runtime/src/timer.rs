@@ -145,14 +145,14 @@ impl<const B: usize> RecordDuration for HistogramHandle<'_, B> {
     }
 }
 
-impl<const C: usize> RecordDuration for crate::NativeHistogram<(), C> {
+impl<const C: usize, const B: usize> RecordDuration for crate::NativeHistogram<(), C, B> {
     #[inline]
     fn record_seconds(&self, seconds: f64, _: Outcome) {
         self.record(seconds);
     }
 }
 
-impl<const C: usize> RecordDuration for crate::NativeHandle<'_, C> {
+impl<const C: usize, const B: usize> RecordDuration for crate::NativeHandle<'_, C, B> {
     #[inline]
     fn record_seconds(&self, seconds: f64, _: Outcome) {
         self.record(seconds);

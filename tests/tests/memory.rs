@@ -200,9 +200,10 @@ fn native_histograms_and_exemplars_never_allocate() {
     assert_eq!(size_of::<NativeSeries<32>>(), 24 * 32 + 64);
     static NATIVE: NativeHistogram<Method> = NativeHistogram::new();
     static TRACED: Exemplars<NativeHistogram> = Exemplars::new(NativeHistogram::new());
-    // The four series, and under 64 bytes of settings and counters.
+    // The four series, and under 128 bytes of settings (with the classic bounds' slices) and
+    // counters.
     let overhead = size_of_val(&NATIVE) - 4 * size_of::<NativeSeries<320>>();
-    assert!(overhead < 64, "{overhead}");
+    assert!(overhead < 128, "{overhead}");
     // Exemplar slots: 176 bytes each.
     assert_eq!(
         size_of_val(&TRACED),

@@ -92,3 +92,58 @@ fn protobuf_decodes_with_the_official_types() {
     assert_eq!(change.sample_count(), 8);
     assert!(!change.negative_span.is_empty());
 }
+
+/// A native histogram that declares classic buckets records both: the text formats show the
+/// declared buckets, protobuf carries them beside the native ones, and the classic buckets
+/// never count more than `_count`.
+#[test]
+fn declared_classic_buckets_travel_with_the_native_ones() {
+    #[derive(Metrics)]
+    struct Both {
+        /// Request time.
+        #[metric(unit = "seconds", buckets = [0.1, 0.5, 1.0])]
+        request_seconds: NativeHistogram<(), 320, 3>,
+    }
+    let m = Both::new();
+    for v in [0.05, 0.2, 0.3, 0.7, 2.0] {
+        m.request_seconds.record(v);
+    }
+    let text = m.render_prometheus();
+    promtool_check(&text).unwrap_or_else(|e| panic!("{e}\n{text}"));
+    for line in [
+        "request_seconds_bucket{le=\"0.1\"} 1\n",
+        "request_seconds_bucket{le=\"0.5\"} 3\n",
+        "request_seconds_bucket{le=\"1.0\"} 4\n",
+        "request_seconds_bucket{le=\"+Inf\"} 5\n",
+        "request_seconds_count 5\n",
+    ] {
+        assert!(text.contains(line), "{line:?} missing:\n{text}");
+    }
+    parse_openmetrics_strict(&m.render_openmetrics());
+    let mut body = Vec::new();
+    m.visit(&mut ProtobufWriter::new(&mut body));
+    let family = MetricFamily::decode_length_delimited(&body[..]).unwrap();
+    let h = family.metric[0].histogram.as_ref().unwrap();
+    let classic: Vec<(f64, u64)> = h.bucket.iter().map(|b| (b.upper_bound(), b.cumulative_count())).collect();
+    assert_eq!(classic, [(0.1, 1), (0.5, 3), (1.0, 4)]);
+    assert_eq!((h.schema(), h.sample_count()), (3, 5));
+    assert!(!h.positive_span.is_empty());
+
+    // Under concurrent writers, a read never shows more classic records than the count.
+    let stop = std::sync::atomic::AtomicBool::new(false);
+    std::thread::scope(|s| {
+        for _ in 0..2 {
+            let (m, stop) = (&m, &stop);
+            s.spawn(move || {
+                while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                    m.request_seconds.record(0.05);
+                }
+            });
+        }
+        for _ in 0..20_000 {
+            let r = m.request_seconds.read();
+            assert!(r.classic.iter().sum::<u64>() <= r.count, "{:?} > {}", r.classic, r.count);
+        }
+        stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    });
+}

@@ -5,7 +5,7 @@ use prost::Message;
 
 use super::proto::{self, BucketSpan, LabelPair, MetricFamily, MetricType};
 use crate::exemplar::Exemplar;
-use crate::read::{HistogramRead, MetricDesc, MetricKind, Series, SummaryRead, Visitor};
+use crate::read::{cumulative, HistogramRead, MetricDesc, MetricKind, Series, SummaryRead, Visitor};
 use crate::NativeRead;
 
 /// Writes every metric it visits as one length-delimited `MetricFamily` (the
@@ -165,11 +165,23 @@ impl Visitor for ProtobufWriter<'_> {
         if positive_span.is_empty() && negative_span.is_empty() {
             positive_span.push(BucketSpan { offset: Some(0), length: Some(0) });
         }
+        // Declared classic buckets travel beside the native ones (Prometheus keeps both).
+        let bucket = h
+            .bounds
+            .iter()
+            .zip(cumulative(h.classic.iter().copied()))
+            .map(|(bound, count)| proto::Bucket {
+                cumulative_count: Some(count),
+                upper_bound: Some(*bound),
+                ..Default::default()
+            })
+            .collect();
         self.family.metric.push(proto::Metric {
             label: labels(&series),
             histogram: Some(proto::Histogram {
                 sample_count: Some(h.count),
                 sample_sum: Some(h.sum),
+                bucket,
                 created_timestamp: Some(timestamp(series.created)),
                 schema: Some(i32::from(h.schema)),
                 zero_threshold: Some(h.zero_threshold),
