@@ -130,30 +130,14 @@ impl<const C: usize, const B: usize> NativeSeries<C, B> {
     fn add_slow(&self, schema: i8, fine_limit: usize, negative: bool, key: i32, weight: u64, total: f64) -> bool {
         let sign = usize::from(negative);
         // At the declared schema, within the slots it may take.
-        let w = word(negative, 0, key);
-        let mut i = key.rem_euclid(C as i32) as usize;
-        for _ in 0..PROBES.min(C) {
-            let current = self.keys[i].load(Relaxed);
-            // Slots are never freed, so the bucket, if it has a slot, has it before the first
-            // free one along its probe sequence.
-            let found = current == w
-                || (current == 0
-                    && self.fine.load(Relaxed) < fine_limit as u64
-                    && match self.keys[i].compare_exchange(0, w, Relaxed, Relaxed) {
-                        Ok(_) => {
-                            self.fine.fetch_add(1, Relaxed);
-                            self.taken.fetch_add(1, Relaxed);
-                            self.lowest[sign].fetch_min(key, Relaxed);
-                            self.highest[sign].fetch_max(key, Relaxed);
-                            true
-                        }
-                        Err(actual) => actual == w,
-                    });
-            if found {
-                self.cells[i].add(weight, total);
-                return true;
-            }
-            i = if i + 1 == C { 0 } else { i + 1 };
+        let may_take = || self.fine.load(Relaxed) < fine_limit as u64;
+        let took = || {
+            self.fine.fetch_add(1, Relaxed);
+            self.lowest[sign].fetch_min(key, Relaxed);
+            self.highest[sign].fetch_max(key, Relaxed);
+        };
+        if self.probe_add(word(negative, 0, key), key, PROBES.min(C), may_take, took, weight, total) {
+            return true;
         }
         // No slot: the declared resolution needs more buckets than it may have. Start at the
         // coarser schema at which the buckets spanned so far (this one included) fit in the
@@ -180,26 +164,49 @@ impl<const C: usize, const B: usize> NativeSeries<C, B> {
             .unwrap_or(levels);
         for level in first..=levels {
             let k = native_coarser_key(key, level);
-            let w = word(negative, level, k);
-            let mut i = k.rem_euclid(C as i32) as usize;
             // The whole table: a coarser level only when this one has no free slot at all.
-            for _ in 0..C {
-                let current = self.keys[i].load(Relaxed);
-                let found = current == w
-                    || (current == 0
-                        && match self.keys[i].compare_exchange(0, w, Relaxed, Relaxed) {
-                            Ok(_) => {
-                                self.taken.fetch_add(1, Relaxed);
-                                true
-                            }
-                            Err(actual) => actual == w,
-                        });
-                if found {
-                    self.cells[i].add(weight, total);
-                    return true;
-                }
-                i = if i + 1 == C { 0 } else { i + 1 };
+            if self.probe_add(word(negative, level, k), k, C, || true, || {}, weight, total) {
+                return true;
             }
+        }
+        false
+    }
+
+    /// Adds to the slot of the bucket word `w` (key `k`), found along its probe sequence from
+    /// its home slot within `probes` slots; a free slot is taken for it if `may_take()` (then
+    /// `took()` runs). Slots are never freed, so the bucket, if it has a slot, has it before
+    /// the first free one along the sequence.
+    #[allow(clippy::too_many_arguments)]
+    #[inline]
+    fn probe_add(
+        &self,
+        w: u64,
+        k: i32,
+        probes: usize,
+        may_take: impl Fn() -> bool,
+        took: impl Fn(),
+        weight: u64,
+        total: f64,
+    ) -> bool {
+        let mut i = k.rem_euclid(C as i32) as usize;
+        for _ in 0..probes {
+            let current = self.keys[i].load(Relaxed);
+            let found = current == w
+                || (current == 0
+                    && may_take()
+                    && match self.keys[i].compare_exchange(0, w, Relaxed, Relaxed) {
+                        Ok(_) => {
+                            self.taken.fetch_add(1, Relaxed);
+                            took();
+                            true
+                        }
+                        Err(actual) => actual == w,
+                    });
+            if found {
+                self.cells[i].add(weight, total);
+                return true;
+            }
+            i = if i + 1 == C { 0 } else { i + 1 };
         }
         false
     }

@@ -621,6 +621,18 @@ impl Visitor for GaugeValue<'_> {
     fn summary(&mut self, m: &MetricDesc<'_>, s: Series<'_>, q: &SummaryRead<'_>) {
         self.inner.summary(m, s, q);
     }
+    fn counter_with_exemplar(
+        &mut self,
+        m: &MetricDesc<'_>,
+        s: Series<'_>,
+        v: u64,
+        e: Option<&crate::exemplar::Exemplar>,
+    ) {
+        self.inner.counter_with_exemplar(m, s, v, e);
+    }
+    fn native_histogram(&mut self, m: &MetricDesc<'_>, s: Series<'_>, h: &crate::NativeRead) {
+        self.inner.native_histogram(m, s, h);
+    }
     fn end_metric(&mut self, m: &MetricDesc<'_>) {
         self.inner.end_metric(m);
     }

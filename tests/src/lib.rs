@@ -218,3 +218,21 @@ impl Drop for PrometheusServer {
         let _ = std::fs::remove_dir_all(&self.dir);
     }
 }
+
+/// Decodes a protobuf exposition body (length-delimited `MetricFamily` messages) with the types
+/// generated from the official `metrics.proto`.
+///
+/// # Panics
+///
+/// When the body does not decode.
+pub fn decode_protobuf(body: &[u8]) -> Vec<metrics_runtime::expose::proto::MetricFamily> {
+    use prost::Message;
+    let mut buf = body;
+    let mut families = Vec::new();
+    while !buf.is_empty() {
+        families.push(
+            metrics_runtime::expose::proto::MetricFamily::decode_length_delimited(&mut buf).expect("a MetricFamily"),
+        );
+    }
+    families
+}

@@ -6,11 +6,10 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use metrics_runtime::exemplar::Exemplars;
-use metrics_runtime::expose::{proto::MetricFamily, ProtobufWriter};
+use metrics_runtime::expose::ProtobufWriter;
 use metrics_runtime::http::{serve, ServerConfig};
 use metrics_runtime::{Counter, Histogram, Metrics, NativeHistogram, Registry, Tag};
-use prost::Message;
-use tests::{parse_openmetrics_strict, promtool_check, PrometheusServer};
+use tests::{decode_protobuf, parse_openmetrics_strict, promtool_check, PrometheusServer};
 
 #[derive(Tag, Clone, Copy, Debug, PartialEq, Eq)]
 #[tag(rename_all = "lowercase")]
@@ -82,11 +81,7 @@ fn protobuf_carries_exemplars() {
     let m = traced();
     let mut body = Vec::new();
     m.visit(&mut ProtobufWriter::new(&mut body));
-    let mut buf = &body[..];
-    let mut families = Vec::new();
-    while !buf.is_empty() {
-        families.push(MetricFamily::decode_length_delimited(&mut buf).unwrap());
-    }
+    let families = decode_protobuf(&body);
     let counter = families[0].metric[0].counter.as_ref().unwrap();
     let e = counter.exemplar.as_ref().unwrap();
     assert_eq!((e.label[0].name(), e.label[0].value()), ("trace_id", TRACE));

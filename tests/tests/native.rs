@@ -3,10 +3,9 @@
 //! decodes with the types generated from the official `metrics.proto`, with spans and deltas
 //! that give back the recorded buckets.
 
-use metrics_runtime::expose::{proto::MetricFamily, ProtobufWriter};
+use metrics_runtime::expose::ProtobufWriter;
 use metrics_runtime::{Metrics, NativeHistogram, Tag};
-use prost::Message;
-use tests::{parse_openmetrics_strict, promtool_check};
+use tests::{decode_protobuf, parse_openmetrics_strict, promtool_check};
 
 #[derive(Tag, Clone, Copy, Debug, PartialEq, Eq)]
 #[tag(rename_all = "lowercase")]
@@ -60,11 +59,7 @@ fn protobuf_decodes_with_the_official_types() {
     let m = populated();
     let mut body = Vec::new();
     m.visit(&mut ProtobufWriter::new(&mut body));
-    let mut buf = &body[..];
-    let mut families = Vec::new();
-    while !buf.is_empty() {
-        families.push(MetricFamily::decode_length_delimited(&mut buf).unwrap());
-    }
+    let families = decode_protobuf(&body);
     assert_eq!(families.len(), 2);
     assert_eq!(families[0].name(), "nat_latency_seconds");
     let left = families[0].metric[0].histogram.as_ref().unwrap();
@@ -122,7 +117,7 @@ fn declared_classic_buckets_travel_with_the_native_ones() {
     parse_openmetrics_strict(&m.render_openmetrics());
     let mut body = Vec::new();
     m.visit(&mut ProtobufWriter::new(&mut body));
-    let family = MetricFamily::decode_length_delimited(&body[..]).unwrap();
+    let family = decode_protobuf(&body).remove(0);
     let h = family.metric[0].histogram.as_ref().unwrap();
     let classic: Vec<(f64, u64)> = h.bucket.iter().map(|b| (b.upper_bound(), b.cumulative_count())).collect();
     assert_eq!(classic, [(0.1, 1), (0.5, 3), (1.0, 4)]);
