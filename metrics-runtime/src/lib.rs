@@ -549,6 +549,8 @@ mod histogram;
 #[cfg(feature = "http")]
 pub mod http;
 mod native;
+#[cfg(feature = "process")]
+pub mod process;
 mod read;
 mod registry;
 pub mod sampling;

@@ -255,6 +255,13 @@ pub trait Visitor {
         let _ = (metric, series, value);
     }
 
+    /// One counter series whose value is not a whole number (such as CPU seconds). By default,
+    /// handed on to [`Visitor::counter`] rounded down; the text, JSON and protobuf writers
+    /// override it to keep the fraction.
+    fn counter_f64(&mut self, metric: &MetricDesc<'_>, series: Series<'_>, value: f64) {
+        self.counter(metric, series, value as u64);
+    }
+
     /// One gauge series.
     fn gauge(&mut self, metric: &MetricDesc<'_>, series: Series<'_>, value: f64) {
         let _ = (metric, series, value);

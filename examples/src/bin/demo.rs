@@ -9,6 +9,7 @@ use std::time::{Duration, Instant};
 
 use metrics_runtime::exemplar::Exemplars;
 use metrics_runtime::http::{serve, ServerConfig};
+use metrics_runtime::process::ProcessMetrics;
 use metrics_runtime::{
     timed, Counter, Gauge, Histogram, Metrics, NativeHistogram, Outcome, Registry, Summary, Tag, TagSet,
 };
@@ -174,6 +175,8 @@ async fn main() -> std::io::Result<()> {
     let seconds = args.seconds;
     let mut registry = Registry::new();
     registry.register(&METRICS).expect("names are unique");
+    // `process_*`, read from /proc at each scrape.
+    registry.register(&ProcessMetrics).expect("names are unique");
     let server = serve(Arc::new(registry), ServerConfig { addr: args.listen, ..ServerConfig::default() }).await?;
     println!("serving http://{}/metrics", server.local_addr());
 

@@ -91,6 +91,10 @@ impl Visitor for JsonWriter<'_> {
         self.out.push('}');
     }
 
+    fn counter_f64(&mut self, m: &MetricDesc<'_>, series: Series<'_>, value: f64) {
+        self.gauge(m, series, value);
+    }
+
     fn gauge(&mut self, _: &MetricDesc<'_>, series: Series<'_>, value: f64) {
         self.open_series(&series);
         self.out.push_str(",\"value\":");

@@ -80,6 +80,12 @@ impl Visitor for OpenMetricsWriter<'_> {
         self.created(m, &series);
     }
 
+    fn counter_f64(&mut self, m: &MetricDesc<'_>, series: Series<'_>, value: f64) {
+        series_prefix(self.out, m, &series);
+        f64_line(self.out, value);
+        self.created(m, &series);
+    }
+
     #[inline]
     fn gauge(&mut self, m: &MetricDesc<'_>, series: Series<'_>, value: f64) {
         series_prefix(self.out, m, &series);

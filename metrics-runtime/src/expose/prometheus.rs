@@ -57,6 +57,11 @@ impl Visitor for PrometheusWriter<'_> {
         u64_line(self.out, value);
     }
 
+    fn counter_f64(&mut self, m: &MetricDesc<'_>, series: Series<'_>, value: f64) {
+        series_prefix(self.out, m, &series);
+        f64_line(self.out, value);
+    }
+
     #[inline]
     fn gauge(&mut self, m: &MetricDesc<'_>, series: Series<'_>, value: f64) {
         series_prefix(self.out, m, &series);

@@ -111,6 +111,18 @@ impl Visitor for ProtobufWriter<'_> {
         self.counter_with_exemplar(m, series, value, None);
     }
 
+    fn counter_f64(&mut self, _: &MetricDesc<'_>, series: Series<'_>, value: f64) {
+        self.family.metric.push(proto::Metric {
+            label: labels(&series),
+            counter: Some(proto::Counter {
+                value: Some(value),
+                exemplar: None,
+                created_timestamp: Some(timestamp(series.created)),
+            }),
+            ..Default::default()
+        });
+    }
+
     fn counter_with_exemplar(&mut self, _: &MetricDesc<'_>, series: Series<'_>, value: u64, e: Option<&Exemplar>) {
         self.family.metric.push(proto::Metric {
             label: labels(&series),
