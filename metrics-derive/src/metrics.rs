@@ -139,6 +139,7 @@ fn classify(ty: &syn::Type) -> Option<(Kind, bool, Option<syn::Type>, Slots)> {
         "Gauge" => Kind::Gauge,
         "Histogram" | "NativeHistogram" => Kind::Histogram,
         "Summary" => Kind::Summary,
+        "Info" => Kind::Info,
         _ => return None,
     };
     let native = last.ident == "NativeHistogram";
@@ -338,7 +339,7 @@ fn parse_field(cx: &Ctxt, field: &syn::Field, namespace: Option<&str>) -> Option
     let Some((kind, native, tags, slots)) = classify(metric_ty) else {
         cx.error_spanned_by(
             &field.ty,
-            "unsupported field type; a metrics struct holds only `Counter<T>`, `ShardedCounter<T>`, `Gauge<T>`, `Histogram<T>`, `NativeHistogram<T>` or `Summary<T>` (T a tag set, `()` by default)",
+            "unsupported field type; a metrics struct holds only `Counter<T>`, `ShardedCounter<T>`, `Gauge<T>`, `Histogram<T>`, `NativeHistogram<T>`, `Summary<T>` (T a tag set, `()` by default) or `Info`",
         );
         return None;
     };
@@ -718,6 +719,7 @@ fn generate(input: &DeriveInput, metrics: &[Metric]) -> TokenStream {
             Kind::Gauge => quote!(Gauge),
             Kind::Histogram => quote!(Histogram),
             Kind::Summary => quote!(Summary),
+            Kind::Info => quote!(Info),
         };
         // Counters and gauges get their series prefixes rendered at compile time (bounded by
         // `PREFIX_TABLE_LIMIT`; past it, and for histograms and summaries, the text writers

@@ -65,12 +65,15 @@ pub enum MetricKind {
     Histogram,
     /// A summary.
     Summary,
+    /// An info metric (OpenMetrics `info`): labels describing the target, value 1; its name
+    /// ends in `_info`. Prometheus text exposes it as a gauge.
+    Info,
 }
 
 impl MetricKind {
     /// Every kind.
-    pub const ALL: [MetricKind; 4] =
-        [MetricKind::Counter, MetricKind::Gauge, MetricKind::Histogram, MetricKind::Summary];
+    pub const ALL: [MetricKind; 5] =
+        [MetricKind::Counter, MetricKind::Gauge, MetricKind::Histogram, MetricKind::Summary, MetricKind::Info];
 
     /// The type name of `# TYPE` lines.
     pub const fn as_str(self) -> &'static str {
@@ -79,6 +82,16 @@ impl MetricKind {
             MetricKind::Gauge => "gauge",
             MetricKind::Histogram => "histogram",
             MetricKind::Summary => "summary",
+            MetricKind::Info => "info",
+        }
+    }
+
+    /// The type name of `# TYPE` lines in the Prometheus text format 0.0.4, which has no
+    /// `info`: a gauge there.
+    pub const fn text_type(self) -> &'static str {
+        match self {
+            MetricKind::Info => "gauge",
+            other => other.as_str(),
         }
     }
 
@@ -94,14 +107,16 @@ impl MetricKind {
             MetricKind::Gauge => "gauges",
             MetricKind::Histogram => "histograms",
             MetricKind::Summary => "summaries",
+            MetricKind::Info => "info metrics",
         }
     }
 
     /// The OpenMetrics family name of a metric of this kind named `name`: a counter's name
-    /// without `_total`, every other name as it is.
+    /// without `_total`, an info metric's without `_info`, every other name as it is.
     pub fn family_name(self, name: &str) -> &str {
         match self {
             MetricKind::Counter => name.strip_suffix("_total").unwrap_or(name),
+            MetricKind::Info => name.strip_suffix("_info").unwrap_or(name),
             _ => name,
         }
     }
@@ -114,6 +129,7 @@ impl MetricKind {
             MetricKind::Gauge => &[""],
             MetricKind::Histogram => &["_bucket", "_sum", "_count", "_created"],
             MetricKind::Summary => &["", "_sum", "_count", "_created"],
+            MetricKind::Info => &["_info"],
         }
     }
 
@@ -138,6 +154,7 @@ impl MetricKind {
                 vec![name.to_owned(), family.to_owned(), format!("{family}_created")]
             }
             MetricKind::Gauge => vec![name.to_owned()],
+            MetricKind::Info => vec![name.to_owned(), self.family_name(name).to_owned()],
             MetricKind::Histogram | MetricKind::Summary => std::iter::once(name.to_owned())
                 .chain(self.sample_suffixes().iter().filter(|s| !s.is_empty()).map(|s| format!("{name}{s}")))
                 .collect(),
@@ -208,7 +225,10 @@ pub fn check_metric(ty: MetricKind, name: &str, base: &str) -> Result<(), String
     if ty == MetricKind::Counter && !name.ends_with("_total") {
         return Err(format!("counter `{name}` must end in `_total`; rename it to `{base}_total`"));
     }
-    if ty != MetricKind::Counter {
+    if ty == MetricKind::Info && !name.ends_with("_info") {
+        return Err(format!("info metric `{name}` must end in `_info`; rename it to `{base}_info`"));
+    }
+    if ty != MetricKind::Counter && ty != MetricKind::Info {
         if let Some(sfx) = RESERVED_SUFFIXES.iter().find(|s| name.ends_with(*s)) {
             let hint = if *sfx == "_total" { "; if it only goes up, make it a `Counter`" } else { "" };
             return Err(format!(

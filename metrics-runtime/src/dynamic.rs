@@ -326,7 +326,7 @@ impl Family {
         match self.kind {
             MetricKind::Counter | MetricKind::Gauge => 0,
             MetricKind::Histogram => self.bounds.len() + 1,
-            MetricKind::Summary => unreachable!("summaries are not offered at run time"),
+            MetricKind::Summary | MetricKind::Info => unreachable!("not offered at run time"),
         }
     }
 
@@ -848,7 +848,7 @@ impl Metrics for BoundedRegistry {
                         };
                         visitor.histogram(&desc, at, &read);
                     }
-                    MetricKind::Summary => unreachable!("summaries are not offered at run time"),
+                    MetricKind::Summary | MetricKind::Info => unreachable!("not offered at run time"),
                 }
             }
             drop(map);

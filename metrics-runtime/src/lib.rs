@@ -548,6 +548,7 @@ mod group;
 mod histogram;
 #[cfg(feature = "http")]
 pub mod http;
+mod info;
 mod native;
 #[cfg(feature = "process")]
 pub mod process;
@@ -577,6 +578,7 @@ pub use family::{Count, Family, SeriesCell};
 pub use gauge::{Gauge, GaugeSeries};
 pub use group::Metrics;
 pub use histogram::{Histogram, HistogramHandle, HistogramSeries, DEFAULT_BUCKETS};
+pub use info::{Info, InfoError, RUSTC_VERSION};
 /// Times a function into a Histogram or Summary on every exit path; see the crate docs.
 ///
 /// # Examples

@@ -262,6 +262,13 @@ pub trait Visitor {
         self.counter(metric, series, value as u64);
     }
 
+    /// The series of an info metric (its labels describe the process; value 1). By default,
+    /// handed on to [`Visitor::gauge`] with value 1, which is what Prometheus text and protobuf
+    /// expose; OpenMetrics overrides it.
+    fn info(&mut self, metric: &MetricDesc<'_>, series: Series<'_>) {
+        self.gauge(metric, series, 1.0);
+    }
+
     /// One gauge series.
     fn gauge(&mut self, metric: &MetricDesc<'_>, series: Series<'_>, value: f64) {
         let _ = (metric, series, value);

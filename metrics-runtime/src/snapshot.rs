@@ -222,7 +222,7 @@ impl SeriesValue {
     fn zero(kind: MetricKind) -> Self {
         match kind {
             MetricKind::Counter => SeriesValue::Counter(0),
-            MetricKind::Gauge => SeriesValue::Gauge(0.0),
+            MetricKind::Gauge | MetricKind::Info => SeriesValue::Gauge(0.0),
             MetricKind::Histogram => SeriesValue::Histogram(HistogramValue::default()),
             MetricKind::Summary => SeriesValue::Summary(SummaryValue::default()),
         }

@@ -11,7 +11,8 @@ use metrics_runtime::exemplar::Exemplars;
 use metrics_runtime::http::{serve, ServerConfig};
 use metrics_runtime::process::ProcessMetrics;
 use metrics_runtime::{
-    timed, Counter, Gauge, Histogram, Metrics, NativeHistogram, Outcome, Registry, Summary, Tag, TagSet,
+    build_info, timed, Counter, Gauge, Histogram, Info, Metrics, NativeHistogram, Outcome, Registry, Summary, Tag,
+    TagSet,
 };
 
 #[derive(Tag, Clone, Copy, Debug, PartialEq, Eq)]
@@ -56,6 +57,8 @@ struct DemoMetrics {
     /// buckets in the text formats), with the trace id of a recent request as exemplar.
     #[metric(unit = "seconds")]
     request_latency_seconds: Exemplars<NativeHistogram<Route>>,
+    /// Build of the running demo: its version and the rustc that compiled it.
+    build_info: Info,
 }
 
 static METRICS: DemoMetrics = DemoMetrics::new();
@@ -174,6 +177,7 @@ async fn main() -> std::io::Result<()> {
     });
     let seconds = args.seconds;
     let mut registry = Registry::new();
+    METRICS.build_info.set(build_info!()).expect("set once, with valid labels");
     registry.register(&METRICS).expect("names are unique");
     // `process_*`, read from /proc at each scrape.
     registry.register(&ProcessMetrics).expect("names are unique");

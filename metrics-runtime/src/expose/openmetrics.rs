@@ -80,6 +80,11 @@ impl Visitor for OpenMetricsWriter<'_> {
         self.created(m, &series);
     }
 
+    fn info(&mut self, m: &MetricDesc<'_>, series: Series<'_>) {
+        series_prefix(self.out, m, &series);
+        self.out.push_str("1\n");
+    }
+
     fn counter_f64(&mut self, m: &MetricDesc<'_>, series: Series<'_>, value: f64) {
         series_prefix(self.out, m, &series);
         f64_line(self.out, value);

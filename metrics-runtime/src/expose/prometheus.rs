@@ -47,7 +47,7 @@ impl Visitor for PrometheusWriter<'_> {
         out.push_str("\n# TYPE ");
         out.push_str(m.name);
         out.push(' ');
-        out.push_str(m.kind.as_str());
+        out.push_str(m.kind.text_type());
         out.push('\n');
     }
 

@@ -94,7 +94,8 @@ impl Visitor for ProtobufWriter<'_> {
     fn begin_metric(&mut self, metric: &MetricDesc<'_>) {
         let ty = match metric.kind {
             MetricKind::Counter => MetricType::Counter,
-            MetricKind::Gauge => MetricType::Gauge,
+            // The protobuf format has no info type: a gauge of value 1, as the Go client does.
+            MetricKind::Gauge | MetricKind::Info => MetricType::Gauge,
             MetricKind::Histogram => MetricType::Histogram,
             MetricKind::Summary => MetricType::Summary,
         };

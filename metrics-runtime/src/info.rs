@@ -1,0 +1,155 @@
+//! Info metrics: labels that describe the process (version, commit, compiler), value 1.
+
+use core::fmt;
+use std::sync::OnceLock;
+
+use crate::read::{process_start_time, Labels, MetricDesc, Series, Visitor};
+
+/// Why [`Info::set`] refused its labels.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum InfoError {
+    /// The labels were set already (they are set once, before the first scrape).
+    AlreadySet,
+    /// A label name or value that the exposition formats refuse; the message says which.
+    Invalid(String),
+}
+
+impl fmt::Display for InfoError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            InfoError::AlreadySet => f.write_str("the info metric's labels are set already; set them once, at start"),
+            InfoError::Invalid(msg) => f.write_str(msg),
+        }
+    }
+}
+
+impl std::error::Error for InfoError {}
+
+/// The labels, escaped once for the text formats.
+struct InfoLabels {
+    pairs: Vec<(Box<str>, Box<str>)>,
+    text: String,
+}
+
+impl Labels for InfoLabels {
+    fn len(&self) -> usize {
+        self.pairs.len()
+    }
+
+    fn pairs(&self, f: &mut dyn FnMut(&str, &str)) {
+        for (name, value) in &self.pairs {
+            f(name, value);
+        }
+    }
+
+    fn write_text(&self, out: &mut String) {
+        out.push_str(&self.text);
+    }
+}
+
+/// An info metric (OpenMetrics type `info`): one series whose labels describe the process,
+/// value 1, such as `shop_build_info{version="1.4.2",rustc="1.95.0"} 1`. Its name ends in
+/// `_info`; OpenMetrics exposes it as type `info` (family without `_info`), Prometheus text
+/// and protobuf as a gauge.
+///
+/// The labels are set once, at start ([`Info::set`]); until then the series has no labels.
+/// [`build_info!`](crate::build_info) gives the usual ones.
+///
+/// # Examples
+///
+/// ```
+/// use metrics_runtime::{build_info, Info, Metrics};
+///
+/// #[derive(Metrics)]
+/// #[metrics(namespace = "shop")]
+/// struct Shop {
+///     /// Build of the running binary.
+///     build_info: Info,
+/// }
+///
+/// let shop = Shop::new();
+/// shop.build_info.set(build_info!()).unwrap();
+/// assert!(shop.build_info.set(&[("version", "2")]).is_err()); // once
+/// let om = shop.render_openmetrics();
+/// assert!(om.contains("# TYPE shop_build info\n"));
+/// assert!(om.contains(&format!("shop_build_info{{version=\"{}\",rustc=\"", env!("CARGO_PKG_VERSION"))));
+/// assert!(shop.render_prometheus().contains("# TYPE shop_build_info gauge\n"));
+/// ```
+pub struct Info {
+    labels: OnceLock<InfoLabels>,
+}
+
+impl Info {
+    /// An info metric whose labels are not set yet.
+    #[allow(clippy::new_without_default)]
+    pub const fn new() -> Self {
+        Self { labels: OnceLock::new() }
+    }
+
+    /// Sets the labels, once: names as the tag rules require, values of at most 1024 bytes.
+    ///
+    /// # Errors
+    ///
+    /// [`InfoError::AlreadySet`] on a second call, [`InfoError::Invalid`] for a bad name or
+    /// value (or a repeated name); nothing is set then.
+    pub fn set(&self, labels: &[(&str, &str)]) -> Result<(), InfoError> {
+        let mut text = String::new();
+        for (i, (name, value)) in labels.iter().enumerate() {
+            metrics_rules::check_label_name(name).map_err(InfoError::Invalid)?;
+            metrics_rules::check_label_value(value).map_err(InfoError::Invalid)?;
+            if labels[..i].iter().any(|(n, _)| n == name) {
+                return Err(InfoError::Invalid(format!("label `{name}` is given twice")));
+            }
+            if i > 0 {
+                text.push(',');
+            }
+            text.push_str(name);
+            text.push_str("=\"");
+            text.push_str(&metrics_rules::escape_label_value(value));
+            text.push('"');
+        }
+        let pairs = labels.iter().map(|(n, v)| (Box::from(*n), Box::from(*v))).collect();
+        self.labels.set(InfoLabels { pairs, text }).map_err(|_| InfoError::AlreadySet)
+    }
+
+    /// The labels set, if any.
+    pub fn labels(&self) -> Option<Vec<(&str, &str)>> {
+        self.labels.get().map(|l| l.pairs.iter().map(|(n, v)| (&**n, &**v)).collect())
+    }
+
+    /// Hands the series to `visitor` (what the derived [`Metrics::visit`](crate::Metrics::visit)
+    /// does for this field).
+    pub fn visit(&self, desc: &MetricDesc<'_>, visitor: &mut dyn Visitor) {
+        static NONE: InfoLabels = InfoLabels { pairs: Vec::new(), text: String::new() };
+        let labels: &InfoLabels = self.labels.get().unwrap_or(&NONE);
+        visitor.begin_metric(desc);
+        visitor.info(desc, Series { index: 0, labels, created: process_start_time() });
+        visitor.end_metric(desc);
+    }
+}
+
+impl fmt::Debug for Info {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Info").field("labels", &self.labels()).finish()
+    }
+}
+
+/// The rustc that built this crate (`rustc --version`'s version), for [`build_info!`](crate::build_info); the
+/// same toolchain builds the crates that use it.
+pub const RUSTC_VERSION: &str = env!("METRICS_RUNTIME_RUSTC_VERSION");
+
+/// The labels of a `*_build_info` metric: `version` (the calling crate's `CARGO_PKG_VERSION`)
+/// and `rustc` (the compiler's version), for [`Info::set`](crate::Info::set).
+///
+/// ```
+/// let labels = metrics_runtime::build_info!();
+/// assert_eq!(labels[0], ("version", env!("CARGO_PKG_VERSION")));
+/// assert_eq!(labels[1].0, "rustc");
+/// assert!(labels[1].1.chars().next().unwrap().is_ascii_digit());
+/// ```
+#[macro_export]
+macro_rules! build_info {
+    () => {
+        &[("version", ::core::env!("CARGO_PKG_VERSION")), ("rustc", $crate::RUSTC_VERSION)]
+    };
+}
