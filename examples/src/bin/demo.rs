@@ -142,6 +142,7 @@ a second (requests/s, p50, p99).
 options:
   --seconds N      run N seconds, then exit 0 (default: until Ctrl-C)
   --listen ADDR    serve http://ADDR/metrics (default: 127.0.0.1:9898)
+  --idle           serve, but no simulated load and no per-second line
   -h, --help       print this help and exit
 ";
 
@@ -149,16 +150,18 @@ options:
 struct Args {
     seconds: Option<u64>,
     listen: std::net::SocketAddr,
+    idle: bool,
 }
 
 fn parse_args() -> Result<Args, lexopt::Error> {
     use lexopt::prelude::*;
-    let mut args = Args { seconds: None, listen: ServerConfig::default().addr };
+    let mut args = Args { seconds: None, listen: ServerConfig::default().addr, idle: false };
     let mut parser = lexopt::Parser::from_env();
     while let Some(arg) = parser.next()? {
         match arg {
             Long("seconds") => args.seconds = Some(parser.value()?.parse()?),
             Long("listen") => args.listen = parser.value()?.parse()?,
+            Long("idle") => args.idle = true,
             Short('h') | Long("help") => {
                 print!("{USAGE}");
                 std::process::exit(0);
@@ -184,6 +187,23 @@ async fn main() -> std::io::Result<()> {
     let server = serve(Arc::new(registry), ServerConfig { addr: args.listen, ..ServerConfig::default() }).await?;
     println!("serving http://{}/metrics", server.local_addr());
 
+    let deadline = seconds.map(|s| tokio::time::Instant::now() + Duration::from_secs(s));
+    if args.idle {
+        // Nothing but the server: the process sleeps until a scrape, the deadline or Ctrl-C.
+        match deadline {
+            Some(d) => tokio::select! {
+                _ = tokio::time::sleep_until(d) => {}
+                _ = tokio::signal::ctrl_c() => {}
+            },
+            None => {
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
+        server.shutdown().await;
+        println!("idle; stopped");
+        return Ok(());
+    }
+
     // Simulated load: 32 clients, each sending requests back to back.
     for client in 0..32u64 {
         tokio::spawn(async move {
@@ -194,7 +214,6 @@ async fn main() -> std::io::Result<()> {
         });
     }
 
-    let deadline = seconds.map(|s| tokio::time::Instant::now() + Duration::from_secs(s));
     let mut ticker = tokio::time::interval(Duration::from_secs(1));
     ticker.tick().await;
     let mut last = METRICS.requests_total.total();
