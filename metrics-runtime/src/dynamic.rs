@@ -332,15 +332,7 @@ impl Family {
 
     fn new_series(&self, values: &[&str]) -> Series {
         let mut text = String::new();
-        for (i, (name, value)) in self.label_names.iter().zip(values).enumerate() {
-            if i > 0 {
-                text.push(',');
-            }
-            text.push_str(name);
-            text.push_str("=\"");
-            text.push_str(&metrics_rules::escape_label_value(value));
-            text.push('"');
-        }
+        crate::expose::push_label_text(&mut text, self.label_names.iter().map(|n| &**n).zip(values.iter().copied()));
         Series {
             values: values.iter().map(|v| Box::<str>::from(*v)).collect(),
             text: text.into_boxed_str(),

@@ -93,21 +93,15 @@ impl Info {
     /// [`InfoError::AlreadySet`] on a second call, [`InfoError::Invalid`] for a bad name or
     /// value (or a repeated name); nothing is set then.
     pub fn set(&self, labels: &[(&str, &str)]) -> Result<(), InfoError> {
-        let mut text = String::new();
         for (i, (name, value)) in labels.iter().enumerate() {
             metrics_rules::check_label_name(name).map_err(InfoError::Invalid)?;
             metrics_rules::check_label_value(value).map_err(InfoError::Invalid)?;
             if labels[..i].iter().any(|(n, _)| n == name) {
                 return Err(InfoError::Invalid(format!("label `{name}` is given twice")));
             }
-            if i > 0 {
-                text.push(',');
-            }
-            text.push_str(name);
-            text.push_str("=\"");
-            text.push_str(&metrics_rules::escape_label_value(value));
-            text.push('"');
         }
+        let mut text = String::new();
+        crate::expose::push_label_text(&mut text, labels.iter().copied());
         let pairs = labels.iter().map(|(n, v)| (Box::from(*n), Box::from(*v))).collect();
         self.labels.set(InfoLabels { pairs, text }).map_err(|_| InfoError::AlreadySet)
     }

@@ -161,6 +161,20 @@ pub(crate) fn push_json_f64(out: &mut String, value: f64) {
     }
 }
 
+/// Appends `a="x",b="y"`: label pairs as every text format writes them, values escaped (the one
+/// place that joins pairs into label text: run-time series, info metrics, exemplars).
+pub(crate) fn push_label_text<'a>(out: &mut String, pairs: impl IntoIterator<Item = (&'a str, &'a str)>) {
+    for (i, (name, value)) in pairs.into_iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        out.push_str(name);
+        out.push_str("=\"");
+        out.push_str(&metrics_rules::escape_label_value(value));
+        out.push('"');
+    }
+}
+
 /// The `Content-Type` of [`Format::Protobuf`].
 #[cfg(feature = "protobuf")]
 pub const PROTOBUF_CONTENT_TYPE: &str =

@@ -60,15 +60,7 @@ pub(super) fn f64_line(out: &mut String, value: f64) {
 /// ` # {a="x"} value timestamp`: an OpenMetrics exemplar, after a sample's value.
 pub(super) fn exemplar(out: &mut String, e: &crate::exemplar::Exemplar) {
     out.push_str(" # {");
-    for (i, (name, value)) in e.labels().enumerate() {
-        if i > 0 {
-            out.push(',');
-        }
-        out.push_str(name);
-        out.push_str("=\"");
-        out.push_str(&metrics_rules::escape_label_value(value));
-        out.push('"');
-    }
+    super::push_label_text(out, e.labels());
     out.push_str("} ");
     push_f64(out, e.value);
     out.push(' ');
