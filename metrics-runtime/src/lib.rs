@@ -524,12 +524,20 @@
 //!
 //! # Feature flags
 //!
-//! None is enabled by default.
+//! None is enabled by default:
+//!
+//! ```toml
+//! [dependencies]
+//! metrics-runtime = { version = "0.1", features = ["http"] }
+//! ```
 //!
 //! - `http`: the `http` module: `http::serve` and `http::respond`, a `/metrics` endpoint on
 //!   tokio and hyper 1.x with content negotiation and gzip.
 //! - `statsd`: the `statsd` module: StatsD / DogStatsD push over UDP on tokio, with a bounded
 //!   batcher and a circuit breaker.
+//! - `protobuf`: `Format::Protobuf` and `expose::ProtobufWriter`, the Prometheus protobuf
+//!   format that carries native histograms (prost types generated from the official schema).
+//! - `process`: the `process` module: `process_*` metrics read from `/proc` at scrape time.
 //! - `serde`: `Serialize` and `Deserialize` for `Snapshot` and the types in it.
 #![deny(missing_docs)]
 #![warn(unreachable_pub, missing_debug_implementations)]

@@ -236,3 +236,8 @@ pub fn decode_protobuf(body: &[u8]) -> Vec<metrics_runtime::expose::proto::Metri
     }
     families
 }
+
+/// Every Rust block of the README, compiled and run as a doctest: the examples there stay true.
+#[cfg(doctest)]
+#[doc = include_str!("../../README.md")]
+pub struct ReadmeExamples;
