@@ -6,7 +6,7 @@ use core::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed};
 use portable_atomic::AtomicU128;
 
 use crate::cell::ConstInit;
-use crate::exemplar::ExemplarSlots;
+use crate::exemplar::{Exemplar, ExemplarSlots};
 use crate::family::Family;
 use crate::read::{process_start_time, BoundTexts, HistogramRead, MetricDesc, Series, StaticLabels, Visitor};
 use crate::tag::TagSet;
@@ -328,19 +328,16 @@ impl<T: TagSet, const B: usize> Histogram<T, B> {
         for (index, series) in self.series().iter().enumerate() {
             let labels = StaticLabels::<T>::new(index);
             let (counts, sum) = series.read(bounds);
-            let mut slots = [None; B];
-            if let Some(family) = exemplars {
-                for (slot, cell) in slots.iter_mut().zip(family.series()[index].cells()) {
-                    *slot = cell.load();
-                }
-            }
+            // Only with exemplars: a histogram without them copies no slots.
+            let slots: Option<[Option<Exemplar>; B]> =
+                exemplars.map(|family| core::array::from_fn(|i| family.series()[index].cells()[i].load()));
             let read = HistogramRead {
                 bounds,
                 le: BoundTexts::Static(self.le_texts()),
                 counts: &counts[..=bounds.len()],
                 sum,
                 negative: negative_bound || series.has_negative(),
-                exemplars: if exemplars.is_some() { &slots[..=bounds.len()] } else { &[] },
+                exemplars: slots.as_ref().map_or(&[], |s| &s[..=bounds.len()]),
             };
             visitor.histogram(desc, Series { index, labels: &labels, created }, &read);
         }
@@ -622,13 +619,14 @@ pub struct HistogramHandle<'a, const B: usize> {
 
 impl<const B: usize> HistogramHandle<'_, B> {
     /// Records a finite `value` and returns its bucket (for its exemplar); `None` (and
-    /// counted as invalid) if it is not finite.
-    #[inline]
+    /// counted as invalid) if it is not finite. The one record path of a series.
+    #[inline(always)]
     pub(crate) fn record_in_bucket(&self, value: f64) -> Option<usize> {
         if !value.is_finite() {
             self.invalid.fetch_add(1, Relaxed);
             return None;
         }
+        // `i <= bounds.len() < B` (checked in `with_bounds`); `min` lets the compiler see it.
         let i = bucket_index(self.bounds, value).min(B - 1);
         self.series.buckets[i].add(1, value);
         if value < 0.0 {
@@ -665,16 +663,7 @@ impl<const B: usize> HistogramHandle<'_, B> {
     /// compare-and-swap of the bucket's count and sum; never allocates.
     #[inline]
     pub fn record(&self, value: f64) {
-        if !value.is_finite() {
-            self.invalid.fetch_add(1, Relaxed);
-            return;
-        }
-        // `i <= bounds.len() < B` (checked in `with_bounds`); `min` lets the compiler see it.
-        let i = bucket_index(self.bounds, value).min(B - 1);
-        self.series.buckets[i].add(1, value);
-        if value < 0.0 {
-            self.series.mark_negative();
-        }
+        let _ = self.record_in_bucket(value);
     }
 
     /// Records `value` as `weight` observations: what a sampler that keeps one record in

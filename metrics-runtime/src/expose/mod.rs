@@ -222,7 +222,6 @@ pub fn negotiate(accept: Option<&str>) -> Format {
                 }
             }
         }
-        let _ = (&proto, &encoding);
         match media.as_str() {
             "application/openmetrics-text" if matches!(version.as_deref(), None | Some("1.0.0")) => {
                 best_om = best_om.max(q)

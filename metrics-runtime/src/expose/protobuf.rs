@@ -44,25 +44,57 @@ impl<'a> ProtobufWriter<'a> {
     pub fn new(out: &'a mut Vec<u8>) -> Self {
         Self { out, family: MetricFamily::default() }
     }
+
+    /// One counter series (protobuf counters are `double`s).
+    fn push_counter(&mut self, series: &Series<'_>, value: f64, e: Option<&Exemplar>) {
+        self.family.metric.push(proto::Metric {
+            label: labels(series),
+            counter: Some(proto::Counter {
+                value: Some(value),
+                exemplar: e.map(exemplar),
+                created_timestamp: Some(timestamp(series.created)),
+            }),
+            ..Default::default()
+        });
+    }
+}
+
+fn label_pair(name: &str, value: &str) -> LabelPair {
+    LabelPair { name: Some(name.to_owned()), value: Some(value.to_owned()) }
 }
 
 fn labels(series: &Series<'_>) -> Vec<LabelPair> {
     let mut out = Vec::with_capacity(series.labels.len());
-    series.labels.pairs(&mut |name, value| {
-        out.push(LabelPair { name: Some(name.to_owned()), value: Some(value.to_owned()) });
-    });
+    series.labels.pairs(&mut |name, value| out.push(label_pair(name, value)));
     out
 }
 
 fn exemplar(e: &Exemplar) -> proto::Exemplar {
     proto::Exemplar {
-        label: e
-            .labels()
-            .map(|(name, value)| LabelPair { name: Some(name.to_owned()), value: Some(value.to_owned()) })
-            .collect(),
+        label: e.labels().map(|(name, value)| label_pair(name, value)).collect(),
         value: Some(e.value),
         timestamp: Some(timestamp(e.timestamp)),
     }
+}
+
+/// Classic buckets with finite bounds (`+Inf` is the count), each with its slot's exemplar in
+/// `exemplars` (empty for none).
+fn classic_buckets(
+    bounds: &[f64],
+    cumulative: impl Iterator<Item = u64>,
+    exemplars: &[Option<Exemplar>],
+) -> Vec<proto::Bucket> {
+    bounds
+        .iter()
+        .zip(cumulative)
+        .enumerate()
+        .map(|(i, (bound, count))| proto::Bucket {
+            cumulative_count: Some(count),
+            upper_bound: Some(*bound),
+            exemplar: exemplars.get(i).copied().flatten().as_ref().map(exemplar),
+            ..Default::default()
+        })
+        .collect()
 }
 
 fn timestamp(unix_seconds: f64) -> prost_types::Timestamp {
@@ -113,27 +145,11 @@ impl Visitor for ProtobufWriter<'_> {
     }
 
     fn counter_f64(&mut self, _: &MetricDesc<'_>, series: Series<'_>, value: f64) {
-        self.family.metric.push(proto::Metric {
-            label: labels(&series),
-            counter: Some(proto::Counter {
-                value: Some(value),
-                exemplar: None,
-                created_timestamp: Some(timestamp(series.created)),
-            }),
-            ..Default::default()
-        });
+        self.push_counter(&series, value, None);
     }
 
     fn counter_with_exemplar(&mut self, _: &MetricDesc<'_>, series: Series<'_>, value: u64, e: Option<&Exemplar>) {
-        self.family.metric.push(proto::Metric {
-            label: labels(&series),
-            counter: Some(proto::Counter {
-                value: Some(value as f64),
-                exemplar: e.map(exemplar),
-                created_timestamp: Some(timestamp(series.created)),
-            }),
-            ..Default::default()
-        });
+        self.push_counter(&series, value as f64, e);
     }
 
     fn gauge(&mut self, _: &MetricDesc<'_>, series: Series<'_>, value: f64) {
@@ -145,18 +161,7 @@ impl Visitor for ProtobufWriter<'_> {
     }
 
     fn histogram(&mut self, _: &MetricDesc<'_>, series: Series<'_>, h: &HistogramRead<'_>) {
-        let bucket = h
-            .bounds
-            .iter()
-            .zip(h.cumulative())
-            .enumerate()
-            .map(|(i, (bound, count))| proto::Bucket {
-                cumulative_count: Some(count),
-                upper_bound: Some(*bound),
-                exemplar: h.exemplars.get(i).copied().flatten().as_ref().map(exemplar),
-                ..Default::default()
-            })
-            .collect();
+        let bucket = classic_buckets(h.bounds, h.cumulative(), h.exemplars);
         self.family.metric.push(proto::Metric {
             label: labels(&series),
             histogram: Some(proto::Histogram {
@@ -179,16 +184,7 @@ impl Visitor for ProtobufWriter<'_> {
             positive_span.push(BucketSpan { offset: Some(0), length: Some(0) });
         }
         // Declared classic buckets travel beside the native ones (Prometheus keeps both).
-        let bucket = h
-            .bounds
-            .iter()
-            .zip(cumulative(h.classic.iter().copied()))
-            .map(|(bound, count)| proto::Bucket {
-                cumulative_count: Some(count),
-                upper_bound: Some(*bound),
-                ..Default::default()
-            })
-            .collect();
+        let bucket = classic_buckets(h.bounds, cumulative(h.classic.iter().copied()), &[]);
         self.family.metric.push(proto::Metric {
             label: labels(&series),
             histogram: Some(proto::Histogram {
