@@ -5,8 +5,9 @@
 #     `prometheus-pushgateway` packages, downloaded with apt-get into target/tools and unpacked
 #     there with dpkg-deb (not installed: no maintainer script runs, no service starts, apt's
 #     own package lists are not updated; apt-get keeps its lists under target/tools/apt)
-#   - the Python `prometheus_client` package (its strict OpenMetrics parser), in a virtualenv
-#     under target/tools-venv
+#   - the Python `prometheus_client` package (its strict OpenMetrics parser) and the official
+#     `opentelemetry-proto` package (the OTLP receiver of the push tests decodes with it), in a
+#     virtualenv under target/tools-venv
 #   - the StatsD server (npm package `statsd`), in target/statsd-server
 # Only when the machine has no `node`/`npm` does it install Debian's `nodejs` and `npm`
 # packages system-wide (the one change outside target/; a fresh machine of this project's kind
@@ -16,6 +17,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 PROM_CLIENT_VERSION="0.21.1"
+OTLP_PROTO_VERSION="1.39.1"
 TOOLS="${TOOLS_DIR:-$PWD/target/tools}"
 VENV="${TOOLS_VENV:-$PWD/target/tools-venv}"
 DEBS=(prometheus prometheus-pushgateway)
@@ -43,10 +45,16 @@ if [ "$missing" = 1 ]; then
     done
 fi
 
-if [ ! -x "$VENV/bin/python" ] || ! "$VENV/bin/python" -c "import prometheus_client, sys; sys.exit(prometheus_client.__version__ != '$PROM_CLIENT_VERSION') if hasattr(prometheus_client, '__version__') else None" 2>/dev/null; then
-    echo "creating virtualenv $VENV with prometheus_client==$PROM_CLIENT_VERSION"
+venv_ok() {
+    [ -x "$VENV/bin/python" ] || return 1
+    "$VENV/bin/pip" show prometheus_client 2>/dev/null | grep -x "Version: $PROM_CLIENT_VERSION" >/dev/null || return 1
+    "$VENV/bin/pip" show opentelemetry-proto 2>/dev/null | grep -x "Version: $OTLP_PROTO_VERSION" >/dev/null || return 1
+}
+if ! venv_ok; then
+    echo "creating virtualenv $VENV with prometheus_client==$PROM_CLIENT_VERSION opentelemetry-proto==$OTLP_PROTO_VERSION"
     python3 -m venv "$VENV"
-    "$VENV/bin/pip" install -q --disable-pip-version-check "prometheus_client==$PROM_CLIENT_VERSION"
+    "$VENV/bin/pip" install -q --disable-pip-version-check "prometheus_client==$PROM_CLIENT_VERSION" \
+        "opentelemetry-proto==$OTLP_PROTO_VERSION"
 fi
 
 # The StatsD server that tests/tests/statsd.rs pushes to: Etsy statsd on node, in target/.
@@ -72,5 +80,5 @@ fi
 echo "promtool:    $TOOLS/bin/promtool ($("$TOOLS/bin/promtool" --version 2>&1 | head -1))"
 echo "prometheus:  $TOOLS/bin/prometheus"
 echo "pushgateway: $TOOLS/bin/prometheus-pushgateway ($("$TOOLS/bin/prometheus-pushgateway" --version 2>&1 | head -1))"
-echo "python:      $VENV/bin/python (prometheus_client $("$VENV/bin/pip" show prometheus_client 2>/dev/null | sed -n 's/^Version: //p'))"
+echo "python:      $VENV/bin/python (prometheus_client $("$VENV/bin/pip" show prometheus_client 2>/dev/null | sed -n 's/^Version: //p'), opentelemetry-proto $("$VENV/bin/pip" show opentelemetry-proto 2>/dev/null | sed -n 's/^Version: //p'))"
 echo "statsd:      $STATSD_DIR/node_modules/statsd ($STATSD_VERSION, node $(node --version))"

@@ -560,6 +560,8 @@ mod info;
 mod native;
 #[cfg(feature = "process")]
 pub mod process;
+#[cfg(feature = "push")]
+pub mod push;
 mod read;
 mod registry;
 pub mod sampling;

@@ -666,6 +666,29 @@ impl<const C: usize, const B: usize> fmt::Debug for NativeSeries<C, B> {
     }
 }
 
+/// The spans and deltas of the Prometheus native-histogram wire formats (exposition protobuf,
+/// remote write): `buckets` is `(key, count)` in increasing key order; each span is
+/// `(offset, length)`, the offset counted from the end of the span before (from 0 for the
+/// first); each delta is a bucket's count minus the one before it.
+pub(crate) fn spans_and_deltas(buckets: &[(i32, u64)]) -> (Vec<(i32, u32)>, Vec<i64>) {
+    let mut spans: Vec<(i32, u32)> = Vec::new();
+    let mut deltas = Vec::with_capacity(buckets.len());
+    let (mut last_key, mut last_count) = (0i32, 0i64);
+    for (i, &(key, count)) in buckets.iter().enumerate() {
+        let count = count.min(i64::MAX as u64) as i64;
+        match spans.last_mut() {
+            Some(span) if i > 0 && key == last_key + 1 => span.1 += 1,
+            _ => {
+                let offset = if i == 0 { key } else { key - last_key - 1 };
+                spans.push((offset, 1));
+            }
+        }
+        deltas.push(count.wrapping_sub(last_count));
+        (last_key, last_count) = (key, count);
+    }
+    (spans, deltas)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

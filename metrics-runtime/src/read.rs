@@ -298,37 +298,7 @@ pub trait Visitor {
     /// which is what the text formats expose; the protobuf writer overrides it to keep the
     /// native buckets.
     fn native_histogram(&mut self, metric: &MetricDesc<'_>, series: Series<'_>, histogram: &NativeRead) {
-        // Finite bounds only: the `-Inf` bucket joins the next one, and buckets whose upper
-        // bound is infinite join `+Inf`.
-        let (mut bounds, mut counts, mut carry) = (Vec::new(), Vec::new(), 0u64);
-        for (bound, count) in histogram.classic() {
-            carry = carry.saturating_add(count);
-            if bound.is_finite() {
-                bounds.push(bound);
-                counts.push(carry);
-                carry = 0;
-            }
-        }
-        counts.push(carry);
-        // Each exemplar goes to the bucket that holds its value.
-        let mut exemplars: Vec<Option<Exemplar>> = Vec::new();
-        if !histogram.exemplars.is_empty() {
-            exemplars.resize(counts.len(), None);
-            for e in &histogram.exemplars {
-                let i = bounds.partition_point(|b| *b < e.value);
-                exemplars[i] = Some(*e);
-            }
-        }
-        let le: Vec<Box<str>> = bounds.iter().map(|b| metrics_rules::float_text(*b).into_boxed_str()).collect();
-        let read = HistogramRead {
-            bounds: &bounds,
-            le: BoundTexts::Owned(&le),
-            counts: &counts,
-            sum: histogram.sum,
-            negative: histogram.has_negative,
-            exemplars: &exemplars,
-        };
-        self.histogram(metric, series, &read);
+        classic_histogram(self, metric, series, histogram);
     }
 
     /// One summary series.
@@ -413,4 +383,45 @@ fn linux_process_start() -> Option<f64> {
     // USER_HZ is 100 on every Linux architecture the standard library supports.
     let start = btime + ticks / 100.0;
     (start > 0.0 && start <= now_unix() + 1.0).then_some(start)
+}
+
+/// Hands a native histogram to `visitor` as the classic histogram of its populated buckets
+/// ([`NativeRead::classic`]): what [`Visitor::native_histogram`] does by default.
+pub(crate) fn classic_histogram<V: Visitor + ?Sized>(
+    visitor: &mut V,
+    metric: &MetricDesc<'_>,
+    series: Series<'_>,
+    histogram: &NativeRead,
+) {
+    // Finite bounds only: the `-Inf` bucket joins the next one, and buckets whose upper
+    // bound is infinite join `+Inf`.
+    let (mut bounds, mut counts, mut carry) = (Vec::new(), Vec::new(), 0u64);
+    for (bound, count) in histogram.classic() {
+        carry = carry.saturating_add(count);
+        if bound.is_finite() {
+            bounds.push(bound);
+            counts.push(carry);
+            carry = 0;
+        }
+    }
+    counts.push(carry);
+    // Each exemplar goes to the bucket that holds its value.
+    let mut exemplars: Vec<Option<Exemplar>> = Vec::new();
+    if !histogram.exemplars.is_empty() {
+        exemplars.resize(counts.len(), None);
+        for e in &histogram.exemplars {
+            let i = bounds.partition_point(|b| *b < e.value);
+            exemplars[i] = Some(*e);
+        }
+    }
+    let le: Vec<Box<str>> = bounds.iter().map(|b| metrics_rules::float_text(*b).into_boxed_str()).collect();
+    let read = HistogramRead {
+        bounds: &bounds,
+        le: BoundTexts::Owned(&le),
+        counts: &counts,
+        sum: histogram.sum,
+        negative: histogram.has_negative,
+        exemplars: &exemplars,
+    };
+    visitor.histogram(metric, series, &read);
 }

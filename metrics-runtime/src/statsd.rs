@@ -142,14 +142,13 @@
 //! ```
 
 mod batcher;
-mod breaker;
 mod exporter;
 mod lines;
 mod ring;
 mod stats;
 
+pub use crate::push::{BreakerConfig, BreakerState, MetricCircuitBreaker, Source};
 pub use batcher::{AsyncMetricsBatcher, BackpressurePolicy, BatcherConfig, RecordKind, StatsdKey};
-pub use breaker::{BreakerConfig, BreakerState, MetricCircuitBreaker};
-pub use exporter::{FlushReport, Source, StatsdConfig, StatsdExporter};
+pub use exporter::{FlushReport, StatsdConfig, StatsdExporter};
 pub use lines::{HistogramMode, SummaryMode, TagStyle};
 pub use stats::{FlushResult, StatsdStats};

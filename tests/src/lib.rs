@@ -138,27 +138,62 @@ impl PrometheusServer {
 
     /// As [`start`](Self::start), with `--enable-feature` for each of `features`.
     pub fn start_with(targets: &[String], features: &[&str]) -> Self {
+        Self::start_on(free_port(), targets, features, &[])
+    }
+
+    /// A server that scrapes nothing and takes remote writes (`--web.enable-remote-write-receiver`)
+    /// on `port`, with `--enable-feature` for each of `features`; returns once it is ready.
+    pub fn remote_write_receiver(port: u16, features: &[&str]) -> Self {
+        let server = Self::start_on(port, &[], features, &["--web.enable-remote-write-receiver"]);
+        server.wait_ready(std::time::Duration::from_secs(30));
+        server
+    }
+
+    /// The remote-write URL of a server started by [`remote_write_receiver`](Self::remote_write_receiver).
+    pub fn remote_write_url(&self) -> String {
+        format!("{}/api/v1/write", self.url)
+    }
+
+    /// Starts `prometheus` on `port` scraping `targets` every second, with `--enable-feature`
+    /// for each of `features` and the extra `args`.
+    pub fn start_on(port: u16, targets: &[String], features: &[&str], args: &[&str]) -> Self {
         let binary = tool("prometheus");
         let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default().as_nanos();
         let dir = std::env::temp_dir().join(format!("metrics-runtime-prom-{}-{nanos}", std::process::id()));
         std::fs::create_dir_all(dir.join("data")).expect("temp dir");
         let list = targets.iter().map(|t| format!("'{t}'")).collect::<Vec<_>>().join(", ");
-        let config = format!(
-            "global:\n  scrape_interval: 1s\n  scrape_timeout: 1s\n  evaluation_interval: 1s\nscrape_configs:\n  - job_name: 'app'\n    static_configs:\n      - targets: [{list}]\n"
-        );
+        let mut config = "global:\n  scrape_interval: 1s\n  scrape_timeout: 1s\n  evaluation_interval: 1s\n".to_owned();
+        if !targets.is_empty() {
+            config.push_str(&format!(
+                "scrape_configs:\n  - job_name: 'app'\n    static_configs:\n      - targets: [{list}]\n"
+            ));
+        }
         std::fs::write(dir.join("prometheus.yml"), config).expect("write config");
-        let port = free_port();
         let child = Command::new(binary)
             .arg(format!("--config.file={}", dir.join("prometheus.yml").display()))
             .arg(format!("--storage.tsdb.path={}", dir.join("data").display()))
             .arg(format!("--web.listen-address=127.0.0.1:{port}"))
             .arg("--log.level=warn")
             .args(features.iter().map(|f| format!("--enable-feature={f}")))
+            .args(args)
             .stdout(Stdio::null())
             .stderr(std::fs::File::create(dir.join("prometheus.log")).expect("log file"))
             .spawn()
             .expect("start prometheus");
         Self { child, dir, url: format!("http://127.0.0.1:{port}") }
+    }
+
+    /// Waits until `/-/ready` answers 200.
+    pub fn wait_ready(&self, timeout: std::time::Duration) {
+        let deadline = std::time::Instant::now() + timeout;
+        while std::time::Instant::now() < deadline {
+            let ready = ureq::get(&format!("{}/-/ready", self.url)).timeout(std::time::Duration::from_secs(2)).call();
+            if ready.is_ok_and(|r| r.status() == 200) {
+                return;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+        panic!("prometheus not ready after {timeout:?}\nlog: {}", self.log());
     }
 
     /// GETs `path` (with query pairs) from the server's HTTP API and parses the JSON answer.
@@ -216,6 +251,117 @@ impl Drop for PrometheusServer {
         let _ = self.child.kill();
         let _ = self.child.wait();
         let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+/// A Pushgateway (`prometheus-pushgateway`, the Debian package) started for one test on
+/// 127.0.0.1 without persistence; killed on drop.
+pub struct Pushgateway {
+    child: std::process::Child,
+    /// `http://127.0.0.1:PORT`.
+    pub url: String,
+}
+
+impl Pushgateway {
+    /// Starts it and waits until it is ready.
+    pub fn start() -> Self {
+        let port = free_port();
+        let child = Command::new(tool("prometheus-pushgateway"))
+            .arg(format!("--web.listen-address=127.0.0.1:{port}"))
+            .arg("--log.level=warn")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start the pushgateway");
+        let gateway = Self { child, url: format!("http://127.0.0.1:{port}") };
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+        while std::time::Instant::now() < deadline {
+            let ready =
+                ureq::get(&format!("{}/-/ready", gateway.url)).timeout(std::time::Duration::from_secs(2)).call();
+            if ready.is_ok_and(|r| r.status() == 200) {
+                return gateway;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+        panic!("the pushgateway is not ready after 30 s");
+    }
+
+    /// What it exposes at `/metrics` (Prometheus text).
+    pub fn scrape(&self) -> String {
+        ureq::get(&format!("{}/metrics", self.url))
+            .timeout(std::time::Duration::from_secs(5))
+            .call()
+            .expect("scrape the pushgateway")
+            .into_string()
+            .expect("text")
+    }
+}
+
+impl Drop for Pushgateway {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// An OTLP/HTTP receiver on 127.0.0.1 that decodes every request with the official
+/// `opentelemetry-proto` Python package (`tests/otlp_receiver.py`, in the tools virtualenv) and
+/// hands back each `ExportMetricsServiceRequest` as the protobuf JSON mapping
+/// (`MessageToDict`, proto field names); killed on drop.
+pub struct OtlpReceiver {
+    child: std::process::Child,
+    requests: std::sync::Arc<std::sync::Mutex<Vec<serde_json::Value>>>,
+    /// `http://127.0.0.1:PORT/v1/metrics`.
+    pub url: String,
+}
+
+impl OtlpReceiver {
+    /// Starts it and waits until it listens.
+    pub fn start() -> Self {
+        use std::io::BufRead;
+        let script = workspace_root().join("tests").join("otlp_receiver.py");
+        let mut child = Command::new(python())
+            .arg(&script)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("start the OTLP receiver");
+        let mut lines = std::io::BufReader::new(child.stdout.take().expect("stdout")).lines();
+        let first = lines.next().and_then(Result::ok).unwrap_or_default();
+        let port: u16 = first.strip_prefix("listening ").and_then(|p| p.trim().parse().ok()).unwrap_or_else(|| {
+            panic!("the OTLP receiver did not start (is opentelemetry-proto installed? run scripts/install-tools.sh): {first}")
+        });
+        let requests = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let sink = std::sync::Arc::clone(&requests);
+        std::thread::spawn(move || {
+            for line in lines.map_while(Result::ok) {
+                let value: serde_json::Value = serde_json::from_str(&line).expect("the receiver prints JSON");
+                sink.lock().expect("requests").push(value);
+            }
+        });
+        Self { child, requests, url: format!("http://127.0.0.1:{port}/v1/metrics") }
+    }
+
+    /// Waits until at least `n` requests came; returns them all, decoded. A request the
+    /// receiver could not decode is `{"error": ...}`.
+    pub fn wait_requests(&self, n: usize, timeout: std::time::Duration) -> Vec<serde_json::Value> {
+        let deadline = std::time::Instant::now() + timeout;
+        loop {
+            let got = self.requests.lock().expect("requests").clone();
+            if got.len() >= n || std::time::Instant::now() > deadline {
+                assert!(got.len() >= n, "{} OTLP requests after {timeout:?}, expected {n}", got.len());
+                return got;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+    }
+}
+
+impl Drop for OtlpReceiver {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
     }
 }
 

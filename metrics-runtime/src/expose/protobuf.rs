@@ -104,22 +104,11 @@ fn timestamp(unix_seconds: f64) -> prost_types::Timestamp {
 
 /// Native buckets `(key, count)` by increasing key as spans and count deltas.
 fn spans(buckets: &[(i32, u64)]) -> (Vec<BucketSpan>, Vec<i64>) {
-    let mut spans: Vec<BucketSpan> = Vec::new();
-    let mut deltas = Vec::with_capacity(buckets.len());
-    let (mut last_key, mut last_count) = (0i32, 0i64);
-    for (i, &(key, count)) in buckets.iter().enumerate() {
-        let count = count.min(i64::MAX as u64) as i64;
-        match spans.last_mut() {
-            Some(span) if i > 0 && key == last_key + 1 => *span.length.get_or_insert(0) += 1,
-            _ => {
-                let offset = if i == 0 { key } else { key - last_key - 1 };
-                spans.push(BucketSpan { offset: Some(offset), length: Some(1) });
-            }
-        }
-        deltas.push(count.wrapping_sub(last_count));
-        (last_key, last_count) = (key, count);
-    }
-    (spans, deltas)
+    let (spans, deltas) = crate::native::spans_and_deltas(buckets);
+    (
+        spans.into_iter().map(|(offset, length)| BucketSpan { offset: Some(offset), length: Some(length) }).collect(),
+        deltas,
+    )
 }
 
 impl Visitor for ProtobufWriter<'_> {

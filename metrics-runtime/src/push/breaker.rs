@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 ///
 /// ```
 /// use std::time::Duration;
-/// use metrics_runtime::statsd::{BreakerConfig, BreakerState, MetricCircuitBreaker};
+/// use metrics_runtime::push::{BreakerConfig, BreakerState, MetricCircuitBreaker};
 ///
 /// let breaker = MetricCircuitBreaker::new(BreakerConfig { failure_threshold: 0, cool_down: Duration::from_secs(30) });
 /// assert!(breaker.try_acquire());
@@ -39,7 +39,7 @@ impl Default for BreakerConfig {
 ///
 /// ```
 /// use std::time::Duration;
-/// use metrics_runtime::statsd::{BreakerConfig, BreakerState, MetricCircuitBreaker};
+/// use metrics_runtime::push::{BreakerConfig, BreakerState, MetricCircuitBreaker};
 ///
 /// let breaker = MetricCircuitBreaker::new(BreakerConfig { failure_threshold: 1, cool_down: Duration::ZERO });
 /// assert_eq!(breaker.state(), BreakerState::Closed);
@@ -66,7 +66,7 @@ impl BreakerState {
     /// # Examples
     ///
     /// ```
-    /// use metrics_runtime::statsd::BreakerState;
+    /// use metrics_runtime::push::BreakerState;
     ///
     /// let gauge_values: Vec<u8> =
     ///     [BreakerState::Closed, BreakerState::Open, BreakerState::HalfOpen].into_iter().map(BreakerState::as_number).collect();
@@ -116,7 +116,7 @@ struct Inner {
 ///
 /// ```
 /// use std::time::Duration;
-/// use metrics_runtime::statsd::{BreakerConfig, BreakerState, MetricCircuitBreaker};
+/// use metrics_runtime::push::{BreakerConfig, BreakerState, MetricCircuitBreaker};
 ///
 /// let breaker = MetricCircuitBreaker::new(BreakerConfig {
 ///     failure_threshold: 2,
@@ -151,7 +151,7 @@ impl MetricCircuitBreaker {
     /// # Examples
     ///
     /// ```
-    /// use metrics_runtime::statsd::{BreakerConfig, BreakerState, MetricCircuitBreaker};
+    /// use metrics_runtime::push::{BreakerConfig, BreakerState, MetricCircuitBreaker};
     ///
     /// let breaker = MetricCircuitBreaker::new(BreakerConfig::default());
     /// assert_eq!(breaker.state(), BreakerState::Closed);
@@ -177,7 +177,7 @@ impl MetricCircuitBreaker {
     ///
     /// ```
     /// use std::time::Duration;
-    /// use metrics_runtime::statsd::{BreakerConfig, MetricCircuitBreaker};
+    /// use metrics_runtime::push::{BreakerConfig, MetricCircuitBreaker};
     ///
     /// let breaker = MetricCircuitBreaker::new(BreakerConfig { failure_threshold: 5, cool_down: Duration::from_secs(1) });
     /// assert_eq!(breaker.config().failure_threshold, 5);
@@ -193,7 +193,7 @@ impl MetricCircuitBreaker {
     ///
     /// ```
     /// use std::time::Duration;
-    /// use metrics_runtime::statsd::{BreakerConfig, BreakerState, MetricCircuitBreaker};
+    /// use metrics_runtime::push::{BreakerConfig, BreakerState, MetricCircuitBreaker};
     ///
     /// let breaker = MetricCircuitBreaker::new(BreakerConfig { failure_threshold: 1, cool_down: Duration::ZERO });
     /// breaker.record_failure();
@@ -216,7 +216,7 @@ impl MetricCircuitBreaker {
     ///
     /// ```
     /// use std::time::Duration;
-    /// use metrics_runtime::statsd::{BreakerConfig, MetricCircuitBreaker};
+    /// use metrics_runtime::push::{BreakerConfig, MetricCircuitBreaker};
     ///
     /// let breaker = MetricCircuitBreaker::new(BreakerConfig { failure_threshold: 1, cool_down: Duration::ZERO });
     /// breaker.record_failure(); // opens
@@ -239,7 +239,7 @@ impl MetricCircuitBreaker {
     ///
     /// ```
     /// use std::time::Duration;
-    /// use metrics_runtime::statsd::{BreakerConfig, BreakerState, MetricCircuitBreaker};
+    /// use metrics_runtime::push::{BreakerConfig, BreakerState, MetricCircuitBreaker};
     ///
     /// let breaker = MetricCircuitBreaker::new(BreakerConfig { failure_threshold: 1, cool_down: Duration::from_secs(60) });
     /// assert!(breaker.would_allow());
@@ -259,7 +259,7 @@ impl MetricCircuitBreaker {
     ///
     /// ```
     /// use std::time::Duration;
-    /// use metrics_runtime::statsd::{BreakerConfig, MetricCircuitBreaker};
+    /// use metrics_runtime::push::{BreakerConfig, MetricCircuitBreaker};
     ///
     /// let breaker = MetricCircuitBreaker::new(BreakerConfig { failure_threshold: 1, cool_down: Duration::from_millis(10) });
     /// let push = |ok: bool| {
@@ -284,7 +284,7 @@ impl MetricCircuitBreaker {
     /// # Examples
     ///
     /// ```
-    /// use metrics_runtime::statsd::{BreakerConfig, BreakerState, MetricCircuitBreaker};
+    /// use metrics_runtime::push::{BreakerConfig, BreakerState, MetricCircuitBreaker};
     ///
     /// let breaker = MetricCircuitBreaker::new(BreakerConfig { failure_threshold: 2, ..BreakerConfig::default() });
     /// breaker.record_failure();
@@ -307,7 +307,7 @@ impl MetricCircuitBreaker {
     /// # Examples
     ///
     /// ```
-    /// use metrics_runtime::statsd::{BreakerConfig, BreakerState, MetricCircuitBreaker};
+    /// use metrics_runtime::push::{BreakerConfig, BreakerState, MetricCircuitBreaker};
     ///
     /// let breaker = MetricCircuitBreaker::new(BreakerConfig { failure_threshold: 3, ..BreakerConfig::default() });
     /// breaker.record_failure();
