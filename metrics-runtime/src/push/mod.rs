@@ -18,11 +18,11 @@
 //!    the batch is dropped and its points counted as `rejected`.
 //! 4. **A circuit breaker** ([`MetricCircuitBreaker`]): after `failure_threshold` failed requests
 //!    in a row, no request is made for `cool_down`; then one probe.
-//! 5. **Load shedding** ([`BackpressureConfig`]), in this order: when the queue is full, the
-//!    oldest batch is dropped (its points counted as `queue_full`); when the queue stays at or
-//!    above its high-water mark, or requests take longer than the interval, the interval is
-//!    doubled (up to `max_widen` times the configured one) and halved back once the queue is
-//!    empty and requests are fast again.
+//! 5. **Load shedding** ([`BackpressureConfig`]), in this order: when a read finds the queue
+//!    full, the oldest batch is dropped (its points counted as `queue_full`); and since the
+//!    receiver then takes batches slower than they come, the interval doubles too (up to
+//!    `max_widen` times the configured one), halving back once the queue is short and requests
+//!    are fast again.
 //!
 //! Every point is either delivered, waiting in the queue, or counted as dropped with its
 //! reason, in the exporter's [`PushTotals`] and in [`PUSH_STATS`], the pipeline's own metrics

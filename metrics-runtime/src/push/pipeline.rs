@@ -72,20 +72,24 @@ impl Backoff {
     }
 }
 
-/// Load shedding: when the interval widens.
+/// Load shedding, in this order: when a read finds the queue full, the oldest batch is dropped
+/// (always); when a read had to drop (the receiver takes batches slower than they come), the
+/// interval doubles too, up to `max_widen` times the configured one; it halves back
+/// at each read that finds the queue at or below `low_water` and requests faster than half the
+/// interval.
 ///
 /// # Examples
 ///
 /// ```
 /// use metrics_runtime::push::BackpressureConfig;
 ///
-/// assert_eq!(BackpressureConfig::default(), BackpressureConfig { high_water: 0.5, max_widen: 8 });
+/// assert_eq!(BackpressureConfig::default(), BackpressureConfig { low_water: 0.25, max_widen: 8 });
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct BackpressureConfig {
-    /// The fraction of [`PushConfig::max_queued_batches`] at or above which the queue counts as
-    /// backed up. Default 0.5.
-    pub high_water: f64,
+    /// The fraction of [`PushConfig::max_queued_batches`] at or below which a widened interval
+    /// narrows back. Default 0.25.
+    pub low_water: f64,
     /// The most the interval widens: up to this many times the configured one (1 turns widening
     /// off). Default 8.
     pub max_widen: u32,
@@ -93,7 +97,7 @@ pub struct BackpressureConfig {
 
 impl Default for BackpressureConfig {
     fn default() -> Self {
-        Self { high_water: 0.5, max_widen: 8 }
+        Self { low_water: 0.25, max_widen: 8 }
     }
 }
 
@@ -365,8 +369,8 @@ impl<P: Protocol> Task<P> {
                     self.retry_at = None;
                 }
                 () = tokio::time::sleep_until(next_read) => {
-                    self.read();
-                    self.adapt();
+                    let dropped = self.read().1;
+                    self.adapt(dropped);
                     next_read = Instant::now() + self.config.interval.saturating_mul(self.widen);
                 }
             }
@@ -404,14 +408,15 @@ impl<P: Protocol> Task<P> {
     }
 
     /// Reads the source into a new batch at the back of the queue, dropping the oldest if full.
-    fn read(&mut self) -> u64 {
+    /// Returns the points read and whether a batch was dropped.
+    fn read(&mut self) -> (u64, bool) {
         let batch = self.protocol.encode(&self.source, SystemTime::now());
         if self.last_maintenance.is_none_or(|t| t.elapsed() >= MAINTENANCE_INTERVAL) {
             self.source.maintain();
             self.last_maintenance = Some(Instant::now());
         }
         let Some(batch) = batch else {
-            return 0;
+            return (0, false);
         };
         let points = batch.points;
         let totals = &self.shared.totals;
@@ -419,6 +424,7 @@ impl<P: Protocol> Task<P> {
         totals.waiting.fetch_add(points, Relaxed);
         PUSH_STATS.points_queued_total.with(P::KIND).add(points);
         let cap = self.config.max_queued_batches.max(1);
+        let mut dropped = false;
         while self.queue.len() + usize::from(self.current.is_some()) >= cap {
             // The oldest batch waiting goes: the one being retried when nothing else waits.
             let oldest = match self.queue.pop_front() {
@@ -432,10 +438,11 @@ impl<P: Protocol> Task<P> {
                 },
             };
             self.drop_batch(&oldest, DropReason::QueueFull);
+            dropped = true;
         }
         self.queue.push_back(batch);
         self.update_gauges();
-        points
+        (points, dropped)
     }
 
     fn drop_batch(&self, batch: &Batch, reason: DropReason) {
@@ -443,18 +450,18 @@ impl<P: Protocol> Task<P> {
         self.shared.totals.drop_points(P::KIND, reason, batch.points);
     }
 
-    /// Widens the interval while the queue is backed up or requests are slow, and narrows it
-    /// back once neither holds.
-    fn adapt(&mut self) {
-        let cap = self.config.max_queued_batches.max(1) as f64;
-        let high = (cap * self.config.backpressure.high_water).ceil().max(1.0) as usize;
-        let waiting = self.queue.len() + usize::from(self.current.is_some());
+    /// Widens the interval when this read had to drop (the queue stayed full), and
+    /// narrows it back once the queue is short and requests are fast (see
+    /// [`BackpressureConfig`]).
+    fn adapt(&mut self, dropped: bool) {
         let interval = self.config.interval.saturating_mul(self.widen);
-        let slow = self.latency.is_some_and(|l| l > interval);
+        let cap = self.config.max_queued_batches.max(1) as f64;
+        let low = (cap * self.config.backpressure.low_water).floor() as usize;
+        let waiting = self.queue.len() + usize::from(self.current.is_some());
         let max = self.config.backpressure.max_widen.max(1);
-        if waiting >= high || slow {
+        if dropped {
             self.widen = (self.widen * 2).min(max);
-        } else if waiting <= 1 && self.latency.is_none_or(|l| l < interval / 2) {
+        } else if waiting <= low.max(1) && self.latency.is_none_or(|l| l < interval / 2) {
             self.widen = (self.widen / 2).max(1);
         }
         let interval = self.config.interval.saturating_mul(self.widen);
@@ -544,7 +551,7 @@ impl<P: Protocol> Task<P> {
             let (answer, took) = request.await;
             self.tally(&mut report, answer, took);
         }
-        report.points_read = self.read();
+        report.points_read = self.read().0;
         self.retry_at = None;
         while self.current.is_some() || !self.queue.is_empty() {
             let Some(request) = self.next_request(Instant::now()) else { break };
