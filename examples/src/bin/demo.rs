@@ -1,6 +1,7 @@
 //! The demo: a small tokio service with `#[timed]` handlers under simulated load, serving its
 //! metrics at http://127.0.0.1:9898/metrics and printing one line a second (requests/s, p50,
-//! p99) until Ctrl-C or `--seconds N`.
+//! p99) until Ctrl-C or `--seconds N`; pushing them too when asked (OTLP, Prometheus remote
+//! write, Pushgateway, StatsD).
 //!
 //! `cargo run --release -p examples --bin demo -- --seconds 10` (`--help` lists the options)
 
@@ -10,6 +11,11 @@ use std::time::{Duration, Instant};
 use metrics_runtime::exemplar::Exemplars;
 use metrics_runtime::http::{serve, ServerConfig};
 use metrics_runtime::process::ProcessMetrics;
+use metrics_runtime::push::otlp::{self, OtlpConfig};
+use metrics_runtime::push::pushgateway::{self, PushgatewayConfig};
+use metrics_runtime::push::remote_write::{self, RemoteWriteConfig};
+use metrics_runtime::push::{PushConfig, PushExporter, Source, PUSH_STATS};
+use metrics_runtime::statsd::{StatsdConfig, StatsdExporter};
 use metrics_runtime::{
     build_info, timed, Counter, Gauge, Histogram, Info, Metrics, NativeHistogram, Outcome, Registry, Summary, Tag,
     TagSet,
@@ -137,13 +143,28 @@ const USAGE: &str = "\
 usage: demo [OPTIONS]
 
 A small service under simulated load that serves its metrics over HTTP and prints one line
-a second (requests/s, p50, p99).
+a second (requests/s, p50, p99); it pushes them too with the push options.
 
 options:
-  --seconds N      run N seconds, then exit 0 (default: until Ctrl-C)
-  --listen ADDR    serve http://ADDR/metrics (default: 127.0.0.1:9898)
-  --idle           serve, but no simulated load and no per-second line
-  -h, --help       print this help and exit
+  --seconds N             run N seconds, then exit 0 (default: until Ctrl-C)
+  --listen ADDR           serve http://ADDR/metrics (default: 127.0.0.1:9898)
+  --idle                  serve and push as configured, but no simulated load and no
+                          per-second line
+  --push-interval-ms N    interval of every push exporter (default 10000;
+                          OTEL_METRIC_EXPORT_INTERVAL overrides it for OTLP)
+  --otlp URL              OTLP/HTTP to URL, a full /v1/metrics URL. Without it,
+                          OTEL_EXPORTER_OTLP_METRICS_ENDPOINT (full URL) or
+                          OTEL_EXPORTER_OTLP_ENDPOINT (base URL) turn OTLP on;
+                          OTEL_EXPORTER_OTLP_PROTOCOL (http/protobuf or http/json),
+                          OTEL_EXPORTER_OTLP_HEADERS, OTEL_EXPORTER_OTLP_COMPRESSION,
+                          OTEL_SERVICE_NAME and OTEL_RESOURCE_ATTRIBUTES are honoured
+  --remote-write URL      Prometheus remote write 1.0 to URL
+                          (e.g. http://127.0.0.1:9090/api/v1/write)
+  --pushgateway URL       Pushgateway at URL (e.g. http://127.0.0.1:9091), job `demo`
+  --statsd HOST:PORT      StatsD / DogStatsD over UDP
+  -h, --help              print this help and exit
+
+Every exporter pushes a last time when the demo stops.
 ";
 
 /// The command line.
@@ -151,17 +172,42 @@ struct Args {
     seconds: Option<u64>,
     listen: std::net::SocketAddr,
     idle: bool,
+    push_interval: Duration,
+    otlp: Option<String>,
+    remote_write: Option<String>,
+    pushgateway: Option<String>,
+    statsd: Option<String>,
 }
 
 fn parse_args() -> Result<Args, lexopt::Error> {
     use lexopt::prelude::*;
-    let mut args = Args { seconds: None, listen: ServerConfig::default().addr, idle: false };
+    let mut args = Args {
+        seconds: None,
+        listen: ServerConfig::default().addr,
+        idle: false,
+        push_interval: Duration::from_millis(10_000),
+        otlp: None,
+        remote_write: None,
+        pushgateway: None,
+        statsd: None,
+    };
     let mut parser = lexopt::Parser::from_env();
     while let Some(arg) = parser.next()? {
         match arg {
             Long("seconds") => args.seconds = Some(parser.value()?.parse()?),
             Long("listen") => args.listen = parser.value()?.parse()?,
             Long("idle") => args.idle = true,
+            Long("push-interval-ms") => {
+                let ms: u64 = parser.value()?.parse()?;
+                if ms == 0 {
+                    return Err("--push-interval-ms must be at least 1".into());
+                }
+                args.push_interval = Duration::from_millis(ms);
+            }
+            Long("otlp") => args.otlp = Some(parser.value()?.string()?),
+            Long("remote-write") => args.remote_write = Some(parser.value()?.string()?),
+            Long("pushgateway") => args.pushgateway = Some(parser.value()?.string()?),
+            Long("statsd") => args.statsd = Some(parser.value()?.string()?),
             Short('h') | Long("help") => {
                 print!("{USAGE}");
                 std::process::exit(0);
@@ -170,6 +216,92 @@ fn parse_args() -> Result<Args, lexopt::Error> {
         }
     }
     Ok(args)
+}
+
+/// The push exporters the command line asked for.
+#[derive(Default)]
+struct Pushers {
+    http: Vec<(&'static str, PushExporter)>,
+    statsd: Option<StatsdExporter>,
+}
+
+impl Pushers {
+    /// Starts every exporter asked for; an error is a message for the command line.
+    async fn start(args: &Args, registry: &Arc<Registry>, served: std::net::SocketAddr) -> Result<Self, String> {
+        let push = PushConfig { interval: args.push_interval, ..PushConfig::default() };
+        let source = || Source::from(Arc::clone(registry));
+        let mut pushers = Self::default();
+        // The URL from the flag, or from the OTEL variables; the other OTEL variables apply
+        // over the flags (`OTEL_METRIC_EXPORT_INTERVAL` over `--push-interval-ms`).
+        let otlp_url = match &args.otlp {
+            Some(url) => Some(url.clone()),
+            None => OtlpConfig::from_env().map_err(|e| e.to_string())?.map(|c| c.url),
+        };
+        if let Some(url) = otlp_url {
+            let mut config = OtlpConfig::new(&url).map_err(|e| format!("--otlp: {e}"))?;
+            config.push = push.clone();
+            let mut config = config.with_env().map_err(|e| e.to_string())?;
+            if !config.resource.iter().any(|(k, _)| k == "service.name") {
+                config.resource.push(("service.name".into(), "demo".into()));
+            }
+            println!("pushing OTLP to {} every {:?}", config.url, config.push.interval);
+            pushers.http.push(("otlp", otlp::start(source(), config).map_err(|e| format!("--otlp: {e}"))?));
+        }
+        if let Some(url) = &args.remote_write {
+            let mut config = RemoteWriteConfig::new(url).map_err(|e| format!("--remote-write: {e}"))?;
+            config.push = push.clone();
+            config.labels = vec![("job".into(), "demo".into()), ("instance".into(), served.to_string())];
+            println!("pushing Prometheus remote write to {url} every {:?}", push.interval);
+            pushers.http.push((
+                "remote write",
+                remote_write::start(source(), config).map_err(|e| format!("--remote-write: {e}"))?,
+            ));
+        }
+        if let Some(url) = &args.pushgateway {
+            let mut config = PushgatewayConfig::new(url, "demo").map_err(|e| format!("--pushgateway: {e}"))?;
+            config.push = push.clone();
+            println!("pushing to the Pushgateway at {url} (job demo) every {:?}", push.interval);
+            pushers.http.push((
+                "pushgateway",
+                pushgateway::start(source(), config).map_err(|e| format!("--pushgateway: {e}"))?,
+            ));
+        }
+        if let Some(target) = &args.statsd {
+            let addr = tokio::net::lookup_host(target.as_str())
+                .await
+                .ok()
+                .and_then(|mut a| a.next())
+                .ok_or_else(|| format!("--statsd: `{target}` is not a HOST:PORT that resolves"))?;
+            let config = StatsdConfig { target: addr, flush_interval: args.push_interval, ..StatsdConfig::default() };
+            let exporter = StatsdExporter::start(source(), config).await.map_err(|e| format!("--statsd: {e}"))?;
+            println!("pushing StatsD to {addr} every {:?}", args.push_interval);
+            pushers.statsd = Some(exporter);
+        }
+        Ok(pushers)
+    }
+
+    /// A last push from each, all at once.
+    async fn shutdown(self) {
+        let mut last = Vec::new();
+        for (name, exporter) in self.http {
+            last.push(tokio::spawn(async move {
+                let error = exporter.last_error();
+                let report = exporter.shutdown().await;
+                (name, report, error)
+            }));
+        }
+        if let Some(statsd) = self.statsd {
+            statsd.shutdown().await;
+        }
+        for task in last {
+            if let Ok((name, report, error)) = task.await {
+                match (report.last_status, report.pending) {
+                    (Some(status), false) if status < 300 => println!("{name}: last push accepted ({status})"),
+                    _ => println!("{name}: last push failed: {}", error.unwrap_or_else(|| "no answer".into())),
+                }
+            }
+        }
+    }
 }
 
 #[tokio::main]
@@ -184,8 +316,15 @@ async fn main() -> std::io::Result<()> {
     registry.register(&METRICS).expect("names are unique");
     // `process_*`, read from /proc at each scrape.
     registry.register(&ProcessMetrics).expect("names are unique");
-    let server = serve(Arc::new(registry), ServerConfig { addr: args.listen, ..ServerConfig::default() }).await?;
+    // `push_*`: what the push exporters sent and dropped.
+    registry.register(&PUSH_STATS).expect("names are unique");
+    let registry = Arc::new(registry);
+    let server = serve(Arc::clone(&registry), ServerConfig { addr: args.listen, ..ServerConfig::default() }).await?;
     println!("serving http://{}/metrics", server.local_addr());
+    let pushers = Pushers::start(&args, &registry, server.local_addr()).await.unwrap_or_else(|e| {
+        eprintln!("demo: {e}");
+        std::process::exit(2);
+    });
 
     let deadline = seconds.map(|s| tokio::time::Instant::now() + Duration::from_secs(s));
     if args.idle {
@@ -199,6 +338,7 @@ async fn main() -> std::io::Result<()> {
                 let _ = tokio::signal::ctrl_c().await;
             }
         }
+        pushers.shutdown().await;
         server.shutdown().await;
         println!("idle; stopped");
         return Ok(());
@@ -235,6 +375,7 @@ async fn main() -> std::io::Result<()> {
             break;
         }
     }
+    pushers.shutdown().await;
     server.shutdown().await;
     println!("served {} requests; stopped", METRICS.requests_total.total());
     Ok(())
