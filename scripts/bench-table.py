@@ -92,9 +92,15 @@ def main():
     table("#[timed] overhead, empty async fn", "timed_async_empty/plain", ["timed_async_empty/timed", "timed_async_empty/manual_instant"])
     table("Clocks", "clock/instant_now", ["clock/instant_elapsed", "clock/quanta_now", "clock/quanta_raw"])
     table(
-        "Record path with a StatsD push exporter attached",
+        "Record path with a push exporter attached (`benches/push.rs`)",
         "counter_inc/no_exporter",
-        ["counter_inc/statsd_dead_target", "counter_inc/statsd_live_target", "floor/atomic_fetch_add"],
+        [
+            "counter_inc/statsd_dead_target",
+            "counter_inc/statsd_live_target",
+            "counter_inc/remote_write_hanging_receiver",
+            "counter_inc/otlp_dead_receiver",
+            "floor/atomic_fetch_add",
+        ],
     )
     table(
         "Sampling (histogram and summary record)",
@@ -127,5 +133,16 @@ def main():
         ["render_protobuf_1000/prometheus"],
         base="render_protobuf_1000/ours",
     )
+
+    print("\n### Building one push of a 1000-series counter family (`benches/push_encode.rs`)")
+    for title, ours, peers_ in [
+        ("OTLP protobuf", "otlp_protobuf_ours", ["otlp_protobuf_opentelemetry_sdk", "otlp_protobuf_metrics_lib"]),
+        ("OTLP protobuf, gzip", "otlp_protobuf_gzip_ours", ["otlp_protobuf_gzip_opentelemetry_sdk", "otlp_protobuf_gzip_metrics_lib"]),
+        ("OTLP JSON", "otlp_json_ours", ["otlp_json_metrics_lib"]),
+        ("Prometheus remote write (snappy)", "remote_write_snappy_ours", []),
+        ("Pushgateway text body", "pushgateway_text_ours", ["pushgateway_text_prometheus"]),
+    ]:
+        table(title, None, [f"push_encode_1000/{p}" for p in peers_], base=f"push_encode_1000/{ours}")
+
 
 main()

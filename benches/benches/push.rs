@@ -8,6 +8,9 @@
 //! - `counter/inc/{no_exporter,statsd_live_target,statsd_dead_target}`: `Counter::inc` on a
 //!   struct that no exporter reads; that an exporter reads and pushes every 10 ms to a UDP
 //!   socket on 127.0.0.1; and that an exporter reads whose target is down (breaker open);
+//! - `counter/inc/{remote_write_hanging_receiver,otlp_dead_receiver}`: the same increment on a
+//!   struct that an HTTP push exporter reads every 10 ms, whose receiver accepts connections and
+//!   never answers (its queue full, shedding), or refuses them (retrying, breaker cycling);
 //! - `batcher/record/{accepted,full_drop_newest,full_drop_oldest,full_coalesce}`: one
 //!   `AsyncMetricsBatcher::record` that finds room in the queue, and one that finds it full
 //!   under each backpressure policy (the target is down, so nothing drains it).
@@ -20,6 +23,9 @@ use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use std::time::{Duration, Instant};
 
 use criterion::{criterion_group, criterion_main, Criterion};
+use metrics_runtime::push::otlp::{self, OtlpConfig};
+use metrics_runtime::push::remote_write::{self, RemoteWriteConfig};
+use metrics_runtime::push::PushConfig;
 use metrics_runtime::statsd::{
     BackpressurePolicy, BatcherConfig, BreakerConfig, BreakerState, Source, StatsdConfig, StatsdExporter, StatsdKey,
 };
@@ -49,6 +55,24 @@ struct Dead {
     ops_total: Counter,
 }
 
+/// Read by a remote-write exporter whose receiver never answers.
+#[derive(Metrics)]
+#[metrics(namespace = "hanging")]
+struct Hanging {
+    /// Incremented by `counter/inc/remote_write_hanging_receiver`.
+    ops_total: Counter,
+}
+
+/// Read by an OTLP exporter whose receiver refuses connections.
+#[derive(Metrics)]
+#[metrics(namespace = "refused")]
+struct Refused {
+    /// Incremented by `counter/inc/otlp_dead_receiver`.
+    ops_total: Counter,
+}
+
+static HANGING: Hanging = Hanging::new();
+static REFUSED: Refused = Refused::new();
 static ALONE: Alone = Alone::new();
 static LIVE: Live = Live::new();
 static DEAD: Dead = Dead::new();
@@ -112,6 +136,38 @@ fn counter(c: &mut Criterion) {
     g.bench_function("statsd_dead_target", |b| b.iter(|| black_box(&DEAD).ops_total.inc()));
     assert_eq!(dead.stats().datagrams_sent_total.get(), 0);
     rt.block_on(dead.shutdown());
+
+    // A receiver that accepts connections and never reads or answers.
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind a receiver");
+    let url = format!("http://{}/api/v1/write", listener.local_addr().expect("address"));
+    std::thread::spawn(move || {
+        let mut held = Vec::new();
+        for stream in listener.incoming().flatten() {
+            held.push(stream);
+        }
+    });
+    let push = PushConfig { interval: Duration::from_millis(10), max_queued_batches: 4, ..PushConfig::default() };
+    let mut config = RemoteWriteConfig::new(&url).expect("url");
+    config.push = push.clone();
+    let hanging = {
+        let _guard = rt.enter();
+        remote_write::start(&HANGING, config).expect("start")
+    };
+    g.bench_function("remote_write_hanging_receiver", |b| b.iter(|| black_box(&HANGING).ops_total.inc()));
+    let totals = hanging.totals();
+    assert!(totals.sent == 0 && totals.dropped_queue_full > 0, "the hanging receiver took something: {totals:?}");
+    drop(hanging);
+
+    let dead = std::net::TcpListener::bind("127.0.0.1:0").expect("bind").local_addr().expect("address");
+    let mut config = OtlpConfig::new(&format!("http://{dead}/v1/metrics")).expect("url");
+    config.push = push;
+    let refused = {
+        let _guard = rt.enter();
+        otlp::start(&REFUSED, config).expect("start")
+    };
+    g.bench_function("otlp_dead_receiver", |b| b.iter(|| black_box(&REFUSED).ops_total.inc()));
+    let totals = refused.totals();
+    assert!(totals.sent == 0 && totals.requests_failed > 0, "the dead receiver took something: {totals:?}");
     g.finish();
 }
 

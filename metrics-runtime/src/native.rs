@@ -670,6 +670,7 @@ impl<const C: usize, const B: usize> fmt::Debug for NativeSeries<C, B> {
 /// remote write): `buckets` is `(key, count)` in increasing key order; each span is
 /// `(offset, length)`, the offset counted from the end of the span before (from 0 for the
 /// first); each delta is a bucket's count minus the one before it.
+#[cfg(any(feature = "protobuf", feature = "remote-write"))]
 pub(crate) fn spans_and_deltas(buckets: &[(i32, u64)]) -> (Vec<(i32, u32)>, Vec<i64>) {
     let mut spans: Vec<(i32, u32)> = Vec::new();
     let mut deltas = Vec::with_capacity(buckets.len());

@@ -327,13 +327,7 @@ pub fn start(source: impl Into<Source>, config: OtlpConfig) -> Result<PushExport
     if config.compression == Compression::Gzip {
         headers.push((CONTENT_ENCODING, HeaderValue::from_static("gzip")));
     }
-    let protocol = Otlp {
-        uri,
-        headers,
-        protocol: config.protocol,
-        compression: config.compression,
-        encoder: Encoder::new(&config),
-    };
+    let protocol = Otlp { uri, headers, protocol: config.protocol, encoder: OtlpEncoder::new(&config) };
     Ok(PushExporter::start(protocol, source.into(), config.push))
 }
 
@@ -341,27 +335,82 @@ struct Otlp {
     uri: Uri,
     headers: Vec<(HeaderName, HeaderValue)>,
     protocol: OtlpProtocol,
-    compression: Compression,
+    encoder: OtlpEncoder,
+}
+
+/// The request bodies of an OTLP exporter, without the exporter: what [`start`] sends each
+/// interval, for a transport of your own (or a benchmark). Keeps the previous read for delta
+/// temporality.
+///
+/// # Examples
+///
+/// ```
+/// use std::time::SystemTime;
+/// use metrics_runtime::push::otlp::{OtlpConfig, OtlpEncoder};
+/// use metrics_runtime::push::Source;
+/// use metrics_runtime::{Counter, Metrics};
+///
+/// #[derive(Metrics)]
+/// struct Jobs {
+///     /// Jobs run.
+///     jobs_total: Counter,
+/// }
+/// static JOBS: Jobs = Jobs::new();
+///
+/// let mut encoder = OtlpEncoder::new(&OtlpConfig::new("http://127.0.0.1:4318/v1/metrics").unwrap());
+/// let (body, points) = encoder.encode(&Source::from(&JOBS), SystemTime::now());
+/// assert_eq!(points, 1);
+/// assert!(!body.is_empty()); // an ExportMetricsServiceRequest, in protobuf
+/// ```
+pub struct OtlpEncoder {
     encoder: Encoder,
+    protocol: OtlpProtocol,
+    compression: Compression,
+}
+
+impl std::fmt::Debug for OtlpEncoder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("OtlpEncoder")
+            .field("protocol", &self.protocol)
+            .field("compression", &self.compression)
+            .finish_non_exhaustive()
+    }
+}
+
+impl OtlpEncoder {
+    /// An encoder with the protocol, compression, temporality and resource of `config`.
+    pub fn new(config: &OtlpConfig) -> Self {
+        Self { encoder: Encoder::new(config), protocol: config.protocol, compression: config.compression }
+    }
+
+    /// The request body for a read of `source` taken at `at` (encoded and compressed as
+    /// configured), and the number of data points in it.
+    pub fn encode(&mut self, source: &Source, at: SystemTime) -> (Vec<u8>, u64) {
+        let (request, points) = self.encoder.encode(source, at);
+        let body = match self.protocol {
+            OtlpProtocol::HttpProtobuf => request.encode_to_vec(),
+            // Serializing generated types into a `Vec` does not fail.
+            OtlpProtocol::HttpJson => serde_json::to_vec(&request).unwrap_or_default(),
+        };
+        let body = match self.compression {
+            Compression::None => body,
+            Compression::Gzip => {
+                let mut gz =
+                    flate2::write::GzEncoder::new(Vec::with_capacity(body.len() / 4), flate2::Compression::fast());
+                // Writing into a `Vec` does not fail.
+                let _ = gz.write_all(&body);
+                gz.finish().unwrap_or_default()
+            }
+        };
+        (body, points)
+    }
 }
 
 impl Protocol for Otlp {
     const KIND: ExporterKind = ExporterKind::Otlp;
 
     fn encode(&mut self, source: &Source, at: SystemTime) -> Option<Batch> {
-        let (request, points) = self.encoder.encode(source, at);
-        let body = match self.protocol {
-            OtlpProtocol::HttpProtobuf => request.encode_to_vec(),
-            OtlpProtocol::HttpJson => serde_json::to_vec(&request).ok()?,
-        };
-        let body = match self.compression {
-            Compression::None => body,
-            Compression::Gzip => {
-                let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
-                gz.write_all(&body).ok()?;
-                gz.finish().ok()?
-            }
-        };
+        let (body, points) = self.encoder.encode(source, at);
         Some(Batch { body: Bytes::from(body), points })
     }
 
@@ -400,11 +449,18 @@ enum Previous {
 }
 
 /// Builds an `ExportMetricsServiceRequest` from a read: a visitor of the read protocol.
+///
+/// The request is kept from read to read and updated in place: a metric or data point whose
+/// name or labels are those of the last read keeps its strings, so that a read of an unchanged
+/// set of series allocates nothing but what the values need.
 pub(crate) struct Encoder {
-    resource: Resource,
+    request: ExportMetricsServiceRequest,
     temporality: Temporality,
     now: u64,
-    metrics: Vec<Metric>,
+    /// The metric being written is `metrics[metric_at - 1]`.
+    metric_at: usize,
+    /// The data point being written is `point_at` of the current metric.
+    point_at: usize,
     points: u64,
     /// Delta temporality: each series' previous read and its time, by name and labels.
     previous: HashMap<String, (u64, Previous)>,
@@ -429,14 +485,28 @@ impl Encoder {
                 attributes.push((k.into(), v.into()));
             }
         }
+        let resource =
+            Resource { attributes: attributes.iter().map(|(k, v)| key_value(k, v)).collect(), ..Resource::default() };
         Self {
-            resource: Resource {
-                attributes: attributes.iter().map(|(k, v)| key_value(k, v)).collect(),
-                ..Resource::default()
+            request: ExportMetricsServiceRequest {
+                resource_metrics: vec![ResourceMetrics {
+                    resource: Some(resource),
+                    scope_metrics: vec![ScopeMetrics {
+                        scope: Some(InstrumentationScope {
+                            name: "metrics-runtime".into(),
+                            version: env!("CARGO_PKG_VERSION").into(),
+                            ..InstrumentationScope::default()
+                        }),
+                        metrics: Vec::new(),
+                        schema_url: String::new(),
+                    }],
+                    schema_url: String::new(),
+                }],
             },
             temporality: config.temporality,
             now: 0,
-            metrics: Vec::new(),
+            metric_at: 0,
+            point_at: 0,
             points: 0,
             previous: HashMap::new(),
             seen: Vec::new(),
@@ -444,31 +514,23 @@ impl Encoder {
     }
 
     /// The request for a read of `source` taken at `at`, and its number of data points.
-    pub(crate) fn encode(&mut self, source: &Source, at: SystemTime) -> (ExportMetricsServiceRequest, u64) {
+    pub(crate) fn encode(&mut self, source: &Source, at: SystemTime) -> (&ExportMetricsServiceRequest, u64) {
         self.now = at.duration_since(UNIX_EPOCH).map_or(0, |d| u64::try_from(d.as_nanos()).unwrap_or(u64::MAX));
         self.points = 0;
+        self.metric_at = 0;
         self.seen.clear();
         source.visit(self);
+        let metric_at = self.metric_at;
+        self.metrics().truncate(metric_at);
         if self.temporality == Temporality::Delta {
             let seen: std::collections::HashSet<&String> = self.seen.iter().collect();
             self.previous.retain(|k, _| seen.contains(k));
         }
-        let request = ExportMetricsServiceRequest {
-            resource_metrics: vec![ResourceMetrics {
-                resource: Some(self.resource.clone()),
-                scope_metrics: vec![ScopeMetrics {
-                    scope: Some(InstrumentationScope {
-                        name: "metrics-runtime".into(),
-                        version: env!("CARGO_PKG_VERSION").into(),
-                        ..InstrumentationScope::default()
-                    }),
-                    metrics: std::mem::take(&mut self.metrics),
-                    schema_url: String::new(),
-                }],
-                schema_url: String::new(),
-            }],
-        };
-        (request, std::mem::take(&mut self.points))
+        (&self.request, std::mem::take(&mut self.points))
+    }
+
+    fn metrics(&mut self) -> &mut Vec<Metric> {
+        &mut self.request.resource_metrics[0].scope_metrics[0].metrics
     }
 
     fn temporality(&self) -> i32 {
@@ -478,11 +540,21 @@ impl Encoder {
         }
     }
 
-    /// The metric being written: the last one, given its data kind on its first series.
-    fn data(&mut self, make: impl FnOnce(i32) -> metric::Data) -> &mut metric::Data {
+    /// The data of the metric being written, made (or remade) of the kind `is` accepts.
+    fn data(&mut self, is: fn(&metric::Data) -> bool, make: impl FnOnce(i32) -> metric::Data) -> &mut metric::Data {
         let temporality = self.temporality();
-        let metric = self.metrics.last_mut().expect("begin_metric comes first");
+        let at = self.metric_at - 1;
+        let metric = &mut self.metrics()[at];
+        if !metric.data.as_ref().is_some_and(is) {
+            metric.data = None;
+        }
         metric.data.get_or_insert_with(|| make(temporality))
+    }
+
+    /// The point is written: on to the next.
+    fn next_point(&mut self) {
+        self.point_at += 1;
+        self.points += 1;
     }
 
     /// For delta temporality: the start time and the previous value of a series, recording
@@ -532,19 +604,20 @@ impl Encoder {
             }
         };
         let point = NumberDataPoint {
-            attributes: attributes(series),
             start_time_unix_nano: start,
             time_unix_nano: self.now,
             exemplars,
             value: Some(value),
             ..NumberDataPoint::default()
         };
-        if let metric::Data::Sum(sum) = self.data(|t| {
-            metric::Data::Sum(Sum { data_points: Vec::new(), aggregation_temporality: t, is_monotonic: true })
-        }) {
-            sum.data_points.push(point);
-            self.points += 1;
+        let at = self.point_at;
+        if let metric::Data::Sum(sum) = self.data(
+            |d| matches!(d, metric::Data::Sum(_)),
+            |t| metric::Data::Sum(Sum { data_points: Vec::new(), aggregation_temporality: t, is_monotonic: true }),
+        ) {
+            place(&mut sum.data_points, at, series, point);
         }
+        self.next_point();
     }
 }
 
@@ -561,6 +634,53 @@ fn key_value(key: &str, value: &str) -> KeyValue {
         key: key.to_owned(),
         value: Some(AnyValue { value: Some(any_value::Value::StringValue(value.to_owned())) }),
     }
+}
+
+/// A data point type: its attributes.
+trait Point {
+    fn attributes(&mut self) -> &mut Vec<KeyValue>;
+}
+
+macro_rules! point {
+    ($($t:ty),*) => {
+        $(impl Point for $t {
+            fn attributes(&mut self) -> &mut Vec<KeyValue> {
+                &mut self.attributes
+            }
+        })*
+    };
+}
+point!(NumberDataPoint, HistogramDataPoint, ExponentialHistogramDataPoint, SummaryDataPoint);
+
+/// Puts `point` (without attributes) at `at` of `points`: over the point there when it is the
+/// same series, keeping its attributes (the allocations this saves), else in place of it and of
+/// everything after it, with the series' attributes.
+fn place<P: Point>(points: &mut Vec<P>, at: usize, series: &Series<'_>, mut point: P) {
+    if let Some(old) = points.get_mut(at) {
+        if same_labels(old.attributes(), series) {
+            *point.attributes() = std::mem::take(old.attributes());
+            *old = point;
+            return;
+        }
+    }
+    points.truncate(at);
+    *point.attributes() = attributes(series);
+    points.push(point);
+}
+
+/// Whether `attributes` are the series' labels, in order.
+fn same_labels(attributes: &[KeyValue], series: &Series<'_>) -> bool {
+    if attributes.len() != series.labels.len() {
+        return false;
+    }
+    let (mut i, mut same) = (0, true);
+    series.labels.pairs(&mut |k, v| {
+        let a = &attributes[i];
+        let value = matches!(&a.value, Some(AnyValue { value: Some(any_value::Value::StringValue(s)) }) if s == v);
+        same &= a.key == k && value;
+        i += 1;
+    });
+    same
 }
 
 fn attributes(series: &Series<'_>) -> Vec<KeyValue> {
@@ -664,18 +784,37 @@ fn coarser(pairs: &[(i32, u64)], by: u32) -> Vec<(i32, u64)> {
 
 impl Visitor for Encoder {
     fn begin_metric(&mut self, metric: &MetricDesc<'_>) {
-        self.metrics.push(Metric {
-            name: metric.name.to_owned(),
-            description: metric.help.to_owned(),
-            unit: ucum(metric.unit).to_owned(),
-            ..Metric::default()
-        });
+        let at = self.metric_at;
+        let metrics = self.metrics();
+        let same = metrics.get(at).is_some_and(|m| m.name == metric.name && m.description == metric.help);
+        if !same {
+            metrics.truncate(at);
+            metrics.push(Metric {
+                name: metric.name.to_owned(),
+                description: metric.help.to_owned(),
+                unit: ucum(metric.unit).to_owned(),
+                ..Metric::default()
+            });
+        }
+        self.metric_at += 1;
+        self.point_at = 0;
     }
 
     fn end_metric(&mut self, _: &MetricDesc<'_>) {
+        let (at, points) = (self.metric_at - 1, self.point_at);
+        let metric = &mut self.metrics()[at];
+        match &mut metric.data {
+            Some(metric::Data::Sum(d)) => d.data_points.truncate(points),
+            Some(metric::Data::Gauge(d)) => d.data_points.truncate(points),
+            Some(metric::Data::Histogram(d)) => d.data_points.truncate(points),
+            Some(metric::Data::ExponentialHistogram(d)) => d.data_points.truncate(points),
+            Some(metric::Data::Summary(d)) => d.data_points.truncate(points),
+            None => {}
+        }
         // A metric without series (an empty run-time family) is left out.
-        if self.metrics.last().is_some_and(|m| m.data.is_none()) {
-            self.metrics.pop();
+        if points == 0 {
+            self.metrics().truncate(at);
+            self.metric_at = at;
         }
     }
 
@@ -694,15 +833,17 @@ impl Visitor for Encoder {
 
     fn gauge(&mut self, _: &MetricDesc<'_>, series: Series<'_>, value: f64) {
         let point = NumberDataPoint {
-            attributes: attributes(&series),
             time_unix_nano: self.now,
             value: Some(number_data_point::Value::AsDouble(value)),
             ..NumberDataPoint::default()
         };
-        if let metric::Data::Gauge(gauge) = self.data(|_| metric::Data::Gauge(Gauge { data_points: Vec::new() })) {
-            gauge.data_points.push(point);
-            self.points += 1;
+        let at = self.point_at;
+        if let metric::Data::Gauge(gauge) = self
+            .data(|d| matches!(d, metric::Data::Gauge(_)), |_| metric::Data::Gauge(Gauge { data_points: Vec::new() }))
+        {
+            place(&mut gauge.data_points, at, &series, point);
         }
+        self.next_point();
     }
 
     fn histogram(&mut self, metric: &MetricDesc<'_>, series: Series<'_>, h: &HistogramRead<'_>) {
@@ -718,7 +859,6 @@ impl Visitor for Encoder {
             (start, None) => (start, counts, h.sum),
         };
         let point = HistogramDataPoint {
-            attributes: attributes(&series),
             start_time_unix_nano: start,
             time_unix_nano: self.now,
             count: counts.iter().fold(0u64, |a, c| a.saturating_add(*c)),
@@ -728,12 +868,14 @@ impl Visitor for Encoder {
             exemplars: h.exemplars.iter().flatten().map(exemplar).collect(),
             ..HistogramDataPoint::default()
         };
-        if let metric::Data::Histogram(hist) =
-            self.data(|t| metric::Data::Histogram(Histogram { data_points: Vec::new(), aggregation_temporality: t }))
-        {
-            hist.data_points.push(point);
-            self.points += 1;
+        let at = self.point_at;
+        if let metric::Data::Histogram(hist) = self.data(
+            |d| matches!(d, metric::Data::Histogram(_)),
+            |t| metric::Data::Histogram(Histogram { data_points: Vec::new(), aggregation_temporality: t }),
+        ) {
+            place(&mut hist.data_points, at, &series, point);
         }
+        self.next_point();
     }
 
     fn native_histogram(&mut self, metric: &MetricDesc<'_>, series: Series<'_>, h: &NativeRead) {
@@ -769,7 +911,6 @@ impl Visitor for Encoder {
         positive.retain(|(_, c)| *c > 0);
         negative.retain(|(_, c)| *c > 0);
         let point = ExponentialHistogramDataPoint {
-            attributes: attributes(&series),
             start_time_unix_nano: start,
             time_unix_nano: self.now,
             count,
@@ -782,20 +923,23 @@ impl Visitor for Encoder {
             exemplars: h.exemplars.iter().map(exemplar).collect(),
             ..ExponentialHistogramDataPoint::default()
         };
-        if let metric::Data::ExponentialHistogram(hist) = self.data(|t| {
-            metric::Data::ExponentialHistogram(ExponentialHistogram {
-                data_points: Vec::new(),
-                aggregation_temporality: t,
-            })
-        }) {
-            hist.data_points.push(point);
-            self.points += 1;
+        let at = self.point_at;
+        if let metric::Data::ExponentialHistogram(hist) = self.data(
+            |d| matches!(d, metric::Data::ExponentialHistogram(_)),
+            |t| {
+                metric::Data::ExponentialHistogram(ExponentialHistogram {
+                    data_points: Vec::new(),
+                    aggregation_temporality: t,
+                })
+            },
+        ) {
+            place(&mut hist.data_points, at, &series, point);
         }
+        self.next_point();
     }
 
     fn summary(&mut self, _: &MetricDesc<'_>, series: Series<'_>, s: &SummaryRead<'_>) {
         let point = SummaryDataPoint {
-            attributes: attributes(&series),
             start_time_unix_nano: seconds_to_nanos(series.created),
             time_unix_nano: self.now,
             count: s.count,
@@ -809,12 +953,14 @@ impl Visitor for Encoder {
                 .collect(),
             ..SummaryDataPoint::default()
         };
-        if let metric::Data::Summary(summary) =
-            self.data(|_| metric::Data::Summary(Summary { data_points: Vec::new() }))
-        {
-            summary.data_points.push(point);
-            self.points += 1;
+        let at = self.point_at;
+        if let metric::Data::Summary(summary) = self.data(
+            |d| matches!(d, metric::Data::Summary(_)),
+            |_| metric::Data::Summary(Summary { data_points: Vec::new() }),
+        ) {
+            place(&mut summary.data_points, at, &series, point);
         }
+        self.next_point();
     }
 }
 
@@ -873,5 +1019,18 @@ mod tests {
         assert_eq!(o.filtered_attributes.len(), 1);
         let short = Exemplar::new(&[("trace_id", "abc")], 0.5, 1.0).unwrap();
         assert!(exemplar(&short).trace_id.is_empty());
+    }
+
+    #[test]
+    fn a_kept_encoder_writes_what_a_fresh_one_writes() {
+        let config = OtlpConfig::new("http://127.0.0.1:4318/v1/metrics").unwrap();
+        let mut kept = Encoder::new(&config);
+        crate::push::source::reuse_rounds(|source, at| {
+            let mut fresh = Encoder::new(&config);
+            let (want, want_points) = fresh.encode(source, at);
+            let (got, got_points) = kept.encode(source, at);
+            assert_eq!(got, want);
+            assert_eq!(got_points, want_points);
+        });
     }
 }

@@ -47,7 +47,6 @@
 //! # Ok(()) }
 //! ```
 
-use std::collections::HashSet;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use bytes::Bytes;
@@ -126,36 +125,89 @@ pub fn start(source: impl Into<Source>, config: RemoteWriteConfig) -> Result<Pus
         (USER_AGENT, HeaderValue::from_static(concat!("metrics-runtime/", env!("CARGO_PKG_VERSION")))),
         (HeaderName::from_static("x-prometheus-remote-write-version"), HeaderValue::from_static("0.1.0")),
     ]);
-    let mut labels = Vec::with_capacity(config.labels.len());
-    for (name, value) in &config.labels {
-        metrics_rules::check_label_name(name).map_err(|e| PushError::InvalidSetting(format!("label `{name}`: {e}")))?;
-        labels.push(Label { name: name.clone(), value: value.clone() });
-    }
-    labels.sort_by(|a, b| a.name.cmp(&b.name));
-    let protocol = RemoteWrite {
-        uri,
-        headers,
-        encoder: Encoder { external: labels, native: config.native_histograms, ..Encoder::default() },
-    };
+    let protocol = RemoteWrite { uri, headers, encoder: RemoteWriteEncoder::new(&config)? };
     Ok(PushExporter::start(protocol, source.into(), config.push))
 }
 
 struct RemoteWrite {
     uri: Uri,
     headers: Vec<(HeaderName, HeaderValue)>,
+    encoder: RemoteWriteEncoder,
+}
+
+/// The request bodies of a remote-write exporter, without the exporter: what [`start`] sends
+/// each interval (a snappy-compressed `WriteRequest`), for a transport of your own (or a
+/// benchmark).
+///
+/// # Examples
+///
+/// ```
+/// use std::time::SystemTime;
+/// use metrics_runtime::push::remote_write::{RemoteWriteConfig, RemoteWriteEncoder};
+/// use metrics_runtime::push::Source;
+/// use metrics_runtime::{Counter, Metrics};
+///
+/// #[derive(Metrics)]
+/// struct Jobs {
+///     /// Jobs run.
+///     jobs_total: Counter,
+/// }
+/// static JOBS: Jobs = Jobs::new();
+///
+/// let config = RemoteWriteConfig::new("http://127.0.0.1:9090/api/v1/write").unwrap();
+/// let mut encoder = RemoteWriteEncoder::new(&config).unwrap();
+/// let (body, samples) = encoder.encode(&Source::from(&JOBS), SystemTime::now());
+/// assert_eq!(samples, 1);
+/// assert!(!body.is_empty());
+/// ```
+#[derive(Debug)]
+pub struct RemoteWriteEncoder {
     encoder: Encoder,
+    snappy: snap::raw::Encoder,
+    /// The uncompressed request, reused.
+    buffer: Vec<u8>,
+}
+
+impl RemoteWriteEncoder {
+    /// An encoder with the external labels and native-histogram choice of `config`.
+    ///
+    /// # Errors
+    ///
+    /// An external label whose name is not a valid label name.
+    pub fn new(config: &RemoteWriteConfig) -> Result<Self, PushError> {
+        let mut labels = Vec::with_capacity(config.labels.len());
+        for (name, value) in &config.labels {
+            metrics_rules::check_label_name(name)
+                .map_err(|e| PushError::InvalidSetting(format!("label `{name}`: {e}")))?;
+            labels.push(Label { name: name.clone(), value: value.clone() });
+        }
+        labels.sort_by(|a, b| a.name.cmp(&b.name));
+        Ok(Self {
+            encoder: Encoder { external: labels, native: config.native_histograms, ..Encoder::default() },
+            snappy: snap::raw::Encoder::new(),
+            buffer: Vec::new(),
+        })
+    }
+
+    /// The request body for a read of `source` taken at `at` (snappy-compressed protobuf), and
+    /// the number of samples in it.
+    pub fn encode(&mut self, source: &Source, at: SystemTime) -> (Vec<u8>, u64) {
+        let (request, points) = self.encoder.encode(source, at);
+        self.buffer.clear();
+        // Encoding into a `Vec` does not fail.
+        let _ = request.encode(&mut self.buffer);
+        // Compressing into a fresh `Vec` of the right size does not fail.
+        let body = self.snappy.compress_vec(&self.buffer).unwrap_or_default();
+        (body, points)
+    }
 }
 
 impl Protocol for RemoteWrite {
     const KIND: ExporterKind = ExporterKind::RemoteWrite;
 
     fn encode(&mut self, source: &Source, at: SystemTime) -> Option<Batch> {
-        let (request, points) = self.encoder.encode(source, at);
-        if points == 0 {
-            return None;
-        }
-        let body = snap::raw::Encoder::new().compress_vec(&request.encode_to_vec()).ok()?;
-        Some(Batch { body: Bytes::from(body), points })
+        let (body, points) = self.encoder.encode(source, at);
+        (points > 0).then(|| Batch { body: Bytes::from(body), points })
     }
 
     fn call(&self, body: Bytes) -> Call {
@@ -164,7 +216,11 @@ impl Protocol for RemoteWrite {
 }
 
 /// Builds a `WriteRequest` from a read: a visitor of the read protocol.
-#[derive(Default)]
+///
+/// The request is kept from read to read and updated in place: a time series whose labels are
+/// those of the same position in the last read keeps its label strings, so that a read of an
+/// unchanged set of series allocates nothing but its native-histogram samples.
+#[derive(Debug, Default)]
 pub(crate) struct Encoder {
     /// External labels, sorted by name.
     pub(crate) external: Vec<Label>,
@@ -173,18 +229,48 @@ pub(crate) struct Encoder {
     timestamp: i64,
     request: WriteRequest,
     points: u64,
-    /// Metrics whose metadata is written (a name can appear in several structs).
-    seen: HashSet<String>,
+    /// The next time series and metadata entry to write.
+    series_at: usize,
+    meta_at: usize,
 }
 
 impl Encoder {
     /// The request for a read of `source` taken at `at`, and its number of samples.
-    pub(crate) fn encode(&mut self, source: &Source, at: SystemTime) -> (WriteRequest, u64) {
+    pub(crate) fn encode(&mut self, source: &Source, at: SystemTime) -> (&WriteRequest, u64) {
         self.timestamp = at.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_millis() as i64);
-        self.points = 0;
-        self.seen.clear();
+        (self.points, self.series_at, self.meta_at) = (0, 0, 0);
         source.visit(self);
-        (std::mem::take(&mut self.request), std::mem::take(&mut self.points))
+        self.request.timeseries.truncate(self.series_at);
+        self.request.metadata.truncate(self.meta_at);
+        (&self.request, std::mem::take(&mut self.points))
+    }
+
+    /// Whether `labels` (sorted by name) are the labels [`labels`](Self::labels) would build.
+    fn same_labels(&self, labels: &[Label], name: &str, series: &Series<'_>, extra: Option<(&str, &str)>) -> bool {
+        if self.external.len() > 64 {
+            return false;
+        }
+        let find =
+            |k: &str, v: &str| labels.binary_search_by(|l| l.name.as_str().cmp(k)).is_ok_and(|i| labels[i].value == v);
+        let (mut count, mut same, mut overridden) = (1usize, find("__name__", name), 0u64);
+        let mut check = |k: &str, v: &str| {
+            count += 1;
+            same &= find(k, v);
+            if let Some(i) = self.external.iter().position(|e| e.name == k) {
+                overridden |= 1 << i;
+            }
+        };
+        series.labels.pairs(&mut check);
+        if let Some((k, v)) = extra {
+            check(k, v);
+        }
+        for (i, e) in self.external.iter().enumerate() {
+            if overridden & (1 << i) == 0 {
+                count += 1;
+                same &= find(&e.name, &e.value);
+            }
+        }
+        same && count == labels.len()
     }
 
     /// The labels of one series: `__name__`, the series' labels, the external labels, sorted.
@@ -205,21 +291,44 @@ impl Encoder {
     }
 
     fn sample(&mut self, name: &str, series: &Series<'_>, extra: Option<(&str, &str)>, value: f64) {
-        let labels = self.labels(name, series, extra);
-        self.request.timeseries.push(TimeSeries {
-            labels,
-            samples: vec![Sample { value, timestamp: self.timestamp }],
-            ..TimeSeries::default()
+        let sample = Sample { value, timestamp: self.timestamp };
+        self.place(name, series, extra, |ts| {
+            ts.samples.clear();
+            ts.samples.push(sample);
+            ts.histograms.clear();
         });
+    }
+
+    /// Writes the next time series with `fill`: over the one at that position when its labels
+    /// are the same, else in place of it and of everything after it.
+    fn place(
+        &mut self,
+        name: &str,
+        series: &Series<'_>,
+        extra: Option<(&str, &str)>,
+        fill: impl FnOnce(&mut TimeSeries),
+    ) {
+        let at = self.series_at;
+        let reuse = self.request.timeseries.get(at).is_some_and(|ts| self.same_labels(&ts.labels, name, series, extra));
+        if !reuse {
+            let labels = self.labels(name, series, extra);
+            self.request.timeseries.truncate(at);
+            self.request.timeseries.push(TimeSeries { labels, ..TimeSeries::default() });
+        }
+        fill(&mut self.request.timeseries[at]);
+        self.series_at += 1;
         self.points += 1;
     }
 }
 
 impl Visitor for Encoder {
     fn begin_metric(&mut self, metric: &MetricDesc<'_>) {
-        if !self.seen.insert(metric.name.to_owned()) {
+        let at = self.meta_at;
+        self.meta_at += 1;
+        if self.request.metadata.get(at).is_some_and(|m| m.metric_family_name == metric.name && m.help == metric.help) {
             return;
         }
+        self.request.metadata.truncate(at);
         let r#type = match metric.kind {
             MetricKind::Counter => MetricType::Counter,
             MetricKind::Gauge => MetricType::Gauge,
@@ -268,25 +377,25 @@ impl Visitor for Encoder {
         };
         let (positive_spans, positive_deltas) = spans(&h.positive);
         let (negative_spans, negative_deltas) = spans(&h.negative);
-        let labels = self.labels(metric.name, &series, None);
-        self.request.timeseries.push(TimeSeries {
-            labels,
-            histograms: vec![Histogram {
-                count: Some(histogram::Count::CountInt(h.count)),
-                sum: h.sum,
-                schema: i32::from(h.schema),
-                zero_threshold: h.zero_threshold,
-                zero_count: Some(histogram::ZeroCount::ZeroCountInt(h.zero_count)),
-                negative_spans,
-                negative_deltas,
-                positive_spans,
-                positive_deltas,
-                timestamp: self.timestamp,
-                ..Histogram::default()
-            }],
-            ..TimeSeries::default()
+        let timestamp = self.timestamp;
+        let histogram = Histogram {
+            count: Some(histogram::Count::CountInt(h.count)),
+            sum: h.sum,
+            schema: i32::from(h.schema),
+            zero_threshold: h.zero_threshold,
+            zero_count: Some(histogram::ZeroCount::ZeroCountInt(h.zero_count)),
+            negative_spans,
+            negative_deltas,
+            positive_spans,
+            positive_deltas,
+            timestamp,
+            ..Histogram::default()
+        };
+        self.place(metric.name, &series, None, |ts| {
+            ts.samples.clear();
+            ts.histograms.clear();
+            ts.histograms.push(histogram);
         });
-        self.points += 1;
     }
 
     fn summary(&mut self, metric: &MetricDesc<'_>, series: Series<'_>, s: &SummaryRead<'_>) {
@@ -346,5 +455,17 @@ mod tests {
         assert!(request.timeseries.iter().all(|t| t.samples[0].timestamp == 1_700_000_000_123));
         assert_eq!(request.metadata.len(), 2);
         assert_eq!(request.metadata[0].metric_family_name, "rw_jobs_total");
+    }
+
+    #[test]
+    fn a_kept_encoder_writes_what_a_fresh_one_writes() {
+        let mut kept = Encoder::default();
+        crate::push::source::reuse_rounds(|source, at| {
+            let mut fresh = Encoder::default();
+            let (want, want_points) = fresh.encode(source, at);
+            let (got, got_points) = kept.encode(source, at);
+            assert_eq!(got, want);
+            assert_eq!(got_points, want_points);
+        });
     }
 }

@@ -276,3 +276,40 @@ impl Source {
         self.structs.iter().for_each(Entry::maintain);
     }
 }
+
+/// An encoder kept from read to read writes what a fresh one writes, while series come and go.
+#[cfg(test)]
+pub(crate) fn reuse_rounds(mut check: impl FnMut(&Source, std::time::SystemTime)) {
+    use crate::dynamic::{BoundedConfig, BoundedRegistry};
+    use std::sync::Arc;
+    use std::time::SystemTime;
+    let dynamic = Arc::new(BoundedRegistry::new(BoundedConfig {
+        idle_timeout: Some(std::time::Duration::ZERO),
+        ..Default::default()
+    }));
+    let hits = dynamic.counter("hits_total", "Hits, by tenant.", &["tenant"]).unwrap();
+    let mut registry = crate::Registry::new();
+    registry.register_arc(dynamic.clone()).unwrap();
+    let source = Source::new().with_registry(Arc::new(registry));
+    let at = |s: u64| SystemTime::UNIX_EPOCH + std::time::Duration::from_secs(1_700_000_000 + s);
+    for t in ["a", "b", "c"] {
+        hits.inc(&[t]).unwrap();
+    }
+    check(&source, at(0));
+    // `a` and `c` go idle and are evicted; `d` comes.
+    source.maintain();
+    hits.inc(&["b"]).unwrap();
+    source.maintain();
+    hits.inc(&["d"]).unwrap();
+    check(&source, at(1));
+    // A new family in front of nothing, a gauge beside.
+    let depth = dynamic.gauge("queue_depth", "Depth, by queue.", &["queue"]).unwrap();
+    depth.set(&["q1"], 3.0).unwrap();
+    let sizes = dynamic.histogram("item_size_bytes", "Sizes, by kind.", &["kind"], &[10.0, 100.0]).unwrap();
+    sizes.record(&["small"], 5.0).unwrap();
+    hits.inc(&["a"]).unwrap();
+    check(&source, at(2));
+    sizes.record(&["large"], 500.0).unwrap();
+    check(&source, at(3));
+    check(&source, at(4));
+}
