@@ -338,6 +338,12 @@ async fn totals_pushed_to_a_real_statsd_equal_what_was_recorded() {
     // The exporter's own metrics ride along, and StatsD understood every line.
     assert!(totals.counter("statsd_datagrams_sent_total") > 0.0, "{:?}", totals.counters.keys());
     assert_eq!(totals.counter("statsd.bad_lines_seen"), 0.0);
+    // And the push pipeline's metrics count StatsD like every other exporter (other tests of
+    // this binary add to them too: at least).
+    use metrics_runtime::push::{ExporterKind, ExporterOutcome, RequestOutcome, PUSH_STATS};
+    assert!(PUSH_STATS.points_sent_total.with(ExporterKind::Statsd).get() >= 200);
+    let ok = ExporterOutcome { exporter: ExporterKind::Statsd, outcome: RequestOutcome::Success };
+    assert!(PUSH_STATS.requests_total.with(ok).get() >= 1);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -472,6 +478,12 @@ async fn target_down_opens_the_breaker_and_memory_stays_flat() {
         let last = exporter.shutdown().await;
         assert_eq!(last.result, FlushResult::BreakerOpen);
     }
+    // The pipeline's metrics saw the drops and the failed sends (at least these).
+    use metrics_runtime::push::{DropReason, ExporterDrop, ExporterKind, ExporterOutcome, RequestOutcome, PUSH_STATS};
+    let full = ExporterDrop { exporter: ExporterKind::Statsd, reason: DropReason::QueueFull };
+    assert!(PUSH_STATS.points_dropped_total.with(full).get() >= 2 * (RECORDS - CAPACITY) as u64);
+    let failed = ExporterOutcome { exporter: ExporterKind::Statsd, outcome: RequestOutcome::Error };
+    assert!(PUSH_STATS.requests_total.with(failed).get() >= 6);
 }
 
 /// The server comes up after the exporter: the breaker opens, a half-open probe fails while the

@@ -32,8 +32,12 @@
 //! [`Temporality::Delta`](otlp::Temporality)) does lose what a dropped batch held, and counts it.
 //!
 //! The exporters: [`otlp`] (feature `otlp`), [`remote_write`] (feature `remote-write`),
-//! [`pushgateway`] (feature `pushgateway`); [`statsd`](crate::statsd) (feature `statsd`) reads
-//! the same [`Source`] through the same [`MetricCircuitBreaker`], over UDP with its own batcher.
+//! [`pushgateway`] (feature `pushgateway`); and [`statsd`](crate::statsd) (feature `statsd`),
+//! which reads the same [`Source`], guards its target with the same [`MetricCircuitBreaker`]
+//! and counts what it read, sent and dropped in the same [`PUSH_STATS`]
+//! (`exporter="statsd"`), but sends from its own flush loop: UDP gives no answer to queue or
+//! retry on, so its flush sends at once, a failed datagram's counter deltas go with the next
+//! flush, and its shedding is its batcher's backpressure policy.
 
 mod breaker;
 mod source;
@@ -56,7 +60,9 @@ pub mod remote_write;
 
 pub use breaker::{BreakerConfig, BreakerState, MetricCircuitBreaker};
 pub use source::Source;
-pub use stats::{DropReason, ExporterKind, PushStats, PushTotals, RequestOutcome, PUSH_STATS};
+pub use stats::{
+    DropReason, ExporterDrop, ExporterKind, ExporterOutcome, PushStats, PushTotals, RequestOutcome, PUSH_STATS,
+};
 
 #[cfg(feature = "push-http")]
 pub use client::PushError;

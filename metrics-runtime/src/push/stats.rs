@@ -14,6 +14,8 @@ pub enum ExporterKind {
     RemoteWrite,
     /// A Pushgateway.
     Pushgateway,
+    /// StatsD / DogStatsD over UDP.
+    Statsd,
 }
 
 /// Why points were dropped: the `reason` label of `push_points_dropped_total`.
@@ -30,6 +32,9 @@ pub enum DropReason {
     PartialSuccess,
     /// The exporter shut down with the batch still unsent.
     Shutdown,
+    /// Sent in a datagram that failed to send (StatsD batcher records; a metric's delta is
+    /// sent again by a later flush instead).
+    SendFailed,
 }
 
 /// How a request ended: the `outcome` label of `push_requests_total`.
@@ -92,7 +97,7 @@ pub struct PushStats {
     pub requests_total: Counter<ExporterOutcome>,
     /// Requests that were retries of a failed one, by exporter.
     pub retries_total: Counter<ExporterKind>,
-    /// Batches waiting in the send queue, by exporter.
+    /// Batches waiting in the send queue, by exporter (StatsD: records waiting in its batcher).
     pub queue_batches: Gauge<ExporterKind>,
     /// The interval in force, widened under backpressure, by exporter.
     #[metric(unit = "seconds")]
@@ -181,7 +186,7 @@ impl Totals {
             DropReason::QueueFull => 0,
             DropReason::Rejected => 1,
             DropReason::PartialSuccess => 2,
-            DropReason::Shutdown => 3,
+            DropReason::Shutdown | DropReason::SendFailed => 3,
         };
         self.dropped[i].fetch_add(points, Relaxed);
         PUSH_STATS.points_dropped_total.with(ExporterDrop { exporter: kind, reason }).add(points);

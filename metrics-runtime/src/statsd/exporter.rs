@@ -344,6 +344,7 @@ impl StatsdExporter {
             datagram: String::new(),
             record_line: String::new(),
             opened_seen: 0,
+            reported: [0; 4],
             own_from: 0,
             last_maintenance: None,
         };
@@ -578,6 +579,9 @@ struct Flusher {
     record_line: String,
     /// `breaker.times_opened()` at the last flush.
     opened_seen: u64,
+    /// Records dropped by the batcher, records lost, datagrams sent and send errors, as last
+    /// added to `PUSH_STATS`.
+    reported: [u64; 4],
     /// The first unit of `lines` that holds the exporter's own metrics.
     own_from: usize,
     /// When the sources' maintenance last ran.
@@ -648,7 +652,39 @@ impl Flusher {
         let opened = self.breaker.times_opened();
         self.stats.breaker_opened_total.add(opened.wrapping_sub(self.opened_seen));
         self.opened_seen = opened;
+        self.report_push_stats(&report);
         report
+    }
+
+    /// The pipeline's own metrics (`push_*{exporter="statsd"}`), the same as every other push
+    /// exporter's: points read and sent (metric lines and batcher records), points dropped (by
+    /// the batcher's backpressure policy as `queue_full`, records in a datagram that failed to
+    /// send as `send_failed`), datagrams by outcome, the breaker and the interval.
+    fn report_push_stats(&mut self, report: &FlushReport) {
+        use crate::push::{DropReason, ExporterDrop, ExporterKind, ExporterOutcome, RequestOutcome, PUSH_STATS};
+        let kind = ExporterKind::Statsd;
+        let now = [
+            self.stats.dropped(),
+            self.stats.records_lost_total.get(),
+            self.stats.datagrams_sent_total.get(),
+            self.stats.send_errors_total.get(),
+        ];
+        let delta: Vec<u64> = now.iter().zip(&self.reported).map(|(n, r)| n.wrapping_sub(*r)).collect();
+        self.reported = now;
+        let read = (report.lines + report.records) as u64;
+        PUSH_STATS.points_queued_total.with(kind).add(read + delta[0]);
+        if report.result == FlushResult::Sent {
+            PUSH_STATS.points_sent_total.with(kind).add(read);
+        }
+        let dropped = |reason, n| PUSH_STATS.points_dropped_total.with(ExporterDrop { exporter: kind, reason }).add(n);
+        dropped(DropReason::QueueFull, delta[0]);
+        dropped(DropReason::SendFailed, delta[1]);
+        let outcome = |outcome, n| PUSH_STATS.requests_total.with(ExporterOutcome { exporter: kind, outcome }).add(n);
+        outcome(RequestOutcome::Success, delta[2]);
+        outcome(RequestOutcome::Error, delta[3]);
+        PUSH_STATS.breaker_state.with(kind).set(f64::from(self.breaker.state().as_number()));
+        PUSH_STATS.interval_seconds.with(kind).set(self.config.flush_interval.as_secs_f64());
+        PUSH_STATS.queue_batches.with(kind).set(self.batcher.len() as f64);
     }
 
     async fn flush_inner(&mut self) -> FlushReport {
