@@ -134,6 +134,14 @@ def main():
         base="render_protobuf_1000/ours",
     )
 
+    print("\n### The `metrics` facade through each recorder (`benches/facade.rs`)")
+    for title, path in [
+        ("`metrics::counter!(\"bench_jobs_total\").increment(1)`", "counter_unlabeled"),
+        ("`metrics::counter!` with 2 labels, 8 rotating combinations", "counter_labeled"),
+        ("A registered `metrics::Counter` handle, `increment(1)`", "counter_cached"),
+    ]:
+        table(title, None, [f"facade/{path}_metrics_exporter_prometheus"], base=f"facade/{path}_ours")
+
     print("\n### Building one push of a 1000-series counter family (`benches/push_encode.rs`)")
     for title, ours, peers_ in [
         ("OTLP protobuf", "otlp_protobuf_ours", ["otlp_protobuf_opentelemetry_sdk", "otlp_protobuf_metrics_lib"]),

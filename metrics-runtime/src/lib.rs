@@ -550,6 +550,8 @@ mod desc;
 pub mod dynamic;
 pub mod exemplar;
 pub mod expose;
+#[cfg(feature = "metrics-facade")]
+pub mod facade;
 mod family;
 mod gauge;
 mod group;
