@@ -132,18 +132,37 @@ impl fmt::Debug for Info {
 /// same toolchain builds the crates that use it.
 pub const RUSTC_VERSION: &str = env!("METRICS_RUNTIME_RUSTC_VERSION");
 
-/// The labels of a `*_build_info` metric: `version` (the calling crate's `CARGO_PKG_VERSION`)
-/// and `rustc` (the compiler's version), for [`Info::set`](crate::Info::set).
+/// The labels of a `*_build_info` metric: `version` (the calling crate's `CARGO_PKG_VERSION`),
+/// `rustc` (the compiler's version) and, when the calling crate is compiled with
+/// `VERGEN_GIT_SHA` or `GIT_COMMIT` in its environment, `revision` (the Prometheus Go
+/// client's name for the commit), for [`Info::set`](crate::Info::set).
+///
+/// The commit is read at compile time of the crate that calls the macro: a build script there
+/// sets it (`println!("cargo:rustc-env=GIT_COMMIT={sha}")` with the output of
+/// `git rev-parse --short HEAD`), as the `examples` crate of this repository does, or the
+/// `vergen` crate's `VERGEN_GIT_SHA`.
 ///
 /// ```
 /// let labels = metrics_runtime::build_info!();
 /// assert_eq!(labels[0], ("version", env!("CARGO_PKG_VERSION")));
 /// assert_eq!(labels[1].0, "rustc");
 /// assert!(labels[1].1.chars().next().unwrap().is_ascii_digit());
+/// match option_env!("GIT_COMMIT") {
+///     Some(sha) => assert_eq!(labels[2], ("revision", sha)),
+///     None => assert!(labels.len() == 2 || labels[2].0 == "revision"),
+/// }
 /// ```
 #[macro_export]
 macro_rules! build_info {
-    () => {
-        &[("version", ::core::env!("CARGO_PKG_VERSION")), ("rustc", $crate::RUSTC_VERSION)]
-    };
+    () => {{
+        const VERSION: (&str, &str) = ("version", ::core::env!("CARGO_PKG_VERSION"));
+        const RUSTC: (&str, &str) = ("rustc", $crate::RUSTC_VERSION);
+        const LABELS: &[(&str, &str)] = match (::core::option_env!("VERGEN_GIT_SHA"), ::core::option_env!("GIT_COMMIT")) {
+            (::core::option::Option::Some(sha), _) | (::core::option::Option::None, ::core::option::Option::Some(sha)) => {
+                &[VERSION, RUSTC, ("revision", sha)]
+            }
+            _ => &[VERSION, RUSTC],
+        };
+        LABELS
+    }};
 }

@@ -63,7 +63,7 @@ struct DemoMetrics {
     /// buckets in the text formats), with the trace id of a recent request as exemplar.
     #[metric(unit = "seconds")]
     request_latency_seconds: Exemplars<NativeHistogram<Route>>,
-    /// Build of the running demo: its version and the rustc that compiled it.
+    /// Build of the running demo: its version, the rustc that compiled it and its commit.
     build_info: Info,
 }
 
