@@ -157,10 +157,10 @@ macro_rules! build_info {
     () => {{
         const VERSION: (&str, &str) = ("version", ::core::env!("CARGO_PKG_VERSION"));
         const RUSTC: (&str, &str) = ("rustc", $crate::RUSTC_VERSION);
-        const LABELS: &[(&str, &str)] = match (::core::option_env!("VERGEN_GIT_SHA"), ::core::option_env!("GIT_COMMIT")) {
-            (::core::option::Option::Some(sha), _) | (::core::option::Option::None, ::core::option::Option::Some(sha)) => {
-                &[VERSION, RUSTC, ("revision", sha)]
-            }
+        const LABELS: &[(&str, &str)] = match (::core::option_env!("VERGEN_GIT_SHA"), ::core::option_env!("GIT_COMMIT"))
+        {
+            (::core::option::Option::Some(sha), _)
+            | (::core::option::Option::None, ::core::option::Option::Some(sha)) => &[VERSION, RUSTC, ("revision", sha)],
             _ => &[VERSION, RUSTC],
         };
         LABELS

@@ -574,6 +574,8 @@ pub mod statsd;
 mod summary;
 mod tag;
 mod timer;
+#[cfg(feature = "tokio-metrics")]
+pub mod tokio_metrics;
 pub mod window;
 
 // The derives name `::metrics_runtime`; this makes that path work inside the crate too.

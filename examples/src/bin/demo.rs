@@ -16,6 +16,7 @@ use metrics_runtime::push::pushgateway::{self, PushgatewayConfig};
 use metrics_runtime::push::remote_write::{self, RemoteWriteConfig};
 use metrics_runtime::push::{PushConfig, PushExporter, Source, PUSH_STATS};
 use metrics_runtime::statsd::{StatsdConfig, StatsdExporter};
+use metrics_runtime::tokio_metrics::TokioMetrics;
 use metrics_runtime::{
     build_info, timed, Counter, Gauge, Histogram, Info, Metrics, NativeHistogram, Outcome, Registry, Summary, Tag,
     TagSet,
@@ -316,6 +317,8 @@ async fn main() -> std::io::Result<()> {
     registry.register(&METRICS).expect("names are unique");
     // `process_*`, read from /proc at each scrape.
     registry.register(&ProcessMetrics).expect("names are unique");
+    // `tokio_*`: the runtime's workers, tasks and queue, read at each scrape.
+    registry.register_arc(Arc::new(TokioMetrics::new(tokio::runtime::Handle::current()))).expect("names are unique");
     // `push_*`: what the push exporters sent and dropped.
     registry.register(&PUSH_STATS).expect("names are unique");
     let registry = Arc::new(registry);
