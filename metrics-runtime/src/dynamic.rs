@@ -5,11 +5,11 @@
 //! registry a total cap and a creation rate limit; what does not fit is recorded into the
 //! family's overflow series (every label `__overflow__`) and counted, never dropped.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::fmt;
 use std::hash::{BuildHasher, BuildHasherDefault, Hasher};
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering::Relaxed};
-use std::sync::{Arc, Mutex, RwLock};
+use std::sync::{Arc, Mutex, RwLock, Weak};
 use std::time::{Duration, Instant};
 
 use crate::expose::push_json_str;
@@ -69,6 +69,49 @@ pub struct BoundedConfig {
     /// interval, so that each has read a series' last value before it goes. Removals are
     /// counted. `None` (the default) keeps every series.
     pub idle_timeout: Option<Duration>,
+    /// What a new series does at a series cap: go to the overflow series (the default), or
+    /// take the place of the least recently updated series of its family.
+    pub eviction: Eviction,
+}
+
+/// What a [`BoundedRegistry`] does with a new series once a series cap is reached.
+///
+/// # Examples
+///
+/// ```
+/// use metrics_runtime::dynamic::{BoundedConfig, BoundedRegistry, Eviction};
+/// use metrics_runtime::Metrics;
+///
+/// let config = BoundedConfig { max_series_per_family: 3, eviction: Eviction::LeastRecentlyUsed, ..BoundedConfig::default() };
+/// let registry = BoundedRegistry::new(config);
+/// let hits = registry.counter("tenant_hits_total", "Hits, by tenant.", &["tenant"]).unwrap();
+/// for i in 0..20 {
+///     registry.maintain(); // a scrape, say: a new period of "recently updated"
+///     hits.inc(&["hot"]).unwrap(); // used in every period
+///     hits.inc(&[&format!("cold-{i}")]).unwrap(); // used once each
+/// }
+/// let text = registry.render_prometheus();
+/// assert!(text.contains("tenant_hits_total{tenant=\"hot\"} 20\n"), "{text}");
+/// assert!(text.contains("tenant_hits_total{tenant=\"cold-19\"} 1\n"));
+/// assert_eq!(registry.series_count(), 3);
+/// assert_eq!(hits.overflowed(), 0); // evicted instead
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Eviction {
+    /// New series past a cap go to the family's overflow series (`__overflow__`), counted.
+    #[default]
+    Overflow,
+    /// A new series past a cap takes the place of a series of its family not updated
+    /// recently, chosen by the CLOCK algorithm (an LRU approximation that costs the record path
+    /// nothing: each update already sets the series' "updated" bit). "Recently" is since the
+    /// last [`maintain`](BoundedRegistry::maintain) (the HTTP server and the exporters run it
+    /// after each read) or since the CLOCK hand last passed the series: the hand skips a series
+    /// updated since then, clearing its bit (a second chance), and evicts the first one not
+    /// updated; among series all updated since the last maintenance, the oldest goes first. A
+    /// series whose handle the application holds is never evicted; when every series is held,
+    /// the new series goes to the overflow series. Evictions are counted in
+    /// `evicted_series_total`.
+    LeastRecentlyUsed,
 }
 
 impl Default for BoundedConfig {
@@ -79,6 +122,7 @@ impl Default for BoundedConfig {
             max_families: 256,
             max_new_series_per_sec: 1_000,
             idle_timeout: None,
+            eviction: Eviction::Overflow,
         }
     }
 }
@@ -289,6 +333,13 @@ struct Family {
     overflow: Arc<Series>,
     /// Records that went to the overflow series.
     overflowed: AtomicU64,
+    /// With [`Eviction::LeastRecentlyUsed`]: the series in the order the CLOCK hand visits
+    /// them (weak: the queue does not keep a series), touched only under the `series` write
+    /// lock.
+    clock: Mutex<VecDeque<Weak<Series>>>,
+    /// Set by [`BoundedRegistry::remove_family`]: handles left over create no series (they
+    /// update the family's overflow series, which nothing reads).
+    removed: AtomicBool,
 }
 
 impl Family {
@@ -351,6 +402,46 @@ impl Family {
         values: &[&str],
     ) -> Option<&'m Arc<Series>> {
         map.get(&hash)?.iter().find(|s| s.values.iter().map(|v| &**v).eq(values.iter().copied()))
+    }
+
+    /// Takes the series of `values` (of `hash`) out of the map.
+    fn take(
+        map: &mut HashMap<u64, Vec<Arc<Series>>, BuildHasherDefault<IdHasher>>,
+        hash: u64,
+        values: &[&str],
+    ) -> Option<Arc<Series>> {
+        let chain = map.get_mut(&hash)?;
+        let at = chain.iter().position(|s| s.values.iter().map(|v| &**v).eq(values.iter().copied()))?;
+        let series = chain.swap_remove(at);
+        if chain.is_empty() {
+            map.remove(&hash);
+        }
+        Some(series)
+    }
+
+    /// The CLOCK sweep of [`Eviction::LeastRecentlyUsed`]: removes the first series the hand
+    /// finds neither updated since it last passed nor held by a handle, giving updated ones a
+    /// second chance. At most two turns of the queue; `false` when nothing could go.
+    fn evict_one(&self, map: &mut HashMap<u64, Vec<Arc<Series>>, BuildHasherDefault<IdHasher>>, now_ms: u64) -> bool {
+        let mut clock = self.clock.lock().unwrap_or_else(|p| p.into_inner());
+        for _ in 0..2 * clock.len() {
+            let Some(weak) = clock.pop_front() else { return false };
+            let Some(series) = weak.upgrade() else { continue }; // removed otherwise: forget it
+                                                                 // The map's reference and ours: more means the application holds a handle.
+            let held = Arc::strong_count(&series) > 2;
+            if held || series.dirty.swap(false, Relaxed) {
+                series.last_active_ms.store(now_ms, Relaxed);
+                clock.push_back(weak);
+                continue;
+            }
+            let values: Vec<&str> = series.values.iter().map(|v| &**v).collect();
+            let hash = hash_values(self.seed, &values);
+            if Family::take(map, hash, &values).is_some() {
+                self.count.fetch_sub(1, Relaxed);
+                return true;
+            }
+        }
+        false
     }
 }
 
@@ -582,6 +673,8 @@ impl BoundedRegistry {
                 created_ms: 0,
             }),
             overflowed: AtomicU64::new(0),
+            clock: Mutex::new(VecDeque::new()),
+            removed: AtomicBool::new(false),
         };
         let overflow_values = vec![OVERFLOW_VALUE; labels.len()];
         family.overflow = Arc::new(family.new_series(&overflow_values));
@@ -726,6 +819,39 @@ impl BoundedRegistry {
             + families.capacity() * size_of::<Arc<Family>>()
     }
 
+    /// Removes the family `name` and all its series; whether there was one. Its names are free
+    /// again (a family of another kind or labels may take them). Handles to it still work, but
+    /// what they record is no longer read.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use metrics_runtime::dynamic::{BoundedConfig, BoundedRegistry};
+    /// use metrics_runtime::Metrics;
+    ///
+    /// let registry = BoundedRegistry::new(BoundedConfig::default());
+    /// let jobs = registry.counter("tenant_jobs_total", "Jobs, by tenant.", &["tenant"]).unwrap();
+    /// jobs.inc(&["acme"]).unwrap();
+    /// assert!(registry.remove_family("tenant_jobs_total"));
+    /// assert_eq!(registry.series_count(), 0);
+    /// assert!(!registry.render_prometheus().contains("tenant_jobs"));
+    /// // The name is free again, for another kind too.
+    /// assert!(registry.gauge("tenant_jobs", "Jobs waiting, by tenant.", &["tenant"]).is_ok());
+    /// ```
+    pub fn remove_family(&self, name: &str) -> bool {
+        let mut families = self.families.write().unwrap_or_else(|p| p.into_inner());
+        let Some(at) = families.iter().position(|f| &*f.text.name == name) else { return false };
+        let family = families.remove(at);
+        family.removed.store(true, Relaxed);
+        let mut names = self.names.lock().unwrap_or_else(|p| p.into_inner());
+        for exposed in family.kind.exposed_names(name) {
+            names.remove(&exposed);
+        }
+        let map = family.series.read().unwrap_or_else(|p| p.into_inner());
+        self.shared.total.fetch_sub(map.values().map(Vec::len).sum::<usize>(), Relaxed);
+        true
+    }
+
     /// The maintenance step: removes the series that no update reached for `idle_timeout`.
     ///
     /// Each call notes which series were updated since the previous call; a series not
@@ -757,10 +883,26 @@ impl BoundedRegistry {
     ///
     /// # Performance
     ///
-    /// Takes each family's write lock in turn; does nothing without an `idle_timeout`.
+    /// Takes each family's write lock in turn. Without an `idle_timeout` it removes nothing;
+    /// with [`Eviction::LeastRecentlyUsed`] it then only clears each series' "updated" bit,
+    /// under the read locks.
     pub fn maintain(&self) {
-        let Some(timeout) = self.shared.config.idle_timeout else { return };
         let now = self.shared.now_ms();
+        let Some(timeout) = self.shared.config.idle_timeout else {
+            // No idle eviction; for LRU, a new period of "recently updated" starts.
+            if self.shared.config.eviction == Eviction::LeastRecentlyUsed {
+                let families = self.families.read().unwrap_or_else(|p| p.into_inner());
+                for f in families.iter() {
+                    let map = f.series.read().unwrap_or_else(|p| p.into_inner());
+                    for s in map.values().flatten() {
+                        if s.dirty.swap(false, Relaxed) {
+                            s.last_active_ms.store(now, Relaxed);
+                        }
+                    }
+                }
+            }
+            return;
+        };
         let timeout = timeout.as_millis() as u64;
         let families = self.families.read().unwrap_or_else(|p| p.into_inner());
         for f in families.iter() {
@@ -785,6 +927,7 @@ impl BoundedRegistry {
                 f.count.fetch_sub(removed, Relaxed);
                 self.shared.total.fetch_sub(removed, Relaxed);
                 self.shared.evicted.fetch_add(removed as u64, Relaxed);
+                f.clock.lock().unwrap_or_else(|p| p.into_inner()).retain(|w| w.strong_count() > 0);
             }
         }
     }
@@ -987,12 +1130,24 @@ impl Handle {
         if let Some(s) = Family::find(&map, hash, values) {
             return Ok(Arc::clone(s));
         }
-        let config = &self.shared.config;
-        if f.count.load(Relaxed) >= config.max_series_per_family
-            || self.shared.total.load(Relaxed) >= config.max_series_total
-        {
-            f.overflowed.fetch_add(1, Relaxed);
+        if f.removed.load(Relaxed) {
             return Ok(Arc::clone(&f.overflow));
+        }
+        let config = &self.shared.config;
+        let full = || {
+            f.count.load(Relaxed) >= config.max_series_per_family
+                || self.shared.total.load(Relaxed) >= config.max_series_total
+        };
+        if full() {
+            let lru = config.eviction == Eviction::LeastRecentlyUsed;
+            if lru && f.evict_one(&mut map, self.shared.now_ms()) {
+                self.shared.total.fetch_sub(1, Relaxed);
+                self.shared.evicted.fetch_add(1, Relaxed);
+            }
+            if full() {
+                f.overflowed.fetch_add(1, Relaxed);
+                return Ok(Arc::clone(&f.overflow));
+            }
         }
         if !self.shared.take_token() {
             f.overflowed.fetch_add(1, Relaxed);
@@ -1003,9 +1158,29 @@ impl Handle {
         let series = Arc::new(Series { created_ms: now, ..f.new_series(values) });
         series.last_active_ms.store(now, Relaxed);
         map.entry(hash).or_default().push(Arc::clone(&series));
+        if config.eviction == Eviction::LeastRecentlyUsed {
+            f.clock.lock().unwrap_or_else(|p| p.into_inner()).push_back(Arc::downgrade(&series));
+        }
         f.count.fetch_add(1, Relaxed);
         self.shared.total.fetch_add(1, Relaxed);
         Ok(series)
+    }
+
+    /// Removes the series of `values`; whether there was one. A handle to it still works, but
+    /// what it records is no longer read.
+    fn remove(&self, values: &[&str]) -> bool {
+        let f = &*self.family;
+        if values.len() != f.label_names.len() {
+            return false;
+        }
+        let hash = hash_values(f.seed, values);
+        let mut map = f.series.write().unwrap_or_else(|p| p.into_inner());
+        let removed = Family::take(&mut map, hash, values).is_some();
+        if removed {
+            f.count.fetch_sub(1, Relaxed);
+            self.shared.total.fetch_sub(1, Relaxed);
+        }
+        removed
     }
 
     fn overflowed(&self) -> u64 {
@@ -1050,6 +1225,29 @@ pub struct DynCounter(Handle);
 pub struct DynCounterSeries(Arc<Series>);
 
 impl DynCounter {
+    /// Removes the series of `values` (the Prometheus clients' `DeleteLabelValues`); whether
+    /// there was one. It is no longer exposed, and a new update of the same values starts a
+    /// new series (its `_created` anew). A handle to the removed series still works, but what
+    /// it records is no longer read. The overflow series cannot be removed.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use metrics_runtime::dynamic::{BoundedConfig, BoundedRegistry};
+    /// use metrics_runtime::Metrics;
+    ///
+    /// let registry = BoundedRegistry::new(BoundedConfig::default());
+    /// let f = registry.counter("tenant_hits_total", "Hits, by tenant.", &["tenant"]).unwrap();
+    /// f.inc(&["acme"]).unwrap();
+    /// assert!(f.remove(&["acme"]));
+    /// assert!(!f.remove(&["acme"])); // gone already
+    /// assert_eq!(registry.series_count(), 0);
+    /// assert!(!registry.render_prometheus().contains("acme"));
+    /// ```
+    pub fn remove(&self, values: &[&str]) -> bool {
+        self.0.remove(values)
+    }
+
     /// The series for `values` (one per label, in order).
     ///
     /// # Examples
@@ -1255,6 +1453,29 @@ impl DynCounterSeries {
 pub struct DynGauge(Handle);
 
 impl DynGauge {
+    /// Removes the series of `values` (the Prometheus clients' `DeleteLabelValues`); whether
+    /// there was one. It is no longer exposed, and a new update of the same values starts a
+    /// new series (its `_created` anew). A handle to the removed series still works, but what
+    /// it records is no longer read. The overflow series cannot be removed.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use metrics_runtime::dynamic::{BoundedConfig, BoundedRegistry};
+    /// use metrics_runtime::Metrics;
+    ///
+    /// let registry = BoundedRegistry::new(BoundedConfig::default());
+    /// let f = registry.gauge("tenant_queue_depth", "Depth, by tenant.", &["tenant"]).unwrap();
+    /// f.set(&["acme"], 3.0).unwrap();
+    /// assert!(f.remove(&["acme"]));
+    /// assert!(!f.remove(&["acme"])); // gone already
+    /// assert_eq!(registry.series_count(), 0);
+    /// assert!(!registry.render_prometheus().contains("acme"));
+    /// ```
+    pub fn remove(&self, values: &[&str]) -> bool {
+        self.0.remove(values)
+    }
+
     /// Sets the series for `values`.
     ///
     /// # Examples
@@ -1353,6 +1574,29 @@ impl DynGauge {
 pub struct DynHistogram(Handle);
 
 impl DynHistogram {
+    /// Removes the series of `values` (the Prometheus clients' `DeleteLabelValues`); whether
+    /// there was one. It is no longer exposed, and a new update of the same values starts a
+    /// new series (its `_created` anew). A handle to the removed series still works, but what
+    /// it records is no longer read. The overflow series cannot be removed.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use metrics_runtime::dynamic::{BoundedConfig, BoundedRegistry};
+    /// use metrics_runtime::Metrics;
+    ///
+    /// let registry = BoundedRegistry::new(BoundedConfig::default());
+    /// let f = registry.histogram("tenant_job_seconds", "Job time, by tenant.", &["tenant"], &[1.0]).unwrap();
+    /// f.record(&["acme"], 0.5).unwrap();
+    /// assert!(f.remove(&["acme"]));
+    /// assert!(!f.remove(&["acme"])); // gone already
+    /// assert_eq!(registry.series_count(), 0);
+    /// assert!(!registry.render_prometheus().contains("acme"));
+    /// ```
+    pub fn remove(&self, values: &[&str]) -> bool {
+        self.0.remove(values)
+    }
+
     /// Records `value` into the series for `values`. NaN and infinite values are refused
     /// (and counted in `rejected_updates_total`).
     ///
