@@ -135,8 +135,8 @@ fn classify(ty: &syn::Type) -> Option<(Kind, bool, Option<syn::Type>, Slots)> {
     let last = path.path.segments.last()?;
     // A `ShardedCounter` is exposed as a counter.
     let kind = match last.ident.to_string().as_str() {
-        "Counter" | "ShardedCounter" => Kind::Counter,
-        "Gauge" => Kind::Gauge,
+        "Counter" | "ShardedCounter" | "CallbackCounter" => Kind::Counter,
+        "Gauge" | "CallbackGauge" => Kind::Gauge,
         "Histogram" | "NativeHistogram" => Kind::Histogram,
         "Summary" => Kind::Summary,
         "Info" => Kind::Info,
@@ -339,7 +339,7 @@ fn parse_field(cx: &Ctxt, field: &syn::Field, namespace: Option<&str>) -> Option
     let Some((kind, native, tags, slots)) = classify(metric_ty) else {
         cx.error_spanned_by(
             &field.ty,
-            "unsupported field type; a metrics struct holds only `Counter<T>`, `ShardedCounter<T>`, `Gauge<T>`, `Histogram<T>`, `NativeHistogram<T>`, `Summary<T>` (T a tag set, `()` by default) or `Info`",
+            "unsupported field type; a metrics struct holds only `Counter<T>`, `ShardedCounter<T>`, `CallbackCounter<T>`, `Gauge<T>`, `CallbackGauge<T>`, `Histogram<T>`, `NativeHistogram<T>`, `Summary<T>` (T a tag set, `()` by default) or `Info`",
         );
         return None;
     };

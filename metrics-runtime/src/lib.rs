@@ -543,6 +543,7 @@
 #![warn(unreachable_pub, missing_debug_implementations)]
 
 mod aggregate;
+mod callback;
 mod cell;
 mod clock;
 mod counter;
@@ -585,6 +586,7 @@ extern crate self as metrics_runtime;
 #[path = "private.rs"]
 pub mod __private;
 
+pub use callback::{CallbackCounter, CallbackError, CallbackGauge};
 pub use cell::{ConstInit, SeriesArray};
 pub use counter::{Counter, CounterSeries};
 pub use expose::Format;
