@@ -14,7 +14,7 @@ use metrics_rules::{
     DEFAULT_MAX_SERIES, DEFAULT_QUANTILES, DEFAULT_WINDOW_SECS,
 };
 
-const STRUCT_KEYS: &[&str] = &["namespace"];
+const STRUCT_KEYS: &[&str] = &["namespace", "labels"];
 const FIELD_KEYS: &[&str] = &[
     "name",
     "help",
@@ -63,10 +63,10 @@ struct Metric {
 
 pub(crate) fn expand(input: &DeriveInput) -> TokenStream {
     let cx = Ctxt::new();
-    let metrics = parse(&cx, input);
+    let (metrics, labels) = parse(&cx, input);
     check_collisions(&cx, &metrics);
     match cx.check() {
-        Ok(()) => generate(input, &metrics),
+        Ok(()) => generate(input, &metrics, &labels),
         Err(e) => with_fallback(e, fallback(input, &metrics)),
     }
 }
@@ -169,7 +169,14 @@ fn classify(ty: &syn::Type) -> Option<(Kind, bool, Option<syn::Type>, Slots)> {
     Some((kind, native, tags, slots))
 }
 
-fn parse(cx: &Ctxt, input: &DeriveInput) -> Vec<Metric> {
+/// A constant label of `#[metrics(labels(name = "value"))]`.
+struct ConstLabel {
+    name: String,
+    value: String,
+    span: Span,
+}
+
+fn parse(cx: &Ctxt, input: &DeriveInput) -> (Vec<Metric>, Vec<ConstLabel>) {
     misplaced(
         cx,
         &input.attrs,
@@ -178,7 +185,7 @@ fn parse(cx: &Ctxt, input: &DeriveInput) -> Vec<Metric> {
     );
     let Data::Struct(data) = &input.data else {
         cx.error_spanned_by(&input.ident, "`Metrics` can only be derived for a struct with named fields");
-        return Vec::new();
+        return (Vec::new(), Vec::new());
     };
     if !input.generics.params.is_empty() {
         cx.error_spanned_by(
@@ -187,12 +194,32 @@ fn parse(cx: &Ctxt, input: &DeriveInput) -> Vec<Metric> {
         );
     }
     let mut namespace: Option<Given<String>> = None;
+    let mut labels: Vec<ConstLabel> = Vec::new();
     for attr in input.attrs.iter().filter(|a| a.path().is_ident("metrics")) {
         let res = attr.parse_nested_meta(|meta| {
             match key_of(&meta).as_str() {
                 "namespace" => {
                     let s = lit_str(&meta)?;
                     set_once(cx, &mut namespace, "namespace", s.value(), s.span(), meta.path.span());
+                }
+                "labels" => {
+                    meta.parse_nested_meta(|label| {
+                        let name = key_of(&label);
+                        let span = label.path.span();
+                        let value = lit_str(&label)?;
+                        if let Err(msg) = metrics_rules::check_label_name(&name) {
+                            cx.error_at(span, format!("constant label `{name}`: {msg}"));
+                        } else if name == "le" || name == "quantile" {
+                            cx.error_at(span, format!("constant label `{name}` is reserved for histogram buckets and summary quantiles; rename it"));
+                        } else if labels.iter().any(|l| l.name == name) {
+                            cx.error_at(span, format!("constant label `{name}` is given twice"));
+                        } else if let Err(msg) = metrics_rules::check_label_value(&value.value()) {
+                            cx.error_at(value.span(), format!("constant label `{name}`: {msg}"));
+                        } else {
+                            labels.push(ConstLabel { name, value: value.value(), span });
+                        }
+                        Ok(())
+                    })?;
                 }
                 _ => unknown_key(cx, &meta, STRUCT_KEYS)?,
             }
@@ -216,7 +243,7 @@ fn parse(cx: &Ctxt, input: &DeriveInput) -> Vec<Metric> {
     });
     let Fields::Named(named) = &data.fields else {
         cx.error_spanned_by(&input.ident, "`Metrics` needs named fields: the field names are the metric names");
-        return Vec::new();
+        return (Vec::new(), labels);
     };
     let mut out = Vec::new();
     for field in &named.named {
@@ -225,7 +252,7 @@ fn parse(cx: &Ctxt, input: &DeriveInput) -> Vec<Metric> {
             out.push(m);
         }
     }
-    out
+    (out, labels)
 }
 
 #[derive(Default)]
@@ -651,7 +678,7 @@ fn check_collisions(cx: &Ctxt, metrics: &[Metric]) {
     }
 }
 
-fn generate(input: &DeriveInput, metrics: &[Metric]) -> TokenStream {
+fn generate(input: &DeriveInput, metrics: &[Metric], labels: &[ConstLabel]) -> TokenStream {
     let ident = &input.ident;
     let vis = &input.vis;
     let rt = quote!(::metrics_runtime);
@@ -785,6 +812,17 @@ fn generate(input: &DeriveInput, metrics: &[Metric]) -> TokenStream {
                 }
             }
         });
+        let label_checks = labels.iter().map(|l| {
+            let label = &l.name;
+            let msg = format!(
+                "constant label `{label}` is also a tag of metric `{name}`; rename the tag or the constant label"
+            );
+            quote_spanned! {l.span=>
+                if #rt::__private::contains(<#tags as #rt::TagSet>::NAMES, #label) {
+                    ::core::panic!(#msg);
+                }
+            }
+        });
         let dup_msg = format!("metric `{name}` has two tags with the same name");
         asserts.push(quote_spanned! {m.tags_span=>
             const _: () = {
@@ -797,9 +835,27 @@ fn generate(input: &DeriveInput, metrics: &[Metric]) -> TokenStream {
                     ::core::panic!(#dup_msg);
                 }
                 #reserved_check
+                #(#label_checks)*
             };
         });
     }
+
+    let with_labels = if labels.is_empty() {
+        quote!()
+    } else {
+        let names = labels.iter().map(|l| &l.name);
+        let values = labels.iter().map(|l| &l.value);
+        let text = labels
+            .iter()
+            .map(|l| format!("{}=\"{}\"", l.name, metrics_rules::escape_label_value(&l.value)))
+            .collect::<Vec<_>>()
+            .join(",");
+        quote! {
+            const LABELS: &[(&str, &str)] = &[#((#names, #values)),*];
+            let mut with_labels = #rt::__private::ConstLabelsVisitor::new(LABELS, #text, visitor);
+            let visitor: &mut dyn #rt::Visitor = &mut with_labels;
+        }
+    };
 
     quote! {
         const _: () = {
@@ -854,6 +910,7 @@ fn generate(input: &DeriveInput, metrics: &[Metric]) -> TokenStream {
                 }
 
                 fn visit(&self, visitor: &mut dyn #rt::Visitor) {
+                    #with_labels
                     #(#writes)*
                 }
 

@@ -546,6 +546,7 @@ mod aggregate;
 mod callback;
 mod cell;
 mod clock;
+mod const_labels;
 mod counter;
 mod desc;
 pub mod dynamic;

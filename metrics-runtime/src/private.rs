@@ -1,5 +1,6 @@
 //! Items used by the code that the derives generate. Not a public API: no semver guarantees.
 
+pub use crate::const_labels::ConstLabelsVisitor;
 pub use crate::read::{MetricDesc, MetricKind, PrefixTable};
 pub use crate::timer::{Outcome, Timer, ToOutcome};
 

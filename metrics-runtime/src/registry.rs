@@ -4,6 +4,7 @@ use std::collections::HashMap;
 use std::fmt;
 use std::sync::Arc;
 
+use crate::const_labels::{ConstLabelsVisitor, OwnedLabels};
 use crate::expose::{Format, JsonWriter, OpenMetricsWriter, PrometheusWriter};
 use crate::group::Metrics;
 use crate::read::{HistogramRead, MetricDesc, Series, SummaryRead, Visitor};
@@ -66,6 +67,8 @@ pub struct Registry {
     names: HashMap<String, (String, usize)>,
     /// The memory gauge, if exported (also registered as an entry).
     own_memory: Option<Arc<OwnMemory>>,
+    /// Labels added to every series ([`Registry::set_labels`]).
+    labels: OwnedLabels,
 }
 
 /// The library's own memory, as a metric.
@@ -122,6 +125,18 @@ pub enum RegistryError {
         /// The already registered metric that exposes it.
         existing: String,
     },
+    /// A constant label ([`Registry::set_labels`]) is not a valid label, or is given twice.
+    InvalidLabel {
+        /// What is wrong.
+        reason: String,
+    },
+    /// A constant label has the name of a label a registered metric already has.
+    LabelCollision {
+        /// The label.
+        label: String,
+        /// The metric that has a label of that name.
+        metric: String,
+    },
 }
 
 impl fmt::Display for RegistryError {
@@ -130,6 +145,11 @@ impl fmt::Display for RegistryError {
             RegistryError::DuplicateName { name, metric, existing } => write!(
                 f,
                 "metric `{metric}` exposes `{name}`, which registered metric `{existing}` already exposes; rename one of them or use another namespace"
+            ),
+            RegistryError::InvalidLabel { reason } => write!(f, "{reason}"),
+            RegistryError::LabelCollision { label, metric } => write!(
+                f,
+                "constant label `{label}` is also a label of metric `{metric}`; rename one of them"
             ),
         }
     }
@@ -216,6 +236,9 @@ impl Registry {
     }
 
     fn add(&mut self, entry: Entry) -> Result<(), RegistryError> {
+        if let Some((label, metric)) = collision(&self.labels, entry.get()) {
+            return Err(RegistryError::LabelCollision { label, metric });
+        }
         let index = self.entries.len();
         let mut new_names: Vec<(String, String)> = Vec::new();
         for d in entry.get().descriptors() {
@@ -234,6 +257,49 @@ impl Registry {
             self.names.insert(exposed, (metric, index));
         }
         self.entries.push(entry);
+        Ok(())
+    }
+
+    /// Sets labels added to every series of every registered struct, in every format the
+    /// registry writes and every push that reads it (`service`, `region`, `instance`...): the
+    /// run-time counterpart of `#[metrics(labels(..))]`. Set them once, before the registry is
+    /// shared (it takes `&mut self`); a later call replaces them. A series label of the same
+    /// name wins over a constant one.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use metrics_runtime::{Counter, Metrics, Registry, RegistryError};
+    ///
+    /// #[derive(Metrics)]
+    /// struct Jobs {
+    ///     /// Jobs run.
+    ///     jobs_total: Counter,
+    /// }
+    /// static JOBS: Jobs = Jobs::new();
+    ///
+    /// let mut registry = Registry::new();
+    /// registry.register(&JOBS).unwrap();
+    /// let region = std::env::var("REGION").unwrap_or_else(|_| "eu-west-1".into());
+    /// registry.set_labels(&[("service", "checkout"), ("region", &region)]).unwrap();
+    /// JOBS.jobs_total.inc();
+    /// assert!(registry.render_prometheus().contains("jobs_total{service=\"checkout\",region=\"eu-west-1\"} 1\n"));
+    /// assert!(matches!(registry.set_labels(&[("bad-name", "x")]), Err(RegistryError::InvalidLabel { .. })));
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// [`RegistryError::InvalidLabel`] for a name or value the formats cannot carry (or `le`,
+    /// `quantile`), or a name given twice; [`RegistryError::LabelCollision`] when a registered
+    /// metric has a label of the same name.
+    pub fn set_labels(&mut self, labels: &[(&str, &str)]) -> Result<(), RegistryError> {
+        let labels = OwnedLabels::new(labels).map_err(|reason| RegistryError::InvalidLabel { reason })?;
+        for entry in &self.entries {
+            if let Some((label, metric)) = collision(&labels, entry.get()) {
+                return Err(RegistryError::LabelCollision { label, metric });
+            }
+        }
+        self.labels = labels;
         Ok(())
     }
 
@@ -441,6 +507,15 @@ impl Registry {
     /// assert_eq!(count.0, 1);
     /// ```
     pub fn visit(&self, visitor: &mut dyn Visitor) {
+        if !self.labels.pairs.is_empty() {
+            let pairs: Vec<(&str, &str)> = self.labels.pairs.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+            let mut with = ConstLabelsVisitor::new(&pairs, &self.labels.text, visitor);
+            return self.visit_entries(&mut with);
+        }
+        self.visit_entries(visitor);
+    }
+
+    fn visit_entries(&self, visitor: &mut dyn Visitor) {
         for entry in &self.entries {
             match (&self.own_memory, entry) {
                 (Some(own), Entry::Shared(m)) if std::ptr::addr_eq(Arc::as_ptr(m), Arc::as_ptr(own)) => {
@@ -636,4 +711,52 @@ impl Visitor for GaugeValue<'_> {
     fn end_metric(&mut self, m: &MetricDesc<'_>) {
         self.inner.end_metric(m);
     }
+}
+
+/// The first label of `labels` that a series of `metrics` has too, and its metric.
+fn collision(labels: &OwnedLabels, metrics: &dyn Metrics) -> Option<(String, String)> {
+    if labels.pairs.is_empty() {
+        return None;
+    }
+    struct Find<'a> {
+        labels: &'a OwnedLabels,
+        found: Option<(String, String)>,
+    }
+    impl Find<'_> {
+        fn check(&mut self, metric: &MetricDesc<'_>, series: &Series<'_>) {
+            if self.found.is_some() {
+                return;
+            }
+            let mut hit = None;
+            series.labels.pairs(&mut |k, _| {
+                if hit.is_none() && self.labels.pairs.iter().any(|(n, _)| n == k) {
+                    hit = Some(k.to_owned());
+                }
+            });
+            self.found = hit.map(|label| (label, metric.name.to_owned()));
+        }
+    }
+    impl Visitor for Find<'_> {
+        fn counter(&mut self, m: &MetricDesc<'_>, s: Series<'_>, _: u64) {
+            self.check(m, &s);
+        }
+        fn gauge(&mut self, m: &MetricDesc<'_>, s: Series<'_>, _: f64) {
+            self.check(m, &s);
+        }
+        fn info(&mut self, m: &MetricDesc<'_>, s: Series<'_>) {
+            self.check(m, &s);
+        }
+        fn histogram(&mut self, m: &MetricDesc<'_>, s: Series<'_>, _: &crate::read::HistogramRead<'_>) {
+            self.check(m, &s);
+        }
+        fn native_histogram(&mut self, m: &MetricDesc<'_>, s: Series<'_>, _: &crate::NativeRead) {
+            self.check(m, &s);
+        }
+        fn summary(&mut self, m: &MetricDesc<'_>, s: Series<'_>, _: &crate::read::SummaryRead<'_>) {
+            self.check(m, &s);
+        }
+    }
+    let mut find = Find { labels, found: None };
+    metrics.visit(&mut find);
+    find.found
 }
