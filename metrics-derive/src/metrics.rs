@@ -136,13 +136,25 @@ fn classify(ty: &syn::Type) -> Option<(Kind, bool, Option<syn::Type>, Slots)> {
     // A `ShardedCounter` is exposed as a counter.
     let kind = match last.ident.to_string().as_str() {
         "Counter" | "ShardedCounter" | "CallbackCounter" => Kind::Counter,
-        "Gauge" | "CallbackGauge" => Kind::Gauge,
+        // A `WindowedCounter` is exposed as a gauge of its rate over its window.
+        "Gauge" | "CallbackGauge" | "WindowedCounter" => Kind::Gauge,
         "Histogram" | "NativeHistogram" => Kind::Histogram,
-        "Summary" => Kind::Summary,
+        // A `WindowedHistogram` is exposed as a summary of its window's quantiles.
+        "Summary" | "WindowedHistogram" => Kind::Summary,
         "Info" => Kind::Info,
         _ => return None,
     };
     let native = last.ident == "NativeHistogram";
+    if last.ident == "WindowedCounter" || last.ident == "WindowedHistogram" {
+        // No tags: the const parameters (intervals, bucket slots) only.
+        return match &last.arguments {
+            PathArguments::None => Some((kind, false, None, Slots::Default)),
+            PathArguments::AngleBracketed(args) if args.args.iter().all(|a| matches!(a, GenericArgument::Const(_))) => {
+                Some((kind, false, None, Slots::Default))
+            }
+            _ => None,
+        };
+    }
     let mut tags = None;
     let mut slots = Slots::Default;
     if let PathArguments::AngleBracketed(args) = &last.arguments {
@@ -366,7 +378,7 @@ fn parse_field(cx: &Ctxt, field: &syn::Field, namespace: Option<&str>) -> Option
     let Some((kind, native, tags, slots)) = classify(metric_ty) else {
         cx.error_spanned_by(
             &field.ty,
-            "unsupported field type; a metrics struct holds only `Counter<T>`, `ShardedCounter<T>`, `CallbackCounter<T>`, `Gauge<T>`, `CallbackGauge<T>`, `Histogram<T>`, `NativeHistogram<T>`, `Summary<T>` (T a tag set, `()` by default) or `Info`",
+            "unsupported field type; a metrics struct holds only `Counter<T>`, `ShardedCounter<T>`, `CallbackCounter<T>`, `Gauge<T>`, `CallbackGauge<T>`, `Histogram<T>`, `NativeHistogram<T>`, `Summary<T>` (T a tag set, `()` by default), `WindowedCounter<N>`, `WindowedHistogram<N, B>` or `Info`",
         );
         return None;
     };
@@ -447,7 +459,10 @@ fn parse_field(cx: &Ctxt, field: &syn::Field, namespace: Option<&str>) -> Option
     };
     let buckets_apply = applies(attrs.buckets.as_ref().map(|b| b.span), "buckets", Kind::Histogram);
     let quantiles_apply = applies(attrs.quantiles.as_ref().map(|b| b.span), "quantiles", Kind::Summary);
-    applies(attrs.window_secs.as_ref().map(|b| b.span), "window_secs", Kind::Summary);
+    let windowed_counter = type_name(metric_ty) == "WindowedCounter";
+    if !windowed_counter {
+        applies(attrs.window_secs.as_ref().map(|b| b.span), "window_secs", Kind::Summary);
+    }
 
     // Native histogram settings.
     for (given, key) in [
@@ -729,6 +744,10 @@ fn generate(input: &DeriveInput, metrics: &[Metric], labels: &[ConstLabel]) -> T
                     <#ty>::with_config(&#cfg)
                 })
             }
+            _ if type_name(ty) == "WindowedCounter" => {
+                let w = m.window_secs;
+                quote!(<#ty>::with_window_secs(#w))
+            }
             _ => quote!(<#ty>::new()),
         };
         let init = if m.exemplars_of.is_some() { quote!(#rt::exemplar::Exemplars::new(#init)) } else { init };
@@ -949,7 +968,11 @@ fn fallback(input: &DeriveInput, metrics: &[Metric]) -> TokenStream {
                 Some(inner) => quote!(#field: #rt::exemplar::Exemplars::new(<#inner>::new())),
                 None => {
                     let ty = &m.ty;
-                    quote!(#field: <#ty>::new())
+                    match type_name(ty).as_str() {
+                        "WindowedCounter" => quote!(#field: <#ty>::with_window_secs(60)),
+                        "WindowedHistogram" => quote!(#field: <#ty>::with_config(&#rt::SummaryConfig::DEFAULT)),
+                        _ => quote!(#field: <#ty>::new()),
+                    }
                 }
             }
         });

@@ -223,6 +223,35 @@ pub struct WindowedCounter<const N: usize = 60, C: Clock = MonotonicClock> {
 }
 
 impl<const N: usize> WindowedCounter<N, MonotonicClock> {
+    /// A `#[derive(Metrics)]` field: a window of `window_secs` seconds in `N` intervals,
+    /// exposed as a gauge of its rate per second over the window. The derive calls it with
+    /// the field's `window_secs` (60 by default).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use metrics_runtime::window::WindowedCounter;
+    /// use metrics_runtime::Metrics;
+    ///
+    /// #[derive(Metrics)]
+    /// #[metrics(namespace = "api")]
+    /// struct Api {
+    ///     /// Requests per second over the last 10 seconds.
+    ///     #[metric(window_secs = 10)]
+    ///     requests_per_second: WindowedCounter<10>,
+    /// }
+    /// static API: Api = Api::new();
+    /// API.requests_per_second.add(50);
+    /// let text = API.render_prometheus();
+    /// assert!(text.contains("# TYPE api_requests_per_second gauge\n"));
+    /// assert!(text.contains("api_requests_per_second 5.0\n"), "{text}"); // 50 over 10 s
+    /// ```
+    pub const fn with_window_secs(window_secs: u64) -> Self {
+        let secs = if window_secs == 0 { 1 } else { window_secs };
+        let millis = secs * 1000 / N as u64;
+        Self::new(Duration::from_millis(if millis == 0 { 1 } else { millis }))
+    }
+
     /// A counter with `N` intervals of length `interval`, on the [`MonotonicClock`].
     ///
     /// # Panics
@@ -407,6 +436,18 @@ impl<const N: usize, C: Clock> WindowedCounter<N, C> {
     }
 }
 
+impl<const N: usize, C: Clock> WindowedCounter<N, C> {
+    /// Hands the rate per second over the whole window to `visitor` as one gauge sample (what
+    /// the derived [`Metrics::visit`](crate::Metrics::visit) does for this field).
+    pub fn visit(&self, desc: &crate::MetricDesc<'_>, visitor: &mut dyn crate::Visitor) {
+        let labels = crate::read::StaticLabels::<()>::new(0);
+        visitor.begin_metric(desc);
+        let series = crate::Series { index: 0, labels: &labels, created: crate::read::process_start_time() };
+        visitor.gauge(desc, series, self.rate_per_sec(self.span()));
+        visitor.end_metric(desc);
+    }
+}
+
 impl<const N: usize, C: Clock> fmt::Debug for WindowedCounter<N, C> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("WindowedCounter")
@@ -442,7 +483,7 @@ impl<const B: usize> HistogramSlot<B> {
 /// `+Inf`; NaN and infinite values are not recorded and are counted in
 /// [`WindowedHistogram::invalid`]. See the [`WindowedCounter`](WindowedCounter#windows) for the window rules, clock
 /// jumps and concurrency. Memory: `N * (B + 2) * 8` bytes inline (`N = 60`, `B = 16`:
-/// 8.4 KiB), never more.
+/// 8.4 KiB) and a few words, never more.
 ///
 /// # Examples
 ///
@@ -477,6 +518,13 @@ pub struct WindowedHistogram<
     invalid: AtomicU64,
     slots: [HistogramSlot<B>; N],
     clock: C,
+    /// Values recorded since start, and their sum (f64 bits): a derived field's `_count` and
+    /// `_sum`, which must only grow.
+    total: AtomicU64,
+    total_sum: AtomicU64,
+    /// The quantiles a derived field exports, with their label texts.
+    quantiles: &'static [f64],
+    quantile_labels: &'static [&'static str],
 }
 
 impl<const N: usize, const B: usize> WindowedHistogram<N, B, MonotonicClock> {
@@ -523,6 +571,48 @@ impl<const N: usize, const B: usize> WindowedHistogram<N, B, MonotonicClock> {
     pub const fn with_bounds(bounds: &'static [f64], interval: Duration) -> Self {
         Self::with_clock(bounds, interval, MonotonicClock)
     }
+
+    /// A `#[derive(Metrics)]` field, exposed as a summary: the configured quantiles over a
+    /// window of `config.window_secs` (in `N` intervals), with `_count` and `_sum` since start;
+    /// the default buckets. The derive calls it with the field's `quantiles` and
+    /// `window_secs`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use metrics_runtime::window::WindowedHistogram;
+    /// use metrics_runtime::Metrics;
+    ///
+    /// #[derive(Metrics)]
+    /// #[metrics(namespace = "api")]
+    /// struct Api {
+    ///     /// Request latency quantiles over the last minute.
+    ///     #[metric(unit = "seconds", quantiles = [0.5, 0.99], window_secs = 60)]
+    ///     latency_seconds: WindowedHistogram,
+    /// }
+    /// static API: Api = Api::new();
+    /// for _ in 0..99 {
+    ///     API.latency_seconds.record(0.004);
+    /// }
+    /// API.latency_seconds.record(0.8);
+    /// let text = API.render_prometheus();
+    /// assert!(text.contains("# TYPE api_latency_seconds summary\n"));
+    /// // Within the bucket that holds it (here the first, up to 5 ms).
+    /// assert!(text.contains("api_latency_seconds{quantile=\"0.99\"} 0.005\n"), "{text}");
+    /// assert!(text.contains("api_latency_seconds_count 100\n"));
+    /// ```
+    pub const fn with_config(config: &'static crate::SummaryConfig) -> Self {
+        let secs = if config.window_secs == 0 { 1 } else { config.window_secs };
+        let millis = secs * 1000 / N as u64;
+        let mut h = Self::with_clock(
+            DEFAULT_BUCKETS,
+            Duration::from_millis(if millis == 0 { 1 } else { millis }),
+            MonotonicClock,
+        );
+        h.quantiles = config.quantiles;
+        h.quantile_labels = config.quantile_labels;
+        h
+    }
 }
 
 impl<const N: usize, const B: usize, C: Clock> WindowedHistogram<N, B, C> {
@@ -560,6 +650,10 @@ impl<const N: usize, const B: usize, C: Clock> WindowedHistogram<N, B, C> {
             invalid: AtomicU64::new(0),
             slots: [const { HistogramSlot::INIT }; N],
             clock,
+            total: AtomicU64::new(0),
+            total_sum: AtomicU64::new(0),
+            quantiles: &[],
+            quantile_labels: &[],
         }
     }
 
@@ -596,6 +690,8 @@ impl<const N: usize, const B: usize, C: Clock> WindowedHistogram<N, B, C> {
         slot.epoch.enter(now, || slot.reset());
         slot.counts[i].fetch_add(1, Ordering::Relaxed);
         atomic_f64_add(&slot.sum, value);
+        self.total.fetch_add(1, Ordering::Relaxed);
+        atomic_f64_add(&self.total_sum, value);
     }
 
     /// Per-bucket counts and the sum over `window`, without allocating.
@@ -785,6 +881,37 @@ impl<const N: usize, const B: usize, C: Clock> WindowedHistogram<N, B, C> {
     /// ```
     pub fn span(&self) -> Duration {
         Duration::from_millis(self.timeline.interval_ms * N as u64)
+    }
+}
+
+impl<const N: usize, const B: usize, C: Clock> WindowedHistogram<N, B, C> {
+    /// Hands the configured quantiles over the whole window (NaN when it is empty), with the
+    /// count and sum since start, to `visitor` as one summary (what the derived
+    /// [`Metrics::visit`](crate::Metrics::visit) does for this field).
+    pub fn visit(&self, desc: &crate::MetricDesc<'_>, visitor: &mut dyn crate::Visitor) {
+        let span = self.span();
+        let mut values = [f64::NAN; 16];
+        let n = self.quantiles.len().min(values.len());
+        for (v, q) in values.iter_mut().zip(&self.quantiles[..n]) {
+            *v = self.percentile(*q, span).unwrap_or(f64::NAN);
+        }
+        let read = crate::SummaryRead {
+            quantiles: &self.quantiles[..n],
+            labels: &self.quantile_labels[..n.min(self.quantile_labels.len())],
+            values: &values[..n],
+            count: self.total.load(Ordering::Relaxed),
+            sum: f64::from_bits(self.total_sum.load(Ordering::Relaxed)),
+        };
+        let labels = crate::read::StaticLabels::<()>::new(0);
+        visitor.begin_metric(desc);
+        let series = crate::Series { index: 0, labels: &labels, created: crate::read::process_start_time() };
+        visitor.summary(desc, series, &read);
+        visitor.end_metric(desc);
+    }
+
+    /// Heap memory: none (for the derive's memory accounting).
+    pub fn heap_bytes(&self) -> usize {
+        0
     }
 }
 

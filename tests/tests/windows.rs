@@ -417,5 +417,43 @@ fn bounded_memory_and_thread_safety() {
     send_sync::<MonotonicClock>();
     // Inline and fixed: 16 bytes per slot for counters, (B + 2) * 8 for histograms.
     assert!(std::mem::size_of::<WindowedCounter>() <= 60 * 16 + 32);
-    assert!(std::mem::size_of::<WindowedHistogram>() <= 60 * 18 * 8 + 64);
+    // The ring, and a few words (the clock, the totals, the exported quantiles).
+    assert!(std::mem::size_of::<WindowedHistogram>() <= 60 * 18 * 8 + 128);
+}
+
+/// Windowed fields of a derived struct are exported: a `WindowedCounter` as a gauge of its rate
+/// over its window, a `WindowedHistogram` as a summary of its window's quantiles with `_count`
+/// and `_sum` since start; promtool and the strict OpenMetrics parser accept them.
+#[test]
+fn windowed_fields_of_a_derived_struct_are_exported() {
+    use metrics_runtime::window::{WindowedCounter, WindowedHistogram};
+    use metrics_runtime::Metrics;
+
+    #[derive(Metrics)]
+    #[metrics(namespace = "edge")]
+    struct Edge {
+        /// Requests per second over the last 30 seconds.
+        #[metric(window_secs = 30)]
+        requests_per_second: WindowedCounter<30>,
+        /// Request latency over the last minute.
+        #[metric(unit = "seconds", quantiles = [0.5, 0.9], window_secs = 60)]
+        latency_seconds: WindowedHistogram,
+    }
+    static EDGE: Edge = Edge::new();
+    EDGE.requests_per_second.add(300);
+    for i in 0..100 {
+        EDGE.latency_seconds.record(if i < 90 { 0.02 } else { 2.0 });
+    }
+    let text = EDGE.render_prometheus();
+    tests::promtool_check(&text).expect("promtool accepts windowed fields");
+    assert!(text.contains("edge_requests_per_second 10.0\n"), "{text}");
+    assert!(text.contains("edge_latency_seconds_count 100\n"), "{text}");
+    let om = EDGE.render_openmetrics();
+    let samples = tests::parse_openmetrics_strict(&om);
+    let p90 = samples
+        .iter()
+        .find(|s| s["name"] == "edge_latency_seconds" && s["labels"]["quantile"] == "0.9")
+        .and_then(|s| s["value"].as_f64())
+        .unwrap_or_else(|| panic!("{om}"));
+    assert!(p90 <= 0.025, "p90 within the bucket of 0.02: {p90}");
 }
