@@ -27,7 +27,7 @@ use benches::{counter_values, rotating, threads, value_sequence, BOUNDS, VALUE_M
 use criterion::{criterion_group, criterion_main, Criterion};
 use metrics_exporter_prometheus::{Matcher, NativeHistogramConfig, PrometheusBuilder};
 use metrics_runtime::expose::ProtobufWriter;
-use metrics_runtime::{Metrics, Tag, TagSet};
+use metrics_runtime::{Metrics, TagSet};
 use prometheus_client::encoding::EncodeLabelSet;
 use support::ours::{PeerMetrics, RenderMetrics};
 use support::Route;
@@ -157,16 +157,7 @@ fn render_protobuf_1000(c: &mut Criterion) {
         })
     });
 
-    let registry = prometheus::Registry::new();
-    let vec = prometheus::IntCounterVec::new(
-        prometheus::Opts::new("bench_requests_total", "Requests served, by handler and status code."),
-        &["handler", "code"],
-    )
-    .expect("valid names");
-    registry.register(Box::new(vec.clone())).expect("registered once");
-    for (r, &v) in routes.iter().zip(&values) {
-        vec.with_label_values(&[r.handler.as_str(), r.code.as_str()]).inc_by(v);
-    }
+    let registry = support::prometheus_render_registry(&routes, &values);
     buf.clear();
     prometheus::Encoder::encode(&prometheus::ProtobufEncoder::new(), &registry.gather(), &mut buf).expect("encode");
     // The same family, within the size of the created timestamps ours adds per series.

@@ -490,16 +490,7 @@ fn render_1000(c: &mut Criterion) {
 
     // prometheus: `Registry::gather` (a snapshot into its protobuf-shaped structs, sorted)
     // then `TextEncoder::encode` into a reused `Vec`; both are what a scrape runs.
-    let registry = prometheus::Registry::new();
-    let vec = prometheus::IntCounterVec::new(
-        prometheus::Opts::new("bench_requests_total", RENDER_HELP),
-        &["handler", "code"],
-    )
-    .expect("valid names");
-    registry.register(Box::new(vec.clone())).expect("registered once");
-    for (r, &v) in routes.iter().zip(&values) {
-        vec.with_label_values(&[r.handler.as_str(), r.code.as_str()]).inc_by(v);
-    }
+    let registry = support::prometheus_render_registry(&routes, &values);
     let text = prometheus::TextEncoder::new().encode_to_string(&registry.gather()).expect("valid families");
     check_render("prometheus", &text, &values);
     g.bench_function("prometheus", |b| {

@@ -158,16 +158,7 @@ fn push_encode(c: &mut Criterion) {
             black_box(text.as_bytes().to_vec())
         })
     });
-    let registry = prometheus::Registry::new();
-    let vec = prometheus::IntCounterVec::new(
-        prometheus::Opts::new("bench_requests_total", "Requests served, by handler and status code."),
-        &["handler", "code"],
-    )
-    .expect("valid names");
-    registry.register(Box::new(vec.clone())).expect("registered once");
-    for (r, &v) in routes.iter().zip(&values) {
-        vec.with_label_values(&[r.handler.as_str(), r.code.as_str()]).inc_by(v);
-    }
+    let registry = support::prometheus_render_registry(&routes, &values);
     let mut buf = Vec::with_capacity(1 << 16);
     g.bench_function("pushgateway_text/prometheus", |b| {
         b.iter(|| {

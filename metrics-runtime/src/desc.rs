@@ -154,3 +154,25 @@ impl PrefixTable {
         self.text.get(start..end)
     }
 }
+
+/// The descriptor of a metric whose HELP needs no escaping in any format and whose series
+/// have no pre-rendered prefixes (the hand-written collectors: process, tokio).
+pub(crate) const fn plain_desc(
+    name: &'static str,
+    family: &'static str,
+    kind: MetricKind,
+    help: &'static str,
+    unit: &'static str,
+) -> MetricDesc<'static> {
+    MetricDesc {
+        name,
+        family,
+        kind,
+        help,
+        help_text: help,
+        help_om: help,
+        help_json: help,
+        unit,
+        prefixes: &PrefixTable::EMPTY,
+    }
+}

@@ -1,7 +1,8 @@
 //! Process metrics with the Prometheus Go client's names and meanings, read from `/proc` at
 //! scrape time (feature `process`, Linux): nothing runs between scrapes.
 
-use crate::desc::{MetricDesc, MetricKind, PrefixTable};
+use crate::desc::plain_desc as desc;
+use crate::desc::{MetricDesc, MetricKind};
 use crate::group::Metrics;
 use crate::read::{process_start_time, Series, StaticLabels, Visitor};
 
@@ -30,27 +31,6 @@ use crate::read::{process_start_time, Series, StaticLabels, Visitor};
 /// ```
 #[derive(Debug, Clone, Copy, Default)]
 pub struct ProcessMetrics;
-
-const fn desc(
-    name: &'static str,
-    family: &'static str,
-    kind: MetricKind,
-    help: &'static str,
-    unit: &'static str,
-) -> MetricDesc<'static> {
-    // The HELP texts below need no escaping in any format.
-    MetricDesc {
-        name,
-        family,
-        kind,
-        help,
-        help_text: help,
-        help_om: help,
-        help_json: help,
-        unit,
-        prefixes: &PrefixTable::EMPTY,
-    }
-}
 
 static DESCRIPTORS: [MetricDesc<'static>; 7] = [
     desc(

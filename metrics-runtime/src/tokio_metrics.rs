@@ -30,7 +30,8 @@
 
 use tokio::runtime::Handle;
 
-use crate::desc::{MetricDesc, MetricKind, PrefixTable};
+use crate::desc::plain_desc as desc;
+use crate::desc::{MetricDesc, MetricKind};
 use crate::group::Metrics;
 use crate::read::{process_start_time, Labels, Series, StaticLabels, Visitor};
 
@@ -44,27 +45,6 @@ impl TokioMetrics {
     /// The metrics of the runtime behind `handle` (`Handle::current()` inside it).
     pub fn new(handle: Handle) -> Self {
         Self { handle }
-    }
-}
-
-const fn desc(
-    name: &'static str,
-    family: &'static str,
-    kind: MetricKind,
-    help: &'static str,
-    unit: &'static str,
-) -> MetricDesc<'static> {
-    // The HELP texts below need no escaping in any format.
-    MetricDesc {
-        name,
-        family,
-        kind,
-        help,
-        help_text: help,
-        help_om: help,
-        help_json: help,
-        unit,
-        prefixes: &PrefixTable::EMPTY,
     }
 }
 

@@ -185,15 +185,9 @@ impl PrometheusServer {
 
     /// Waits until `/-/ready` answers 200.
     pub fn wait_ready(&self, timeout: std::time::Duration) {
-        let deadline = std::time::Instant::now() + timeout;
-        while std::time::Instant::now() < deadline {
-            let ready = ureq::get(&format!("{}/-/ready", self.url)).timeout(std::time::Duration::from_secs(2)).call();
-            if ready.is_ok_and(|r| r.status() == 200) {
-                return;
-            }
-            std::thread::sleep(std::time::Duration::from_millis(100));
+        if !wait_http_ready(&self.url, timeout) {
+            panic!("prometheus not ready after {timeout:?}\nlog: {}", self.log());
         }
-        panic!("prometheus not ready after {timeout:?}\nlog: {}", self.log());
     }
 
     /// GETs `path` (with query pairs) from the server's HTTP API and parses the JSON answer.
@@ -254,6 +248,20 @@ impl Drop for PrometheusServer {
     }
 }
 
+/// Whether `base/-/ready` answered 200 within `timeout` (the Prometheus server's and the
+/// Pushgateway's readiness endpoint).
+fn wait_http_ready(base: &str, timeout: std::time::Duration) -> bool {
+    let deadline = std::time::Instant::now() + timeout;
+    while std::time::Instant::now() < deadline {
+        let ready = ureq::get(&format!("{base}/-/ready")).timeout(std::time::Duration::from_secs(2)).call();
+        if ready.is_ok_and(|r| r.status() == 200) {
+            return true;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    false
+}
+
 /// A Pushgateway (`prometheus-pushgateway`, the Debian package) started for one test on
 /// 127.0.0.1 without persistence; killed on drop.
 pub struct Pushgateway {
@@ -274,16 +282,11 @@ impl Pushgateway {
             .spawn()
             .expect("start the pushgateway");
         let gateway = Self { child, url: format!("http://127.0.0.1:{port}") };
-        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
-        while std::time::Instant::now() < deadline {
-            let ready =
-                ureq::get(&format!("{}/-/ready", gateway.url)).timeout(std::time::Duration::from_secs(2)).call();
-            if ready.is_ok_and(|r| r.status() == 200) {
-                return gateway;
-            }
-            std::thread::sleep(std::time::Duration::from_millis(100));
-        }
-        panic!("the pushgateway is not ready after 30 s");
+        assert!(
+            wait_http_ready(&gateway.url, std::time::Duration::from_secs(30)),
+            "the pushgateway is not ready after 30 s"
+        );
+        gateway
     }
 
     /// What it exposes at `/metrics` (Prometheus text).

@@ -15,6 +15,20 @@ fn value(text: &str, series: &str) -> f64 {
         .unwrap_or_else(|| panic!("no {series} in\n{text}"))
 }
 
+/// Waits (at most 5 s) until `series` reads `want`: a task that ended leaves the count a moment
+/// after its `JoinHandle` resolves.
+fn eventually(registry: &Registry, series: &str, want: f64) -> String {
+    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    loop {
+        let text = registry.render_prometheus();
+        if value(&text, series) == want || std::time::Instant::now() > deadline {
+            assert_eq!(value(&text, series), want, "{series}");
+            return text;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
 #[test]
 fn tokio_metrics_follow_the_runtime() {
     let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
@@ -51,8 +65,7 @@ fn tokio_metrics_follow_the_runtime() {
     for w in work {
         runtime.block_on(w).unwrap();
     }
-    let during = registry.render_prometheus();
-    assert_eq!(value(&during, "tokio_alive_tasks"), 50.0);
+    let during = eventually(&registry, "tokio_alive_tasks", 50.0);
     let busy: f64 = (0..2).map(|w| value(&during, &format!("tokio_worker_busy_seconds_total{{worker=\"{w}\"}}"))).sum();
     assert!(busy >= 0.3, "4 x 100 ms of work on 2 workers: {busy} s busy");
     let parks: f64 = (0..2).map(|w| value(&during, &format!("tokio_worker_parks_total{{worker=\"{w}\"}}"))).sum();
@@ -62,8 +75,7 @@ fn tokio_metrics_follow_the_runtime() {
     for t in tasks {
         runtime.block_on(t).unwrap();
     }
-    let after = registry.render_prometheus();
-    assert_eq!(value(&after, "tokio_alive_tasks"), 0.0);
+    let after = eventually(&registry, "tokio_alive_tasks", 0.0);
 
     promtool_check(&after).expect("promtool accepts the tokio metrics");
     let om = registry.render_openmetrics();

@@ -93,6 +93,22 @@ pub(crate) struct Route {
 }
 
 /// Our schemas.
+/// rust-prometheus holding the 1000-series family of `render_1000` (handler x code), with
+/// `values` in `Route` index order.
+pub(crate) fn prometheus_render_registry(routes: &[Route], values: &[u64]) -> prometheus::Registry {
+    let registry = prometheus::Registry::new();
+    let vec = prometheus::IntCounterVec::new(
+        prometheus::Opts::new("bench_requests_total", "Requests served, by handler and status code."),
+        &["handler", "code"],
+    )
+    .expect("valid names");
+    registry.register(Box::new(vec.clone())).expect("registered once");
+    for (r, &v) in routes.iter().zip(values) {
+        vec.with_label_values(&[r.handler.as_str(), r.code.as_str()]).inc_by(v);
+    }
+    registry
+}
+
 pub(crate) mod ours {
     use super::{Http, Route};
     use metrics_runtime::exemplar::Exemplars;
