@@ -149,6 +149,100 @@ pub struct ServerConfig {
     pub max_header_bytes: usize,
     /// How long graceful shutdown waits for in-flight requests. Default 5 s.
     pub shutdown_timeout: Duration,
+    /// Who may scrape: `None` (the default) serves anyone who can connect; with [`Auth`],
+    /// a request for the metrics path without the right `Authorization` header gets `401`
+    /// with `WWW-Authenticate`, and nothing is rendered for it.
+    pub auth: Option<Auth>,
+}
+
+/// The credentials a scraper must send (`ServerConfig::auth`), compared in constant time
+/// (`subtle`): what Prometheus' `authorization` (bearer) and `basic_auth` scrape settings send.
+/// Over plain HTTP they travel in clear text: beyond a trusted network, put TLS in front.
+///
+/// # Examples
+///
+/// ```
+/// use metrics_runtime::http::{Auth, ServerConfig};
+///
+/// let config = ServerConfig { auth: Some(Auth::Bearer("s3cret".into())), ..ServerConfig::default() };
+/// assert_eq!(format!("{:?}", config.auth), "Some(Bearer(\"..\"))"); // never printed
+/// let basic = Auth::Basic { username: "prometheus".into(), password: "pw".into() };
+/// assert_eq!(format!("{basic:?}"), "Basic { username: \"prometheus\", password: \"..\" }");
+/// ```
+#[derive(Clone, PartialEq, Eq)]
+pub enum Auth {
+    /// `Authorization: Bearer <token>`.
+    Bearer(String),
+    /// `Authorization: Basic base64(<username>:<password>)`.
+    Basic {
+        /// The user name.
+        username: String,
+        /// The password.
+        password: String,
+    },
+}
+
+impl std::fmt::Debug for Auth {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Auth::Bearer(_) => f.debug_tuple("Bearer").field(&"..").finish(),
+            Auth::Basic { username, .. } => {
+                f.debug_struct("Basic").field("username", username).field("password", &"..").finish()
+            }
+        }
+    }
+}
+
+/// What an `Authorization` header must say: its scheme and credentials.
+#[derive(Clone)]
+struct Expected {
+    scheme: &'static str,
+    credentials: Vec<u8>,
+    challenge: HeaderValue,
+}
+
+impl std::fmt::Debug for Expected {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Expected").field("scheme", &self.scheme).finish_non_exhaustive()
+    }
+}
+
+impl Expected {
+    fn new(auth: &Auth) -> Self {
+        use base64::Engine as _;
+        match auth {
+            Auth::Bearer(token) => Self {
+                scheme: "bearer",
+                credentials: token.as_bytes().to_vec(),
+                challenge: HeaderValue::from_static("Bearer realm=\"metrics\""),
+            },
+            Auth::Basic { username, password } => Self {
+                scheme: "basic",
+                credentials: base64::engine::general_purpose::STANDARD
+                    .encode(format!("{username}:{password}"))
+                    .into_bytes(),
+                challenge: HeaderValue::from_static("Basic realm=\"metrics\", charset=\"UTF-8\""),
+            },
+        }
+    }
+
+    /// Whether the request carries the credentials: the scheme case-insensitively, the
+    /// credentials compared in constant time.
+    fn allows(&self, headers: &HeaderMap) -> bool {
+        use subtle::ConstantTimeEq as _;
+        let Some(value) = headers.get(header::AUTHORIZATION) else { return false };
+        let value = value.as_bytes();
+        let Some(space) = value.iter().position(|b| *b == b' ') else { return false };
+        let (scheme, rest) = value.split_at(space);
+        let given = rest.trim_ascii();
+        scheme.eq_ignore_ascii_case(self.scheme.as_bytes()) && bool::from(given.ct_eq(&self.credentials))
+    }
+
+    fn refuse(&self) -> Response<Full<Bytes>> {
+        let mut response = plain(StatusCode::UNAUTHORIZED, "unauthorized; send the configured credentials\n");
+        response.headers_mut().insert(header::WWW_AUTHENTICATE, self.challenge.clone());
+        response
+    }
 }
 
 impl Default for ServerConfig {
@@ -167,6 +261,7 @@ impl Default for ServerConfig {
             maintenance_interval: Duration::from_secs(60),
             max_header_bytes: 8 * 1024,
             shutdown_timeout: Duration::from_secs(5),
+            auth: None,
         }
     }
 }
@@ -390,6 +485,7 @@ struct Stats {
     evicted: AtomicU64,
     refused: AtomicU64,
     renders: AtomicU64,
+    unauthorized: AtomicU64,
 }
 
 /// What a running server has done so far; see [`ServerHandle::stats`].
@@ -424,6 +520,8 @@ pub struct ServerStats {
     pub refused: u64,
     /// Renders of the exposition (each shared by the requests that waited for it).
     pub renders: u64,
+    /// Requests for the metrics path refused with `401` (wrong or missing credentials).
+    pub unauthorized: u64,
 }
 
 /// A running server started by [`serve`].
@@ -506,6 +604,7 @@ impl ServerHandle {
             evicted: s.evicted.load(Relaxed),
             refused: s.refused.load(Relaxed),
             renders: s.renders.load(Relaxed),
+            unauthorized: s.unauthorized.load(Relaxed),
         }
     }
 
@@ -690,6 +789,7 @@ struct Limits {
     path: Arc<str>,
     max_requests: u64,
     max_age: Duration,
+    auth: Option<Expected>,
 }
 
 async fn answer(
@@ -702,7 +802,18 @@ async fn answer(
     let n = state.requests.fetch_add(1, Relaxed) + 1;
     let age = state.opened.elapsed();
     state.last_active_ms.store(age.as_millis().max(1) as u64, Relaxed);
-    let mut response = match route(&limits.path, &request) {
+    let refused = match &limits.auth {
+        Some(expected) if request.uri().path() == &*limits.path && !expected.allows(request.headers()) => {
+            stats.unauthorized.fetch_add(1, Relaxed);
+            Some(expected.refuse())
+        }
+        _ => None,
+    };
+    let routed = match refused {
+        Some(response) => Err(response),
+        None => route(&limits.path, &request),
+    };
+    let mut response = match routed {
         Err(response) => response,
         Ok((variant, true)) => metrics_response(variant, Bytes::new()),
         Ok((variant, false)) => {
@@ -744,6 +855,7 @@ async fn accept_loop(
         path: Arc::from(config.path.as_str()),
         max_requests: config.max_requests_per_connection.max(1),
         max_age: config.max_connection_age,
+        auth: config.auth.as_ref().map(Expected::new),
     });
     let hard_age = config.max_connection_age.saturating_add(config.write_timeout);
     let mut open: Vec<Conn> = Vec::new();

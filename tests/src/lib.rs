@@ -157,16 +157,26 @@ impl PrometheusServer {
     /// Starts `prometheus` on `port` scraping `targets` every second, with `--enable-feature`
     /// for each of `features` and the extra `args`.
     pub fn start_on(port: u16, targets: &[String], features: &[&str], args: &[&str]) -> Self {
+        let list = targets.iter().map(|t| format!("'{t}'")).collect::<Vec<_>>().join(", ");
+        let jobs = if targets.is_empty() {
+            String::new()
+        } else {
+            format!("  - job_name: 'app'\n    static_configs:\n      - targets: [{list}]\n")
+        };
+        Self::start_jobs(port, &jobs, features, args)
+    }
+
+    /// Starts `prometheus` on `port` with `jobs` as its `scrape_configs` entries (YAML, each
+    /// starting `  - job_name:`), scraping every second.
+    pub fn start_jobs(port: u16, jobs: &str, features: &[&str], args: &[&str]) -> Self {
         let binary = tool("prometheus");
         let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default().as_nanos();
         let dir = std::env::temp_dir().join(format!("metrics-runtime-prom-{}-{nanos}", std::process::id()));
         std::fs::create_dir_all(dir.join("data")).expect("temp dir");
-        let list = targets.iter().map(|t| format!("'{t}'")).collect::<Vec<_>>().join(", ");
         let mut config = "global:\n  scrape_interval: 1s\n  scrape_timeout: 1s\n  evaluation_interval: 1s\n".to_owned();
-        if !targets.is_empty() {
-            config.push_str(&format!(
-                "scrape_configs:\n  - job_name: 'app'\n    static_configs:\n      - targets: [{list}]\n"
-            ));
+        if !jobs.is_empty() {
+            config.push_str("scrape_configs:\n");
+            config.push_str(jobs);
         }
         std::fs::write(dir.join("prometheus.yml"), config).expect("write config");
         let child = Command::new(binary)

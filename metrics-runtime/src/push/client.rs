@@ -72,6 +72,15 @@ pub(crate) fn parse_url(url: &str) -> Result<Uri, PushError> {
     Ok(uri)
 }
 
+/// Extra headers in `Debug` output: their names, never their values (credentials).
+pub(crate) struct Redacted<'a>(pub(crate) &'a [(String, String)]);
+
+impl fmt::Debug for Redacted<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_map().entries(self.0.iter().map(|(k, _)| (k, ".."))).finish()
+    }
+}
+
 /// Parses extra headers given as `name: value` pairs.
 pub(crate) fn parse_headers(headers: &[(String, String)]) -> Result<Vec<(HeaderName, HeaderValue)>, PushError> {
     headers

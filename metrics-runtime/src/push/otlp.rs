@@ -155,7 +155,7 @@ pub enum Temporality {
 /// assert!(config.resource.contains(&("service.name".into(), "checkout".into())));
 /// assert!(config.resource.contains(&("team".into(), "pay ments".into())));
 /// ```
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct OtlpConfig {
     /// The full URL (`http://host:4318/v1/metrics`).
     pub url: String,
@@ -172,6 +172,20 @@ pub struct OtlpConfig {
     pub resource: Vec<(String, String)>,
     /// The pipeline's settings.
     pub push: PushConfig,
+}
+
+impl std::fmt::Debug for OtlpConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("OtlpConfig")
+            .field("url", &self.url)
+            .field("protocol", &self.protocol)
+            .field("compression", &self.compression)
+            .field("temporality", &self.temporality)
+            .field("headers", &super::client::Redacted(&self.headers))
+            .field("resource", &self.resource)
+            .field("push", &self.push)
+            .finish()
+    }
 }
 
 impl OtlpConfig {
@@ -1008,6 +1022,9 @@ mod tests {
         assert_eq!(full.url, "http://a:1/custom");
         assert_eq!((full.temporality, full.compression), (Temporality::Delta, Compression::Gzip));
         assert_eq!(full.headers, [("api-key".to_owned(), "s3cret".to_owned())]);
+        // Credentials never reach Debug output.
+        let shown = format!("{full:?}");
+        assert!(shown.contains("api-key") && !shown.contains("s3cret"), "{shown}");
     }
 
     #[test]

@@ -61,7 +61,7 @@ use crate::Format;
 /// assert_eq!(config.group_url().unwrap(), "http://127.0.0.1:9091/metrics/job/import/path@base64/L3Zhci9kYXRh");
 /// assert!(PushgatewayConfig::new("http://127.0.0.1:9091", "").is_err());
 /// ```
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct PushgatewayConfig {
     /// The Pushgateway's base URL (`http://host:9091`).
     pub url: String,
@@ -87,6 +87,20 @@ pub enum PushMethod {
     Put,
     /// `POST`: they replace only the metrics of the same names.
     Post,
+}
+
+impl std::fmt::Debug for PushgatewayConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PushgatewayConfig")
+            .field("url", &self.url)
+            .field("job", &self.job)
+            .field("grouping", &self.grouping)
+            .field("method", &self.method)
+            .field("delete_on_shutdown", &self.delete_on_shutdown)
+            .field("headers", &super::client::Redacted(&self.headers))
+            .field("push", &self.push)
+            .finish()
+    }
 }
 
 impl PushgatewayConfig {

@@ -77,7 +77,7 @@ use crate::NativeRead;
 /// assert!(!config.native_histograms);
 /// assert!(RemoteWriteConfig::new("127.0.0.1:9090").is_err());
 /// ```
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct RemoteWriteConfig {
     /// The receiver's URL (`http://host:port/api/v1/write` for Prometheus).
     pub url: String,
@@ -90,6 +90,18 @@ pub struct RemoteWriteConfig {
     pub headers: Vec<(String, String)>,
     /// Send native histograms as native samples rather than their classic series.
     pub native_histograms: bool,
+}
+
+impl std::fmt::Debug for RemoteWriteConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RemoteWriteConfig")
+            .field("url", &self.url)
+            .field("push", &self.push)
+            .field("labels", &self.labels)
+            .field("headers", &super::client::Redacted(&self.headers))
+            .field("native_histograms", &self.native_histograms)
+            .finish()
+    }
 }
 
 impl RemoteWriteConfig {
