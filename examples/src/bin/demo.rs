@@ -285,20 +285,16 @@ impl Pushers {
     async fn shutdown(self) {
         let mut last = Vec::new();
         for (name, exporter) in self.http {
-            last.push(tokio::spawn(async move {
-                let error = exporter.last_error();
-                let report = exporter.shutdown().await;
-                (name, report, error)
-            }));
+            last.push(tokio::spawn(async move { (name, exporter.shutdown().await) }));
         }
         if let Some(statsd) = self.statsd {
             statsd.shutdown().await;
         }
         for task in last {
-            if let Ok((name, report, error)) = task.await {
+            if let Ok((name, report)) = task.await {
                 match (report.last_status, report.pending) {
                     (Some(status), false) if status < 300 => println!("{name}: last push accepted ({status})"),
-                    _ => println!("{name}: last push failed: {}", error.unwrap_or_else(|| "no answer".into())),
+                    _ => println!("{name}: last push failed: {}", report.error.as_deref().unwrap_or("no answer")),
                 }
             }
         }

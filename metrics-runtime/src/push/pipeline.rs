@@ -174,7 +174,7 @@ pub(crate) trait Protocol: Send + 'static {
 }
 
 /// What a [`PushExporter::flush`] did.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct PushReport {
     /// Points read into the new batch.
     pub points_read: u64,
@@ -186,6 +186,9 @@ pub struct PushReport {
     pub last_status: Option<u16>,
     /// Whether batches are still queued (the receiver failed, or the breaker is open).
     pub pending: bool,
+    /// The last failure of this flush (a status and the start of its body, or the connection
+    /// error), if it had one.
+    pub error: Option<String>,
 }
 
 enum Command {
@@ -203,7 +206,8 @@ struct Shared {
 }
 
 /// A running push exporter: a tokio task reading its [`Source`] every interval and sending
-/// what it read (see [the module](super)). Made by an exporter's `start`
+/// what it read (see [the module](super)). Dropping the handle stops the task as
+/// [`shutdown`](Self::shutdown) does (a last push, the farewell request), in the background. Made by an exporter's `start`
 /// ([`otlp::start`](super::otlp::start), [`remote_write::start`](super::remote_write::start),
 /// [`pushgateway::start`](super::pushgateway::start)).
 pub struct PushExporter {
@@ -574,6 +578,9 @@ impl<P: Protocol> Task<P> {
             report.points_sent += points;
         }
         report.last_status = status.or(report.last_status);
+        if !matches!(sent, Sent::Ok) {
+            report.error = self.shared.last_error.lock().unwrap_or_else(|e| e.into_inner()).clone();
+        }
         sent
     }
 
