@@ -21,7 +21,8 @@
 //! [`SummaryRead`]). In modules: [`expose`] (the Prometheus text, OpenMetrics and JSON writers,
 //! [`negotiate`](expose::negotiate)), [`dynamic`] (metrics known only at run time),
 //! [`sampling`], [`window`] (sliding windows and clocks), [`snapshot`] (plain-data reads),
-//! and behind features `http` and `statsd`.
+//! and behind features `http`, `push` (with `otlp`, `remote-write`, `pushgateway`), `statsd`,
+//! `process`, `tokio_metrics` and `facade`.
 //!
 //! # Quick start
 //!
@@ -533,8 +534,14 @@
 //!
 //! - `http`: the `http` module: `http::serve` and `http::respond`, a `/metrics` endpoint on
 //!   tokio and hyper 1.x with content negotiation and gzip.
+//! - `otlp`, `remote-write`, `pushgateway`: the `push` module's exporters (OTLP/HTTP,
+//!   Prometheus remote write 1.0, the Pushgateway) on one push pipeline (bounded queue,
+//!   retries with backoff, circuit breaker, load shedding); `push` alone is the pipeline.
 //! - `statsd`: the `statsd` module: StatsD / DogStatsD push over UDP on tokio, with a bounded
 //!   batcher and a circuit breaker.
+//! - `tokio-metrics`: the `tokio_metrics` module: a tokio runtime's stable metrics at scrape
+//!   time.
+//! - `metrics-facade`: the `facade` module: a `metrics::Recorder` into a `BoundedRegistry`.
 //! - `protobuf`: `Format::Protobuf` and `expose::ProtobufWriter`, the Prometheus protobuf
 //!   format that carries native histograms (prost types generated from the official schema).
 //! - `process`: the `process` module: `process_*` metrics read from `/proc` at scrape time.
