@@ -145,3 +145,42 @@ fn run_time_labels_are_added_and_checked() {
         );
     }
 }
+
+/// The push paths that read the text exposition or the visitor directly: a StatsD datagram
+/// carries the constant labels as DogStatsD tags, and a real Pushgateway stores them.
+#[test]
+fn statsd_and_the_pushgateway_carry_the_constant_labels() {
+    use metrics_runtime::push::pushgateway::{self, PushgatewayConfig};
+    use metrics_runtime::statsd::{StatsdConfig, StatsdExporter};
+
+    #[derive(Metrics)]
+    #[metrics(namespace = "labeled", labels(service = "billing"))]
+    struct Labeled {
+        /// Invoices sent.
+        invoices_total: Counter,
+    }
+    static LABELED: Labeled = Labeled::new();
+    LABELED.invoices_total.add(2);
+
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let _guard = runtime.enter();
+    let datagram = runtime.block_on(async {
+        let server = tokio::net::UdpSocket::bind("127.0.0.1:0").await.unwrap();
+        let config =
+            StatsdConfig { target: server.local_addr().unwrap(), push_own_stats: false, ..StatsdConfig::default() };
+        let exporter = StatsdExporter::start(&LABELED, config).await.unwrap();
+        exporter.flush().await;
+        let mut buf = [0u8; 1500];
+        let n = tokio::time::timeout(std::time::Duration::from_secs(5), server.recv(&mut buf)).await.unwrap().unwrap();
+        exporter.shutdown().await;
+        String::from_utf8(buf[..n].to_vec()).unwrap()
+    });
+    assert_eq!(datagram, "labeled_invoices_total:2|c|#service:billing");
+
+    let gateway = tests::Pushgateway::start();
+    let exporter = pushgateway::start(&LABELED, PushgatewayConfig::new(&gateway.url, "billing_job").unwrap()).unwrap();
+    assert_eq!(runtime.block_on(exporter.flush()).last_status, Some(200));
+    let text = gateway.scrape();
+    assert!(text.contains(r#"labeled_invoices_total{instance="",job="billing_job",service="billing"} 2"#), "{text}");
+    runtime.block_on(exporter.shutdown());
+}

@@ -324,7 +324,8 @@ fn pairs(text: &str) -> Option<Vec<(String, String)>> {
 }
 
 /// Starts exporting `source`. Must be called inside a tokio runtime (with time and I/O
-/// enabled); the first export is one interval from now.
+/// enabled); the first export is one to two intervals from now, on the schedule every
+/// exporter of the process shares.
 ///
 /// # Errors
 ///

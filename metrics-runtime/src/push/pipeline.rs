@@ -341,7 +341,9 @@ enum Sent {
 
 impl<P: Protocol> Task<P> {
     async fn run(mut self, mut commands: mpsc::Receiver<Command>) {
-        let mut next_read = Instant::now() + self.config.interval;
+        // The first read a whole interval from now at least, on the shared schedule.
+        let first = std::time::Instant::now() + self.config.interval;
+        let mut next_read = Instant::from_std(super::next_tick(first, self.config.interval));
         let mut in_flight: Option<InFlight> = None;
         loop {
             if in_flight.is_none() {
@@ -375,7 +377,8 @@ impl<P: Protocol> Task<P> {
                 () = tokio::time::sleep_until(next_read) => {
                     let dropped = self.read().1;
                     self.adapt(dropped);
-                    next_read = Instant::now() + self.config.interval.saturating_mul(self.widen);
+                    let interval = self.config.interval.saturating_mul(self.widen);
+                    next_read = Instant::from_std(super::next_tick(std::time::Instant::now(), interval));
                 }
             }
         }

@@ -123,7 +123,8 @@ impl RemoteWriteConfig {
 }
 
 /// Starts pushing `source` to the receiver. Must be called inside a tokio runtime (with time
-/// and I/O enabled); the first push is one interval from now.
+/// and I/O enabled); the first push is one to two intervals from now, on the schedule every
+/// exporter of the process shares.
 ///
 /// # Errors
 ///

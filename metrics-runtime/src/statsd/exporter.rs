@@ -618,7 +618,10 @@ impl Packer {
 impl Flusher {
     async fn run(mut self, mut commands: mpsc::Receiver<Command>) {
         let period = self.config.flush_interval.max(Duration::from_millis(1));
-        let mut ticker = tokio::time::interval_at(tokio::time::Instant::now() + period, period);
+        // On the process's push schedule: with the HTTP exporters at the same interval, one
+        // wakeup serves them all.
+        let first = tokio::time::Instant::from_std(crate::push::next_tick(std::time::Instant::now() + period, period));
+        let mut ticker = tokio::time::interval_at(first, period);
         ticker.set_missed_tick_behavior(MissedTickBehavior::Delay);
         loop {
             tokio::select! {
