@@ -65,10 +65,21 @@ fn tokio_metrics_follow_the_runtime() {
     for w in work {
         runtime.block_on(w).unwrap();
     }
-    let during = eventually(&registry, "tokio_alive_tasks", 50.0);
-    let busy: f64 = (0..2).map(|w| value(&during, &format!("tokio_worker_busy_seconds_total{{worker=\"{w}\"}}"))).sum();
+    eventually(&registry, "tokio_alive_tasks", 50.0);
+    // A worker hands its busy time and parks to the runtime's metrics when it parks: wait
+    // (bounded, 5 s) for the workers to have parked after the work.
+    let sum =
+        |text: &str, metric: &str| -> f64 { (0..2).map(|w| value(text, &format!("{metric}{{worker=\"{w}\"}}"))).sum() };
+    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    let (busy, parks) = loop {
+        let text = registry.render_prometheus();
+        let (busy, parks) = (sum(&text, "tokio_worker_busy_seconds_total"), sum(&text, "tokio_worker_parks_total"));
+        if (busy >= 0.3 && parks >= 1.0) || std::time::Instant::now() > deadline {
+            break (busy, parks);
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
     assert!(busy >= 0.3, "4 x 100 ms of work on 2 workers: {busy} s busy");
-    let parks: f64 = (0..2).map(|w| value(&during, &format!("tokio_worker_parks_total{{worker=\"{w}\"}}"))).sum();
     assert!(parks >= 1.0, "{parks}");
 
     tx.send(true).unwrap();
