@@ -157,6 +157,7 @@ impl PrefixTable {
 
 /// The descriptor of a metric whose HELP needs no escaping in any format and whose series
 /// have no pre-rendered prefixes (the hand-written collectors: process, tokio).
+#[cfg(any(feature = "process", feature = "tokio-metrics"))]
 pub(crate) const fn plain_desc(
     name: &'static str,
     family: &'static str,

@@ -265,6 +265,11 @@ struct Series {
 }
 
 impl Series {
+    /// Whether the series' label values are `values`, value by value.
+    fn has_values(&self, values: &[&str]) -> bool {
+        self.values.iter().map(|v| &**v).eq(values.iter().copied())
+    }
+
     fn heap_bytes(&self) -> usize {
         size_of::<Self>()
             + self.values.iter().map(|v| v.len() + size_of::<Box<str>>()).sum::<usize>()
@@ -401,7 +406,7 @@ impl Family {
         hash: u64,
         values: &[&str],
     ) -> Option<&'m Arc<Series>> {
-        map.get(&hash)?.iter().find(|s| s.values.iter().map(|v| &**v).eq(values.iter().copied()))
+        map.get(&hash)?.iter().find(|s| s.has_values(values))
     }
 
     /// Takes the series of `values` (of `hash`) out of the map.
@@ -411,7 +416,7 @@ impl Family {
         values: &[&str],
     ) -> Option<Arc<Series>> {
         let chain = map.get_mut(&hash)?;
-        let at = chain.iter().position(|s| s.values.iter().map(|v| &**v).eq(values.iter().copied()))?;
+        let at = chain.iter().position(|s| s.has_values(values))?;
         let series = chain.swap_remove(at);
         if chain.is_empty() {
             map.remove(&hash);

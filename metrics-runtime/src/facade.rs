@@ -65,7 +65,7 @@ use std::sync::{Arc, Mutex, RwLock};
 use metrics::{CounterFn, GaugeFn, HistogramFn, Key, KeyName, Metadata, SharedString, Unit};
 
 use crate::dynamic::{BoundedRegistry, DynCounterSeries, DynGauge, DynHistogram, DynamicError};
-use crate::{Counter, Metrics, Tag};
+use crate::{Counter, MetricKind, Metrics, Tag};
 
 /// The settings of a [`FacadeRecorder`].
 ///
@@ -302,8 +302,8 @@ impl Inner {
         self.stats.refused_total.with(reason).inc();
     }
 
-    /// The family for `key` of kind `kind` (`"counter"`...), made on first use.
-    fn family(&self, key: &Key, counter: bool, kind: u8) -> Option<(Family, Vec<String>)> {
+    /// The family for `key` of kind `kind` (a counter, gauge or histogram), made on first use.
+    fn family(&self, key: &Key, kind: MetricKind) -> Option<(Family, Vec<String>)> {
         let (names, values) = sorted_labels(key);
         if names.len() > MAX_LABELS {
             self.refuse(RefuseReason::Invalid);
@@ -316,7 +316,7 @@ impl Inner {
             .get(key.name())
             .cloned()
             .unwrap_or((None, String::new()));
-        let name = exposed_name(key.name(), unit, counter);
+        let name = exposed_name(key.name(), unit, kind == MetricKind::Counter);
         if self.reserved.read().unwrap_or_else(|p| p.into_inner()).contains(&name) {
             self.refuse(RefuseReason::ReservedName);
             return None;
@@ -325,7 +325,9 @@ impl Inner {
         let mut families = self.families.lock().unwrap_or_else(|p| p.into_inner());
         if let Some(family) = families.get(&name) {
             let same = match (family, kind) {
-                (Family::Counter(_, n), 0) | (Family::Gauge(_, n), 1) | (Family::Histogram(_, n), 2) => *n == names,
+                (Family::Counter(_, n), MetricKind::Counter)
+                | (Family::Gauge(_, n), MetricKind::Gauge)
+                | (Family::Histogram(_, n), MetricKind::Histogram) => *n == names,
                 _ => false,
             };
             if !same {
@@ -336,8 +338,8 @@ impl Inner {
         }
         let refs: Vec<&str> = names.iter().map(String::as_str).collect();
         let made = match kind {
-            0 => self.registry.counter(&name, &help, &refs).map(|f| Family::Counter(f, names)),
-            1 => self.registry.gauge(&name, &help, &refs).map(|f| Family::Gauge(f, names)),
+            MetricKind::Counter => self.registry.counter(&name, &help, &refs).map(|f| Family::Counter(f, names)),
+            MetricKind::Gauge => self.registry.gauge(&name, &help, &refs).map(|f| Family::Gauge(f, names)),
             _ => {
                 self.registry.histogram(&name, &help, &refs, &self.config.buckets).map(|f| Family::Histogram(f, names))
             }
@@ -427,7 +429,7 @@ impl metrics::Recorder for FacadeRecorder {
     fn register_counter(&self, key: &Key, _: &Metadata<'_>) -> metrics::Counter {
         let inner = &self.inner;
         let handle = inner.counters.get_or(key, || {
-            let (Family::Counter(family, _), values) = inner.family(key, true, 0)? else { return None };
+            let (Family::Counter(family, _), values) = inner.family(key, MetricKind::Counter)? else { return None };
             let series = with_values(&values, |v| family.with(v)).ok()?;
             Some(Arc::new(FacadeCounter(series)))
         });
@@ -437,7 +439,7 @@ impl metrics::Recorder for FacadeRecorder {
     fn register_gauge(&self, key: &Key, _: &Metadata<'_>) -> metrics::Gauge {
         let inner = &self.inner;
         let handle = inner.gauges.get_or(key, || {
-            let (Family::Gauge(family, _), values) = inner.family(key, false, 1)? else { return None };
+            let (Family::Gauge(family, _), values) = inner.family(key, MetricKind::Gauge)? else { return None };
             Some(Arc::new(FacadeGauge(family, values)))
         });
         handle.map_or_else(metrics::Gauge::noop, metrics::Gauge::from_arc)
@@ -446,7 +448,7 @@ impl metrics::Recorder for FacadeRecorder {
     fn register_histogram(&self, key: &Key, _: &Metadata<'_>) -> metrics::Histogram {
         let inner = &self.inner;
         let handle = inner.histograms.get_or(key, || {
-            let (Family::Histogram(family, _), values) = inner.family(key, false, 2)? else { return None };
+            let (Family::Histogram(family, _), values) = inner.family(key, MetricKind::Histogram)? else { return None };
             Some(Arc::new(FacadeHistogram(family, values)))
         });
         handle.map_or_else(metrics::Histogram::noop, metrics::Histogram::from_arc)

@@ -47,7 +47,6 @@
 
 use std::convert::Infallible;
 use std::future::Future;
-use std::io::Write as _;
 use std::net::SocketAddr;
 use std::panic::AssertUnwindSafe;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering::Relaxed};
@@ -351,9 +350,7 @@ fn metrics_response(variant: Variant, body: Bytes) -> Response<Full<Bytes>> {
 }
 
 fn gzip(text: &[u8]) -> std::io::Result<Bytes> {
-    let mut encoder = flate2::write::GzEncoder::new(Vec::with_capacity(text.len() / 4), flate2::Compression::fast());
-    encoder.write_all(text)?;
-    Ok(Bytes::from(encoder.finish()?))
+    crate::expose::gzip(text).map(Bytes::from)
 }
 
 /// Answers one request for `path`: the exposition of `registry` in the negotiated format

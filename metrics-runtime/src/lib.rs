@@ -536,7 +536,8 @@
 //!   tokio and hyper 1.x with content negotiation and gzip.
 //! - `otlp`, `remote-write`, `pushgateway`: the `push` module's exporters (OTLP/HTTP,
 //!   Prometheus remote write 1.0, the Pushgateway) on one push pipeline (bounded queue,
-//!   retries with backoff, circuit breaker, load shedding); `push` alone is the pipeline.
+//!   retries with backoff, circuit breaker, load shedding); `push` alone gives only the
+//!   pieces every exporter shares (`push::Source`, the circuit breaker, `PUSH_STATS`).
 //! - `statsd`: the `statsd` module: StatsD / DogStatsD push over UDP on tokio, with a bounded
 //!   batcher and a circuit breaker.
 //! - `tokio-metrics`: the `tokio_metrics` module: a tokio runtime's stable metrics at scrape

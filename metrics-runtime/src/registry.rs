@@ -9,13 +9,14 @@ use crate::expose::{Format, JsonWriter, OpenMetricsWriter, PrometheusWriter};
 use crate::group::Metrics;
 use crate::read::{HistogramRead, MetricDesc, Series, SummaryRead, Visitor};
 
-enum Entry {
+/// A struct held by a registry or a push source: a static one, or a shared one.
+pub(crate) enum Entry {
     Static(&'static dyn Metrics),
     Shared(Arc<dyn Metrics>),
 }
 
 impl Entry {
-    fn get(&self) -> &dyn Metrics {
+    pub(crate) fn get(&self) -> &dyn Metrics {
         match self {
             Entry::Static(m) => *m,
             Entry::Shared(m) => m.as_ref(),

@@ -247,9 +247,7 @@ impl<const N: usize> WindowedCounter<N, MonotonicClock> {
     /// assert!(text.contains("api_requests_per_second 5.0\n"), "{text}"); // 50 over 10 s
     /// ```
     pub const fn with_window_secs(window_secs: u64) -> Self {
-        let secs = if window_secs == 0 { 1 } else { window_secs };
-        let millis = secs * 1000 / N as u64;
-        Self::new(Duration::from_millis(if millis == 0 { 1 } else { millis }))
+        Self::new(interval_for(window_secs, N))
     }
 
     /// A counter with `N` intervals of length `interval`, on the [`MonotonicClock`].
@@ -458,6 +456,14 @@ impl<const N: usize, C: Clock> fmt::Debug for WindowedCounter<N, C> {
     }
 }
 
+/// The interval of each of `n` slots for a window of `window_secs` (at least 1 s and 1 ms): what
+/// the derived windowed fields are built with.
+const fn interval_for(window_secs: u64, n: usize) -> Duration {
+    let secs = if window_secs == 0 { 1 } else { window_secs };
+    let millis = secs * 1000 / n as u64;
+    Duration::from_millis(if millis == 0 { 1 } else { millis })
+}
+
 struct HistogramSlot<const B: usize> {
     epoch: Epoch,
     counts: [AtomicU64; B],
@@ -602,13 +608,7 @@ impl<const N: usize, const B: usize> WindowedHistogram<N, B, MonotonicClock> {
     /// assert!(text.contains("api_latency_seconds_count 100\n"));
     /// ```
     pub const fn with_config(config: &'static crate::SummaryConfig) -> Self {
-        let secs = if config.window_secs == 0 { 1 } else { config.window_secs };
-        let millis = secs * 1000 / N as u64;
-        let mut h = Self::with_clock(
-            DEFAULT_BUCKETS,
-            Duration::from_millis(if millis == 0 { 1 } else { millis }),
-            MonotonicClock,
-        );
+        let mut h = Self::with_clock(DEFAULT_BUCKETS, interval_for(config.window_secs, N), MonotonicClock);
         h.quantiles = config.quantiles;
         h.quantile_labels = config.quantile_labels;
         h

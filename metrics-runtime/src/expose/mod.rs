@@ -31,6 +31,16 @@ pub use prometheus::PrometheusWriter;
 
 pub use crate::read::process_start_time;
 
+/// gzip at the fastest level, as the HTTP server serves and the OTLP exporter sends: scrape and
+/// push bodies are small and compress well even so; speed matters more.
+#[cfg(any(feature = "http", feature = "otlp"))]
+pub(crate) fn gzip(bytes: &[u8]) -> std::io::Result<Vec<u8>> {
+    use std::io::Write as _;
+    let mut encoder = flate2::write::GzEncoder::new(Vec::with_capacity(bytes.len() / 4), flate2::Compression::fast());
+    encoder.write_all(bytes)?;
+    encoder.finish()
+}
+
 /// An exposition format.
 ///
 /// # Examples

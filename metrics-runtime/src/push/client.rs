@@ -5,11 +5,14 @@ use std::time::{Duration, SystemTime};
 
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full, Limited};
-use hyper::header::{HeaderName, HeaderValue};
+use hyper::header::{self, HeaderName, HeaderValue};
 use hyper::{Method, Request, StatusCode, Uri};
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::client::legacy::Client;
 use hyper_util::rt::TokioExecutor;
+
+/// The `User-Agent` of every push request.
+const USER_AGENT: &str = concat!("metrics-runtime/", env!("CARGO_PKG_VERSION"));
 
 /// The most of a response body read (an error message, an OTLP partial-success report): a
 /// receiver cannot make the exporter buffer more.
@@ -133,6 +136,10 @@ impl HttpClient {
     /// Makes the call, giving up after the timeout (connection, request and response body).
     pub(crate) async fn call(&self, call: &Call) -> Answer {
         let mut request = Request::builder().method(call.method.clone()).uri(call.uri.clone());
+        // Every exporter's `User-Agent`, unless the configured headers give one.
+        if !call.headers.iter().any(|(name, _)| name == header::USER_AGENT) {
+            request = request.header(header::USER_AGENT, USER_AGENT);
+        }
         for (name, value) in &call.headers {
             request = request.header(name, value);
         }

@@ -5,22 +5,22 @@
 use serde::Serializer;
 
 /// A `u64` as a decimal string.
-pub fn u64_string<S: Serializer>(value: &u64, s: S) -> Result<S::Ok, S::Error> {
+pub(crate) fn u64_string<S: Serializer>(value: &u64, s: S) -> Result<S::Ok, S::Error> {
     s.collect_str(value)
 }
 
 /// An `i64` as a decimal string.
-pub fn i64_string<S: Serializer>(value: &i64, s: S) -> Result<S::Ok, S::Error> {
+pub(crate) fn i64_string<S: Serializer>(value: &i64, s: S) -> Result<S::Ok, S::Error> {
     s.collect_str(value)
 }
 
 /// A list of `u64` as decimal strings.
-pub fn u64_strings<S: Serializer>(values: &[u64], s: S) -> Result<S::Ok, S::Error> {
+pub(crate) fn u64_strings<S: Serializer>(values: &[u64], s: S) -> Result<S::Ok, S::Error> {
     s.collect_seq(values.iter().map(u64::to_string))
 }
 
 /// Bytes as lowercase hex.
-pub fn hex<S: Serializer>(bytes: &[u8], s: S) -> Result<S::Ok, S::Error> {
+pub(crate) fn hex<S: Serializer>(bytes: &[u8], s: S) -> Result<S::Ok, S::Error> {
     use std::fmt::Write as _;
     let mut text = String::with_capacity(bytes.len() * 2);
     for b in bytes {

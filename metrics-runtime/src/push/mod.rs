@@ -51,8 +51,7 @@ mod client;
 mod pipeline;
 
 #[cfg(feature = "otlp")]
-#[doc(hidden)]
-pub mod json;
+mod json;
 #[cfg(feature = "otlp")]
 pub mod otlp;
 #[cfg(feature = "pushgateway")]
@@ -75,6 +74,7 @@ pub use pipeline::{Backoff, BackpressureConfig, PushConfig, PushExporter, PushRe
 /// exporter's start) after `now`: every exporter reads on this schedule, so exporters with the
 /// same interval (or multiples of it) wake the process once, together, rather than each at its
 /// own phase.
+#[cfg(any(feature = "push-http", feature = "statsd"))]
 pub(crate) fn next_tick(now: std::time::Instant, interval: std::time::Duration) -> std::time::Instant {
     static EPOCH: std::sync::OnceLock<std::time::Instant> = std::sync::OnceLock::new();
     let epoch = *EPOCH.get_or_init(std::time::Instant::now);

@@ -74,11 +74,10 @@
 //! ```
 
 use std::collections::HashMap;
-use std::io::Write as _;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use bytes::Bytes;
-use hyper::header::{HeaderName, HeaderValue, CONTENT_ENCODING, CONTENT_TYPE, USER_AGENT};
+use hyper::header::{HeaderName, HeaderValue, CONTENT_ENCODING, CONTENT_TYPE};
 use hyper::{Method, StatusCode, Uri};
 use prost::Message;
 
@@ -338,7 +337,6 @@ pub fn start(source: impl Into<Source>, config: OtlpConfig) -> Result<PushExport
         OtlpProtocol::HttpJson => "application/json",
     };
     headers.push((CONTENT_TYPE, HeaderValue::from_static(content_type)));
-    headers.push((USER_AGENT, HeaderValue::from_static(concat!("metrics-runtime/", env!("CARGO_PKG_VERSION")))));
     if config.compression == Compression::Gzip {
         headers.push((CONTENT_ENCODING, HeaderValue::from_static("gzip")));
     }
@@ -409,13 +407,8 @@ impl OtlpEncoder {
         };
         let body = match self.compression {
             Compression::None => body,
-            Compression::Gzip => {
-                let mut gz =
-                    flate2::write::GzEncoder::new(Vec::with_capacity(body.len() / 4), flate2::Compression::fast());
-                // Writing into a `Vec` does not fail.
-                let _ = gz.write_all(&body);
-                gz.finish().unwrap_or_default()
-            }
+            // Compressing into a `Vec` does not fail.
+            Compression::Gzip => crate::expose::gzip(&body).unwrap_or_default(),
         };
         (body, points)
     }

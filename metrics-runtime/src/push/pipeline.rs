@@ -14,7 +14,7 @@ use hyper::StatusCode;
 use tokio::sync::{mpsc, oneshot};
 use tokio::time::Instant;
 
-use super::breaker::{BreakerConfig, BreakerState, MetricCircuitBreaker};
+use super::breaker::{BreakerConfig, MetricCircuitBreaker};
 use super::client::{Answer, Call, HttpClient};
 use super::source::Source;
 use super::stats::{DropReason, ExporterKind, ExporterOutcome, PushTotals, RequestOutcome, Totals, PUSH_STATS};
@@ -501,15 +501,7 @@ impl<P: Protocol> Task<P> {
                 (Sent::Ok, Some(status.as_u16()), RequestOutcome::Success)
             }
             Answer::Status { status, retry_after, body } if self.protocol.retryable(status) => {
-                self.breaker.record_failure();
-                totals.requests_failed.fetch_add(1, Relaxed);
-                self.attempt += 1;
-                let mut wait = self.config.backoff.delay(self.attempt);
-                if let Some(after) = retry_after {
-                    wait = wait.max(after.min(self.config.backoff.max_retry_after));
-                }
-                self.retry_at = Some(now + wait);
-                self.note_error(format!("{status}: {}", snippet(&body)));
+                self.retry_later(now, retry_after, format!("{status}: {}", snippet(&body)));
                 (Sent::Retry, Some(status.as_u16()), RequestOutcome::Retryable)
             }
             Answer::Status { status, body, .. } => {
@@ -524,11 +516,7 @@ impl<P: Protocol> Task<P> {
                 (Sent::Dropped, Some(status.as_u16()), RequestOutcome::Rejected)
             }
             Answer::Failed(error) => {
-                self.breaker.record_failure();
-                totals.requests_failed.fetch_add(1, Relaxed);
-                self.attempt += 1;
-                self.retry_at = Some(now + self.config.backoff.delay(self.attempt));
-                self.note_error(error);
+                self.retry_later(now, None, error);
                 (Sent::Retry, None, RequestOutcome::Error)
             }
         };
@@ -537,18 +525,27 @@ impl<P: Protocol> Task<P> {
         (sent, status)
     }
 
+    /// A failed attempt that is retried: the breaker counts it, and the next attempt waits the
+    /// backoff, or the `Retry-After` (capped) when longer.
+    fn retry_later(&mut self, now: Instant, retry_after: Option<Duration>, error: String) {
+        self.breaker.record_failure();
+        self.shared.totals.requests_failed.fetch_add(1, Relaxed);
+        self.attempt += 1;
+        let mut wait = self.config.backoff.delay(self.attempt);
+        if let Some(after) = retry_after {
+            wait = wait.max(after.min(self.config.backoff.max_retry_after));
+        }
+        self.retry_at = Some(now + wait);
+        self.note_error(error);
+    }
+
     fn note_error(&self, error: String) {
         *self.shared.last_error.lock().unwrap_or_else(|e| e.into_inner()) = Some(error);
     }
 
     fn update_gauges(&self) {
         PUSH_STATS.queue_batches.with(P::KIND).set((self.queue.len() + usize::from(self.current.is_some())) as f64);
-        let state = match self.breaker.state() {
-            BreakerState::Closed => 0.0,
-            BreakerState::Open => 1.0,
-            BreakerState::HalfOpen => 2.0,
-        };
-        PUSH_STATS.breaker_state.with(P::KIND).set(state);
+        PUSH_STATS.breaker_state.with(P::KIND).set(f64::from(self.breaker.state().as_number()));
     }
 
     /// Waits for the request in flight, reads, then sends what is queued, one attempt each.

@@ -38,7 +38,7 @@ use std::time::SystemTime;
 
 use base64::Engine as _;
 use bytes::Bytes;
-use hyper::header::{HeaderName, HeaderValue, CONTENT_TYPE, USER_AGENT};
+use hyper::header::{HeaderName, HeaderValue, CONTENT_TYPE};
 use hyper::{Method, Uri};
 
 use super::client::{parse_headers, parse_url, Call};
@@ -159,8 +159,7 @@ impl PushgatewayConfig {
 /// A URL, header or grouping label the configuration cannot use.
 pub fn start(source: impl Into<Source>, mut config: PushgatewayConfig) -> Result<PushExporter, PushError> {
     let uri = parse_url(&config.group_url()?)?;
-    let mut headers = parse_headers(&config.headers)?;
-    headers.push((USER_AGENT, HeaderValue::from_static(concat!("metrics-runtime/", env!("CARGO_PKG_VERSION")))));
+    let headers = parse_headers(&config.headers)?;
     config.push.max_queued_batches = 1;
     let protocol = Pushgateway {
         uri,

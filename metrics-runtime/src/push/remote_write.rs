@@ -50,7 +50,7 @@
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use bytes::Bytes;
-use hyper::header::{HeaderName, HeaderValue, CONTENT_ENCODING, CONTENT_TYPE, USER_AGENT};
+use hyper::header::{HeaderName, HeaderValue, CONTENT_ENCODING, CONTENT_TYPE};
 use hyper::{Method, Uri};
 use prost::Message;
 
@@ -135,7 +135,6 @@ pub fn start(source: impl Into<Source>, config: RemoteWriteConfig) -> Result<Pus
     headers.extend([
         (CONTENT_ENCODING, HeaderValue::from_static("snappy")),
         (CONTENT_TYPE, HeaderValue::from_static("application/x-protobuf")),
-        (USER_AGENT, HeaderValue::from_static(concat!("metrics-runtime/", env!("CARGO_PKG_VERSION")))),
         (HeaderName::from_static("x-prometheus-remote-write-version"), HeaderValue::from_static("0.1.0")),
     ]);
     let protocol = RemoteWrite { uri, headers, encoder: RemoteWriteEncoder::new(&config)? };

@@ -4,29 +4,8 @@ use std::fmt;
 use std::sync::Arc;
 
 use crate::group::Metrics;
-use crate::registry::Registry;
+use crate::registry::{Entry, Registry};
 use crate::Visitor;
-
-pub(crate) enum Entry {
-    Static(&'static dyn Metrics),
-    Shared(Arc<dyn Metrics>),
-}
-
-impl Entry {
-    pub(crate) fn visit(&self, visitor: &mut dyn Visitor) {
-        match self {
-            Entry::Static(m) => m.visit(visitor),
-            Entry::Shared(m) => m.visit(visitor),
-        }
-    }
-
-    pub(crate) fn maintain(&self) {
-        match self {
-            Entry::Static(m) => m.maintain(),
-            Entry::Shared(m) => m.maintain(),
-        }
-    }
-}
 
 /// The metrics an exporter reads at each flush: a [`Registry`], `#[derive(Metrics)]` structs,
 /// or both; or nothing, to push only the batcher's records.
@@ -263,22 +242,25 @@ impl Source {
             registry.visit(visitor);
         }
         for entry in &self.structs {
-            entry.visit(visitor);
+            entry.get().visit(visitor);
         }
     }
 
     /// Runs [`Metrics::maintain`] on everything read (a
     /// [`BoundedRegistry`](crate::dynamic::BoundedRegistry) evicts its idle series).
+    #[cfg(any(feature = "push-http", feature = "statsd"))]
     pub(crate) fn maintain(&self) {
         if let Some(registry) = &self.registry {
             registry.maintain();
         }
-        self.structs.iter().for_each(Entry::maintain);
+        for entry in &self.structs {
+            entry.get().maintain();
+        }
     }
 }
 
 /// An encoder kept from read to read writes what a fresh one writes, while series come and go.
-#[cfg(test)]
+#[cfg(all(test, any(feature = "otlp", feature = "remote-write")))]
 pub(crate) fn reuse_rounds(mut check: impl FnMut(&Source, std::time::SystemTime)) {
     use crate::dynamic::{BoundedConfig, BoundedRegistry};
     use std::sync::Arc;

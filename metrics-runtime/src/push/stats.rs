@@ -1,5 +1,6 @@
 //! The push pipeline's own metrics: what each exporter queued, sent and dropped.
 
+#[cfg(feature = "push-http")]
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 
 use crate::{Counter, Gauge, Histogram, Metrics, Tag, TagSet};
@@ -153,7 +154,8 @@ impl PushTotals {
     }
 }
 
-/// The atomics behind [`PushTotals`].
+/// The atomics behind [`PushTotals`] (the HTTP exporters' pipeline).
+#[cfg(feature = "push-http")]
 #[derive(Debug, Default)]
 pub(crate) struct Totals {
     pub(crate) queued: AtomicU64,
@@ -165,6 +167,7 @@ pub(crate) struct Totals {
     pub(crate) retries: AtomicU64,
 }
 
+#[cfg(feature = "push-http")]
 impl Totals {
     pub(crate) fn read(&self) -> PushTotals {
         PushTotals {

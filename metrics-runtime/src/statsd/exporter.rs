@@ -672,7 +672,7 @@ impl Flusher {
             self.stats.datagrams_sent_total.get(),
             self.stats.send_errors_total.get(),
         ];
-        let delta: Vec<u64> = now.iter().zip(&self.reported).map(|(n, r)| n.wrapping_sub(*r)).collect();
+        let delta: [u64; 4] = std::array::from_fn(|i| now[i].wrapping_sub(self.reported[i]));
         self.reported = now;
         let read = (report.lines + report.records) as u64;
         PUSH_STATS.points_queued_total.with(kind).add(read + delta[0]);
@@ -705,7 +705,7 @@ impl Flusher {
             let structs = &self.source.structs;
             self.lines.diff_visit(PART_STRUCTS, &self.format, |v| {
                 for entry in structs {
-                    entry.visit(v);
+                    entry.get().visit(v);
                 }
             });
         }
