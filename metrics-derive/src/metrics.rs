@@ -26,7 +26,9 @@ const FIELD_KEYS: &[&str] = &[
     "schema",
     "zero_threshold",
     "max_buckets",
+    "slo",
 ];
+const SLO_KEYS: &[&str] = &["latency", "errors", "target", "name"];
 
 /// The bucket slots of a `Histogram<T, B>` type, as far as the derive can read them.
 #[derive(Clone, Copy)]
@@ -59,6 +61,37 @@ struct Metric {
     quantiles: Option<Vec<f64>>,
     window_secs: u64,
     max_series: u64,
+    slos: Vec<SloSpec>,
+}
+
+/// A checked `slo(..)` of a field.
+struct SloSpec {
+    name: String,
+    span: Span,
+    target: f64,
+    objective: ObjectiveSpec,
+}
+
+enum ObjectiveSpec {
+    Latency {
+        threshold: f64,
+    },
+    /// The label and its values (escaped as in the exposition), checked against the tag set by a
+    /// constant assertion spanned at the selector.
+    Errors {
+        label: String,
+        values: Vec<String>,
+        span: Span,
+    },
+}
+
+/// An `slo(..)` as written.
+struct SloAttr {
+    span: Span,
+    latency: Option<Given<String>>,
+    errors: Option<Given<String>>,
+    target: Option<Given<f64>>,
+    name: Option<Given<String>>,
 }
 
 pub(crate) fn expand(input: &DeriveInput) -> TokenStream {
@@ -279,6 +312,34 @@ struct FieldAttrs {
     schema: Option<Given<f64>>,
     zero_threshold: Option<Given<f64>>,
     max_buckets: Option<Given<u64>>,
+    slos: Vec<SloAttr>,
+}
+
+/// Parses `slo(latency = "..", errors = "..", target = 0.99, name = "..")`.
+fn parse_slo(cx: &Ctxt, meta: &syn::meta::ParseNestedMeta<'_>) -> syn::Result<SloAttr> {
+    let mut slo = SloAttr { span: meta.path.span(), latency: None, errors: None, target: None, name: None };
+    meta.parse_nested_meta(|inner| {
+        let key = key_of(&inner);
+        match key.as_str() {
+            "latency" | "errors" | "name" => {
+                let s = lit_str(&inner)?;
+                let slot = match key.as_str() {
+                    "latency" => &mut slo.latency,
+                    "errors" => &mut slo.errors,
+                    _ => &mut slo.name,
+                };
+                set_once(cx, slot, &key, s.value(), s.span(), inner.path.span());
+            }
+            "target" => {
+                let expr: syn::Expr = inner.value()?.parse()?;
+                let v = crate::attr::number(&expr)?;
+                set_once(cx, &mut slo.target, "target", v, expr.span(), inner.path.span());
+            }
+            _ => unknown_key(cx, &inner, SLO_KEYS)?,
+        }
+        Ok(())
+    })?;
+    Ok(slo)
 }
 
 fn parse_field_attrs(cx: &Ctxt, field: &syn::Field) -> FieldAttrs {
@@ -316,6 +377,7 @@ fn parse_field_attrs(cx: &Ctxt, field: &syn::Field) -> FieldAttrs {
                     let slot = if key == "schema" { &mut a.schema } else { &mut a.zero_threshold };
                     set_once(cx, slot, &key, v, expr.span(), meta.path.span());
                 }
+                "slo" => a.slos.push(parse_slo(cx, &meta)?),
                 _ => unknown_key(cx, &meta, FIELD_KEYS)?,
             }
             Ok(())
@@ -609,6 +671,23 @@ fn parse_field(cx: &Ctxt, field: &syn::Field, namespace: Option<&str>) -> Option
         None => DEFAULT_MAX_SERIES,
     };
 
+    let slos = check_slos(
+        cx,
+        &attrs.slos,
+        &SloContext {
+            kind,
+            name: &name,
+            unit: attrs.unit.as_ref().map_or("", |u| u.value.as_str()),
+            buckets: match (&buckets, &native) {
+                (Some(b), _) => b.clone(),
+                (None, Some(_)) => Vec::new(),
+                (None, None) => metrics_rules::DEFAULT_BUCKETS.to_vec(),
+            },
+            native_schema: native.map(|(schema, _, _)| schema),
+            has_tags: tags.is_some(),
+        },
+    );
+
     let tags_span = tags.as_ref().map_or_else(|| field.ty.span(), |t| t.span());
     let tags = tags.map_or_else(|| quote!(()), |t| quote!(#t));
     Some(Metric {
@@ -628,7 +707,150 @@ fn parse_field(cx: &Ctxt, field: &syn::Field, namespace: Option<&str>) -> Option
         quantiles,
         window_secs,
         max_series,
+        slos,
     })
+}
+
+/// What the checks of a metric's objectives need to know about it.
+struct SloContext<'a> {
+    kind: Kind,
+    name: &'a str,
+    unit: &'a str,
+    /// Classic bucket bounds (a histogram's, declared or default).
+    buckets: Vec<f64>,
+    native_schema: Option<i8>,
+    has_tags: bool,
+}
+
+/// Checks each `slo(..)`: one objective, a target in (0, 1), a latency threshold that is a
+/// bucket bound (or a native boundary), an error selector on a tagged counter, histogram or
+/// summary (its label and values are checked against the tag set by a constant assertion).
+fn check_slos(cx: &Ctxt, given: &[SloAttr], m: &SloContext<'_>) -> Vec<SloSpec> {
+    let mut out = Vec::new();
+    for slo in given {
+        let (objective, default_name) = match (&slo.latency, &slo.errors) {
+            (Some(_), Some(e)) => {
+                cx.error_at(
+                    e.span,
+                    "an `slo` has one objective, `latency` or `errors`; declare two `slo(..)` for both",
+                );
+                continue;
+            }
+            (None, None) => {
+                cx.error_at(
+                    slo.span,
+                    "an `slo` needs an objective: `latency = \"250ms\"` (histograms) or `errors = \"outcome=error\"` (tagged counters and histograms)",
+                );
+                continue;
+            }
+            (Some(l), None) => (Err(l), "latency"),
+            (None, Some(e)) => (Ok(e), "errors"),
+        };
+        let name = match &slo.name {
+            Some(n) => match metrics_rules::check_slo_name(&n.value) {
+                Ok(()) => n.value.clone(),
+                Err(msg) => {
+                    cx.error_at(n.span, msg);
+                    continue;
+                }
+            },
+            None => format!("{}_{default_name}", m.kind.family_name(m.name)),
+        };
+        let mut target = slo.target.as_ref().map(|t| (t.value, t.span));
+        let objective = match objective {
+            Err(latency) => {
+                if m.kind != Kind::Histogram {
+                    cx.error_at(
+                        latency.span,
+                        format!("a `latency` objective needs a histogram, and `{}` is a {}; put it on the histogram that times these events", m.name, m.kind.as_str()),
+                    );
+                    continue;
+                }
+                let parsed = match metrics_rules::parse_latency(&latency.value, m.unit) {
+                    Ok(p) => p,
+                    Err(msg) => {
+                        cx.error_at(latency.span, msg);
+                        continue;
+                    }
+                };
+                if let Some(implied) = parsed.implied_target {
+                    match target {
+                        Some((t, span)) => {
+                            cx.error_at(
+                                span,
+                                format!(
+                                    "`{}` already sets the target to {implied} (that share of observations at or below the threshold); drop `target`, or write the threshold alone (`latency = \"{}\"`) with `target = {t}`",
+                                    latency.value,
+                                    latency.value.split_once('<').map_or("", |(_, r)| r.trim()),
+                                ),
+                            );
+                            continue;
+                        }
+                        None => target = Some((implied, latency.span)),
+                    }
+                }
+                let threshold = parsed.threshold;
+                let in_buckets = m.buckets.contains(&threshold);
+                let native_ok = m.native_schema.is_some_and(|s| metrics_rules::native_boundary(threshold, s));
+                if !in_buckets && !native_ok {
+                    let bounds = m.buckets.iter().map(|b| float_text(*b)).collect::<Vec<_>>().join(", ");
+                    let msg = match m.native_schema {
+                        Some(schema) => format!(
+                            "latency threshold {} is neither a classic bucket bound of `{}` ({}) nor a bucket boundary of its native schema {schema}; the share of observations below it would be an estimate. Pick a boundary (powers of 2^(2^-{schema}), such as 0.25) or add the bound to `buckets`",
+                            float_text(threshold), m.name, if bounds.is_empty() { "none".to_owned() } else { bounds }
+                        ),
+                        None => format!(
+                            "latency threshold {} is not a bucket bound of `{}` ({bounds}); the share of observations below it would be an estimate. Add it to `buckets` or pick one of them",
+                            float_text(threshold), m.name
+                        ),
+                    };
+                    cx.error_at(latency.span, msg);
+                    continue;
+                }
+                ObjectiveSpec::Latency { threshold }
+            }
+            Ok(errors) => {
+                if !matches!(m.kind, Kind::Counter | Kind::Histogram | Kind::Summary) {
+                    cx.error_at(
+                        errors.span,
+                        format!("an `errors` objective counts events, and `{}` is a {}; put it on a tagged counter or histogram", m.name, m.kind.as_str()),
+                    );
+                    continue;
+                }
+                if !m.has_tags {
+                    cx.error_at(
+                        errors.span,
+                        format!("an `errors` objective needs a tag that tells errors apart, and `{}` has no tags; tag it, for example with `Outcome`", m.name),
+                    );
+                    continue;
+                }
+                match metrics_rules::parse_errors(&errors.value) {
+                    Ok((label, values)) => ObjectiveSpec::Errors {
+                        label,
+                        values: values.iter().map(|v| metrics_rules::escape_label_value(v)).collect(),
+                        span: errors.span,
+                    },
+                    Err(msg) => {
+                        cx.error_at(errors.span, msg);
+                        continue;
+                    }
+                }
+            }
+        };
+        let Some((target, target_span)) = target else {
+            cx.error_at(
+                slo.span,
+                "an `slo` needs a `target`: the fraction of events that must be good, such as `target = 0.999`",
+            );
+            continue;
+        };
+        if let Err(msg) = metrics_rules::check_target(target) {
+            cx.error_at(target_span, msg);
+            continue;
+        }
+        out.push(SloSpec { name, span: slo.name.as_ref().map_or(slo.span, |n| n.span), target, objective });
+    }
+    out
 }
 
 /// Every name a metric puts in an exposition (the kind's rule in `metrics-rules`), each with
@@ -662,6 +884,18 @@ fn exposed(m: &Metric) -> Vec<(String, &'static str)> {
 }
 
 fn check_collisions(cx: &Ctxt, metrics: &[Metric]) {
+    let slos: Vec<(&SloSpec, &Metric)> = metrics.iter().flat_map(|m| m.slos.iter().map(move |s| (s, m))).collect();
+    for (i, (slo, m)) in slos.iter().enumerate() {
+        if let Some((_, other)) = slos[..i].iter().find(|(s, _)| s.name == slo.name) {
+            cx.error_at(
+                slo.span,
+                format!(
+                    "SLO `{}` of `{}` has the name of an SLO of `{}`; give one of them `name = \"..\"`",
+                    slo.name, m.name, other.name
+                ),
+            );
+        }
+    }
     let valid: Vec<&Metric> = metrics.iter().filter(|m| m.name_ok).collect();
     for (i, m) in valid.iter().enumerate() {
         if let Some(p) = valid[..i].iter().find(|p| p.name == m.name) {
@@ -790,6 +1024,77 @@ fn generate(input: &DeriveInput, metrics: &[Metric], labels: &[ConstLabel]) -> T
         } else {
             quote!(&#rt::__private::PrefixTable::EMPTY)
         };
+        // The declaration's shape: labels, buckets, quantiles, window, constant labels, SLOs.
+        let shape = format_ident!("__SHAPE_{}", i);
+        let lit = |v: &f64| proc_macro2::Literal::f64_suffixed(*v);
+        let shape_buckets: Vec<f64> = match (m.kind, &m.buckets) {
+            (Kind::Histogram, Some(b)) => b.clone(),
+            (Kind::Histogram, None) if m.native.is_none() => metrics_rules::DEFAULT_BUCKETS.to_vec(),
+            _ => Vec::new(),
+        };
+        let shape_buckets = shape_buckets.iter().map(lit);
+        let shape_native = match m.native {
+            Some((schema, zero, max)) => {
+                let zero = lit(&zero);
+                quote!(::core::option::Option::Some(#rt::__private::NativeShape { schema: #schema, zero_threshold: #zero, max_buckets: #max }))
+            }
+            None => quote!(::core::option::Option::None),
+        };
+        let shape_quantiles: Vec<f64> = match m.kind {
+            Kind::Summary => m.quantiles.clone().unwrap_or_else(|| DEFAULT_QUANTILES.to_vec()),
+            _ => Vec::new(),
+        };
+        let shape_quantiles = shape_quantiles.iter().map(lit);
+        let shape_window =
+            if m.kind == Kind::Summary || type_name(ty) == "WindowedCounter" { m.window_secs } else { 0 };
+        let label_names = labels.iter().map(|l| &l.name);
+        let label_values = labels.iter().map(|l| &l.value);
+        let slos = m.slos.iter().map(|slo| {
+            let slo_name = &slo.name;
+            let target = lit(&slo.target);
+            let objective = match &slo.objective {
+                ObjectiveSpec::Latency { threshold } => {
+                    let le = float_text(*threshold);
+                    let threshold = lit(threshold);
+                    quote!(#rt::__private::Objective::Latency { threshold: #threshold, le: #le })
+                }
+                ObjectiveSpec::Errors { label, values, .. } => {
+                    quote!(#rt::__private::Objective::Errors { label: #label, values: &[#(#values),*] })
+                }
+            };
+            quote!(#rt::__private::Slo { name: #slo_name, objective: #objective, target: #target })
+        });
+        prefix_items.push(quote! {
+            const #shape: #rt::__private::MetricShape<'static> = #rt::__private::MetricShape {
+                labels: <#tags_ty as #rt::TagSet>::NAMES,
+                label_values: <#tags_ty as #rt::TagSet>::LABEL_VALUES,
+                buckets: &[#(#shape_buckets),*],
+                native: #shape_native,
+                quantiles: &[#(#shape_quantiles),*],
+                window_secs: #shape_window,
+                const_labels: &[#((#label_names, #label_values)),*],
+                slos: &[#(#slos),*],
+            };
+        });
+        for slo in &m.slos {
+            if let ObjectiveSpec::Errors { label, values, span } = &slo.objective {
+                let slo_name = &slo.name;
+                asserts.push(quote_spanned! {*span=>
+                    const _: () = {
+                        if let ::core::option::Option::Some(msg) = #rt::__private::check_error_selector(
+                            <#tags_ty as #rt::TagSet>::NAMES,
+                            <#tags_ty as #rt::TagSet>::LABEL_VALUES,
+                            #label,
+                            &[#(#values),*],
+                            #slo_name,
+                            #name,
+                        ) {
+                            ::core::panic!("{}", msg.as_str());
+                        }
+                    };
+                });
+            }
+        }
         descs.push(quote! {
             #rt::__private::MetricDesc {
                 name: #name,
@@ -801,6 +1106,7 @@ fn generate(input: &DeriveInput, metrics: &[Metric], labels: &[ConstLabel]) -> T
                 help_json: #help_json,
                 unit: #unit,
                 prefixes: #prefixes,
+                shape: &#shape,
             }
         });
         writes.push(quote! {

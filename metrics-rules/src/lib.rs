@@ -12,10 +12,12 @@
 #![deny(missing_docs)]
 
 mod native;
+mod slo;
 pub use native::{
     native_coarser_key, native_key, native_upper_bound, DEFAULT_NATIVE_MAX_BUCKETS, DEFAULT_NATIVE_SCHEMA,
     DEFAULT_NATIVE_SLOTS, DEFAULT_NATIVE_ZERO_THRESHOLD, NATIVE_BOUNDS, NATIVE_SCHEMA_MAX, NATIVE_SCHEMA_MIN,
 };
+pub use slo::{check_slo_name, check_target, native_boundary, parse_errors, parse_latency, LatencyObjective};
 
 /// Checks a metric name against `[a-zA-Z_][a-zA-Z0-9_]*`, the reserved `__` prefix, and the
 /// `promtool` lints that apply to the name alone. Returns a message saying what to do.

@@ -361,6 +361,7 @@ impl Family {
             help_json: &t.help_json,
             unit: "",
             prefixes: &crate::read::PrefixTable::EMPTY,
+            shape: &crate::read::MetricShape::EMPTY,
         }
     }
 

@@ -155,6 +155,27 @@ pub trait Metrics: Send + Sync {
         0
     }
 
+    /// The implementing type's name, path included (`app::ShopMetrics`): what a catalog names
+    /// the struct's group of metrics after.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use metrics_runtime::{Gauge, Metrics};
+    ///
+    /// #[derive(Metrics)]
+    /// struct Pool {
+    ///     /// Open connections.
+    ///     connections: Gauge,
+    /// }
+    ///
+    /// let all: &dyn Metrics = &Pool::new();
+    /// assert!(all.type_name().ends_with("Pool"));
+    /// ```
+    fn type_name(&self) -> &'static str {
+        core::any::type_name::<Self>()
+    }
+
     /// Memory held, in bytes: the inline storage (`size_of_val`) plus [`Metrics::heap_bytes`].
     ///
     /// # Examples

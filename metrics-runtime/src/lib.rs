@@ -552,6 +552,8 @@
 
 mod aggregate;
 mod callback;
+#[cfg(feature = "catalog")]
+pub mod catalog;
 mod cell;
 mod clock;
 mod const_labels;
@@ -631,8 +633,8 @@ pub use native::{
     DEFAULT_NATIVE_SCHEMA, DEFAULT_NATIVE_SLOTS, DEFAULT_NATIVE_ZERO_THRESHOLD,
 };
 pub use read::{
-    process_start_time, BoundTexts, HistogramRead, Labels, MetricDesc, MetricKind, PrefixTable, Series, SummaryRead,
-    Visitor,
+    process_start_time, BoundTexts, HistogramRead, Labels, MetricDesc, MetricKind, MetricShape, NativeShape, Objective,
+    PrefixTable, Series, Slo, SummaryRead, Visitor,
 };
 pub use registry::{Registry, RegistryError};
 pub use sharded::{LocalBatch, ShardedCounter, ShardedSeries, SHARDS};

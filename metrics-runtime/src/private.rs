@@ -1,7 +1,7 @@
 //! Items used by the code that the derives generate. Not a public API: no semver guarantees.
 
 pub use crate::const_labels::ConstLabelsVisitor;
-pub use crate::read::{MetricDesc, MetricKind, PrefixTable};
+pub use crate::read::{MetricDesc, MetricKind, MetricShape, NativeShape, Objective, PrefixTable, Slo};
 pub use crate::timer::{Outcome, Timer, ToOutcome};
 
 /// Whether `names` holds `name`, usable in constants.
@@ -45,6 +45,57 @@ const fn str_eq(a: &str, b: &str) -> bool {
         i += 1;
     }
     true
+}
+
+/// Checks, in a constant, the error selector of an SLO against the tag set of its metric:
+/// `label` must be one of `names` and each of `wanted` one of its `values`. The compile error's
+/// message if not.
+pub const fn check_error_selector(
+    names: &[&str],
+    values: &[&[&str]],
+    label: &str,
+    wanted: &[&str],
+    slo: &str,
+    metric: &str,
+) -> Option<ConstMsg> {
+    let mut index = 0;
+    while index < names.len() && !str_eq(names[index], label) {
+        index += 1;
+    }
+    if index == names.len() {
+        let mut msg =
+            ConstMsg::new().str("SLO `").str(slo).str("`: metric `").str(metric).str("` has no tag `").str(label);
+        msg = if names.is_empty() {
+            msg.str(
+                "`; it has no tags at all: an error objective needs a tag that tells errors apart, such as `Outcome`",
+            )
+        } else {
+            list(msg.str("`; its tags are "), names)
+        };
+        return Some(msg);
+    }
+    let mut i = 0;
+    while i < wanted.len() {
+        if !contains(values[index], wanted[i]) {
+            let msg = ConstMsg::new().str("SLO `").str(slo).str("`: tag `").str(label).str("` of metric `").str(metric);
+            return Some(list(msg.str("` has no value `").str(wanted[i]).str("`; its values are "), values[index]));
+        }
+        i += 1;
+    }
+    None
+}
+
+/// Appends `` `a`, `b` `` to a message.
+const fn list(mut msg: ConstMsg, items: &[&str]) -> ConstMsg {
+    let mut i = 0;
+    while i < items.len() {
+        if i > 0 {
+            msg = msg.str(", ");
+        }
+        msg = msg.str("`").str(items[i]).str("`");
+        i += 1;
+    }
+    msg
 }
 
 /// A message built in a constant, for compile errors that carry computed numbers.

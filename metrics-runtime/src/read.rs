@@ -13,7 +13,7 @@ use crate::exemplar::Exemplar;
 use crate::native::NativeRead;
 use crate::tag::TagSet;
 
-pub use crate::desc::{MetricDesc, MetricKind, PrefixTable};
+pub use crate::desc::{MetricDesc, MetricKind, MetricShape, NativeShape, Objective, PrefixTable, Slo};
 
 /// The labels of one series.
 ///

@@ -516,6 +516,18 @@ impl Registry {
         self.visit_entries(visitor);
     }
 
+    /// The registered structs, in registration order.
+    #[cfg(feature = "catalog")]
+    pub(crate) fn structs(&self) -> impl Iterator<Item = &dyn Metrics> {
+        self.entries.iter().map(Entry::get)
+    }
+
+    /// The constant labels of [`Registry::set_labels`].
+    #[cfg(feature = "catalog")]
+    pub(crate) fn const_labels(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.labels.pairs.iter().map(|(k, v)| (k.as_str(), v.as_str()))
+    }
+
     fn visit_entries(&self, visitor: &mut dyn Visitor) {
         for entry in &self.entries {
             match (&self.own_memory, entry) {

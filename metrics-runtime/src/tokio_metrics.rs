@@ -31,7 +31,7 @@
 use tokio::runtime::Handle;
 
 use crate::desc::plain_desc as desc;
-use crate::desc::{MetricDesc, MetricKind};
+use crate::desc::{MetricDesc, MetricKind, MetricShape};
 use crate::group::Metrics;
 use crate::read::{process_start_time, Labels, Series, StaticLabels, Visitor};
 
@@ -48,6 +48,20 @@ impl TokioMetrics {
     }
 }
 
+/// The per-worker counters' `worker` label, whose values are the runtime's worker indexes.
+static PER_WORKER: MetricShape<'static> =
+    MetricShape { labels: &["worker"], label_values: &[&[]], ..MetricShape::EMPTY };
+
+/// A per-worker counter's descriptor.
+const fn per_worker(
+    name: &'static str,
+    family: &'static str,
+    help: &'static str,
+    unit: &'static str,
+) -> MetricDesc<'static> {
+    MetricDesc { shape: &PER_WORKER, ..desc(name, family, MetricKind::Counter, help, unit) }
+}
+
 static DESCRIPTORS: [MetricDesc<'static>; 6] = [
     desc("tokio_workers", "tokio_workers", MetricKind::Gauge, "Worker threads of the tokio runtime.", ""),
     desc("tokio_alive_tasks", "tokio_alive_tasks", MetricKind::Gauge, "Tasks alive in the tokio runtime.", ""),
@@ -58,24 +72,16 @@ static DESCRIPTORS: [MetricDesc<'static>; 6] = [
         "Tasks waiting in the tokio runtime's global queue.",
         "",
     ),
-    desc(
+    per_worker(
         "tokio_worker_busy_seconds_total",
         "tokio_worker_busy_seconds",
-        MetricKind::Counter,
         "Time each tokio worker spent busy, by worker.",
         "seconds",
     ),
-    desc(
-        "tokio_worker_parks_total",
-        "tokio_worker_parks",
-        MetricKind::Counter,
-        "Times each tokio worker parked, by worker.",
-        "",
-    ),
-    desc(
+    per_worker("tokio_worker_parks_total", "tokio_worker_parks", "Times each tokio worker parked, by worker.", ""),
+    per_worker(
         "tokio_worker_park_unparks_total",
         "tokio_worker_park_unparks",
-        MetricKind::Counter,
         "Times each tokio worker parked or unparked, by worker.",
         "",
     ),

@@ -1,13 +1,15 @@
 //! The demo: a small tokio service with `#[timed]` handlers under simulated load, serving its
 //! metrics at http://127.0.0.1:9898/metrics and printing one line a second (requests/s, p50,
 //! p99) until Ctrl-C or `--seconds N`; pushing them too when asked (OTLP, Prometheus remote
-//! write, Pushgateway, StatsD).
+//! write, Pushgateway, StatsD). `--write-catalog DIR` writes the catalog, rules and dashboard
+//! generated from its metric declarations instead.
 //!
 //! `cargo run --release -p examples --bin demo -- --seconds 10` (`--help` lists the options)
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use metrics_runtime::catalog::{Catalog, DashboardConfig, RulesConfig};
 use metrics_runtime::exemplar::Exemplars;
 use metrics_runtime::http::{serve, ServerConfig};
 use metrics_runtime::process::ProcessMetrics;
@@ -48,14 +50,19 @@ struct Http {
 #[metrics(namespace = "demo")]
 struct DemoMetrics {
     /// Requests served, by route and status class.
+    #[metric(slo(errors = "status=5xx", target = 0.99))]
     requests_total: Counter<Http>,
     /// Requests in progress.
     inflight_requests: Gauge,
     /// Time to serve a request, by route.
-    #[metric(unit = "seconds", buckets = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25])]
+    #[metric(
+        unit = "seconds",
+        buckets = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25],
+        slo(latency = "p99 < 250ms")
+    )]
     request_duration_seconds: Histogram<Route>,
     /// Checkout latency by outcome.
-    #[metric(unit = "seconds")]
+    #[metric(unit = "seconds", slo(errors = "outcome=error", target = 0.99, name = "demo_checkout_availability"))]
     checkout_seconds: Histogram<Outcome>,
     /// Request latency quantiles over the last minute.
     #[metric(unit = "seconds", quantiles = [0.5, 0.9, 0.99], window_secs = 60)]
@@ -163,6 +170,9 @@ options:
                           (e.g. http://127.0.0.1:9090/api/v1/write)
   --pushgateway URL       Pushgateway at URL (e.g. http://127.0.0.1:9091), job `demo`
   --statsd HOST:PORT      StatsD / DogStatsD over UDP
+  --write-catalog DIR     write catalog.json, catalog.md, rules.yml (recording rules
+                          and SLO burn-rate alerts) and dashboard.json (Grafana) for
+                          the demo's metrics into DIR, then exit 0
   -h, --help              print this help and exit
 
 Every exporter pushes a last time when the demo stops.
@@ -178,6 +188,7 @@ struct Args {
     remote_write: Option<String>,
     pushgateway: Option<String>,
     statsd: Option<String>,
+    write_catalog: Option<std::path::PathBuf>,
 }
 
 fn parse_args() -> Result<Args, lexopt::Error> {
@@ -191,6 +202,7 @@ fn parse_args() -> Result<Args, lexopt::Error> {
         remote_write: None,
         pushgateway: None,
         statsd: None,
+        write_catalog: None,
     };
     let mut parser = lexopt::Parser::from_env();
     while let Some(arg) = parser.next()? {
@@ -209,6 +221,7 @@ fn parse_args() -> Result<Args, lexopt::Error> {
             Long("remote-write") => args.remote_write = Some(parser.value()?.string()?),
             Long("pushgateway") => args.pushgateway = Some(parser.value()?.string()?),
             Long("statsd") => args.statsd = Some(parser.value()?.string()?),
+            Long("write-catalog") => args.write_catalog = Some(parser.value()?.into()),
             Short('h') | Long("help") => {
                 print!("{USAGE}");
                 std::process::exit(0);
@@ -301,6 +314,21 @@ impl Pushers {
     }
 }
 
+/// `--write-catalog DIR`: the catalog, its Markdown, the rules and the dashboard of everything
+/// the demo serves.
+fn write_catalog(registry: &Registry, dir: &std::path::Path) -> std::io::Result<()> {
+    let catalog = Catalog::of_registry(registry);
+    let rules = catalog.rules(&RulesConfig::default()).map_err(std::io::Error::other)?;
+    let dashboard = DashboardConfig { title: "demo".into(), uid: "demo".into(), ..DashboardConfig::default() };
+    std::fs::create_dir_all(dir)?;
+    std::fs::write(dir.join("catalog.json"), catalog.to_json())?;
+    std::fs::write(dir.join("catalog.md"), catalog.to_markdown())?;
+    std::fs::write(dir.join("rules.yml"), rules.to_yaml())?;
+    let mut json = serde_json::to_string_pretty(&catalog.dashboard(&dashboard)).map_err(std::io::Error::other)?;
+    json.push('\n');
+    std::fs::write(dir.join("dashboard.json"), json)
+}
+
 #[tokio::main]
 async fn main() -> std::io::Result<()> {
     let args = parse_args().unwrap_or_else(|e| {
@@ -317,6 +345,14 @@ async fn main() -> std::io::Result<()> {
     registry.register_arc(Arc::new(TokioMetrics::new(tokio::runtime::Handle::current()))).expect("names are unique");
     // `push_*`: what the push exporters sent and dropped.
     registry.register(&PUSH_STATS).expect("names are unique");
+    if let Some(dir) = &args.write_catalog {
+        if let Err(e) = write_catalog(&registry, dir) {
+            eprintln!("demo: --write-catalog {}: {e}", dir.display());
+            std::process::exit(1);
+        }
+        println!("wrote catalog.json, catalog.md, rules.yml and dashboard.json to {}", dir.display());
+        return Ok(());
+    }
     let registry = Arc::new(registry);
     let server = serve(Arc::clone(&registry), ServerConfig { addr: args.listen, ..ServerConfig::default() }).await?;
     println!("serving http://{}/metrics", server.local_addr());
