@@ -122,7 +122,7 @@ pub fn check_target(target: f64) -> Result<(), String> {
     if target > 0.0 && target < 1.0 {
         Ok(())
     } else if target > 1.0 && target < 100.0 {
-        Err(format!("target `{target}` is a percentage; write it as a fraction, `{}`", target / 100.0))
+        Err(format!("target `{target}` is a percentage; write it as a fraction, `{}`", round15(target / 100.0)))
     } else {
         Err(format!("target `{target}` must be a fraction strictly between 0 and 1, such as `0.999`"))
     }

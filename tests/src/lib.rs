@@ -169,11 +169,23 @@ impl PrometheusServer {
     /// Starts `prometheus` on `port` with `jobs` as its `scrape_configs` entries (YAML, each
     /// starting `  - job_name:`), scraping every second.
     pub fn start_jobs(port: u16, jobs: &str, features: &[&str], args: &[&str]) -> Self {
+        Self::start_with_rules(port, jobs, &[], features, args)
+    }
+
+    /// As [`start_jobs`](Self::start_jobs), loading the rule files `rules` (evaluated every
+    /// second).
+    pub fn start_with_rules(port: u16, jobs: &str, rules: &[&Path], features: &[&str], args: &[&str]) -> Self {
         let binary = tool("prometheus");
         let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default().as_nanos();
         let dir = std::env::temp_dir().join(format!("metrics-runtime-prom-{}-{nanos}", std::process::id()));
         std::fs::create_dir_all(dir.join("data")).expect("temp dir");
         let mut config = "global:\n  scrape_interval: 1s\n  scrape_timeout: 1s\n  evaluation_interval: 1s\n".to_owned();
+        if !rules.is_empty() {
+            config.push_str("rule_files:\n");
+            for file in rules {
+                config.push_str(&format!("  - '{}'\n", file.display()));
+            }
+        }
         if !jobs.is_empty() {
             config.push_str("scrape_configs:\n");
             config.push_str(jobs);
