@@ -17,6 +17,30 @@
 //!   kind and unit (rates for counters, quantiles and a heatmap for histograms, time series for
 //!   gauges and summaries, a table for info metrics), and a row of objectives.
 //!
+//! The JSON format (`metrics-runtime-catalog/1`; fields are added, never renamed or removed,
+//! within a version): a `groups` list, one per struct, each a `name` and its `metrics`; each
+//! metric has `name`, `family`, `kind`, `unit`, `help`, `sample_names`, `labels` (`name` and
+//! `values`, empty when known only at run time) and `series` (`null` then), and when they apply
+//! `const_labels`, `buckets`, `native` (`schema`, `zero_threshold`, `max_buckets`),
+//! `quantiles`, `window_secs` and `slos` (`name`, `target`, `objective`: `latency` with
+//! `threshold` and `le`, or `errors` with `label` and `values`). The registry's constant labels
+//! are in a top-level `labels`. For example:
+//!
+//! ```json
+//! {
+//!   "format": "metrics-runtime-catalog/1",
+//!   "groups": [{ "name": "Shop", "metrics": [{
+//!     "name": "shop_checkouts_total", "family": "shop_checkouts", "kind": "counter",
+//!     "unit": "", "help": "Checkouts, by outcome.",
+//!     "sample_names": ["shop_checkouts_total", "shop_checkouts_created"],
+//!     "labels": [{ "name": "outcome", "values": ["ok", "error", "cancelled", "panicked"] }],
+//!     "series": 4,
+//!     "slos": [{ "name": "shop_checkouts_errors", "target": 0.99,
+//!                "objective": "errors", "label": "outcome", "values": ["error"] }]
+//!   }]}]
+//! }
+//! ```
+//!
 //! Series of a [`BoundedRegistry`](crate::dynamic::BoundedRegistry)'s run-time families are
 //! not in the catalog: their names and labels are only known at run time (its own metrics are).
 //!
@@ -596,19 +620,10 @@ impl Rule {
     }
 }
 
-/// A PromQL string literal.
+/// A PromQL string literal: the text formats' label-value escaping is Go's for `\\`, `"` and
+/// newline.
 fn promql_str(value: &str) -> String {
-    let mut out = String::from("\"");
-    for c in value.chars() {
-        match c {
-            '\\' => out.push_str("\\\\"),
-            '"' => out.push_str("\\\""),
-            '\n' => out.push_str("\\n"),
-            c => out.push(c),
-        }
-    }
-    out.push('"');
-    out
+    format!("\"{}\"", metrics_rules::escape_label_value(value))
 }
 
 /// `by (job, a, b)`.
