@@ -157,7 +157,8 @@ options:
   --seconds N             run N seconds, then exit 0 (default: until Ctrl-C)
   --listen ADDR           serve http://ADDR/metrics (default: 127.0.0.1:9898)
   --idle                  serve and push as configured, but no simulated load and no
-                          per-second line
+                          per-second line; at stop, print the wakeups per second and the
+                          CPU share the idle process took
   --push-interval-ms N    interval of every push exporter (default 10000;
                           OTEL_METRIC_EXPORT_INTERVAL overrides it for OTLP)
   --otlp URL              OTLP/HTTP to URL, a full /v1/metrics URL. Without it,
@@ -314,6 +315,24 @@ impl Pushers {
     }
 }
 
+/// This process's wakeups (voluntary context switches: a thread had blocked) and CPU time in
+/// nanoseconds, summed over its threads, from `/proc` (Linux; `None` elsewhere).
+fn own_activity() -> Option<(u64, u64)> {
+    let mut wakeups = 0;
+    let mut cpu_ns = 0;
+    for task in std::fs::read_dir("/proc/self/task").ok()?.flatten() {
+        let status = std::fs::read_to_string(task.path().join("status")).unwrap_or_default();
+        wakeups += status
+            .lines()
+            .find_map(|l| l.strip_prefix("voluntary_ctxt_switches:"))
+            .and_then(|v| v.trim().parse::<u64>().ok())
+            .unwrap_or(0);
+        let schedstat = std::fs::read_to_string(task.path().join("schedstat")).unwrap_or_default();
+        cpu_ns += schedstat.split_whitespace().next().and_then(|v| v.parse::<u64>().ok()).unwrap_or(0);
+    }
+    Some((wakeups, cpu_ns))
+}
+
 /// `--write-catalog DIR`: the catalog, its Markdown, the rules and the dashboard of everything
 /// the demo serves.
 fn write_catalog(registry: &Registry, dir: &std::path::Path) -> std::io::Result<()> {
@@ -363,7 +382,9 @@ async fn main() -> std::io::Result<()> {
 
     let deadline = seconds.map(|s| tokio::time::Instant::now() + Duration::from_secs(s));
     if args.idle {
-        // Nothing but the server: the process sleeps until a scrape, the deadline or Ctrl-C.
+        // Nothing but the server and the exporters: the process sleeps until a scrape, a push,
+        // the deadline or Ctrl-C. At stop it says how often it woke and how much CPU it took.
+        let (started, before) = (Instant::now(), own_activity());
         match deadline {
             Some(d) => tokio::select! {
                 _ = tokio::time::sleep_until(d) => {}
@@ -373,9 +394,17 @@ async fn main() -> std::io::Result<()> {
                 let _ = tokio::signal::ctrl_c().await;
             }
         }
+        let (after, secs) = (own_activity(), started.elapsed().as_secs_f64());
         pushers.shutdown().await;
         server.shutdown().await;
-        println!("idle; stopped");
+        match (before, after) {
+            (Some((w0, c0)), Some((w1, c1))) if secs > 0.0 => println!(
+                "idle for {secs:.1} s: {:.2} wakeups/s, {:.4}% CPU; stopped",
+                (w1 - w0) as f64 / secs,
+                (c1 - c0) as f64 / 1e9 / secs * 100.0
+            ),
+            _ => println!("idle; stopped"),
+        }
         return Ok(());
     }
 

@@ -5,8 +5,8 @@
 //! encoder:
 //!
 //! 1. **A periodic, pure read.** Every `interval`, on a schedule shared by every exporter of the
-//!    process (so that exporters with the same interval wake it once, together), a tokio task
-//!    visits the [`Source`] (compile-time
+//!    process (so that exporters with the same interval wake it once, together), the
+//!    exporter's task visits the [`Source`] (compile-time
 //!    structs and a [`Registry`](crate::Registry)) with the exporter's encoder, a
 //!    [`Visitor`](crate::Visitor) of the read protocol, and turns the read into one batch (a
 //!    request body and the number of points it carries). Reading changes nothing; recording
@@ -33,6 +33,18 @@
 //! dropped batch: the next batch carries them. A delta protocol (OTLP with
 //! [`Temporality::Delta`](otlp::Temporality)) does lose what a dropped batch held, and counts it.
 //!
+//! **The push thread.** Every exporter's task, socket and connection lives on one thread of the
+//! library's own (`metrics-push`, started with the first exporter), in a current-thread tokio
+//! runtime that runs only while an exporter has something in progress. When every exporter is
+//! waiting (for its next read or a retry), the thread parks until the earliest of those
+//! instants: an idle process wakes once per shared tick, at that instant, plus once per answer
+//! that arrives. A tokio timer would wake its runtime at each level of its timer wheel (three
+//! times for a 10 s interval), and exporters on the application's multi-thread runtime would
+//! wake other workers as their I/O completes. The application's runtime is not used: an
+//! exporter pushes on time however busy it is, and push work never takes one of its workers.
+//! The methods of the exporters (`flush`, `shutdown`) are async and may be awaited from any
+//! executor.
+//!
 //! The exporters: [`otlp`] (feature `otlp`), [`remote_write`] (feature `remote-write`),
 //! [`pushgateway`] (feature `pushgateway`); and [`statsd`](crate::statsd) (feature `statsd`),
 //! which reads the same [`Source`], guards its target with the same [`MetricCircuitBreaker`]
@@ -42,6 +54,8 @@
 //! flush, and its shedding is its batcher's backpressure policy.
 
 mod breaker;
+#[cfg(any(feature = "push-http", feature = "statsd"))]
+pub(crate) mod driver;
 mod source;
 mod stats;
 

@@ -322,8 +322,8 @@ fn pairs(text: &str) -> Option<Vec<(String, String)>> {
         .collect()
 }
 
-/// Starts exporting `source`. Must be called inside a tokio runtime (with time and I/O
-/// enabled); the first export is one to two intervals from now, on the schedule every
+/// Starts exporting `source`, on the push thread (see [`push`](crate::push)): any thread may
+/// call it. The first export is one to two intervals from now, on the schedule every
 /// exporter of the process shares.
 ///
 /// # Errors

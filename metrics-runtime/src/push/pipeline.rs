@@ -16,6 +16,7 @@ use tokio::time::Instant;
 
 use super::breaker::{BreakerConfig, MetricCircuitBreaker};
 use super::client::{Answer, Call, HttpClient};
+use super::driver::{self, Activity, Commands};
 use super::source::Source;
 use super::stats::{DropReason, ExporterKind, ExporterOutcome, PushTotals, RequestOutcome, Totals, PUSH_STATS};
 
@@ -212,7 +213,7 @@ struct Shared {
 /// [`pushgateway::start`](super::pushgateway::start)).
 pub struct PushExporter {
     kind: ExporterKind,
-    commands: mpsc::Sender<Command>,
+    commands: Commands<Command>,
     shared: Arc<Shared>,
     breaker: Arc<MetricCircuitBreaker>,
     task: tokio::task::JoinHandle<()>,
@@ -225,7 +226,7 @@ impl fmt::Debug for PushExporter {
 }
 
 impl PushExporter {
-    /// Starts the task. Must be called inside a tokio runtime with time and I/O enabled.
+    /// Starts the task, on the push thread (see the module docs): any thread may call it.
     pub(crate) fn start<P: Protocol>(protocol: P, source: Source, config: PushConfig) -> Self {
         let breaker = Arc::new(MetricCircuitBreaker::new(config.breaker));
         let shared = Arc::new(Shared::default());
@@ -247,8 +248,8 @@ impl PushExporter {
             config,
             last_maintenance: None,
         };
-        let task = tokio::spawn(task.run(rx));
-        Self { kind: P::KIND, commands, shared, breaker, task }
+        let task = driver::spawn(task.run(rx));
+        Self { kind: P::KIND, commands: Commands::new(commands), shared, breaker, task }
     }
 
     /// Reads the source now and sends every queued batch, oldest first, one attempt each
@@ -341,6 +342,7 @@ enum Sent {
 
 impl<P: Protocol> Task<P> {
     async fn run(mut self, mut commands: mpsc::Receiver<Command>) {
+        let activity = Activity::new();
         // The first read a whole interval from now at least, on the shared schedule.
         let first = std::time::Instant::now() + self.config.interval;
         let mut next_read = Instant::from_std(super::next_tick(first, self.config.interval));
@@ -350,21 +352,29 @@ impl<P: Protocol> Task<P> {
                 in_flight = self.next_request(Instant::now());
             }
             let retry_at = self.retry_at.filter(|_| in_flight.is_none());
+            if in_flight.is_some() {
+                activity.busy();
+            } else {
+                activity.waiting(Some(retry_at.map_or(next_read, |r| r.min(next_read))));
+            }
             tokio::select! {
                 biased;
-                command = commands.recv() => match command {
-                    Some(Command::Flush(reply)) => {
-                        let report = self.flush(in_flight.take()).await;
-                        let _ = reply.send(report);
-                    }
-                    Some(Command::Shutdown(reply)) => {
-                        let report = self.shutdown(in_flight.take()).await;
-                        let _ = reply.send(report);
-                        return;
-                    }
-                    None => {
-                        self.shutdown(in_flight.take()).await;
-                        return;
+                command = commands.recv() => {
+                    activity.busy();
+                    match command {
+                        Some(Command::Flush(reply)) => {
+                            let report = self.flush(in_flight.take()).await;
+                            let _ = reply.send(report);
+                        }
+                        Some(Command::Shutdown(reply)) => {
+                            let report = self.shutdown(in_flight.take()).await;
+                            let _ = reply.send(report);
+                            return;
+                        }
+                        None => {
+                            self.shutdown(in_flight.take()).await;
+                            return;
+                        }
                     }
                 },
                 (answer, took) = async { in_flight.as_mut().expect("guarded").await }, if in_flight.is_some() => {

@@ -150,8 +150,8 @@ impl PushgatewayConfig {
     }
 }
 
-/// Starts pushing `source` to the Pushgateway. Must be called inside a tokio runtime (with time
-/// and I/O enabled); the first push is one to two intervals from now, on the schedule every
+/// Starts pushing `source` to the Pushgateway, on the push thread (see [`push`](crate::push)):
+/// any thread may call it. The first push is one to two intervals from now, on the schedule every
 /// exporter of the process shares (or [`PushExporter::flush`]).
 ///
 /// # Errors

@@ -122,8 +122,8 @@ impl RemoteWriteConfig {
     }
 }
 
-/// Starts pushing `source` to the receiver. Must be called inside a tokio runtime (with time
-/// and I/O enabled); the first push is one to two intervals from now, on the schedule every
+/// Starts pushing `source` to the receiver, on the push thread (see [`push`](crate::push)): any
+/// thread may call it. The first push is one to two intervals from now, on the schedule every
 /// exporter of the process shares.
 ///
 /// # Errors

@@ -9,7 +9,6 @@ use std::time::Duration;
 
 use tokio::net::UdpSocket;
 use tokio::sync::{mpsc, oneshot};
-use tokio::time::MissedTickBehavior;
 
 use crate::group::Metrics;
 
@@ -18,6 +17,7 @@ use super::lines::{
     global_tags, HistogramMode, LineFormat, Lines, SummaryMode, TagStyle, PART_OWN, PART_REGISTRY, PART_STRUCTS,
 };
 use super::stats::{FlushResult, StatsdStats};
+use crate::push::driver::{Activity, Commands};
 use crate::push::{BreakerConfig, BreakerState, MetricCircuitBreaker, Source};
 
 /// The settings of a [`StatsdExporter`]. The defaults push to `127.0.0.1:8125` every second.
@@ -219,13 +219,14 @@ pub struct StatsdExporter {
     local_addr: SocketAddr,
     batcher: AsyncMetricsBatcher,
     breaker: Arc<MetricCircuitBreaker>,
-    commands: mpsc::Sender<Command>,
+    commands: Commands<Command>,
     task: tokio::task::JoinHandle<()>,
 }
 
 impl StatsdExporter {
     /// Binds a UDP socket, connects it to `config.target` and starts the push task, with a new
-    /// batcher configured by `config.batcher`. Must be called inside a tokio runtime.
+    /// batcher configured by `config.batcher`. The socket and the task are the push thread's
+    /// (see [`push`](crate::push)): any executor may await this.
     ///
     /// # Examples
     ///
@@ -263,10 +264,6 @@ impl StatsdExporter {
     ///
     /// The error of binding or connecting the socket.
     ///
-    /// # Panics
-    ///
-    /// When polled outside a tokio runtime with I/O and time enabled (`enable_all`): the socket
-    /// and the push task are tokio's.
     pub async fn start(source: impl Into<Source>, config: StatsdConfig) -> io::Result<Self> {
         let batcher = AsyncMetricsBatcher::new(config.batcher);
         Self::start_with_batcher(source, batcher, config).await
@@ -305,10 +302,6 @@ impl StatsdExporter {
     ///
     /// The error of binding or connecting the socket.
     ///
-    /// # Panics
-    ///
-    /// When polled outside a tokio runtime with I/O and time enabled (`enable_all`): the socket
-    /// and the push task are tokio's.
     pub async fn start_with_batcher(
         source: impl Into<Source>,
         batcher: AsyncMetricsBatcher,
@@ -321,35 +314,26 @@ impl StatsdExporter {
             SocketAddr::V6(a) if a.ip().is_loopback() => SocketAddr::from((*a.ip(), 0)),
             SocketAddr::V6(_) => SocketAddr::from((Ipv6Addr::UNSPECIFIED, 0)),
         };
-        let socket = UdpSocket::bind(bind).await?;
-        socket.connect(target).await?;
-        let local_addr = socket.local_addr()?;
         let breaker = Arc::new(MetricCircuitBreaker::new(config.breaker));
         let (commands, rx) = mpsc::channel(4);
-        let flusher = Flusher {
-            format: LineFormat {
-                prefix: config.prefix.clone(),
-                tag_style: config.tag_style,
-                global_tags: global_tags(&config.global_tags),
-                histograms: config.histograms,
-                summaries: config.summaries,
-            },
-            source: source.into(),
-            stats: Arc::clone(batcher.stats()),
-            batcher: batcher.clone(),
-            breaker: Arc::clone(&breaker),
-            socket,
-            config,
-            lines: Lines::default(),
-            datagram: String::new(),
-            record_line: String::new(),
-            opened_seen: 0,
-            reported: [0; 4],
-            own_from: 0,
-            last_maintenance: None,
-        };
-        let task = tokio::spawn(flusher.run(rx));
-        Ok(Self { local_addr, batcher, breaker, commands, task })
+        let source = source.into();
+        let (bound, bound_rx) = oneshot::channel();
+        let flusher_breaker = Arc::clone(&breaker);
+        let flusher_batcher = batcher.clone();
+        // The socket is the push thread's, as is the task (see `push`'s module docs).
+        let task = crate::push::driver::spawn(async move {
+            let socket = match bind_connected(bind, target).await {
+                Ok(socket) => socket,
+                Err(e) => {
+                    let _ = bound.send(Err(e));
+                    return;
+                }
+            };
+            let _ = bound.send(socket.local_addr());
+            Flusher::new(source, flusher_batcher, flusher_breaker, socket, config).run(rx).await;
+        });
+        let local_addr = bound_rx.await.map_err(|_| io::Error::other("the push thread stopped"))??;
+        Ok(Self { local_addr, batcher, breaker, commands: Commands::new(commands), task })
     }
 
     /// The batcher whose records this exporter pushes. Clone it to record from anywhere.
@@ -616,33 +600,80 @@ impl Packer {
 }
 
 impl Flusher {
+    fn new(
+        source: Source,
+        batcher: AsyncMetricsBatcher,
+        breaker: Arc<MetricCircuitBreaker>,
+        socket: UdpSocket,
+        config: StatsdConfig,
+    ) -> Self {
+        Flusher {
+            format: LineFormat {
+                prefix: config.prefix.clone(),
+                tag_style: config.tag_style,
+                global_tags: global_tags(&config.global_tags),
+                histograms: config.histograms,
+                summaries: config.summaries,
+            },
+            source,
+            stats: Arc::clone(batcher.stats()),
+            batcher,
+            breaker,
+            socket,
+            config,
+            lines: Lines::default(),
+            datagram: String::new(),
+            record_line: String::new(),
+            opened_seen: 0,
+            reported: [0; 4],
+            own_from: 0,
+            last_maintenance: None,
+        }
+    }
+}
+
+/// A UDP socket bound to `bind` and connected to `target`.
+async fn bind_connected(bind: SocketAddr, target: SocketAddr) -> io::Result<UdpSocket> {
+    let socket = UdpSocket::bind(bind).await?;
+    socket.connect(target).await?;
+    Ok(socket)
+}
+
+impl Flusher {
     async fn run(mut self, mut commands: mpsc::Receiver<Command>) {
+        let activity = Activity::new();
         let period = self.config.flush_interval.max(Duration::from_millis(1));
         // On the process's push schedule: with the HTTP exporters at the same interval, one
         // wakeup serves them all.
-        let first = tokio::time::Instant::from_std(crate::push::next_tick(std::time::Instant::now() + period, period));
-        let mut ticker = tokio::time::interval_at(first, period);
-        ticker.set_missed_tick_behavior(MissedTickBehavior::Delay);
+        let mut next = crate::push::next_tick(std::time::Instant::now() + period, period);
         loop {
+            activity.waiting(Some(tokio::time::Instant::from_std(next)));
             tokio::select! {
-                _ = ticker.tick() => {
+                () = tokio::time::sleep_until(tokio::time::Instant::from_std(next)) => {
+                    activity.busy();
                     self.flush().await;
+                    // The next tick after now: a flush that overran skips ticks rather than
+                    // bunching them.
+                    next = crate::push::next_tick(std::time::Instant::now(), period);
                 }
-                command = commands.recv() => match command {
-                    Some(Command::Flush(reply)) => {
-                        let report = self.flush().await;
-                        let _ = reply.send(report);
+                command = commands.recv() => {
+                    activity.busy();
+                    match command {
+                        Some(Command::Flush(reply)) => {
+                            let report = self.flush().await;
+                            let _ = reply.send(report);
+                        }
+                        Some(Command::Shutdown(reply)) => {
+                            let report = self.flush().await;
+                            let _ = reply.send(report);
+                            return;
+                        }
+                        None => {
+                            self.flush().await;
+                            return;
+                        }
                     }
-                    Some(Command::Shutdown(reply)) => {
-                        let report = self.flush().await;
-                        let _ = reply.send(report);
-                        return;
-                    }
-                    None => {
-                        self.flush().await;
-                        return;
-                    }
-                },
+                }
             }
         }
     }
