@@ -67,7 +67,7 @@ fn the_generated_rules_and_dashboard_work_on_a_real_prometheus() {
     let dir = scratch();
     let catalog = write_catalog(&dir);
     let groups: Vec<&str> = catalog.groups.iter().map(|g| g.name.as_str()).collect();
-    assert_eq!(groups, ["DemoMetrics", "ProcessMetrics", "TokioMetrics", "PushStats"]);
+    assert_eq!(groups, ["DemoMetrics", "ProcessMetrics", "TokioMetrics", "PushStats", "EnergyStats"]);
     let slos: Vec<&str> =
         catalog.groups[0].metrics.iter().flat_map(|m| m.slos.iter().map(|s| s.name.as_str())).collect();
     assert_eq!(slos, ["demo_requests_errors", "demo_request_duration_seconds_latency", "demo_checkout_availability"]);

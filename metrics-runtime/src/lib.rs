@@ -560,6 +560,7 @@ mod const_labels;
 mod counter;
 mod desc;
 pub mod dynamic;
+pub mod energy;
 pub mod exemplar;
 pub mod expose;
 #[cfg(feature = "metrics-facade")]

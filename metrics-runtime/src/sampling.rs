@@ -107,6 +107,34 @@ pub enum Strategy {
 }
 
 impl Strategy {
+    /// The strategy keeping `factor` times fewer records: N times `factor` for a fixed N, the
+    /// target and the watermarks divided by it (the energy policy's sampling factor, see
+    /// [`energy`](crate::energy)).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use metrics_runtime::sampling::Strategy;
+    ///
+    /// assert_eq!(Strategy::TargetPerSecond { per_sec: 1_000 }.scaled(4), Strategy::TargetPerSecond { per_sec: 250 });
+    /// assert_eq!(
+    ///     Strategy::LoadAdaptive { low_per_sec: 100, high_per_sec: 400 }.scaled(2),
+    ///     Strategy::LoadAdaptive { low_per_sec: 50, high_per_sec: 200 }
+    /// );
+    /// assert_eq!(Strategy::Fixed { keep_one_in: 8 }.scaled(2), Strategy::Fixed { keep_one_in: 16 });
+    /// ```
+    pub fn scaled(self, factor: u32) -> Self {
+        let f = u64::from(factor.max(1));
+        match self {
+            Self::Fixed { keep_one_in } => Self::Fixed { keep_one_in: keep_one_in.saturating_mul(f) },
+            Self::TargetPerSecond { per_sec } => Self::TargetPerSecond { per_sec: (per_sec / f).max(1) },
+            Self::LoadAdaptive { low_per_sec, high_per_sec } => {
+                let low = (low_per_sec / f).max(1);
+                Self::LoadAdaptive { low_per_sec: low, high_per_sec: (high_per_sec / f).max(2 * low) }
+            }
+        }
+    }
+
     /// The N to use after a period that saw `per_sec` records a second under `current`.
     fn next_keep_one_in(self, current: u64, per_sec: f64, max: u64) -> u64 {
         match self {
@@ -666,7 +694,9 @@ impl AdaptiveSampler {
     /// N for the next one from the records seen per second. Returns whether N changed.
     ///
     /// The first call only starts the first period. If another thread is adapting, returns
-    /// `false` at once; a `now` that is not after the period's start changes nothing.
+    /// `false` at once; a `now` that is not after the period's start changes nothing. The
+    /// strategy is [`scaled`](Strategy::scaled) by the energy policy's
+    /// [`sample_factor`](crate::energy::sample_factor) (1 unless on battery or saving power).
     ///
     /// # Examples
     ///
@@ -709,7 +739,9 @@ impl AdaptiveSampler {
         period.seen_at_start = seen;
         self.observed.store(per_sec.to_bits(), Relaxed);
         let current = self.current_keep_one_in();
-        let next = self.strategy.next_keep_one_in(current, per_sec, self.max_keep_one_in);
+        // On battery or saving power, the energy policy asks for fewer records.
+        let strategy = self.strategy.scaled(crate::energy::sample_factor());
+        let next = strategy.next_keep_one_in(current, per_sec, self.max_keep_one_in);
         if next != current {
             // Relaxed: see `sample`.
             self.hot.keep_one_in.store(next, Relaxed);

@@ -10,6 +10,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use metrics_runtime::catalog::{Catalog, DashboardConfig, RulesConfig};
+use metrics_runtime::energy::ENERGY_STATS;
 use metrics_runtime::exemplar::Exemplars;
 use metrics_runtime::http::{serve, ServerConfig};
 use metrics_runtime::process::ProcessMetrics;
@@ -364,6 +365,9 @@ async fn main() -> std::io::Result<()> {
     registry.register_arc(Arc::new(TokioMetrics::new(tokio::runtime::Handle::current()))).expect("names are unique");
     // `push_*`: what the push exporters sent and dropped.
     registry.register(&PUSH_STATS).expect("names are unique");
+    // `metrics_runtime_energy_*`: the CPU budget, battery and power profile the exporters adapt to.
+    registry.register(&ENERGY_STATS).expect("names are unique");
+    metrics_runtime::energy::refresh(); // the exporters refresh it at their reads
     if let Some(dir) = &args.write_catalog {
         if let Err(e) = write_catalog(&registry, dir) {
             eprintln!("demo: --write-catalog {}: {e}", dir.display());

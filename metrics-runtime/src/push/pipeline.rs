@@ -242,6 +242,7 @@ impl PushExporter {
             attempt: 0,
             retry_at: None,
             widen: 1,
+            energy: 1,
             latency: None,
             breaker: Arc::clone(&breaker),
             shared: Arc::clone(&shared),
@@ -320,8 +321,10 @@ struct Task<P> {
     /// Failed attempts of `current`.
     attempt: u32,
     retry_at: Option<Instant>,
-    /// The interval in force is `config.interval * widen`.
+    /// The interval in force is `config.interval * widen * energy`.
     widen: u32,
+    /// The energy policy's factor as of the last read.
+    energy: u32,
     /// A moving average of request durations.
     latency: Option<Duration>,
     breaker: Arc<MetricCircuitBreaker>,
@@ -343,9 +346,11 @@ enum Sent {
 impl<P: Protocol> Task<P> {
     async fn run(mut self, mut commands: mpsc::Receiver<Command>) {
         let activity = Activity::new();
+        self.energy = crate::energy::refresh_if_stale().interval_factor;
+        self.shared.interval_nanos.store(nanos(self.interval()), Relaxed);
         // The first read a whole interval from now at least, on the shared schedule.
-        let first = std::time::Instant::now() + self.config.interval;
-        let mut next_read = Instant::from_std(super::next_tick(first, self.config.interval));
+        let first = std::time::Instant::now() + self.interval();
+        let mut next_read = Instant::from_std(super::next_tick(first, self.interval()));
         let mut in_flight: Option<InFlight> = None;
         loop {
             if in_flight.is_none() {
@@ -387,8 +392,7 @@ impl<P: Protocol> Task<P> {
                 () = tokio::time::sleep_until(next_read) => {
                     let dropped = self.read().1;
                     self.adapt(dropped);
-                    let interval = self.config.interval.saturating_mul(self.widen);
-                    next_read = Instant::from_std(super::next_tick(std::time::Instant::now(), interval));
+                    next_read = Instant::from_std(super::next_tick(std::time::Instant::now(), self.interval()));
                 }
             }
         }
@@ -481,9 +485,16 @@ impl<P: Protocol> Task<P> {
         } else if waiting <= low.max(1) && self.latency.is_none_or(|l| l < interval / 2) {
             self.widen = (self.widen / 2).max(1);
         }
-        let interval = self.config.interval.saturating_mul(self.widen);
+        self.energy = crate::energy::refresh_if_stale().interval_factor;
+        let interval = self.interval();
         self.shared.interval_nanos.store(nanos(interval), Relaxed);
         PUSH_STATS.interval_seconds.with(P::KIND).set(interval.as_secs_f64());
+    }
+
+    /// The interval in force: the configured one, widened under backpressure and by the
+    /// energy policy ([`energy`](crate::energy)).
+    fn interval(&self) -> Duration {
+        self.config.interval.saturating_mul(self.widen).saturating_mul(self.energy)
     }
 
     fn answered(&mut self, answer: Answer, took: Duration) -> (Sent, Option<u16>) {

@@ -100,7 +100,7 @@ pub struct PushStats {
     pub retries_total: Counter<ExporterKind>,
     /// Batches waiting in the send queue, by exporter (StatsD: records waiting in its batcher).
     pub queue_batches: Gauge<ExporterKind>,
-    /// The interval in force, widened under backpressure, by exporter.
+    /// The interval in force, widened under backpressure or by the energy policy, by exporter.
     #[metric(unit = "seconds")]
     pub interval_seconds: Gauge<ExporterKind>,
     /// The circuit breaker: 0 closed, 1 open, 2 half-open, by exporter.

@@ -642,10 +642,15 @@ async fn bind_connected(bind: SocketAddr, target: SocketAddr) -> io::Result<UdpS
 impl Flusher {
     async fn run(mut self, mut commands: mpsc::Receiver<Command>) {
         let activity = Activity::new();
-        let period = self.config.flush_interval.max(Duration::from_millis(1));
+        // The flush interval, stretched by the energy policy (see `energy`).
+        let period = |config: &StatsdConfig| {
+            let factor = crate::energy::refresh_if_stale().interval_factor;
+            config.flush_interval.max(Duration::from_millis(1)).saturating_mul(factor)
+        };
         // On the process's push schedule: with the HTTP exporters at the same interval, one
         // wakeup serves them all.
-        let mut next = crate::push::next_tick(std::time::Instant::now() + period, period);
+        let first = period(&self.config);
+        let mut next = crate::push::next_tick(std::time::Instant::now() + first, first);
         loop {
             activity.waiting(Some(tokio::time::Instant::from_std(next)));
             tokio::select! {
@@ -654,7 +659,7 @@ impl Flusher {
                     self.flush().await;
                     // The next tick after now: a flush that overran skips ticks rather than
                     // bunching them.
-                    next = crate::push::next_tick(std::time::Instant::now(), period);
+                    next = crate::push::next_tick(std::time::Instant::now(), period(&self.config));
                 }
                 command = commands.recv() => {
                     activity.busy();
@@ -717,7 +722,8 @@ impl Flusher {
         outcome(RequestOutcome::Success, delta[2]);
         outcome(RequestOutcome::Error, delta[3]);
         PUSH_STATS.breaker_state.with(kind).set(f64::from(self.breaker.state().as_number()));
-        PUSH_STATS.interval_seconds.with(kind).set(self.config.flush_interval.as_secs_f64());
+        let interval = self.config.flush_interval.saturating_mul(crate::energy::interval_factor());
+        PUSH_STATS.interval_seconds.with(kind).set(interval.as_secs_f64());
         PUSH_STATS.queue_batches.with(kind).set(self.batcher.len() as f64);
     }
 
