@@ -24,7 +24,7 @@ def fmt(ns):
     return f"{ns / 1000:,.1f} µs" if ns >= 1_000 else f"{ns:.2f} ns"
 
 
-def table(title, floor, rows, note="", base=None):
+def table(title, floor, rows, note="", base=None, against="ours"):
     """One table: each row's median and its ratio to `floor`, or, for groups without a floor,
     to `base` (ours), which is then the first row."""
     if base is None:
@@ -35,7 +35,7 @@ def table(title, floor, rows, note="", base=None):
         f = median(base)
         rows = [base] + rows
         print(f"\n**{title}**\n")
-        print("| bench | median | × ours |")
+        print(f"| bench | median | × {against} |")
     print("|---|---:|---:|")
     for r in rows:
         m = median(r)
@@ -151,6 +151,11 @@ def main():
         ("Pushgateway text body", "pushgateway_text_ours", ["pushgateway_text_prometheus"]),
     ]:
         table(title, None, [f"push_encode_1000/{p}" for p in peers_], base=f"push_encode_1000/{ours}")
+    print("\n### Coalesced updates: `MetricBatch` against direct updates (`benches/batch.rs`)")
+    table("One unit of work (4 counter increments, 1 gauge add, 2 histogram records), one thread",
+          None, ["batch/per_unit", "batch/every_64"], base="batch/direct", against="direct")
+    table("The same, two threads on the same series (time per unit per thread)",
+          None, ["batch/per_unit/contended_2", "batch/every_64/contended_2"], base="batch/direct/contended_2", against="direct")
 
 
 main()

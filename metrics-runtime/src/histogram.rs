@@ -617,7 +617,7 @@ pub struct HistogramHandle<'a, const B: usize> {
     series: &'a HistogramSeries<B>,
 }
 
-impl<const B: usize> HistogramHandle<'_, B> {
+impl<'a, const B: usize> HistogramHandle<'a, B> {
     /// Records a finite `value` and returns its bucket (for its exemplar); `None` (and
     /// counted as invalid) if it is not finite. The one record path of a series.
     #[inline(always)]
@@ -633,6 +633,20 @@ impl<const B: usize> HistogramHandle<'_, B> {
             self.series.mark_negative();
         }
         Some(i)
+    }
+
+    /// For a [`MetricBatch`](crate::MetricBatch): the series' bucket cells, its negative flag
+    /// and the bucket of a finite `value`; a value that is not finite is counted as invalid
+    /// here and gives `None`.
+    #[inline]
+    pub(crate) fn batch_target(&self, value: f64) -> Option<(&'a [BucketCell], &'a AtomicBool, usize)> {
+        if !value.is_finite() {
+            self.invalid.fetch_add(1, Relaxed);
+            return None;
+        }
+        let i = bucket_index(self.bounds, value).min(B - 1);
+        let series: &'a HistogramSeries<B> = self.series;
+        Some((&series.buckets[..], &series.negative, i))
     }
 
     /// Records `value` into its bucket and the sum.

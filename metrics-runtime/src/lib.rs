@@ -551,6 +551,7 @@
 #![warn(unreachable_pub, missing_debug_implementations)]
 
 mod aggregate;
+mod batch;
 mod callback;
 #[cfg(feature = "catalog")]
 pub mod catalog;
@@ -598,6 +599,7 @@ extern crate self as metrics_runtime;
 #[path = "private.rs"]
 pub mod __private;
 
+pub use batch::MetricBatch;
 pub use callback::{CallbackCounter, CallbackError, CallbackGauge};
 pub use cell::{ConstInit, SeriesArray};
 pub use counter::{Counter, CounterSeries};
