@@ -49,6 +49,7 @@ use std::convert::Infallible;
 use std::future::Future;
 use std::net::SocketAddr;
 use std::panic::AssertUnwindSafe;
+use std::pin::Pin;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering::Relaxed};
 use std::sync::{mpsc, Arc};
 use std::time::{Duration, Instant};
@@ -152,11 +153,17 @@ pub struct ServerConfig {
     /// a request for the metrics path without the right `Authorization` header gets `401`
     /// with `WWW-Authenticate`, and nothing is rendered for it.
     pub auth: Option<Auth>,
+    /// Serve over TLS (feature `tls`): `None` (the default) serves plain HTTP. The handshake
+    /// must complete within `header_read_timeout`; a client that fails it is closed and counted
+    /// ([`ServerStats::tls_failed`]).
+    #[cfg(feature = "tls")]
+    pub tls: Option<crate::tls::TlsConfig>,
 }
 
 /// The credentials a scraper must send (`ServerConfig::auth`), compared in constant time
 /// (`subtle`): what Prometheus' `authorization` (bearer) and `basic_auth` scrape settings send.
-/// Over plain HTTP they travel in clear text: beyond a trusted network, put TLS in front.
+/// Over plain HTTP they travel in clear text: beyond a trusted network, serve TLS
+/// (`ServerConfig::tls`, feature `tls`) or put TLS in front.
 ///
 /// # Examples
 ///
@@ -261,6 +268,8 @@ impl Default for ServerConfig {
             max_header_bytes: 8 * 1024,
             shutdown_timeout: Duration::from_secs(5),
             auth: None,
+            #[cfg(feature = "tls")]
+            tls: None,
         }
     }
 }
@@ -483,6 +492,7 @@ struct Stats {
     refused: AtomicU64,
     renders: AtomicU64,
     unauthorized: AtomicU64,
+    tls_failed: AtomicU64,
 }
 
 /// What a running server has done so far; see [`ServerHandle::stats`].
@@ -519,6 +529,9 @@ pub struct ServerStats {
     pub renders: u64,
     /// Requests for the metrics path refused with `401` (wrong or missing credentials).
     pub unauthorized: u64,
+    /// Connections closed because their TLS handshake failed or did not complete in time
+    /// (always 0 without TLS).
+    pub tls_failed: u64,
 }
 
 /// A running server started by [`serve`].
@@ -602,6 +615,7 @@ impl ServerHandle {
             refused: s.refused.load(Relaxed),
             renders: s.renders.load(Relaxed),
             unauthorized: s.unauthorized.load(Relaxed),
+            tls_failed: s.tls_failed.load(Relaxed),
         }
     }
 
@@ -833,6 +847,11 @@ async fn answer(
 const BUSY: &[u8] = b"HTTP/1.1 503 Service Unavailable\r\ncontent-type: text/plain; charset=utf-8\r\n\
 retry-after: 1\r\nconnection: close\r\ncontent-length: 42\r\n\r\nevery connection is busy; try again later\n";
 
+/// A connection's byte stream: the TCP stream with its timeouts, or TLS over it.
+trait Io: tokio::io::AsyncRead + tokio::io::AsyncWrite + Send {}
+
+impl<T: tokio::io::AsyncRead + tokio::io::AsyncWrite + Send> Io for T {}
+
 async fn accept_loop(
     listener: TcpListener,
     jobs: mpsc::Sender<Job>,
@@ -911,9 +930,37 @@ async fn accept_loop(
         let service = hyper::service::service_fn(move |request: Request<hyper::body::Incoming>| {
             answer(request, Arc::clone(&limits), jobs.clone(), Arc::clone(&state), Arc::clone(&conn_stats))
         });
-        let connection = graceful.watch(builder.serve_connection(TokioIo::new(Box::pin(io)), service));
+        let (builder, watcher) = (builder.clone(), graceful.watcher());
+        #[cfg(feature = "tls")]
+        let tls =
+            config.tls.as_ref().map(|t| (tokio_rustls::TlsAcceptor::from(Arc::clone(&t.config)), Arc::clone(&stats)));
+        let handshake_timeout = config.header_read_timeout;
         tasks.spawn(async move {
             let _open = open_guard;
+            let io: Pin<Box<dyn Io>> = Box::pin(io);
+            #[cfg(feature = "tls")]
+            let mut killed = killed;
+            #[cfg(feature = "tls")]
+            let io: Pin<Box<dyn Io>> = match tls {
+                None => io,
+                Some((acceptor, stats)) => {
+                    let handshake = tokio::time::timeout(handshake_timeout, acceptor.accept(io));
+                    tokio::select! {
+                        done = handshake => match done {
+                            Ok(Ok(tls)) => Box::pin(tls),
+                            // A failed or too slow handshake: close, count.
+                            _ => {
+                                stats.tls_failed.fetch_add(1, Relaxed);
+                                return;
+                            }
+                        },
+                        _ = &mut killed => return,
+                    }
+                }
+            };
+            #[cfg(not(feature = "tls"))]
+            let _ = handshake_timeout;
+            let connection = watcher.watch(builder.serve_connection(TokioIo::new(io), service));
             // Errors are the client's (reset, timeout, malformed request): nothing to do.
             tokio::select! {
                 _ = connection => {}

@@ -547,6 +547,10 @@
 //!   format that carries native histograms (prost types generated from the official schema).
 //! - `process`: the `process` module: `process_*` metrics read from `/proc` at scrape time.
 //! - `serde`: `Serialize` and `Deserialize` for `Snapshot` and the types in it.
+//! - `catalog`: the `catalog` module: a JSON and Markdown catalog of every metric, Prometheus
+//!   recording and burn-rate alerting rules, and a Grafana dashboard, from the schema.
+//! - `tls`: the `tls` module: rustls for the `/metrics` server (`ServerConfig::tls`) and the
+//!   HTTP push exporters (`https://` URLs, `PushConfig::tls`).
 #![deny(missing_docs)]
 #![warn(unreachable_pub, missing_debug_implementations)]
 
@@ -588,6 +592,8 @@ pub mod statsd;
 mod summary;
 mod tag;
 mod timer;
+#[cfg(feature = "tls")]
+pub mod tls;
 #[cfg(feature = "tokio-metrics")]
 pub mod tokio_metrics;
 pub mod window;

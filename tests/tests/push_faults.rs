@@ -164,6 +164,7 @@ fn config(interval_ms: u64) -> PushConfig {
         backoff: Backoff { initial: Duration::from_millis(20), max: Duration::from_millis(100), ..Backoff::default() },
         breaker: BreakerConfig { failure_threshold: 3, cool_down: Duration::from_millis(50) },
         backpressure: BackpressureConfig { max_widen: 1, ..BackpressureConfig::default() },
+        ..PushConfig::default()
     }
 }
 

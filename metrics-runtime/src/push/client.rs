@@ -26,7 +26,7 @@ const MAX_RESPONSE_BYTES: usize = 64 * 1024;
 /// use metrics_runtime::push::PushError;
 /// use metrics_runtime::push::remote_write::RemoteWriteConfig;
 ///
-/// let err = RemoteWriteConfig::new("https://mimir.example/api/v1/push").unwrap_err();
+/// let err = RemoteWriteConfig::new("ftp://mimir.example/api/v1/push").unwrap_err();
 /// assert!(matches!(err, PushError::UnsupportedScheme(_)));
 /// assert!(err.to_string().contains("http://"));
 /// ```
@@ -35,7 +35,7 @@ const MAX_RESPONSE_BYTES: usize = 64 * 1024;
 pub enum PushError {
     /// The URL does not parse, or has no host.
     InvalidUrl(String),
-    /// Not an `http://` URL (TLS is not built in yet).
+    /// Not an `http://` URL (nor `https://`, with feature `tls`).
     UnsupportedScheme(String),
     /// A header name or value that HTTP does not allow.
     InvalidHeader(String),
@@ -47,11 +47,11 @@ impl fmt::Display for PushError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             PushError::InvalidUrl(url) => write!(f, "invalid push URL `{url}`: expected http://host[:port]/path"),
+            PushError::UnsupportedScheme(url) if cfg!(feature = "tls") => {
+                write!(f, "unsupported push URL `{url}`: expected http:// or https://")
+            }
             PushError::UnsupportedScheme(url) => {
-                write!(
-                    f,
-                    "unsupported push URL `{url}`: only http:// is supported (put a TLS proxy in front for https)"
-                )
+                write!(f, "unsupported push URL `{url}`: only http:// is supported without feature `tls`")
             }
             PushError::InvalidHeader(h) => write!(f, "invalid HTTP header `{h}`"),
             PushError::InvalidSetting(s) => write!(f, "invalid push setting: {s}"),
@@ -61,11 +61,13 @@ impl fmt::Display for PushError {
 
 impl std::error::Error for PushError {}
 
-/// Parses an `http://` URL.
+/// Parses an `http://` URL, or an `https://` one with feature `tls`.
 pub(crate) fn parse_url(url: &str) -> Result<Uri, PushError> {
     let uri: Uri = url.parse().map_err(|_| PushError::InvalidUrl(url.to_owned()))?;
     match uri.scheme_str() {
         Some("http") => {}
+        #[cfg(feature = "tls")]
+        Some("https") => {}
         Some(_) => return Err(PushError::UnsupportedScheme(url.to_owned())),
         None => return Err(PushError::InvalidUrl(url.to_owned())),
     }
@@ -114,18 +116,34 @@ pub(crate) enum Answer {
     Failed(String),
 }
 
+/// The connector: plain TCP, or TLS for `https://` URLs too (feature `tls`).
+#[cfg(not(feature = "tls"))]
+type Connector = HttpConnector;
+#[cfg(feature = "tls")]
+type Connector = hyper_rustls::HttpsConnector<HttpConnector>;
+
 /// A pooled HTTP/1.1 client.
 #[derive(Clone)]
 pub(crate) struct HttpClient {
-    client: Client<HttpConnector, Full<Bytes>>,
+    client: Client<Connector, Full<Bytes>>,
     timeout: Duration,
 }
 
 impl HttpClient {
-    pub(crate) fn new(timeout: Duration) -> Self {
+    pub(crate) fn new(timeout: Duration, #[cfg(feature = "tls")] tls: &crate::tls::ClientTls) -> Self {
         let mut connector = HttpConnector::new();
         connector.set_connect_timeout(Some(timeout));
         connector.set_nodelay(true);
+        #[cfg(feature = "tls")]
+        let connector = {
+            connector.enforce_http(false);
+            let builder = hyper_rustls::HttpsConnectorBuilder::new();
+            let builder = match &tls.config {
+                Some(config) => builder.with_tls_config((**config).clone()),
+                None => builder.with_webpki_roots(),
+            };
+            builder.https_or_http().enable_http1().wrap_connector(connector)
+        };
         let client = Client::builder(TokioExecutor::new())
             .pool_idle_timeout(Duration::from_secs(90))
             .pool_max_idle_per_host(1)

@@ -129,6 +129,9 @@ pub struct PushConfig {
     pub breaker: BreakerConfig,
     /// When the interval widens.
     pub backpressure: BackpressureConfig,
+    /// The roots trusted for `https://` URLs (feature `tls`): Mozilla's by default.
+    #[cfg(feature = "tls")]
+    pub tls: crate::tls::ClientTls,
 }
 
 impl Default for PushConfig {
@@ -140,6 +143,8 @@ impl Default for PushConfig {
             backoff: Backoff::default(),
             breaker: BreakerConfig::default(),
             backpressure: BackpressureConfig::default(),
+            #[cfg(feature = "tls")]
+            tls: crate::tls::ClientTls::default(),
         }
     }
 }
@@ -234,7 +239,11 @@ impl PushExporter {
         let (commands, rx) = mpsc::channel(4);
         PUSH_STATS.interval_seconds.with(P::KIND).set(config.interval.as_secs_f64());
         let task = Task {
-            client: HttpClient::new(config.timeout),
+            client: HttpClient::new(
+                config.timeout,
+                #[cfg(feature = "tls")]
+                &config.tls,
+            ),
             protocol,
             source,
             queue: VecDeque::new(),
