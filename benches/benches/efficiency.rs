@@ -41,7 +41,9 @@ use opentelemetry_sdk::error::OTelSdkResult;
 use opentelemetry_sdk::metrics::data::ResourceMetrics;
 use opentelemetry_sdk::metrics::exporter::PushMetricExporter;
 use opentelemetry_sdk::metrics::reader::MetricReader;
-use opentelemetry_sdk::metrics::{InstrumentKind, ManualReader, PeriodicReader, Pipeline, SdkMeterProvider, Temporality};
+use opentelemetry_sdk::metrics::{
+    InstrumentKind, ManualReader, PeriodicReader, Pipeline, SdkMeterProvider, Temporality,
+};
 use prost::Message as _;
 use support::ours::RenderMetrics;
 use support::Route;
@@ -122,7 +124,8 @@ fn sdk_counter(provider: &SdkMeterProvider) {
 fn mep_counters() {
     let (routes, values) = routes();
     for (r, &v) in routes.iter().zip(&values) {
-        metrics::counter!("bench_requests_total", "handler" => r.handler.as_str(), "code" => r.code.as_str()).absolute(v);
+        metrics::counter!("bench_requests_total", "handler" => r.handler.as_str(), "code" => r.code.as_str())
+            .absolute(v);
     }
 }
 
@@ -136,7 +139,8 @@ fn child(which: &str, arg: &str) -> ! {
                 let mut registry = Registry::new();
                 registry.register(&OURS).expect("register");
                 let registry = Arc::new(registry);
-                let config = metrics_runtime::http::ServerConfig { addr: ([127, 0, 0, 1], 0).into(), ..Default::default() };
+                let config =
+                    metrics_runtime::http::ServerConfig { addr: ([127, 0, 0, 1], 0).into(), ..Default::default() };
                 let _server = metrics_runtime::http::serve(Arc::clone(&registry), config).await.expect("serve");
                 let mut otlp_config = OtlpConfig::new(arg).expect("url");
                 otlp_config.push = PushConfig { interval: Duration::from_secs(10), ..PushConfig::default() };
@@ -267,7 +271,11 @@ fn main() {
     }
     fill_ours();
 
-    println!("**Idle, 1000 series, unscraped (over {} s, after {} s)**\n", IDLE_WINDOW.as_secs(), IDLE_WARM_UP.as_secs());
+    println!(
+        "**Idle, 1000 series, unscraped (over {} s, after {} s)**\n",
+        IDLE_WINDOW.as_secs(),
+        IDLE_WARM_UP.as_secs()
+    );
     println!("| setup | wakeups/s | CPU ms/hour |\n|---|---:|---:|");
     let sink_port = sink();
     let mep_port = TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).expect("port").port();

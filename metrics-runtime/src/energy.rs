@@ -23,6 +23,9 @@
 //!   events).
 //! - **Power** ([`PowerPolicy`]): on battery, intervals are doubled and adaptive samplers keep
 //!   half as many records; in a power-saving profile, four times.
+//! - `LocalBatch::adaptive` publishes every `base` times the interval factor; a
+//!   `ShardedCounter` spreads threads that have no stripe of their own over as many shared
+//!   stripes as the process has CPUs, at most 4 (the gauge `sharded_shared_stripes`).
 //! - The factors multiply, bounded by [`EnergyConfig::max_interval_factor`] (8) and
 //!   [`EnergyConfig::max_sample_factor`] (8).
 //!
@@ -333,6 +336,9 @@ pub struct EnergyStats {
     pub interval_factor: Gauge,
     /// What adaptive samplers' N is multiplied by.
     pub sample_factor: Gauge,
+    /// The shared stripes a `ShardedCounter` spreads threads without their own stripe over:
+    /// the CPUs the process may use, at most 4.
+    pub sharded_shared_stripes: Gauge,
 }
 
 /// The process's energy metrics.
@@ -402,6 +408,7 @@ fn publish(r: &EnergyReading) {
     s.power_saver.set(f64::from(u8::from(r.power_saver)));
     s.interval_factor.set(f64::from(r.interval_factor));
     s.sample_factor.set(f64::from(r.sample_factor));
+    s.sharded_shared_stripes.set(crate::sharded::shared_stripes() as f64);
 }
 
 /// What push intervals are multiplied by, as of the last reading (1 before any).

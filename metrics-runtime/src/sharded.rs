@@ -106,6 +106,19 @@ fn stripe() -> usize {
         .unwrap_or(OWNED_STRIPES)
 }
 
+/// The shared stripes threads without an owned one are spread over: as many as the CPUs the
+/// process may use (`available_parallelism`, which follows the cgroup quota), at most
+/// `SHARDS - OWNED_STRIPES`: at most that many of those threads run at once, so more stripes
+/// would only spread the same contention thinner. Owned stripes are always handed out: a
+/// thread's own stripe is cheaper than any shared one, however few the CPUs.
+pub(crate) fn shared_stripes() -> usize {
+    static STRIPES: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
+    *STRIPES.get_or_init(|| {
+        let cpus = std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get);
+        cpus.clamp(1, SHARDS - OWNED_STRIPES)
+    })
+}
+
 /// Claims a free owned stripe for this thread, or assigns a shared one.
 #[cold]
 #[inline(never)]
@@ -115,7 +128,7 @@ fn assign(slot: &Cell<usize>) -> usize {
         let free = !owned;
         if free == 0 {
             static NEXT: AtomicUsize = AtomicUsize::new(0);
-            break OWNED_STRIPES + NEXT.fetch_add(1, Relaxed) % (SHARDS - OWNED_STRIPES);
+            break OWNED_STRIPES + NEXT.fetch_add(1, Relaxed) % shared_stripes();
         }
         let k = free.trailing_zeros() as usize;
         // Acquire: pairs with the `Release` of the previous owner's exit.
@@ -289,6 +302,8 @@ pub struct LocalBatch<'a> {
     target: &'a CounterSeries,
     pending: u64,
     bound: u64,
+    /// With [`LocalBatch::adaptive`]: the bound before the energy policy's factor.
+    base: Option<u64>,
 }
 
 impl<'a> LocalBatch<'a> {
@@ -306,7 +321,31 @@ impl<'a> LocalBatch<'a> {
     /// assert_eq!(batch.pending(), 0);
     /// ```
     pub fn new(target: &'a CounterSeries, bound: u64) -> Self {
-        Self { target, pending: 0, bound: bound.max(1) }
+        Self { target, pending: 0, bound: bound.max(1), base: None }
+    }
+
+    /// A batch whose bound follows the energy policy: `base` times
+    /// [`energy::interval_factor`](crate::energy::interval_factor), read again at each publish
+    /// (so a CPU-constrained process, or one on battery, publishes less often, in bigger
+    /// batches, as its push exporters do).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use metrics_runtime::{Counter, LocalBatch};
+    ///
+    /// static EVENTS: Counter = Counter::new();
+    /// let batch = LocalBatch::adaptive(EVENTS.with(()), 64);
+    /// assert_eq!(batch.bound(), 64 * u64::from(metrics_runtime::energy::interval_factor()));
+    /// ```
+    pub fn adaptive(target: &'a CounterSeries, base: u64) -> Self {
+        let base = base.max(1);
+        Self { target, pending: 0, bound: scaled(base), base: Some(base) }
+    }
+
+    /// Increments pending before a publish, now.
+    pub fn bound(&self) -> u64 {
+        self.bound
     }
 
     /// Adds one; publishes when `bound` increments are pending.
@@ -383,6 +422,9 @@ impl<'a> LocalBatch<'a> {
             self.target.add(self.pending);
             self.pending = 0;
         }
+        if let Some(base) = self.base {
+            self.bound = scaled(base);
+        }
     }
 
     /// Increments counted but not yet published.
@@ -401,6 +443,11 @@ impl<'a> LocalBatch<'a> {
     pub fn pending(&self) -> u64 {
         self.pending
     }
+}
+
+/// `base` times the energy policy's interval factor.
+fn scaled(base: u64) -> u64 {
+    base.saturating_mul(u64::from(crate::energy::interval_factor()))
 }
 
 impl Drop for LocalBatch<'_> {

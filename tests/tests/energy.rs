@@ -276,7 +276,24 @@ fn exporters_and_samplers_follow_the_process_policy() {
     assert!(SAMPLER.adapt_at(t0 + Duration::from_secs(2)));
     assert_eq!(SAMPLER.current_keep_one_in(), 40, "10 000 records/s for 250 kept a second");
 
+    // Batches publish 4x less often: every 64 increments for a base of 16.
+    static EVENTS: Counter = Counter::new();
+    let mut batch = metrics_runtime::LocalBatch::adaptive(EVENTS.with(()), 16);
+    assert_eq!(batch.bound(), 64);
+    for _ in 0..63 {
+        batch.inc();
+    }
+    assert_eq!(EVENTS.get(), 0);
+    batch.inc();
+    assert_eq!(EVENTS.get(), 64);
+    let text = registry.render_prometheus();
+    let cpus = std::thread::available_parallelism().unwrap().get().min(4);
+    assert!(text.contains(&format!("metrics_runtime_energy_sharded_shared_stripes {cpus}.0\n")), "{text}");
+
     // Off again: factors back to 1 at the next reading.
     let reading = energy::configure(EnergyConfig::disabled());
     assert_eq!((reading.interval_factor, reading.sample_factor), (1, 1));
+    batch.inc();
+    batch.flush();
+    assert_eq!(batch.bound(), 16, "the bound follows the factor at each publish");
 }
