@@ -41,12 +41,11 @@ use opentelemetry_sdk::error::OTelSdkResult;
 use opentelemetry_sdk::metrics::data::ResourceMetrics;
 use opentelemetry_sdk::metrics::exporter::PushMetricExporter;
 use opentelemetry_sdk::metrics::reader::MetricReader;
-use opentelemetry_sdk::metrics::{
-    InstrumentKind, ManualReader, PeriodicReader, Pipeline, SdkMeterProvider, Temporality,
-};
+use opentelemetry_sdk::metrics::{ManualReader, PeriodicReader, SdkMeterProvider, Temporality};
 use prost::Message as _;
 use support::ours::RenderMetrics;
 use support::Route;
+use support::{gzip, SharedReader};
 
 static OURS: RenderMetrics = RenderMetrics::new();
 
@@ -84,28 +83,6 @@ impl PushMetricExporter for EncodeOnly {
     }
     fn temporality(&self) -> Temporality {
         Temporality::Cumulative
-    }
-}
-
-/// The manual reader, shared with the meter provider that owns a handle to it.
-#[derive(Debug, Clone)]
-struct SharedReader(Arc<ManualReader>);
-
-impl MetricReader for SharedReader {
-    fn register_pipeline(&self, pipeline: std::sync::Weak<Pipeline>) {
-        self.0.register_pipeline(pipeline);
-    }
-    fn collect(&self, rm: &mut ResourceMetrics) -> OTelSdkResult {
-        self.0.collect(rm)
-    }
-    fn force_flush(&self) -> OTelSdkResult {
-        self.0.force_flush()
-    }
-    fn shutdown_with_timeout(&self, timeout: Duration) -> OTelSdkResult {
-        self.0.shutdown_with_timeout(timeout)
-    }
-    fn temporality(&self, kind: InstrumentKind) -> Temporality {
-        self.0.temporality(kind)
     }
 }
 
@@ -253,12 +230,6 @@ fn cpu_per_call(mut f: impl FnMut()) -> f64 {
         f();
     }
     (thread_cpu_ns() - t0) as f64 / 1e3 / f64::from(REPEATS)
-}
-
-fn gzip(body: &[u8]) -> Vec<u8> {
-    let mut gz = flate2::write::GzEncoder::new(Vec::with_capacity(body.len() / 4), flate2::Compression::fast());
-    gz.write_all(body).expect("write to a Vec");
-    gz.finish().expect("finish into a Vec")
 }
 
 fn main() {

@@ -23,7 +23,6 @@
 mod support;
 
 use std::hint::black_box;
-use std::io::Write as _;
 use std::sync::Arc;
 use std::time::SystemTime;
 
@@ -37,43 +36,15 @@ use metrics_runtime::{Tag, TagSet};
 use opentelemetry::metrics::MeterProvider as _;
 use opentelemetry::KeyValue;
 use opentelemetry_proto::tonic::collector::metrics::v1::ExportMetricsServiceRequest;
-use opentelemetry_sdk::error::OTelSdkResult;
 use opentelemetry_sdk::metrics::data::ResourceMetrics;
 use opentelemetry_sdk::metrics::reader::MetricReader;
-use opentelemetry_sdk::metrics::{InstrumentKind, ManualReader, Pipeline, SdkMeterProvider, Temporality};
+use opentelemetry_sdk::metrics::{ManualReader, SdkMeterProvider};
 use prost::Message as _;
 use support::ours::RenderMetrics;
 use support::Route;
+use support::{gzip, SharedReader};
 
 static OURS: RenderMetrics = RenderMetrics::new();
-
-/// The manual reader, shared with the meter provider that owns a handle to it.
-#[derive(Debug, Clone)]
-struct SharedReader(Arc<ManualReader>);
-
-impl MetricReader for SharedReader {
-    fn register_pipeline(&self, pipeline: std::sync::Weak<Pipeline>) {
-        self.0.register_pipeline(pipeline);
-    }
-    fn collect(&self, rm: &mut ResourceMetrics) -> OTelSdkResult {
-        self.0.collect(rm)
-    }
-    fn force_flush(&self) -> OTelSdkResult {
-        self.0.force_flush()
-    }
-    fn shutdown_with_timeout(&self, timeout: std::time::Duration) -> OTelSdkResult {
-        self.0.shutdown_with_timeout(timeout)
-    }
-    fn temporality(&self, kind: InstrumentKind) -> Temporality {
-        self.0.temporality(kind)
-    }
-}
-
-fn gzip(body: &[u8]) -> Vec<u8> {
-    let mut gz = flate2::write::GzEncoder::new(Vec::with_capacity(body.len() / 4), flate2::Compression::fast());
-    gz.write_all(body).expect("write to a Vec");
-    gz.finish().expect("finish into a Vec")
-}
 
 fn push_encode(c: &mut Criterion) {
     let routes: Vec<Route> = (0..Route::CARDINALITY).map(|s| Route::from_index(s).expect("in range")).collect();

@@ -236,3 +236,39 @@ impl Http {
         (method, status)
     }
 }
+
+/// The OpenTelemetry SDK's manual reader, shared with the meter provider that owns a handle to
+/// it (`push_encode.rs`, `efficiency.rs`).
+#[derive(Debug, Clone)]
+#[allow(dead_code)] // not used by every bench that includes this module
+pub(crate) struct SharedReader(pub(crate) std::sync::Arc<opentelemetry_sdk::metrics::ManualReader>);
+
+impl opentelemetry_sdk::metrics::reader::MetricReader for SharedReader {
+    fn register_pipeline(&self, pipeline: std::sync::Weak<opentelemetry_sdk::metrics::Pipeline>) {
+        self.0.register_pipeline(pipeline);
+    }
+    fn collect(
+        &self,
+        rm: &mut opentelemetry_sdk::metrics::data::ResourceMetrics,
+    ) -> opentelemetry_sdk::error::OTelSdkResult {
+        self.0.collect(rm)
+    }
+    fn force_flush(&self) -> opentelemetry_sdk::error::OTelSdkResult {
+        self.0.force_flush()
+    }
+    fn shutdown_with_timeout(&self, timeout: std::time::Duration) -> opentelemetry_sdk::error::OTelSdkResult {
+        self.0.shutdown_with_timeout(timeout)
+    }
+    fn temporality(&self, kind: opentelemetry_sdk::metrics::InstrumentKind) -> opentelemetry_sdk::metrics::Temporality {
+        self.0.temporality(kind)
+    }
+}
+
+/// Gzip at the fastest level (flate2), as both sides of the push benches compress.
+#[allow(dead_code)] // not used by every bench that includes this module
+pub(crate) fn gzip(body: &[u8]) -> Vec<u8> {
+    use std::io::Write as _;
+    let mut gz = flate2::write::GzEncoder::new(Vec::with_capacity(body.len() / 4), flate2::Compression::fast());
+    gz.write_all(body).expect("write to a Vec");
+    gz.finish().expect("finish into a Vec")
+}
