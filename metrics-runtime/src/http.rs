@@ -874,6 +874,9 @@ async fn accept_loop(
         auth: config.auth.as_ref().map(Expected::new),
     });
     let hard_age = config.max_connection_age.saturating_add(config.write_timeout);
+    // The TLS acceptor, once for every connection (each handshake clones its `Arc`).
+    #[cfg(feature = "tls")]
+    let acceptor = config.tls.as_ref().map(|t| tokio_rustls::TlsAcceptor::from(Arc::clone(&t.config)));
     let mut open: Vec<Conn> = Vec::new();
     // The connection tasks, so that shutdown can end the ones the grace period did not.
     let mut tasks = tokio::task::JoinSet::new();
@@ -932,9 +935,7 @@ async fn accept_loop(
         });
         let (builder, watcher) = (builder.clone(), graceful.watcher());
         #[cfg(feature = "tls")]
-        let tls =
-            config.tls.as_ref().map(|t| (tokio_rustls::TlsAcceptor::from(Arc::clone(&t.config)), Arc::clone(&stats)));
-        let handshake_timeout = config.header_read_timeout;
+        let tls = acceptor.clone().map(|acceptor| (acceptor, Arc::clone(&stats), config.header_read_timeout));
         tasks.spawn(async move {
             let _open = open_guard;
             let io: Pin<Box<dyn Io>> = Box::pin(io);
@@ -943,7 +944,7 @@ async fn accept_loop(
             #[cfg(feature = "tls")]
             let io: Pin<Box<dyn Io>> = match tls {
                 None => io,
-                Some((acceptor, stats)) => {
+                Some((acceptor, stats, handshake_timeout)) => {
                     let handshake = tokio::time::timeout(handshake_timeout, acceptor.accept(io));
                     tokio::select! {
                         done = handshake => match done {
@@ -958,8 +959,6 @@ async fn accept_loop(
                     }
                 }
             };
-            #[cfg(not(feature = "tls"))]
-            let _ = handshake_timeout;
             let connection = watcher.watch(builder.serve_connection(TokioIo::new(io), service));
             // Errors are the client's (reset, timeout, malformed request): nothing to do.
             tokio::select! {
