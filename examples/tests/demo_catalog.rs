@@ -4,21 +4,11 @@
 //! every dashboard panel query returns a non-empty result.
 
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use metrics_runtime::catalog::{Catalog, RulesConfig};
-use tests::{free_port, tool, PrometheusServer};
-
-/// A child process killed on drop.
-struct Running(Child);
-
-impl Drop for Running {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
+use tests::{free_port, tool, PrometheusServer, Running};
 
 fn demo() -> Command {
     Command::new(env!("CARGO_BIN_EXE_demo"))

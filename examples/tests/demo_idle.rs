@@ -10,20 +10,10 @@
 
 use std::net::UdpSocket;
 use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use tests::{free_port, OtlpReceiver, PrometheusServer, Pushgateway};
-
-/// A child process killed on drop.
-struct Running(Child);
-
-impl Drop for Running {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
+use tests::{free_port, OtlpReceiver, PrometheusServer, Pushgateway, Running};
 
 /// The release demo beside the debug one this test was built with; refused when older than any
 /// source it is built from (a release build of older sources).
@@ -57,21 +47,7 @@ fn release_demo() -> PathBuf {
 /// Voluntary context switches (each a wakeup: the thread had blocked) and CPU time in
 /// nanoseconds, summed over every thread of `pid`.
 fn sample(pid: u32) -> (u64, u64) {
-    let mut switches = 0;
-    let mut cpu_ns = 0;
-    for task in std::fs::read_dir(format!("/proc/{pid}/task")).expect("the demo's threads") {
-        let dir = task.expect("a thread").path();
-        let status = std::fs::read_to_string(dir.join("status")).unwrap_or_default();
-        switches += status
-            .lines()
-            .find_map(|l| l.strip_prefix("voluntary_ctxt_switches:"))
-            .and_then(|v| v.trim().parse::<u64>().ok())
-            .unwrap_or(0);
-        // `schedstat`: time on CPU (ns), time waiting to run, timeslices.
-        let schedstat = std::fs::read_to_string(dir.join("schedstat")).unwrap_or_default();
-        cpu_ns += schedstat.split_whitespace().next().and_then(|v| v.parse::<u64>().ok()).unwrap_or(0);
-    }
-    (switches, cpu_ns)
+    examples::activity(&PathBuf::from(format!("/proc/{pid}"))).expect("the demo's threads")
 }
 
 #[test]

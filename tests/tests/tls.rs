@@ -20,7 +20,7 @@ use metrics_runtime::push::{PushConfig, Source};
 use metrics_runtime::tls::{ClientTls, TlsConfig};
 use metrics_runtime::{Counter, Metrics, Registry};
 use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, Issuer, KeyPair, KeyUsagePurpose};
-use tests::{free_port, tool};
+use tests::{free_port, tool, Running};
 
 /// A CA and a certificate it signed for `localhost` and 127.0.0.1, written to a directory.
 struct Certs {
@@ -285,13 +285,15 @@ fn push_exporters_over_tls_trust_the_configured_roots_only() {
     );
     wait_tls_ready(&format!("https://127.0.0.1:{port}/-/ready"), &ca);
     let gateway_port = free_port();
-    let mut gateway = Command::new(tool("prometheus-pushgateway"))
-        .args([format!("--web.listen-address=127.0.0.1:{gateway_port}"), format!("--web.config.file={web}")])
-        .arg("--log.level=warn")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("start the pushgateway");
+    let _gateway = Running(
+        Command::new(tool("prometheus-pushgateway"))
+            .args([format!("--web.listen-address=127.0.0.1:{gateway_port}"), format!("--web.config.file={web}")])
+            .arg("--log.level=warn")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start the pushgateway"),
+    );
     wait_tls_ready(&format!("https://127.0.0.1:{gateway_port}/-/ready"), &ca);
 
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
@@ -344,7 +346,5 @@ fn push_exporters_over_tls_trust_the_configured_roots_only() {
     let (_, status, body) = curl(&["--cacert", &ca, &format!("https://127.0.0.1:{gateway_port}/metrics")]);
     assert_eq!(status, 200);
     assert!(body.contains("tls_push_jobs_total{instance=\"\",job=\"tls_job\"} 11"), "{body}");
-    let _ = gateway.kill();
-    let _ = gateway.wait();
     drop(prometheus);
 }

@@ -316,24 +316,6 @@ impl Pushers {
     }
 }
 
-/// This process's wakeups (voluntary context switches: a thread had blocked) and CPU time in
-/// nanoseconds, summed over its threads, from `/proc` (Linux; `None` elsewhere).
-fn own_activity() -> Option<(u64, u64)> {
-    let mut wakeups = 0;
-    let mut cpu_ns = 0;
-    for task in std::fs::read_dir("/proc/self/task").ok()?.flatten() {
-        let status = std::fs::read_to_string(task.path().join("status")).unwrap_or_default();
-        wakeups += status
-            .lines()
-            .find_map(|l| l.strip_prefix("voluntary_ctxt_switches:"))
-            .and_then(|v| v.trim().parse::<u64>().ok())
-            .unwrap_or(0);
-        let schedstat = std::fs::read_to_string(task.path().join("schedstat")).unwrap_or_default();
-        cpu_ns += schedstat.split_whitespace().next().and_then(|v| v.parse::<u64>().ok()).unwrap_or(0);
-    }
-    Some((wakeups, cpu_ns))
-}
-
 /// `--write-catalog DIR`: the catalog, its Markdown, the rules and the dashboard of everything
 /// the demo serves.
 fn write_catalog(registry: &Registry, dir: &std::path::Path) -> std::io::Result<()> {
@@ -388,7 +370,7 @@ async fn main() -> std::io::Result<()> {
     if args.idle {
         // Nothing but the server and the exporters: the process sleeps until a scrape, a push,
         // the deadline or Ctrl-C. At stop it says how often it woke and how much CPU it took.
-        let (started, before) = (Instant::now(), own_activity());
+        let (started, before) = (Instant::now(), examples::activity(std::path::Path::new("/proc/self")));
         match deadline {
             Some(d) => tokio::select! {
                 _ = tokio::time::sleep_until(d) => {}
@@ -398,7 +380,7 @@ async fn main() -> std::io::Result<()> {
                 let _ = tokio::signal::ctrl_c().await;
             }
         }
-        let (after, secs) = (own_activity(), started.elapsed().as_secs_f64());
+        let (after, secs) = (examples::activity(std::path::Path::new("/proc/self")), started.elapsed().as_secs_f64());
         pushers.shutdown().await;
         server.shutdown().await;
         match (before, after) {
