@@ -34,8 +34,6 @@ use metrics_runtime::push::otlp::{self, Compression, OtlpConfig, OtlpEncoder};
 use metrics_runtime::push::remote_write::{RemoteWriteConfig, RemoteWriteEncoder};
 use metrics_runtime::push::{PushConfig, Source};
 use metrics_runtime::{Metrics, Registry, Tag, TagSet};
-use opentelemetry::metrics::MeterProvider as _;
-use opentelemetry::KeyValue;
 use opentelemetry_proto::tonic::collector::metrics::v1::ExportMetricsServiceRequest;
 use opentelemetry_sdk::error::OTelSdkResult;
 use opentelemetry_sdk::metrics::data::ResourceMetrics;
@@ -90,14 +88,7 @@ impl PushMetricExporter for EncodeOnly {
 
 fn sdk_counter(provider: &SdkMeterProvider) {
     let (routes, values) = routes();
-    let counter = provider
-        .meter("bench")
-        .u64_counter("bench_requests_total")
-        .with_description("Requests served, by handler and status code.")
-        .build();
-    for (r, &v) in routes.iter().zip(&values) {
-        counter.add(v, &[KeyValue::new("handler", r.handler.as_str()), KeyValue::new("code", r.code.as_str())]);
-    }
+    support::otel_counter(provider, &routes, &values);
 }
 
 fn mep_counters() {

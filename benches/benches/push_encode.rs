@@ -33,8 +33,6 @@ use metrics_runtime::push::otlp::{Compression, OtlpConfig, OtlpEncoder, OtlpProt
 use metrics_runtime::push::remote_write::{RemoteWriteConfig, RemoteWriteEncoder};
 use metrics_runtime::push::Source;
 use metrics_runtime::{Tag, TagSet};
-use opentelemetry::metrics::MeterProvider as _;
-use opentelemetry::KeyValue;
 use opentelemetry_proto::tonic::collector::metrics::v1::ExportMetricsServiceRequest;
 use opentelemetry_sdk::metrics::data::ResourceMetrics;
 use opentelemetry_sdk::metrics::reader::MetricReader;
@@ -59,14 +57,7 @@ fn push_encode(c: &mut Criterion) {
     // The OpenTelemetry SDK, holding the same 1000 series.
     let reader = SharedReader(Arc::new(ManualReader::builder().build()));
     let provider = SdkMeterProvider::builder().with_reader(reader.clone()).build();
-    let counter = provider
-        .meter("bench")
-        .u64_counter("bench_requests_total")
-        .with_description("Requests served, by handler and status code.")
-        .build();
-    for (r, &v) in routes.iter().zip(&values) {
-        counter.add(v, &[KeyValue::new("handler", r.handler.as_str()), KeyValue::new("code", r.code.as_str())]);
-    }
+    support::otel_counter(&provider, &routes, &values);
     let mut rm = ResourceMetrics::default();
     let sdk_body = |rm: &mut ResourceMetrics| {
         reader.collect(rm).expect("collect");

@@ -272,3 +272,19 @@ pub(crate) fn gzip(body: &[u8]) -> Vec<u8> {
     gz.write_all(body).expect("write to a Vec");
     gz.finish().expect("finish into a Vec")
 }
+
+/// The 1000-series counter family in the OpenTelemetry SDK: a `u64_counter` with one attribute
+/// set per route, each added its value (`push_encode.rs`, `efficiency.rs`).
+#[allow(dead_code)] // not used by every bench that includes this module
+pub(crate) fn otel_counter(provider: &opentelemetry_sdk::metrics::SdkMeterProvider, routes: &[Route], values: &[u64]) {
+    use opentelemetry::metrics::MeterProvider as _;
+    use opentelemetry::KeyValue;
+    let counter = provider
+        .meter("bench")
+        .u64_counter("bench_requests_total")
+        .with_description("Requests served, by handler and status code.")
+        .build();
+    for (r, &v) in routes.iter().zip(values) {
+        counter.add(v, &[KeyValue::new("handler", r.handler.as_str()), KeyValue::new("code", r.code.as_str())]);
+    }
+}
