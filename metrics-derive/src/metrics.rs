@@ -678,11 +678,7 @@ fn parse_field(cx: &Ctxt, field: &syn::Field, namespace: Option<&str>) -> Option
             kind,
             name: &name,
             unit: attrs.unit.as_ref().map_or("", |u| u.value.as_str()),
-            buckets: match (&buckets, &native) {
-                (Some(b), _) => b.clone(),
-                (None, Some(_)) => Vec::new(),
-                (None, None) => metrics_rules::DEFAULT_BUCKETS.to_vec(),
-            },
+            buckets: classic_bounds(kind, buckets.as_deref(), native.is_some()),
             native_schema: native.map(|(schema, _, _)| schema),
             has_tags: tags.is_some(),
         },
@@ -711,12 +707,22 @@ fn parse_field(cx: &Ctxt, field: &syn::Field, namespace: Option<&str>) -> Option
     })
 }
 
+/// A metric's classic bucket bounds: those declared, else the default ones for a classic
+/// histogram; none for a native histogram without declared ones, or another kind.
+fn classic_bounds(kind: Kind, declared: Option<&[f64]>, native: bool) -> Vec<f64> {
+    match (kind, declared) {
+        (Kind::Histogram, Some(b)) => b.to_vec(),
+        (Kind::Histogram, None) if !native => metrics_rules::DEFAULT_BUCKETS.to_vec(),
+        _ => Vec::new(),
+    }
+}
+
 /// What the checks of a metric's objectives need to know about it.
 struct SloContext<'a> {
     kind: Kind,
     name: &'a str,
     unit: &'a str,
-    /// Classic bucket bounds (a histogram's, declared or default).
+    /// Classic bucket bounds ([`classic_bounds`]).
     buckets: Vec<f64>,
     native_schema: Option<i8>,
     has_tags: bool,
@@ -1027,11 +1033,7 @@ fn generate(input: &DeriveInput, metrics: &[Metric], labels: &[ConstLabel]) -> T
         // The declaration's shape: labels, buckets, quantiles, window, constant labels, SLOs.
         let shape = format_ident!("__SHAPE_{}", i);
         let lit = |v: &f64| proc_macro2::Literal::f64_suffixed(*v);
-        let shape_buckets: Vec<f64> = match (m.kind, &m.buckets) {
-            (Kind::Histogram, Some(b)) => b.clone(),
-            (Kind::Histogram, None) if m.native.is_none() => metrics_rules::DEFAULT_BUCKETS.to_vec(),
-            _ => Vec::new(),
-        };
+        let shape_buckets = classic_bounds(m.kind, m.buckets.as_deref(), m.native.is_some());
         let shape_buckets = shape_buckets.iter().map(lit);
         let shape_native = match m.native {
             Some((schema, zero, max)) => {
