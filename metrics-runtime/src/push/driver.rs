@@ -31,8 +31,8 @@ use tokio::task::JoinHandle;
 enum State {
     /// Something in progress: the runtime must be driven.
     Busy,
-    /// Nothing until this instant (or until poked, for `None`).
-    Waiting(Option<Instant>),
+    /// Nothing until this instant (or a command, which pokes the thread).
+    Waiting(Instant),
 }
 
 struct Driver {
@@ -86,14 +86,13 @@ impl Driver {
         self.slots.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// `None` while an exporter is busy; else the earliest deadline (`Some(None)`: none).
+    /// `None` while an exporter is busy; else the earliest deadline (`Some(None)`: no exporter).
     fn idle_until(&self) -> Option<Option<Instant>> {
         let mut until: Option<Instant> = None;
         for state in self.slots().iter().flatten() {
             match *state {
                 State::Busy => return None,
-                State::Waiting(Some(t)) => until = Some(until.map_or(t, |u| u.min(t))),
-                State::Waiting(None) => {}
+                State::Waiting(t) => until = Some(until.map_or(t, |u| u.min(t))),
             }
         }
         Some(until)
@@ -195,9 +194,9 @@ impl Activity {
         self.set(State::Busy);
     }
 
-    /// Nothing to do before `until` (a tokio deadline), or before a command for `None`.
-    pub(crate) fn waiting(&self, until: Option<tokio::time::Instant>) {
-        self.set(State::Waiting(until.map(tokio::time::Instant::into_std)));
+    /// Nothing to do before `until` (a tokio deadline), or before a command.
+    pub(crate) fn waiting(&self, until: tokio::time::Instant) {
+        self.set(State::Waiting(until.into_std()));
     }
 }
 

@@ -369,7 +369,7 @@ impl<P: Protocol> Task<P> {
             if in_flight.is_some() {
                 activity.busy();
             } else {
-                activity.waiting(Some(retry_at.map_or(next_read, |r| r.min(next_read))));
+                activity.waiting(retry_at.map_or(next_read, |r| r.min(next_read)));
             }
             tokio::select! {
                 biased;

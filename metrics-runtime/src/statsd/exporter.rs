@@ -652,7 +652,7 @@ impl Flusher {
         let first = period(&self.config);
         let mut next = crate::push::next_tick(std::time::Instant::now() + first, first);
         loop {
-            activity.waiting(Some(tokio::time::Instant::from_std(next)));
+            activity.waiting(tokio::time::Instant::from_std(next));
             tokio::select! {
                 () = tokio::time::sleep_until(tokio::time::Instant::from_std(next)) => {
                     activity.busy();
