@@ -265,8 +265,19 @@ async fn answers_400_are_dropped_and_counted_never_retried() {
     tokio::time::sleep(Duration::from_millis(600)).await;
     let report = exporter.flush().await;
     assert_eq!(report.last_status, Some(400));
-    let t = exporter.totals();
-    let requests = receiver.requests();
+    // The exporter keeps reading every 50 ms on its own thread: compare its totals with the
+    // receiver's log at a moment when no batch waits and nothing changed while the log was read.
+    let deadline = Instant::now() + Duration::from_secs(5);
+    let (t, requests) = loop {
+        let before = exporter.totals();
+        let requests = receiver.requests();
+        let after = exporter.totals();
+        if before == after && after.waiting == 0 {
+            break (after, requests);
+        }
+        assert!(Instant::now() < deadline, "never quiescent: {after:?}");
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    };
     assert!(requests.len() >= 5 && requests.iter().all(|(_, s)| *s == 400), "{requests:?}");
     // One point per batch here (one counter): each batch was asked for exactly once.
     assert_eq!(requests.len() as u64, t.queued, "{t:?}");
