@@ -64,6 +64,11 @@ impl BucketCell {
     #[allow(clippy::declare_interior_mutable_const)]
     pub(crate) const INIT: Self = Self(AtomicU128::new(0));
 
+    /// Back to zero (a run-time series' row, reused).
+    pub(crate) fn clear(&self) {
+        self.0.store(0, Relaxed);
+    }
+
     /// Adds `weight` to the count (saturating at `u64::MAX`) and `total` to the sum, together.
     #[inline(always)]
     pub(crate) fn add(&self, weight: u64, total: f64) {

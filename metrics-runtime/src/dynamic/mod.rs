@@ -7,15 +7,20 @@
 
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::fmt;
-use std::hash::{BuildHasher, BuildHasherDefault, Hasher};
-use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering::Relaxed};
-use std::sync::{Arc, Mutex, RwLock, Weak};
-use std::time::{Duration, Instant};
+use std::hash::{BuildHasher, Hasher};
+use std::ptr::NonNull;
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, AtomicUsize, Ordering::Relaxed};
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::Duration;
 
 use crate::expose::push_json_str;
 use crate::group::Metrics;
 use crate::histogram::{atomic_f64_add, bucket_index, read_buckets, BucketCell};
 use crate::read::{BoundTexts, HistogramRead, Labels, MetricDesc, MetricKind, Series as ReadSeries, Visitor};
+
+mod store;
+
+use store::{collector, Index, IndexState, Interner, Reclaimed, Rows, Strings};
 
 /// The label value of overflow series.
 ///
@@ -244,57 +249,38 @@ impl fmt::Display for DynamicError {
 
 impl std::error::Error for DynamicError {}
 
-/// Storage of one series: one cell for counters and gauges; buckets and the sum for histograms.
-struct Series {
-    /// The raw label values.
-    values: Box<[Box<str>]>,
-    /// `a="x",b="y"`, escaped once at creation.
-    text: Box<str>,
-    /// The value of a counter or a gauge; for a histogram, a flag set once a negative value was
-    /// recorded.
-    cells: Box<[AtomicU64]>,
-    /// A histogram's buckets (count and sum of each); empty for other kinds.
-    buckets: Box<[BucketCell]>,
-    /// Set by every update, cleared by the maintenance step (for eviction).
-    dirty: AtomicBool,
-    /// Registry clock (ms since its creation) of the last maintenance that found the series
-    /// updated, or of the series' creation.
-    last_active_ms: AtomicU64,
-    /// Registry clock of the series' creation: its start time (OpenMetrics `_created`).
-    created_ms: u64,
-}
-
-impl Series {
-    /// Whether the series' label values are `values`, value by value.
-    fn has_values(&self, values: &[&str]) -> bool {
-        self.values.iter().map(|v| &**v).eq(values.iter().copied())
-    }
-
-    fn heap_bytes(&self) -> usize {
-        size_of::<Self>()
-            + self.values.iter().map(|v| v.len() + size_of::<Box<str>>()).sum::<usize>()
-            + self.text.len()
-            + self.cells.len() * 8
-            + self.buckets.len() * size_of::<BucketCell>()
-    }
-}
+/// The key id of the overflow series' values (every label [`OVERFLOW_VALUE`]).
+const OVERFLOW_ID: u32 = u32::MAX;
+/// The overflow series' row: the first of every family, never in the index.
+const OVERFLOW_ROW: u32 = 0;
 
 struct SeriesLabels<'a> {
-    names: &'a [Box<str>],
-    series: &'a Series,
+    family: &'a Family,
+    row: u32,
+}
+
+impl SeriesLabels<'_> {
+    fn values(&self) -> impl Iterator<Item = (&str, &str)> + '_ {
+        let keys = self.family.keys.get(self.row as usize);
+        self.family
+            .label_names
+            .iter()
+            .enumerate()
+            .map(move |(i, name)| (&**name, self.family.value_of(i, keys[i].load(Relaxed))))
+    }
 }
 
 impl Labels for SeriesLabels<'_> {
     fn len(&self) -> usize {
-        self.names.len()
+        self.family.label_names.len()
     }
 
     fn write_text(&self, out: &mut String) {
-        out.push_str(&self.series.text);
+        crate::expose::push_label_text(out, self.values());
     }
 
     fn write_json(&self, out: &mut String) {
-        for (i, (name, value)) in self.names.iter().zip(self.series.values.iter()).enumerate() {
+        for (i, (name, value)) in self.values().enumerate() {
             if i > 0 {
                 out.push(',');
             }
@@ -307,7 +293,7 @@ impl Labels for SeriesLabels<'_> {
     }
 
     fn pairs(&self, f: &mut dyn FnMut(&str, &str)) {
-        for (name, value) in self.names.iter().zip(self.series.values.iter()) {
+        for (name, value) in self.values() {
             f(name, value);
         }
     }
@@ -323,28 +309,95 @@ struct DescText {
     help_json: Box<str>,
 }
 
+/// A family's series, each a fixed-size row: its label values as interned ids, its creation
+/// time and (when eviction needs it) its last update; its value cell; a histogram's buckets.
+/// No allocation per series beyond a new label value's string.
 struct Family {
     text: DescText,
     kind: MetricKind,
     label_names: Box<[Box<str>]>,
     bounds: Box<[f64]>,
     le: Box<[Box<str>]>,
-    /// Random per family, so that label values cannot be chosen to collide.
-    seed: u64,
-    /// Series by the hash of their label values (already a hash: not hashed again);
-    /// collisions chained and compared value by value.
-    series: RwLock<HashMap<u64, Vec<Arc<Series>>, BuildHasherDefault<IdHasher>>>,
+    /// Seeded at random per family, so that label values cannot be chosen to collide.
+    hasher: foldhash::fast::FixedState,
+    /// Whether rows record their last update (idle timeout or LRU eviction).
+    activity: bool,
+    /// Label values to rows.
+    index: Index,
+    /// Per row: one id per label, the creation time (tenths of a second since the registry's
+    /// start), then with `activity` the update word ([`Family::touch`]).
+    keys: Rows<AtomicU32>,
+    /// Per row: a counter's or gauge's value; for a histogram, a flag set once a negative
+    /// value was recorded.
+    cells: Rows<AtomicU64>,
+    /// Per row: a histogram's buckets (count and sum of each).
+    buckets: Rows<BucketCell>,
+    /// Interned values, per label.
+    strings: Box<[Strings]>,
+    /// Rows retired and reclaimed, for reuse.
+    reclaimed: Arc<Reclaimed>,
+    /// What writers change, under one lock: new series, removals, maintenance, handle counts.
+    state: Mutex<State>,
+    max_rows: usize,
+    shared: Arc<Shared>,
     count: AtomicUsize,
-    overflow: Arc<Series>,
     /// Records that went to the overflow series.
     overflowed: AtomicU64,
-    /// With [`Eviction::LeastRecentlyUsed`]: the series in the order the CLOCK hand visits
-    /// them (weak: the queue does not keep a series), touched only under the `series` write
-    /// lock.
-    clock: Mutex<VecDeque<Weak<Series>>>,
     /// Set by [`BoundedRegistry::remove_family`]: handles left over create no series (they
     /// update the family's overflow series, which nothing reads).
     removed: AtomicBool,
+}
+
+/// The writers' side of a family.
+#[derive(Default)]
+struct State {
+    index: IndexState,
+    interners: Vec<Interner>,
+    /// Rows handed out so far (the overflow series' included).
+    rows: u32,
+    free: Vec<u32>,
+    /// One bit per row: in the index (exported).
+    live: Vec<u64>,
+    /// Handles ([`DynCounterSeries`]) held, per row; a held row is neither evicted nor reused.
+    handles: HashMap<u32, u32>,
+    /// Rows removed while held: reused once the last handle goes.
+    orphans: HashSet<u32>,
+    /// The CLOCK hand of [`Eviction::LeastRecentlyUsed`].
+    hand: u32,
+}
+
+impl State {
+    fn is_live(&self, row: u32) -> bool {
+        self.live.get(row as usize / 64).is_some_and(|w| w >> (row % 64) & 1 == 1)
+    }
+
+    fn set_live(&mut self, row: u32, live: bool) {
+        let word = row as usize / 64;
+        if self.live.len() <= word {
+            self.live.resize(word + 1, 0);
+        }
+        if live {
+            self.live[word] |= 1 << (row % 64);
+        } else {
+            self.live[word] &= !(1 << (row % 64));
+        }
+    }
+
+    fn live_rows(&self) -> Vec<u32> {
+        let mut rows = Vec::with_capacity(self.index.live());
+        for (w, &bits) in self.live.iter().enumerate() {
+            let mut bits = bits;
+            while bits != 0 {
+                rows.push((w * 64) as u32 + bits.trailing_zeros());
+                bits &= bits - 1;
+            }
+        }
+        rows
+    }
+
+    fn held(&self, row: u32) -> bool {
+        self.handles.contains_key(&row)
+    }
 }
 
 impl Family {
@@ -379,75 +432,189 @@ impl Family {
     }
 
     /// The number of buckets of a series (the bounds and `+Inf` for a histogram).
-    fn buckets(&self) -> usize {
-        match self.kind {
+    fn bucket_count(kind: MetricKind, bounds: &[f64]) -> usize {
+        match kind {
             MetricKind::Counter | MetricKind::Gauge => 0,
-            MetricKind::Histogram => self.bounds.len() + 1,
+            MetricKind::Histogram => bounds.len() + 1,
             MetricKind::Summary | MetricKind::Info => unreachable!("not offered at run time"),
         }
     }
 
-    fn new_series(&self, values: &[&str]) -> Series {
-        let mut text = String::new();
-        crate::expose::push_label_text(&mut text, self.label_names.iter().map(|n| &**n).zip(values.iter().copied()));
-        Series {
-            values: values.iter().map(|v| Box::<str>::from(*v)).collect(),
-            text: text.into_boxed_str(),
-            cells: Box::new([AtomicU64::new(0)]),
-            buckets: (0..self.buckets()).map(|_| BucketCell::INIT).collect(),
-            dirty: AtomicBool::new(false),
-            last_active_ms: AtomicU64::new(0),
-            created_ms: 0,
+    /// The text of label `label`'s value `id`.
+    #[inline]
+    fn value_of(&self, label: usize, id: u32) -> &str {
+        if id == OVERFLOW_ID {
+            OVERFLOW_VALUE
+        } else {
+            self.strings[label].get(id)
         }
     }
 
-    /// The series with these label values in `map`, comparing values along the hash's chain.
-    fn find<'m>(
-        map: &'m HashMap<u64, Vec<Arc<Series>>, BuildHasherDefault<IdHasher>>,
-        hash: u64,
-        values: &[&str],
-    ) -> Option<&'m Arc<Series>> {
-        map.get(&hash)?.iter().find(|s| s.has_values(values))
-    }
-
-    /// Takes the series of `values` (of `hash`) out of the map.
-    fn take(
-        map: &mut HashMap<u64, Vec<Arc<Series>>, BuildHasherDefault<IdHasher>>,
-        hash: u64,
-        values: &[&str],
-    ) -> Option<Arc<Series>> {
-        let chain = map.get_mut(&hash)?;
-        let at = chain.iter().position(|s| s.has_values(values))?;
-        let series = chain.swap_remove(at);
-        if chain.is_empty() {
-            map.remove(&hash);
+    /// The seeded hash of a series' label values.
+    #[inline]
+    fn hash<'a>(&self, values: impl Iterator<Item = &'a str>) -> u64 {
+        let mut h = self.hasher.build_hasher();
+        for v in values {
+            h.write(v.as_bytes());
+            // Not UTF-8: separates values, so that `["ab", "c"]` and `["a", "bc"]` differ.
+            h.write_u8(0xFF);
         }
-        Some(series)
+        h.finish()
     }
 
-    /// The CLOCK sweep of [`Eviction::LeastRecentlyUsed`]: removes the first series the hand
-    /// finds neither updated since it last passed nor held by a handle, giving updated ones a
-    /// second chance. At most two turns of the queue; `false` when nothing could go.
-    fn evict_one(&self, map: &mut HashMap<u64, Vec<Arc<Series>>, BuildHasherDefault<IdHasher>>, now_ms: u64) -> bool {
-        let mut clock = self.clock.lock().unwrap_or_else(|p| p.into_inner());
-        for _ in 0..2 * clock.len() {
-            let Some(weak) = clock.pop_front() else { return false };
-            let Some(series) = weak.upgrade() else { continue }; // removed otherwise: forget it
-                                                                 // The map's reference and ours: more means the application holds a handle.
-            let held = Arc::strong_count(&series) > 2;
-            if held || series.dirty.swap(false, Relaxed) {
-                series.last_active_ms.store(now_ms, Relaxed);
-                clock.push_back(weak);
+    /// The hash of the series in `row`.
+    fn row_hash(&self, row: u32) -> u64 {
+        let keys = self.keys.get(row as usize);
+        self.hash((0..self.label_names.len()).map(|i| self.value_of(i, keys[i].load(Relaxed))))
+    }
+
+    /// The hash of one label value, for the interners.
+    fn value_hash(&self, value: &str) -> u64 {
+        self.hasher.hash_one(value)
+    }
+
+    /// The live row holding `values` (of `hash`), comparing them value by value.
+    #[inline]
+    fn find(&self, guard: &impl seize::Guard, hash: u64, values: &[&str]) -> Option<u32> {
+        self.index.find(guard, hash, |row| {
+            let keys = self.keys.get(row as usize);
+            values.iter().enumerate().all(|(i, v)| self.strings[i].get(keys[i].load(Relaxed)) == *v)
+        })
+    }
+
+    /// The value cell of `row`.
+    #[inline]
+    fn cell(&self, row: u32) -> &AtomicU64 {
+        &self.cells.get(row as usize)[0]
+    }
+
+    /// The update word of `row`, when the family tracks activity.
+    #[inline]
+    fn activity_word(&self, row: u32) -> Option<&AtomicU32> {
+        self.activity.then(|| &self.keys.get(row as usize)[self.label_names.len() + 1])
+    }
+
+    /// Notes an update of `row`: its update word becomes the current maintenance generation
+    /// with the "updated" bit. Reads first, so that a hot series writes it once per generation.
+    #[inline]
+    fn touch(&self, row: u32) {
+        if let Some(word) = self.activity_word(row) {
+            touch(word, &self.shared.generation);
+        }
+    }
+
+    /// Unlinks `row` from the index (writers): no longer exported; reused once no reader and
+    /// no handle can reach it.
+    fn unlink(&self, state: &mut State, row: u32) {
+        if self.index.remove(&mut state.index, self.row_hash(row), row) {
+            state.set_live(row, false);
+            self.count.fetch_sub(1, Relaxed);
+            self.shared.total.fetch_sub(1, Relaxed);
+            if state.held(row) {
+                state.orphans.insert(row);
+            } else {
+                self.reclaimed.retire(row);
+            }
+        }
+    }
+
+    /// Takes back the rows the collector reclaimed: their label values released, their cells
+    /// cleared, ready for new series.
+    fn reuse_reclaimed(&self, state: &mut State) {
+        let n = self.label_names.len();
+        let State { interners, free, .. } = state;
+        self.reclaimed.take(|row| {
+            let keys = self.keys.get(row as usize);
+            for (i, interner) in interners.iter_mut().enumerate().take(n) {
+                interner.release(&self.strings[i], |v| self.value_hash(v), keys[i].load(Relaxed));
+            }
+            free.push(row);
+        });
+    }
+
+    /// A row for a new series of `values` (writers): reused or new, its keys written, its
+    /// cells zero; `None` when the family's rows or label values are exhausted.
+    fn new_row(&self, state: &mut State, values: &[&str], created: u32) -> Option<u32> {
+        let row = match state.free.pop() {
+            Some(row) => row,
+            None => {
+                if state.rows as usize >= self.max_rows
+                    || !self.keys.ensure(state.rows as usize)
+                    || !self.cells.ensure(state.rows as usize)
+                    || !self.buckets.ensure(state.rows as usize)
+                {
+                    return None;
+                }
+                state.rows += 1;
+                state.rows - 1
+            }
+        };
+        let keys = self.keys.get(row as usize);
+        for (i, v) in values.iter().enumerate() {
+            match state.interners[i].intern(&self.strings[i], |v| self.value_hash(v), v) {
+                Some(id) => keys[i].store(id, Relaxed),
+                None => {
+                    for (j, interner) in state.interners.iter_mut().enumerate().take(i) {
+                        interner.release(&self.strings[j], |v| self.value_hash(v), keys[j].load(Relaxed));
+                    }
+                    state.free.push(row);
+                    return None;
+                }
+            }
+        }
+        keys[values.len()].store(created, Relaxed);
+        if let Some(word) = self.activity_word(row) {
+            word.store(self.shared.generation.load(Relaxed) << 1 | 1, Relaxed);
+        }
+        self.cell(row).store(0, Relaxed);
+        for b in self.buckets.get(row as usize) {
+            b.clear();
+        }
+        Some(row)
+    }
+
+    /// The CLOCK sweep of [`Eviction::LeastRecentlyUsed`]: unlinks the first series the hand
+    /// finds neither updated since it last passed (or since the last maintenance) nor held by
+    /// a handle, giving updated ones a second chance. At most two turns; `false` when nothing
+    /// could go.
+    fn evict_one(&self, state: &mut State) -> bool {
+        let updated = self.shared.generation.load(Relaxed) << 1 | 1;
+        for _ in 0..2 * state.rows {
+            let row = state.hand;
+            state.hand = if row + 1 >= state.rows { 0 } else { row + 1 };
+            if row == OVERFLOW_ROW || !state.is_live(row) || state.held(row) {
                 continue;
             }
-            let values: Vec<&str> = series.values.iter().map(|v| &**v).collect();
-            let hash = hash_values(self.seed, &values);
-            if Family::take(map, hash, &values).is_some() {
-                self.count.fetch_sub(1, Relaxed);
-                return true;
+            let Some(word) = self.activity_word(row) else { return false };
+            if word.load(Relaxed) == updated {
+                word.store(updated & !1, Relaxed); // a second chance
+                continue;
             }
+            self.unlink(state, row);
+            return true;
         }
         false
+    }
+
+    /// Heap held by the family (its text, rows, index, interned values and writer state).
+    fn heap_bytes(&self) -> usize {
+        let state = self.state.lock().unwrap_or_else(|p| p.into_inner());
+        let rows = self.keys.heap_bytes() + self.cells.heap_bytes() + self.buckets.heap_bytes();
+        let strings: usize = self.strings.iter().map(Strings::heap_bytes).sum::<usize>()
+            + state.interners.iter().map(Interner::heap_bytes).sum::<usize>();
+        let writer = (state.free.capacity() + state.live.capacity() * 2) * 4
+            + (state.handles.capacity() * 9)
+            + state.orphans.capacity() * 5;
+        size_of::<Self>() + self.text_bytes() + rows + self.index.heap_bytes() + strings + writer
+    }
+}
+
+/// Marks an update in `word` (see [`Family::touch`]).
+#[inline(always)]
+fn touch(word: &AtomicU32, generation: &AtomicU32) {
+    let updated = generation.load(Relaxed) << 1 | 1;
+    if word.load(Relaxed) != updated {
+        word.store(updated, Relaxed);
     }
 }
 
@@ -455,24 +622,32 @@ impl Family {
 struct Shared {
     config: BoundedConfig,
     total: AtomicUsize,
-    start: Instant,
+    clock: quanta::Clock,
+    /// `clock`'s reading at the registry's creation.
+    start: u64,
     /// `start` in seconds since the Unix epoch.
     start_unix: f64,
-    /// Token bucket of series creation: (tokens, last refill).
-    bucket: Mutex<(f64, Instant)>,
+    /// Token bucket of series creation: (tokens, clock reading of the last refill).
+    bucket: Mutex<(f64, u64)>,
     /// Records that went to an overflow series because of the rate limit.
     rate_limited: AtomicU64,
     evicted: AtomicU64,
     rejected: AtomicU64,
+    /// The maintenance generation (31 bits): incremented by each [`BoundedRegistry::maintain`];
+    /// a row's update word holds the generation of its last update.
+    generation: AtomicU32,
+    /// When each recent generation began (ms since the start), oldest first, for the idle
+    /// timeout; and the lock that serializes maintenance.
+    generations: Mutex<VecDeque<(u32, u64)>>,
 }
 
 impl Shared {
     fn take_token(&self) -> bool {
         let rate = f64::from(self.config.max_new_series_per_sec);
         let mut bucket = self.bucket.lock().unwrap_or_else(|p| p.into_inner());
-        let now = Instant::now();
-        let refill = now.duration_since(bucket.1).as_secs_f64() * rate;
-        bucket.0 = (bucket.0 + refill).min(rate.max(1.0));
+        let now = self.clock.raw();
+        let elapsed = self.clock.delta_as_nanos(bucket.1, now) as f64 / 1e9;
+        bucket.0 = (bucket.0 + elapsed * rate).min(rate.max(1.0));
         bucket.1 = now;
         if bucket.0 >= 1.0 {
             bucket.0 -= 1.0;
@@ -483,7 +658,13 @@ impl Shared {
     }
 
     fn now_ms(&self) -> u64 {
-        self.start.elapsed().as_millis() as u64
+        self.clock.delta_as_nanos(self.start, self.clock.raw()) / 1_000_000
+    }
+
+    /// Tenths of a second since the start, the creation time kept per series (13 years in 32
+    /// bits).
+    fn now_tenths(&self) -> u32 {
+        u32::try_from(self.now_ms() / 100).unwrap_or(u32::MAX)
     }
 }
 
@@ -550,15 +731,20 @@ impl BoundedRegistry {
     /// ```
     pub fn new(config: BoundedConfig) -> Self {
         let rate = f64::from(config.max_new_series_per_sec).max(1.0);
+        let clock = quanta::Clock::new();
+        let start = clock.raw();
         let shared = Shared {
             config,
             total: AtomicUsize::new(0),
-            start: Instant::now(),
+            clock: clock.clone(),
+            start,
             start_unix: crate::read::now_unix(),
-            bucket: Mutex::new((rate, Instant::now())),
+            bucket: Mutex::new((rate, start)),
             rate_limited: AtomicU64::new(0),
             evicted: AtomicU64::new(0),
             rejected: AtomicU64::new(0),
+            generation: AtomicU32::new(0),
+            generations: Mutex::new(VecDeque::new()),
         };
         let mut names = HashSet::new();
         for d in OwnMetrics::new().descriptors() {
@@ -660,30 +846,46 @@ impl BoundedRegistry {
             help_om: metrics_rules::escape_help_om(help.trim()).into(),
             help_json: metrics_rules::escape_json(help.trim()).into(),
         };
-        let mut family = Family {
+        let config = &self.shared.config;
+        let n = labels.len();
+        // Every series of the cap, with room for rows removed but still held or not yet
+        // reclaimed (allocated only when used); the index refers to at most `MAX_ROWS`.
+        let cap = config.max_series_per_family.min(store::MAX_ROWS);
+        let max_rows = cap.saturating_add(cap.max(4096)).min(store::MAX_ROWS);
+        let activity = config.idle_timeout.is_some() || config.eviction == Eviction::LeastRecentlyUsed;
+        let nb = Family::bucket_count(kind, buckets);
+        let family = Family {
             text,
             kind,
             label_names: labels.iter().map(|l| Box::<str>::from(*l)).collect(),
             bounds: buckets.into(),
             le: buckets.iter().map(|b| metrics_rules::float_text(*b).into_boxed_str()).collect(),
-            seed: std::collections::hash_map::RandomState::new().hash_one(0u64),
-            series: RwLock::new(HashMap::default()),
-            count: AtomicUsize::new(0),
-            overflow: Arc::new(Series {
-                values: Box::new([]),
-                text: Box::from(""),
-                cells: Box::new([]),
-                buckets: Box::new([]),
-                dirty: AtomicBool::new(false),
-                last_active_ms: AtomicU64::new(0),
-                created_ms: 0,
+            hasher: foldhash::fast::FixedState::with_seed(
+                std::collections::hash_map::RandomState::new().hash_one(0u64),
+            ),
+            activity,
+            index: Index::new(),
+            keys: Rows::new(n + 1 + usize::from(activity), max_rows, || AtomicU32::new(0)),
+            cells: Rows::new(1, max_rows, || AtomicU64::new(0)),
+            buckets: Rows::new(nb, max_rows, || BucketCell::INIT),
+            strings: (0..n).map(|_| Strings::new(max_rows)).collect(),
+            reclaimed: Reclaimed::new(),
+            state: Mutex::new(State {
+                interners: (0..n).map(|_| Interner::default()).collect(),
+                rows: 1,
+                ..State::default()
             }),
+            max_rows,
+            shared: Arc::clone(&self.shared),
+            count: AtomicUsize::new(0),
             overflowed: AtomicU64::new(0),
-            clock: Mutex::new(VecDeque::new()),
             removed: AtomicBool::new(false),
         };
-        let overflow_values = vec![OVERFLOW_VALUE; labels.len()];
-        family.overflow = Arc::new(family.new_series(&overflow_values));
+        // The overflow series: row 0, every value `OVERFLOW_VALUE`, created with the registry.
+        let _ = (family.keys.ensure(0), family.cells.ensure(0), family.buckets.ensure(0));
+        for key in &family.keys.get(OVERFLOW_ROW as usize)[..n] {
+            key.store(OVERFLOW_ID, Relaxed);
+        }
         let family = Arc::new(family);
         families.push(Arc::clone(&family));
         Ok(family)
@@ -808,21 +1010,10 @@ impl BoundedRegistry {
     ///
     /// # Performance
     ///
-    /// Takes every family's read lock and walks its series: for scrapes and diagnostics.
+    /// Takes each family's lock in turn, briefly: for scrapes and diagnostics.
     pub fn memory_bytes(&self) -> usize {
         let families = self.families.read().unwrap_or_else(|p| p.into_inner());
-        families
-            .iter()
-            .map(|f| {
-                let map = f.series.read().unwrap_or_else(|p| p.into_inner());
-                let entries: usize = map.values().map(|v| v.iter().map(|s| s.heap_bytes()).sum::<usize>()).sum();
-                let chains: usize = map.values().map(|v| v.capacity() * size_of::<Arc<Series>>()).sum();
-                // hashbrown: one control byte per bucket plus the entry.
-                let table = map.capacity() * (size_of::<(u64, Vec<Arc<Series>>)>() + 1);
-                entries + chains + table + f.overflow.heap_bytes() + size_of::<Family>() + f.text_bytes()
-            })
-            .sum::<usize>()
-            + families.capacity() * size_of::<Arc<Family>>()
+        families.iter().map(|f| f.heap_bytes()).sum::<usize>() + families.capacity() * size_of::<Arc<Family>>()
     }
 
     /// Removes the family `name` and all its series; whether there was one. Its names are free
@@ -853,8 +1044,8 @@ impl BoundedRegistry {
         for exposed in family.kind.exposed_names(name) {
             names.remove(&exposed);
         }
-        let map = family.series.read().unwrap_or_else(|p| p.into_inner());
-        self.shared.total.fetch_sub(map.values().map(Vec::len).sum::<usize>(), Relaxed);
+        let state = family.state.lock().unwrap_or_else(|p| p.into_inner());
+        self.shared.total.fetch_sub(state.index.live(), Relaxed);
         true
     }
 
@@ -893,48 +1084,41 @@ impl BoundedRegistry {
     /// with [`Eviction::LeastRecentlyUsed`] it then only clears each series' "updated" bit,
     /// under the read locks.
     pub fn maintain(&self) {
-        let now = self.shared.now_ms();
-        let Some(timeout) = self.shared.config.idle_timeout else {
-            // No idle eviction; for LRU, a new period of "recently updated" starts.
-            if self.shared.config.eviction == Eviction::LeastRecentlyUsed {
-                let families = self.families.read().unwrap_or_else(|p| p.into_inner());
-                for f in families.iter() {
-                    let map = f.series.read().unwrap_or_else(|p| p.into_inner());
-                    for s in map.values().flatten() {
-                        if s.dirty.swap(false, Relaxed) {
-                            s.last_active_ms.store(now, Relaxed);
-                        }
-                    }
-                }
-            }
-            return;
-        };
+        let shared = &*self.shared;
+        let mut generations = shared.generations.lock().unwrap_or_else(|p| p.into_inner());
+        let now = shared.now_ms();
+        let ended = shared.generation.load(Relaxed);
+        let next = (ended + 1) & (u32::MAX >> 1);
+        // From here on an update marks the new generation: what no update reaches until the
+        // next call counts as not recently updated.
+        shared.generation.store(next, Relaxed);
+        let Some(timeout) = shared.config.idle_timeout else { return };
+        generations.push_back((next, now));
+        // The latest generation that began at least `timeout` ago: a series last updated
+        // before it (its generation ended when that one began, or earlier) is idle.
         let timeout = timeout.as_millis() as u64;
+        let cut = generations.iter().rev().find(|(_, at)| now.saturating_sub(*at) >= timeout).map(|(g, _)| *g);
+        let Some(cut) = cut else { return };
+        while generations.front().is_some_and(|(g, _)| *g < cut) {
+            generations.pop_front();
+        }
+        let updated = ended << 1 | 1;
         let families = self.families.read().unwrap_or_else(|p| p.into_inner());
         for f in families.iter() {
-            let mut map = f.series.write().unwrap_or_else(|p| p.into_inner());
-            let mut removed = 0usize;
-            map.retain(|_, chain| {
-                chain.retain(|s| {
-                    if s.dirty.swap(false, Relaxed) {
-                        s.last_active_ms.store(now, Relaxed);
-                        return true;
-                    }
-                    let idle = now.saturating_sub(s.last_active_ms.load(Relaxed)) >= timeout;
-                    // A handle still held by the application keeps the series: its updates
-                    // must not go to a series that no read will ever see.
-                    let keep = !idle || Arc::strong_count(s) > 1;
-                    removed += usize::from(!keep);
-                    keep
-                });
-                !chain.is_empty()
-            });
-            if removed > 0 {
-                f.count.fetch_sub(removed, Relaxed);
-                self.shared.total.fetch_sub(removed, Relaxed);
-                self.shared.evicted.fetch_add(removed as u64, Relaxed);
-                f.clock.lock().unwrap_or_else(|p| p.into_inner()).retain(|w| w.strong_count() > 0);
+            let mut state = f.state.lock().unwrap_or_else(|p| p.into_inner());
+            let mut removed = 0u64;
+            for row in state.live_rows() {
+                let word = f.activity_word(row).expect("an idle timeout tracks activity").load(Relaxed);
+                // Updated in the generation that just ended, or earlier than `cut`.
+                let idle = word != updated && (word >> 1) < cut;
+                // A handle still held by the application keeps the series: its updates must
+                // not go to a series that no read will ever see.
+                if idle && !state.held(row) {
+                    f.unlink(&mut state, row);
+                    removed += 1;
+                }
             }
+            shared.evicted.fetch_add(removed, Relaxed);
         }
     }
 }
@@ -965,20 +1149,25 @@ impl Metrics for BoundedRegistry {
         for f in &families {
             let desc = f.desc();
             visitor.begin_metric(&desc);
-            let map = f.series.read().unwrap_or_else(|p| p.into_inner());
-            let overflow = f.overflowed.load(Relaxed) > 0;
-            let series = map.values().flatten().map(|s| &**s).chain(overflow.then_some(&*f.overflow));
-            for (index, s) in series.enumerate() {
-                let labels = SeriesLabels { names: &f.label_names, series: s };
-                let at = ReadSeries { index, labels: &labels, created: start + s.created_ms as f64 / 1000.0 };
+            // The rows exported, taken under the lock (no duplicate while a series is removed
+            // and made again), read under the guard (none is reused meanwhile).
+            let guard = collector().enter();
+            let mut rows = f.state.lock().unwrap_or_else(|p| p.into_inner()).live_rows();
+            if f.overflowed.load(Relaxed) > 0 {
+                rows.push(OVERFLOW_ROW);
+            }
+            let mut counts = vec![0; Family::bucket_count(f.kind, &f.bounds)];
+            for (index, &row) in rows.iter().enumerate() {
+                let labels = SeriesLabels { family: f, row };
+                let tenths = f.keys.get(row as usize)[f.label_names.len()].load(Relaxed);
+                let at = ReadSeries { index, labels: &labels, created: start + f64::from(tenths) / 10.0 };
+                let cell = f.cell(row).load(Relaxed);
                 match f.kind {
-                    MetricKind::Counter => visitor.counter(&desc, at, s.cells[0].load(Relaxed)),
-                    MetricKind::Gauge => visitor.gauge(&desc, at, f64::from_bits(s.cells[0].load(Relaxed))),
+                    MetricKind::Counter => visitor.counter(&desc, at, cell),
+                    MetricKind::Gauge => visitor.gauge(&desc, at, f64::from_bits(cell)),
                     MetricKind::Histogram => {
-                        let n = f.bounds.len() + 1;
-                        let mut counts = vec![0; n];
-                        let sum = read_buckets(&s.buckets[..n], &mut counts);
-                        let negative = s.cells[0].load(Relaxed) != 0 || f.bounds.first().is_some_and(|b| *b < 0.0);
+                        let sum = read_buckets(f.buckets.get(row as usize), &mut counts);
+                        let negative = cell != 0 || f.bounds.first().is_some_and(|b| *b < 0.0);
                         let read = HistogramRead {
                             bounds: &f.bounds,
                             le: BoundTexts::Owned(&f.le),
@@ -992,7 +1181,7 @@ impl Metrics for BoundedRegistry {
                     MetricKind::Summary | MetricKind::Info => unreachable!("not offered at run time"),
                 }
             }
-            drop(map);
+            drop(guard);
             visitor.end_metric(&desc);
         }
         // The registry's own metrics, computed for this read (nothing is stored).
@@ -1023,63 +1212,6 @@ impl Metrics for BoundedRegistry {
     }
 }
 
-/// A hasher for keys that are already hashes.
-#[derive(Default)]
-struct IdHasher(u64);
-
-impl Hasher for IdHasher {
-    fn write(&mut self, bytes: &[u8]) {
-        // Only `u64` keys are hashed with it; fold anything else in so it stays correct.
-        for &b in bytes {
-            self.0 = (self.0.rotate_left(8) ^ u64::from(b)).wrapping_mul(0x9E37_79B9_7F4A_7C15);
-        }
-    }
-
-    fn write_u64(&mut self, n: u64) {
-        self.0 = n;
-    }
-
-    fn finish(&self) -> u64 {
-        self.0
-    }
-}
-
-/// A fast seeded hash of label values (word at a time, multiply-rotate, FxHash-style, then a
-/// final avalanche). Not cryptographic: the per-family random seed keeps values from being
-/// chosen to collide, and a chain is bounded by the series cap in any case.
-#[inline]
-fn hash_values(seed: u64, values: &[&str]) -> u64 {
-    const K: u64 = 0x517C_C1B7_2722_0A95;
-    let mut h = seed ^ values.len() as u64;
-    for v in values {
-        let bytes = v.as_bytes();
-        let mut chunks = bytes.chunks_exact(8);
-        for c in &mut chunks {
-            let w = u64::from_le_bytes([c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7]]);
-            h = (h.rotate_left(5) ^ w).wrapping_mul(K);
-        }
-        let mut tail = [0u8; 8];
-        tail[..chunks.remainder().len()].copy_from_slice(chunks.remainder());
-        // The length separates values, so `["ab", "c"]` and `["a", "bc"]` differ.
-        h = (h.rotate_left(5) ^ u64::from_le_bytes(tail)).wrapping_mul(K);
-        h = (h.rotate_left(5) ^ bytes.len() as u64).wrapping_mul(K);
-    }
-    // Avalanche (murmur3's finaliser), so that low bits depend on every input bit.
-    h ^= h >> 33;
-    h = h.wrapping_mul(0xFF51_AFD7_ED55_8CCD);
-    h ^= h >> 33;
-    h
-}
-
-/// Marks a series updated since its last export; reads first, so that a hot series does not
-/// write the flag's cache line on every update.
-#[inline(always)]
-fn mark_dirty(s: &Series) {
-    if !s.dirty.load(Relaxed) {
-        s.dirty.store(true, Relaxed);
-    }
-}
-
 /// What dynamic handles share.
 #[derive(Clone)]
 struct Handle {
@@ -1088,35 +1220,33 @@ struct Handle {
 }
 
 impl Handle {
-    /// The series for `values`: found, created (within the caps and rate), or the overflow
-    /// series.
-    fn series(&self, values: &[&str]) -> Result<Arc<Series>, DynamicError> {
-        self.update(values, Arc::clone)
-    }
-
-    /// Runs `f` on the series for `values` (found, created, or the overflow series). An
-    /// existing series is updated under the read lock, with no reference count traffic.
+    /// Runs `f` on the row for `values` (found, created, or the overflow series), marked
+    /// updated. An existing series is found without a lock or a shared write: a hash of the
+    /// values, a guard (a store on the thread's own line), a probe of the index, the values
+    /// compared.
     #[inline]
-    fn update<R>(&self, values: &[&str], f: impl FnOnce(&Arc<Series>) -> R) -> Result<R, DynamicError> {
+    fn update<R>(&self, values: &[&str], f: impl FnOnce(&Family, u32) -> R) -> Result<R, DynamicError> {
         let fam = &*self.family;
         if values.len() != fam.label_names.len() {
             self.shared.rejected.fetch_add(1, Relaxed);
             return Err(DynamicError::LabelCount { expected: fam.label_names.len(), given: values.len() });
         }
-        let hash = hash_values(fam.seed, values);
-        {
-            let map = fam.series.read().unwrap_or_else(|p| p.into_inner());
-            if let Some(s) = Family::find(&map, hash, values) {
-                return Ok(f(s));
-            }
-        }
-        self.create(values, hash).map(|s| f(&s))
+        let hash = fam.hash(values.iter().copied());
+        // Held until `f` is done: the row is not reused meanwhile, even if removed.
+        let guard = collector().enter();
+        let row = match fam.find(&guard, hash, values) {
+            Some(row) => row,
+            None => self.create(&guard, values, hash)?,
+        };
+        fam.touch(row);
+        let out = f(fam, row);
+        drop(guard);
+        Ok(out)
     }
 
-    #[cold]
-    fn create(&self, values: &[&str], hash: u64) -> Result<Arc<Series>, DynamicError> {
-        let f = &*self.family;
-        for (label, value) in f.label_names.iter().zip(values) {
+    /// Checks `values` for a new series.
+    fn check_values(&self, values: &[&str]) -> Result<(), DynamicError> {
+        for (label, value) in self.family.label_names.iter().zip(values) {
             let reserved = || {
                 format!("label value `{OVERFLOW_VALUE}` is reserved for the family's overflow series; choose another")
             };
@@ -1132,44 +1262,70 @@ impl Handle {
                 return Err(DynamicError::InvalidLabelValue { label: label.to_string(), reason });
             }
         }
-        let mut map = f.series.write().unwrap_or_else(|p| p.into_inner());
-        if let Some(s) = Family::find(&map, hash, values) {
-            return Ok(Arc::clone(s));
+        Ok(())
+    }
+
+    /// The row of a series not found: made (within the caps and the rate), found under the
+    /// lock (made meanwhile), or the overflow series.
+    #[cold]
+    fn create(&self, guard: &impl seize::Guard, values: &[&str], hash: u64) -> Result<u32, DynamicError> {
+        self.check_values(values)?;
+        let f = &*self.family;
+        let mut state = f.state.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(row) = f.find(guard, hash, values) {
+            return Ok(row);
         }
         if f.removed.load(Relaxed) {
-            return Ok(Arc::clone(&f.overflow));
+            return Ok(OVERFLOW_ROW);
         }
+        f.reuse_reclaimed(&mut state);
         let config = &self.shared.config;
         let full = || {
             f.count.load(Relaxed) >= config.max_series_per_family
                 || self.shared.total.load(Relaxed) >= config.max_series_total
         };
         if full() {
-            let lru = config.eviction == Eviction::LeastRecentlyUsed;
-            if lru && f.evict_one(&mut map, self.shared.now_ms()) {
-                self.shared.total.fetch_sub(1, Relaxed);
+            if config.eviction == Eviction::LeastRecentlyUsed && f.evict_one(&mut state) {
                 self.shared.evicted.fetch_add(1, Relaxed);
             }
             if full() {
                 f.overflowed.fetch_add(1, Relaxed);
-                return Ok(Arc::clone(&f.overflow));
+                return Ok(OVERFLOW_ROW);
             }
         }
         if !self.shared.take_token() {
             f.overflowed.fetch_add(1, Relaxed);
             self.shared.rate_limited.fetch_add(1, Relaxed);
-            return Ok(Arc::clone(&f.overflow));
+            return Ok(OVERFLOW_ROW);
         }
-        let now = self.shared.now_ms();
-        let series = Arc::new(Series { created_ms: now, ..f.new_series(values) });
-        series.last_active_ms.store(now, Relaxed);
-        map.entry(hash).or_default().push(Arc::clone(&series));
-        if config.eviction == Eviction::LeastRecentlyUsed {
-            f.clock.lock().unwrap_or_else(|p| p.into_inner()).push_back(Arc::downgrade(&series));
-        }
+        let Some(row) = f.new_row(&mut state, values, self.shared.now_tenths()) else {
+            // Rows exhausted by series removed but held, or not yet reclaimed.
+            f.overflowed.fetch_add(1, Relaxed);
+            return Ok(OVERFLOW_ROW);
+        };
+        f.index.insert(&mut state.index, hash, row, |r| f.row_hash(r));
+        state.set_live(row, true);
         f.count.fetch_add(1, Relaxed);
         self.shared.total.fetch_add(1, Relaxed);
-        Ok(series)
+        Ok(row)
+    }
+
+    /// The row for `values`, held: not evicted nor reused while the returned [`Held`] lives.
+    fn hold(&self, values: &[&str]) -> Result<Held, DynamicError> {
+        loop {
+            let fam = &*self.family;
+            let row = self.update(values, |_, row| row)?;
+            if row == OVERFLOW_ROW {
+                return Ok(Held::new(Arc::clone(&self.family), row));
+            }
+            let mut state = fam.state.lock().unwrap_or_else(|p| p.into_inner());
+            // Removed between the update and the lock: look again.
+            if state.is_live(row) {
+                *state.handles.entry(row).or_insert(0) += 1;
+                drop(state);
+                return Ok(Held::new(Arc::clone(&self.family), row));
+            }
+        }
     }
 
     /// Removes the series of `values`; whether there was one. A handle to it still works, but
@@ -1179,18 +1335,92 @@ impl Handle {
         if values.len() != f.label_names.len() {
             return false;
         }
-        let hash = hash_values(f.seed, values);
-        let mut map = f.series.write().unwrap_or_else(|p| p.into_inner());
-        let removed = Family::take(&mut map, hash, values).is_some();
-        if removed {
-            f.count.fetch_sub(1, Relaxed);
-            self.shared.total.fetch_sub(1, Relaxed);
-        }
-        removed
+        let hash = f.hash(values.iter().copied());
+        let guard = collector().enter();
+        let mut state = f.state.lock().unwrap_or_else(|p| p.into_inner());
+        let Some(row) = f.find(&guard, hash, values) else { return false };
+        f.unlink(&mut state, row);
+        true
     }
 
     fn overflowed(&self) -> u64 {
         self.family.overflowed.load(Relaxed)
+    }
+
+    /// Runs `f` on every exported row (the overflow series' included once it was used).
+    fn for_each_row(&self, mut f: impl FnMut(&Family, u32)) {
+        let fam = &*self.family;
+        let guard = collector().enter();
+        let rows = fam.state.lock().unwrap_or_else(|p| p.into_inner()).live_rows();
+        for row in rows.into_iter().chain(std::iter::once(OVERFLOW_ROW)) {
+            f(fam, row);
+        }
+        drop(guard);
+    }
+}
+
+/// A held row: counted in its family's handles, so that it is neither evicted nor reused.
+struct Held {
+    family: Arc<Family>,
+    row: u32,
+    /// The row's value cell and update word, which do not move while the row is held.
+    value: NonNull<AtomicU64>,
+    activity: Option<NonNull<AtomicU32>>,
+}
+
+// SAFETY: the pointers are to atomics inside the family's rows, which the `Arc` keeps alive and
+// the handle count keeps from being reused; atomics are shared between threads by design.
+unsafe impl Send for Held {}
+// SAFETY: as above.
+unsafe impl Sync for Held {}
+
+impl Held {
+    fn new(family: Arc<Family>, row: u32) -> Self {
+        let value = NonNull::from(family.cell(row));
+        let activity = family.activity_word(row).map(NonNull::from);
+        Self { family, row, value, activity }
+    }
+
+    #[inline]
+    fn value(&self) -> &AtomicU64 {
+        // SAFETY: see the type: the row is held, the family alive.
+        unsafe { self.value.as_ref() }
+    }
+
+    #[inline]
+    fn touch(&self) {
+        if let Some(word) = self.activity {
+            // SAFETY: as in `value`.
+            touch(unsafe { word.as_ref() }, &self.family.shared.generation);
+        }
+    }
+}
+
+impl Clone for Held {
+    fn clone(&self) -> Self {
+        if self.row != OVERFLOW_ROW {
+            let mut state = self.family.state.lock().unwrap_or_else(|p| p.into_inner());
+            *state.handles.entry(self.row).or_insert(0) += 1;
+        }
+        Self { family: Arc::clone(&self.family), row: self.row, value: self.value, activity: self.activity }
+    }
+}
+
+impl Drop for Held {
+    fn drop(&mut self) {
+        if self.row == OVERFLOW_ROW {
+            return;
+        }
+        let f = &*self.family;
+        let mut state = f.state.lock().unwrap_or_else(|p| p.into_inner());
+        let Some(count) = state.handles.get_mut(&self.row) else { return };
+        *count -= 1;
+        if *count == 0 {
+            state.handles.remove(&self.row);
+            if state.orphans.remove(&self.row) {
+                f.reclaimed.retire(self.row);
+            }
+        }
     }
 }
 
@@ -1228,7 +1458,7 @@ pub struct DynCounter(Handle);
 /// assert_eq!(requests.total(), 10);
 /// ```
 #[derive(Clone)]
-pub struct DynCounterSeries(Arc<Series>);
+pub struct DynCounterSeries(Held);
 
 impl DynCounter {
     /// Removes the series of `values` (the Prometheus clients' `DeleteLabelValues`); whether
@@ -1277,7 +1507,7 @@ impl DynCounter {
     ///
     /// A hash of the values and a read lock to find the series; creating one takes the write lock and allocates.
     pub fn with(&self, values: &[&str]) -> Result<DynCounterSeries, DynamicError> {
-        self.0.series(values).map(DynCounterSeries)
+        self.0.hold(values).map(DynCounterSeries)
     }
 
     /// Adds one to the series for `values`.
@@ -1329,9 +1559,8 @@ impl DynCounter {
     ///
     /// As [`DynCounter::with`].
     pub fn add(&self, values: &[&str], n: u64) -> Result<(), DynamicError> {
-        self.0.update(values, |s| {
-            s.cells[0].fetch_add(n, Relaxed);
-            mark_dirty(s);
+        self.0.update(values, |f, row| {
+            f.cell(row).fetch_add(n, Relaxed);
         })
     }
 
@@ -1369,11 +1598,11 @@ impl DynCounter {
     ///
     /// # Performance
     ///
-    /// Takes the family's read lock and reads every series.
+    /// Takes the family's lock to list its series, then reads every one.
     pub fn total(&self) -> u64 {
-        let f = &self.0.family;
-        let map = f.series.read().unwrap_or_else(|p| p.into_inner());
-        map.values().flatten().map(|s| s.cells[0].load(Relaxed)).sum::<u64>() + f.overflow.cells[0].load(Relaxed)
+        let mut total = 0u64;
+        self.0.for_each_row(|f, row| total = total.wrapping_add(f.cell(row).load(Relaxed)));
+        total
     }
 }
 
@@ -1420,8 +1649,8 @@ impl DynCounterSeries {
     /// One relaxed atomic add and one relaxed store; never allocates.
     #[inline]
     pub fn add(&self, n: u64) {
-        self.0.cells[0].fetch_add(n, Relaxed);
-        self.0.dirty.store(true, Relaxed);
+        self.0.value().fetch_add(n, Relaxed);
+        self.0.touch();
     }
 
     /// The current count.
@@ -1437,7 +1666,7 @@ impl DynCounterSeries {
     /// assert_eq!(jobs.with(&["acme"]).unwrap().get(), 7);
     /// ```
     pub fn get(&self) -> u64 {
-        self.0.cells[0].load(Relaxed)
+        self.0.value().load(Relaxed)
     }
 }
 
@@ -1506,9 +1735,8 @@ impl DynGauge {
     ///
     /// As [`DynCounter::with`].
     pub fn set(&self, values: &[&str], value: f64) -> Result<(), DynamicError> {
-        self.0.update(values, |s| {
-            s.cells[0].store(value.to_bits(), Relaxed);
-            mark_dirty(s);
+        self.0.update(values, |f, row| {
+            f.cell(row).store(value.to_bits(), Relaxed);
         })
     }
 
@@ -1536,9 +1764,8 @@ impl DynGauge {
     ///
     /// As [`DynCounter::with`], plus a compare-and-swap loop.
     pub fn add(&self, values: &[&str], delta: f64) -> Result<(), DynamicError> {
-        self.0.update(values, |s| {
-            atomic_f64_add(&s.cells[0], delta);
-            mark_dirty(s);
+        self.0.update(values, |f, row| {
+            atomic_f64_add(f.cell(row), delta);
         })
     }
 
@@ -1635,13 +1862,12 @@ impl DynHistogram {
             return Err(DynamicError::InvalidValue { reason: "NaN and infinite values are not recorded".into() });
         }
         let bounds = &self.0.family.bounds;
-        self.0.update(values, |s| {
+        self.0.update(values, |f, row| {
             let i = bucket_index(bounds, value);
-            s.buckets[i].add(1, value);
+            f.buckets.get(row as usize)[i].add(1, value);
             if value < 0.0 {
-                s.cells[0].store(1, Relaxed);
+                f.cell(row).store(1, Relaxed);
             }
-            mark_dirty(s);
         })
     }
 
@@ -1676,6 +1902,8 @@ debug_family!(DynCounter, DynGauge, DynHistogram);
 
 impl fmt::Debug for DynCounterSeries {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("DynCounterSeries").field("labels", &self.0.text).field("value", &self.get()).finish()
+        let mut labels = String::new();
+        SeriesLabels { family: &self.0.family, row: self.0.row }.write_text(&mut labels);
+        f.debug_struct("DynCounterSeries").field("labels", &labels).field("value", &self.get()).finish()
     }
 }

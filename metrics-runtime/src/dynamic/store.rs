@@ -1,0 +1,582 @@
+//! Storage of a run-time family's series: fixed-size rows in segments that never move, a hash
+//! index over them that readers search without a lock or a shared write, and the family's
+//! interned label values.
+//!
+//! Writers (a new series, a removal, maintenance) hold the family's lock; readers (an update
+//! by label values, a scrape) hold only a [`seize`] guard, which marks the thread active on a
+//! line of its own. Memory a reader may still see (an index table replaced by a bigger one, a
+//! removed series' row) is retired through the family's [`Collector`] and reused or freed once
+//! every reader active at its removal has left.
+
+use std::marker::PhantomData;
+use std::mem::ManuallyDrop;
+use std::ptr;
+use std::sync::atomic::{
+    AtomicPtr, AtomicU32,
+    Ordering::{AcqRel, Acquire, Relaxed, Release, SeqCst},
+};
+use std::sync::{Arc, OnceLock};
+
+use hashbrown::HashTable;
+use seize::{Collector, Guard};
+
+/// Rows in the first two segments; segments then double up to [`LARGE`] rows each, and stay
+/// at that size: a small family holds little, a large one wastes at most one segment.
+const SMALL: usize = 16;
+const LARGE: usize = 4096;
+
+/// The segment of row `i` and the row's place in it.
+#[inline]
+fn locate(i: usize) -> (usize, usize) {
+    if i < SMALL {
+        (0, i)
+    } else if i < 2 * LARGE {
+        let log = (usize::BITS - 1 - i.leading_zeros()) as usize; // 4..=12
+        (log - 3, i - (1 << log))
+    } else {
+        (i / LARGE + 8, i % LARGE)
+    }
+}
+
+/// Rows in segment `s`.
+fn segment_rows(s: usize) -> usize {
+    match s {
+        0 => SMALL,
+        1..=9 => 1 << (s + 3),
+        _ => LARGE,
+    }
+}
+
+/// Rows of `stride` elements each, allocated a segment at a time; a row never moves, so a
+/// reader holding its index reads it without a lock.
+pub(super) struct Rows<T> {
+    stride: usize,
+    init: fn() -> T,
+    segments: Box<[AtomicPtr<T>]>,
+    _owns: PhantomData<T>,
+}
+
+impl<T> Rows<T> {
+    /// Room for `max_rows` rows of `stride` elements, none allocated yet.
+    pub(super) fn new(stride: usize, max_rows: usize, init: fn() -> T) -> Self {
+        let segments = if max_rows == 0 { 0 } else { locate(max_rows - 1).0 + 1 };
+        Self {
+            stride,
+            init,
+            segments: (0..segments).map(|_| AtomicPtr::new(ptr::null_mut())).collect(),
+            _owns: PhantomData,
+        }
+    }
+
+    /// Allocates the segment of row `i` if it is not yet (writers, under the family lock);
+    /// `false` past the capacity.
+    pub(super) fn ensure(&self, i: usize) -> bool {
+        let (s, _) = locate(i);
+        let Some(slot) = self.segments.get(s) else { return false };
+        if slot.load(Acquire).is_null() && self.stride > 0 {
+            let segment: Box<[T]> = (0..segment_rows(s) * self.stride).map(|_| (self.init)()).collect();
+            // Release: a reader that learns of a row in it (through the index, published
+            // after this) sees the initialized elements.
+            slot.store(Box::into_raw(segment).cast::<T>(), Release);
+        }
+        true
+    }
+
+    /// Row `i`, which [`ensure`](Self::ensure) allocated before the row was published.
+    #[inline]
+    pub(super) fn get(&self, i: usize) -> &[T] {
+        if self.stride == 0 {
+            return &[];
+        }
+        let (s, at) = locate(i);
+        let segment = self.segments[s].load(Acquire);
+        assert!(!segment.is_null(), "row {i} read before it was allocated");
+        // SAFETY: the segment holds `segment_rows(s) * stride` initialized elements (allocated
+        // by `ensure`, freed only by `drop`), and `at < segment_rows(s)` by `locate`.
+        unsafe { std::slice::from_raw_parts(segment.add(at * self.stride), self.stride) }
+    }
+
+    /// Heap held: the segment table and every allocated segment.
+    pub(super) fn heap_bytes(&self) -> usize {
+        let allocated: usize = (0..self.segments.len())
+            .filter(|&s| !self.segments[s].load(Relaxed).is_null())
+            .map(|s| segment_rows(s) * self.stride * size_of::<T>())
+            .sum();
+        self.segments.len() * size_of::<AtomicPtr<T>>() + allocated
+    }
+}
+
+impl<T> Drop for Rows<T> {
+    fn drop(&mut self) {
+        for (s, slot) in self.segments.iter_mut().enumerate() {
+            let segment = *slot.get_mut();
+            if !segment.is_null() {
+                let len = segment_rows(s) * self.stride;
+                // SAFETY: allocated by `ensure` as a boxed slice of exactly `len` elements, and
+                // no reader is left (we hold the only reference).
+                drop(unsafe { Box::from_raw(ptr::slice_from_raw_parts_mut(segment, len)) });
+            }
+        }
+    }
+}
+
+/// The interned values of one label: id to string, read without a lock. Each string is one
+/// allocation, its length (a `u16`: values are at most 1 KiB) before its bytes.
+pub(super) struct Strings {
+    ptrs: Rows<AtomicPtr<u8>>,
+}
+
+impl Strings {
+    pub(super) fn new(max_ids: usize) -> Self {
+        Self { ptrs: Rows::new(1, max_ids, || AtomicPtr::new(ptr::null_mut())) }
+    }
+
+    /// The string of `id`, which a live row (or one not yet reclaimed) refers to.
+    #[inline]
+    pub(super) fn get(&self, id: u32) -> &str {
+        let p = self.ptrs.get(id as usize)[0].load(Acquire);
+        assert!(!p.is_null(), "label value {id} read after it was freed");
+        // SAFETY: `p` was made by `set` from a `&str` of `len` bytes behind a 2-byte length,
+        // and is freed only once no row refers to it and no reader can hold such a row.
+        unsafe {
+            let len = u16::from_le_bytes([*p, *p.add(1)]) as usize;
+            std::str::from_utf8_unchecked(std::slice::from_raw_parts(p.add(2), len))
+        }
+    }
+
+    /// Stores `value` as `id` (writers); `false` past the capacity.
+    fn set(&self, id: u32, value: &str) -> bool {
+        if !self.ptrs.ensure(id as usize) {
+            return false;
+        }
+        let len = u16::try_from(value.len()).expect("label values are at most 1 KiB");
+        let mut bytes = Vec::with_capacity(value.len() + 2);
+        bytes.extend_from_slice(&len.to_le_bytes());
+        bytes.extend_from_slice(value.as_bytes());
+        let p = Box::into_raw(bytes.into_boxed_slice()).cast::<u8>();
+        let old = self.ptrs.get(id as usize)[0].swap(p, Release);
+        debug_assert!(old.is_null());
+        true
+    }
+
+    /// Frees the string of `id` (writers, once nothing can read it).
+    fn free(&self, id: u32) {
+        let p = self.ptrs.get(id as usize)[0].swap(ptr::null_mut(), AcqRel);
+        if !p.is_null() {
+            // SAFETY: made by `set` (a boxed slice of `len + 2` bytes); unreachable now.
+            unsafe { drop_string(p) };
+        }
+    }
+
+    pub(super) fn heap_bytes(&self) -> usize {
+        self.ptrs.heap_bytes()
+    }
+}
+
+/// Frees a string made by [`Strings::set`].
+///
+/// # Safety
+///
+/// `p` comes from `Strings::set` and nothing reads it any more.
+unsafe fn drop_string(p: *mut u8) {
+    // SAFETY: the caller's contract; the length prefix gives the allocation's size.
+    unsafe {
+        let len = u16::from_le_bytes([*p, *p.add(1)]) as usize + 2;
+        drop(Box::from_raw(ptr::slice_from_raw_parts_mut(p, len)));
+    }
+}
+
+impl Drop for Strings {
+    fn drop(&mut self) {
+        for s in 0..self.ptrs.segments.len() {
+            let segment = *self.ptrs.segments[s].get_mut();
+            if segment.is_null() {
+                continue;
+            }
+            for at in 0..segment_rows(s) {
+                // SAFETY: `at` is within the segment (see `Rows::get`).
+                let p = unsafe { (*segment.add(at)).load(Relaxed) };
+                if !p.is_null() {
+                    // SAFETY: made by `set`; the family is gone, so nothing reads it.
+                    unsafe { drop_string(p) };
+                }
+            }
+        }
+    }
+}
+
+/// The writer's side of one label's interned values: string to id, reference counts, free ids.
+#[derive(Default)]
+pub(super) struct Interner {
+    ids: HashTable<u32>,
+    refs: Vec<u32>,
+    free: Vec<u32>,
+    /// Bytes of the strings held.
+    bytes: usize,
+}
+
+impl Interner {
+    /// The id of `value`, interning it (one more reference); `None` past the capacity.
+    pub(super) fn intern(&mut self, strings: &Strings, hash: impl Fn(&str) -> u64, value: &str) -> Option<u32> {
+        let h = hash(value);
+        if let Some(&id) = self.ids.find(h, |&id| strings.get(id) == value) {
+            self.refs[id as usize] += 1;
+            return Some(id);
+        }
+        let id = match self.free.pop() {
+            Some(id) => id,
+            None => u32::try_from(self.refs.len()).ok()?,
+        };
+        if !strings.set(id, value) {
+            self.free.push(id);
+            return None;
+        }
+        match self.refs.get_mut(id as usize) {
+            Some(r) => *r = 1,
+            None => self.refs.push(1),
+        }
+        self.bytes += value.len() + 2;
+        self.ids.insert_unique(h, id, |&id| hash(strings.get(id)));
+        Some(id)
+    }
+
+    /// Drops one reference to `id`; the string is freed with the last (no reader can reach it:
+    /// the caller releases the ids of rows already reclaimed).
+    pub(super) fn release(&mut self, strings: &Strings, hash: impl Fn(&str) -> u64, id: u32) {
+        let r = &mut self.refs[id as usize];
+        *r -= 1;
+        if *r > 0 {
+            return;
+        }
+        let value = strings.get(id);
+        self.bytes -= value.len() + 2;
+        if let Ok(entry) = self.ids.find_entry(hash(value), |&other| other == id) {
+            entry.remove();
+        }
+        strings.free(id);
+        self.free.push(id);
+    }
+
+    pub(super) fn heap_bytes(&self) -> usize {
+        // hashbrown: one control byte per bucket beside the entry.
+        self.ids.capacity() * (size_of::<u32>() + 1) + (self.refs.capacity() + self.free.capacity()) * 4 + self.bytes
+    }
+}
+
+/// Bits of a slot holding its row (plus one: zero means empty).
+const ROW_BITS: u32 = 24;
+const ROW_MASK: u32 = (1 << ROW_BITS) - 1;
+/// A removed entry: probes go on past it.
+const TOMBSTONE: u32 = 1 << ROW_BITS;
+/// Rows an index can refer to.
+pub(super) const MAX_ROWS: usize = ROW_MASK as usize;
+
+/// An open-addressing table of 4-byte slots: the top 8 bits of the hash (a tag, compared
+/// before the row is read) and the row plus one. Linear probing, at most 7/8 full.
+struct Table {
+    slots: Box<[AtomicU32]>,
+}
+
+impl Table {
+    fn with_capacity(capacity: usize) -> Box<Self> {
+        Box::new(Self { slots: (0..capacity).map(|_| AtomicU32::new(0)).collect() })
+    }
+}
+
+/// A hash index from label values to rows: searched lock-free by readers under a guard,
+/// changed by one writer at a time (the family lock). A reader may miss an entry being
+/// inserted (it then takes the writer's path, which searches again under the lock), never
+/// sees a wrong one (it compares the values), and never reads freed memory (replaced tables
+/// are retired through the collector).
+pub(super) struct Index {
+    table: AtomicPtr<Table>,
+}
+
+/// The writer's counts of an [`Index`].
+#[derive(Default)]
+pub(super) struct IndexState {
+    /// Slots not empty (entries and tombstones).
+    used: usize,
+    /// Entries.
+    live: usize,
+}
+
+impl IndexState {
+    /// Entries.
+    pub(super) fn live(&self) -> usize {
+        self.live
+    }
+}
+
+impl Index {
+    pub(super) fn new() -> Self {
+        Self { table: AtomicPtr::new(ptr::null_mut()) }
+    }
+
+    /// The row whose values `eq` accepts, among the entries of `hash`.
+    #[inline]
+    pub(super) fn find(&self, guard: &impl Guard, hash: u64, mut eq: impl FnMut(u32) -> bool) -> Option<u32> {
+        let table = guard.protect(&self.table, Acquire);
+        if table.is_null() {
+            return None;
+        }
+        // SAFETY: loaded under `guard`: a replaced table is retired through the collector
+        // and freed only after every guard active at its replacement is dropped.
+        let slots = unsafe { &(*table).slots };
+        let mask = slots.len() - 1;
+        let tag = (hash >> 56) as u32;
+        let mut at = hash as usize & mask;
+        loop {
+            // SeqCst: as the collector's protected loads (the same instruction as Acquire on
+            // x86-64); Acquire at least, for the row's contents written before the slot.
+            let slot = slots[at].load(SeqCst);
+            if slot == 0 {
+                return None;
+            }
+            if slot >> ROW_BITS == tag && slot & ROW_MASK != 0 {
+                let row = (slot & ROW_MASK) - 1;
+                if eq(row) {
+                    return Some(row);
+                }
+            }
+            at = (at + 1) & mask;
+        }
+    }
+
+    /// Adds `row` under `hash` (writers). `rehash` gives the hash of a row already in, for a
+    /// rebuild; the replaced table is retired through `collector`.
+    pub(super) fn insert(&self, state: &mut IndexState, hash: u64, row: u32, rehash: impl Fn(u32) -> u64) {
+        debug_assert!((row as usize) < MAX_ROWS);
+        let capacity = self.capacity();
+        if (state.used + 1) * 8 > capacity * 7 {
+            self.rebuild(state, &rehash);
+        }
+        // SAFETY: writers hold the family lock, and only writers replace or free the table.
+        let slots = unsafe { &(*self.table.load(Relaxed)).slots };
+        let mask = slots.len() - 1;
+        let mut at = hash as usize & mask;
+        loop {
+            let slot = slots[at].load(Relaxed);
+            if slot == 0 || slot == TOMBSTONE {
+                state.used += usize::from(slot == 0);
+                state.live += 1;
+                // Release: the row's contents, written before, are seen by a reader that
+                // finds the slot.
+                slots[at].store(((hash >> 56) as u32) << ROW_BITS | (row + 1), Release);
+                return;
+            }
+            at = (at + 1) & mask;
+        }
+    }
+
+    /// Removes the entry of `row` under `hash` (writers); whether it was there.
+    pub(super) fn remove(&self, state: &mut IndexState, hash: u64, row: u32) -> bool {
+        let table = self.table.load(Relaxed);
+        if table.is_null() {
+            return false;
+        }
+        // SAFETY: as in `insert`.
+        let slots = unsafe { &(*table).slots };
+        let mask = slots.len() - 1;
+        let mut at = hash as usize & mask;
+        loop {
+            let slot = slots[at].load(Relaxed);
+            if slot == 0 {
+                return false;
+            }
+            if slot & ROW_MASK == row + 1 {
+                slots[at].store(TOMBSTONE, Release);
+                state.live -= 1;
+                return true;
+            }
+            at = (at + 1) & mask;
+        }
+    }
+
+    fn capacity(&self) -> usize {
+        let table = self.table.load(Relaxed);
+        if table.is_null() {
+            0
+        } else {
+            // SAFETY: as in `insert` (writers only).
+            unsafe { &(*table).slots }.len()
+        }
+    }
+
+    /// A new table for the entries (twice as many slots as entries, at least 16), without the
+    /// tombstones; the old one is retired.
+    fn rebuild(&self, state: &mut IndexState, rehash: &impl Fn(u32) -> u64) {
+        let capacity = ((state.live + 1) * 2).next_power_of_two().max(16);
+        let new = Table::with_capacity(capacity);
+        let mask = capacity - 1;
+        let old = self.table.load(Relaxed);
+        if !old.is_null() {
+            // SAFETY: as in `insert`.
+            for slot in unsafe { &(*old).slots }.iter() {
+                let slot = slot.load(Relaxed);
+                if slot & ROW_MASK == 0 {
+                    continue;
+                }
+                let mut at = rehash((slot & ROW_MASK) - 1) as usize & mask;
+                while new.slots[at].load(Relaxed) != 0 {
+                    at = (at + 1) & mask;
+                }
+                new.slots[at].store(slot, Relaxed);
+            }
+        }
+        state.used = state.live;
+        // Release: the new table's slots are seen by readers that load it.
+        self.table.store(Box::into_raw(new), Release);
+        if !old.is_null() {
+            // SAFETY: unreachable for readers that enter from now on (the store above); the
+            // collector frees it once the readers that may hold it have left. It was made by
+            // `Box::into_raw`, as `reclaim::boxed` expects.
+            unsafe { collector().retire(old, seize::reclaim::boxed) };
+            // Hand the retired table over now rather than when 32 retirements have piled up:
+            // its slots are most of the index's memory.
+            collector().enter().flush();
+        }
+    }
+
+    /// Heap of the current table.
+    pub(super) fn heap_bytes(&self) -> usize {
+        self.capacity() * size_of::<AtomicU32>()
+    }
+}
+
+impl Drop for Index {
+    fn drop(&mut self) {
+        let table = *self.table.get_mut();
+        if !table.is_null() {
+            // SAFETY: made by `Box::into_raw`; the family is being dropped, no reader is left.
+            drop(unsafe { Box::from_raw(table) });
+        }
+    }
+}
+
+/// The collector of every run-time family: readers mark themselves active in it, and what
+/// they may still see is retired through it. One for the process, so that a family costs no
+/// per-thread state of its own.
+pub(super) fn collector() -> &'static Collector {
+    static COLLECTOR: OnceLock<Collector> = OnceLock::new();
+    COLLECTOR.get_or_init(Collector::new)
+}
+
+/// Rows whose reclamation ran (no reader can hold them any more), waiting for a writer to
+/// reuse them: a lock-free stack, pushed from the collector's reclaimer (which may run on a
+/// reader's thread: no lock there), taken whole by writers. Retired rows keep it alive (their
+/// family may be gone by the time they are reclaimed).
+pub(super) struct Reclaimed {
+    head: AtomicPtr<Node>,
+}
+
+struct Node {
+    next: *mut Node,
+    row: u32,
+    /// Moved out (and dropped) by the reclaimer once the node is pushed.
+    stack: ManuallyDrop<Arc<Reclaimed>>,
+}
+
+impl Reclaimed {
+    pub(super) fn new() -> Arc<Self> {
+        Arc::new(Self { head: AtomicPtr::new(ptr::null_mut()) })
+    }
+
+    /// Retires `row` (unlinked from the index by the caller): it reaches this stack once every
+    /// reader that may have found it has left.
+    pub(super) fn retire(self: &Arc<Self>, row: u32) {
+        let node = Node { next: ptr::null_mut(), row, stack: ManuallyDrop::new(Arc::clone(self)) };
+        let node = Box::into_raw(Box::new(node));
+        // SAFETY: the node is new and reachable by no one; `push_reclaimed` expects a boxed
+        // node holding its stack.
+        unsafe { collector().retire(node, push_reclaimed) };
+    }
+
+    /// Every reclaimed row, for reuse.
+    pub(super) fn take(&self, mut f: impl FnMut(u32)) {
+        let mut node = self.head.swap(ptr::null_mut(), Acquire);
+        while !node.is_null() {
+            // SAFETY: pushed by `push_reclaimed` (boxed, its `stack` already moved out), now
+            // owned by us alone.
+            let boxed = unsafe { Box::from_raw(node) };
+            f(boxed.row);
+            node = boxed.next;
+        }
+    }
+}
+
+/// The collector's reclaimer of a retired row: pushes it onto its family's stack.
+///
+/// # Safety
+///
+/// `node` is a boxed [`Node`] made by [`Reclaimed::retire`], reclaimed once.
+unsafe fn push_reclaimed(node: *mut Node, _: &Collector) {
+    // SAFETY: the caller's contract: the node is ours, its `stack` not yet taken. After the
+    // exchange below the node belongs to the stack, so take the reference first.
+    let stack = unsafe { ManuallyDrop::take(&mut (*node).stack) };
+    let mut head = stack.head.load(Relaxed);
+    loop {
+        // SAFETY: we own the node until the exchange below publishes it.
+        unsafe { (*node).next = head };
+        match stack.head.compare_exchange_weak(head, node, Release, Relaxed) {
+            Ok(_) => break,
+            Err(now) => head = now,
+        }
+    }
+    // The last reference (the family is gone) frees the stack and the node with it.
+    drop(stack);
+}
+
+impl Drop for Reclaimed {
+    fn drop(&mut self) {
+        self.take(|_| {});
+    }
+}
+
+// SAFETY: a `Node`'s `next` is owned by the stack, which hands nodes over through its atomic
+// head; the rest is plain data and an `Arc`.
+unsafe impl Send for Reclaimed {}
+// SAFETY: as above.
+unsafe impl Sync for Reclaimed {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn segments_cover_every_row_once() {
+        let mut expected = (0, 0);
+        for i in 0..40_000 {
+            let (s, at) = locate(i);
+            if at == 0 && i > 0 {
+                assert_eq!(expected.1, segment_rows(expected.0), "segment {} full before {i}", expected.0);
+                assert_eq!(s, expected.0 + 1);
+            } else {
+                assert_eq!((s, at), expected, "row {i}");
+            }
+            expected = (s, at + 1);
+        }
+    }
+
+    #[test]
+    fn the_index_finds_what_it_holds_and_forgets_what_is_removed() {
+        let collector = collector();
+        let index = Index::new();
+        let mut state = IndexState::default();
+        let hash = |r: u32| u64::from(r).wrapping_mul(0x9E37_79B9_7F4A_7C15) | 7; // collisions in low bits
+        for r in 0..5000 {
+            index.insert(&mut state, hash(r), r, hash);
+        }
+        let guard = collector.enter();
+        for r in 0..5000 {
+            assert_eq!(index.find(&guard, hash(r), |x| x == r), Some(r));
+        }
+        for r in (0..5000).step_by(2) {
+            assert!(index.remove(&mut state, hash(r), r));
+        }
+        for r in 0..5000 {
+            assert_eq!(index.find(&guard, hash(r), |x| x == r), (r % 2 == 1).then_some(r));
+        }
+        assert_eq!(state.live, 2500);
+    }
+}
