@@ -1,21 +1,225 @@
-//! Run-time label lookup: our `BoundedRegistry` beside prometheus' `with_label_values` and
-//! `metrics`' `counter!` with labels, on 100 route values known only at run time, rotating.
+//! Run-time series: our `BoundedRegistry` beside the peers, counters labelled `method` x `route`
+//! with every value a string known only at run time, in one run:
 //!
-//! `cargo bench -p benches --bench dynamic`
+//! 1. **Memory and insert at 100,000 series** (4 methods x 25,000 routes), each library in a
+//!    child process of its own with a counting allocator: heap bytes per series after the
+//!    inserts (label strings included, the family's own fixed cost excluded) and the time per
+//!    insert of a new series, amortized over the 100,000 (growth included); the median of 3
+//!    processes. Ours, prometheus (`with_label_values`), prometheus-client
+//!    (`Family::get_or_create`), measured (`CounterVec` over two `lasso` dynamic labels) and the
+//!    floor: a `HashMap<Box<[Box<str>]>, AtomicU64>` (std hasher).
+//! 2. **Lookup + increment of an existing series by its strings**, at 100 (4 x 25) and 4,000
+//!    (4 x 1,000) series, visited in a 64 Ki-long pseudo-random order (criterion): ours,
+//!    prometheus, prometheus-client, measured, and `metrics`' `counter!` into
+//!    metrics-exporter-prometheus.
+//! 3. **The same from two threads** at 4,000 series (each thread its own place in the order),
+//!    and from one thread in the same harness: the time per increment per thread; the total
+//!    rate is threads / time.
+//!
+//! `cargo bench -p benches --bench dynamic` (the memory table is printed first;
+//! `DYNAMIC_BENCH_ONLY=memory` or `=lookups` runs one part).
 
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::cell::Cell;
+use std::collections::HashMap;
 use std::hint::black_box;
+use std::process::Command;
+use std::sync::atomic::{AtomicBool, AtomicIsize, AtomicU64, AtomicUsize, Ordering::Relaxed};
 use std::sync::OnceLock;
+use std::time::Instant;
 
-use benches::{index_sequence, rotating};
-use criterion::{criterion_group, criterion_main, Criterion};
+use benches::{index_sequence, rotating, TAG_SEQ_LEN};
+use criterion::{criterion_group, Criterion};
+use measured::lasso::ThreadedRodeo;
 use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
-use metrics_runtime::dynamic::{BoundedConfig, BoundedRegistry};
+use metrics_runtime::dynamic::{BoundedConfig, BoundedRegistry, DynCounter};
+use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::metrics::counter::Counter as PcCounter;
+use prometheus_client::metrics::family::Family as PcFamily;
 
-/// Distinct label values: route names, as a service would see them.
-const ROUTES: usize = 100;
-fn routes() -> Vec<String> {
-    (0..ROUTES).map(|i| format!("/api/v1/resource_{i}")).collect()
+// ---------------------------------------------------------------------------------------------
+// The counting allocator: counts only in the memory children (the lookup benches allocate
+// through `System` untouched but for one relaxed load).
+
+struct Counting;
+static COUNTING: AtomicBool = AtomicBool::new(false);
+static LIVE: AtomicIsize = AtomicIsize::new(0);
+
+// SAFETY: delegates to `System`, only counting.
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        if COUNTING.load(Relaxed) {
+            LIVE.fetch_add(layout.size() as isize, Relaxed);
+        }
+        // SAFETY: same contract as ours.
+        unsafe { System.alloc(layout) }
+    }
+    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
+        if COUNTING.load(Relaxed) {
+            LIVE.fetch_add(layout.size() as isize, Relaxed);
+        }
+        // SAFETY: same contract as ours.
+        unsafe { System.alloc_zeroed(layout) }
+    }
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        if COUNTING.load(Relaxed) {
+            LIVE.fetch_sub(layout.size() as isize, Relaxed);
+        }
+        // SAFETY: same contract as ours.
+        unsafe { System.dealloc(ptr, layout) }
+    }
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        if COUNTING.load(Relaxed) {
+            LIVE.fetch_add(new_size as isize - layout.size() as isize, Relaxed);
+        }
+        // SAFETY: same contract as ours.
+        unsafe { System.realloc(ptr, layout, new_size) }
+    }
 }
+
+#[global_allocator]
+static GLOBAL: Counting = Counting;
+
+// ---------------------------------------------------------------------------------------------
+// Inputs.
+
+const METHODS: [&str; 4] = ["GET", "POST", "PUT", "DELETE"];
+
+/// Route values, as a service would see them.
+fn routes(n: usize) -> Vec<String> {
+    (0..n).map(|i| format!("/api/v1/resource_{i}")).collect()
+}
+
+/// Every series' (method, route), series `k` = method `k % 4` of route `k / 4`.
+fn pairs(routes: &[String]) -> Vec<(&str, &str)> {
+    routes.iter().flat_map(|r| METHODS.iter().map(move |m| (*m, r.as_str()))).collect()
+}
+
+/// prometheus-client's label set: owned strings (its map's key).
+#[derive(EncodeLabelSet, Clone, Debug, PartialEq, Eq, Hash)]
+struct PcLabels {
+    method: String,
+    route: String,
+}
+
+/// measured's label group: both labels interned at run time (`lasso`).
+#[derive(measured::LabelGroup, Clone, Copy)]
+#[label(set = MeasuredLabelsSet)]
+struct MeasuredLabels<'a> {
+    #[label(dynamic_with = ThreadedRodeo, default)]
+    method: &'a str,
+    #[label(dynamic_with = ThreadedRodeo, default)]
+    route: &'a str,
+}
+
+/// Ours, with room for every series of the benches and no creation rate limit.
+fn ours(name: &str) -> (BoundedRegistry, DynCounter) {
+    let registry = BoundedRegistry::new(BoundedConfig {
+        max_series_per_family: 200_000,
+        max_series_total: 200_000,
+        max_new_series_per_sec: u32::MAX,
+        ..BoundedConfig::default()
+    });
+    let family = registry.counter(name, "Hits, by method and route.", &["method", "route"]).expect("valid");
+    (registry, family)
+}
+
+fn prometheus_vec(name: &str) -> prometheus::IntCounterVec {
+    prometheus::IntCounterVec::new(prometheus::Opts::new(name, "Hits, by method and route."), &["method", "route"])
+        .expect("valid names")
+}
+
+type Floor = HashMap<Box<[Box<str>]>, AtomicU64>;
+
+// ---------------------------------------------------------------------------------------------
+// 1. Memory and insert, in children.
+
+const SERIES: usize = 100_000;
+const LIBRARIES: [&str; 5] = ["ours", "prometheus", "prometheus_client", "measured", "hashmap_floor"];
+const CHILD_ENV: &str = "DYNAMIC_BENCH_CHILD";
+
+/// Inserts the 100,000 series into `lib`'s family and prints `bytes-per-series ns-per-insert`.
+fn child(lib: &str) {
+    let routes = routes(SERIES / METHODS.len());
+    let pairs = pairs(&routes);
+    // A first family of every series, dropped: the measured one then reuses the process's
+    // freed pages instead of faulting new ones in (the same for every library).
+    insert(lib, &pairs, false);
+    COUNTING.store(true, Relaxed);
+    insert(lib, &pairs, true);
+}
+
+/// One family of every series in `pairs`, its bytes and time printed when `print`.
+fn insert(lib: &str, pairs: &[(&str, &str)], print: bool) {
+    macro_rules! measure {
+        ($family:expr, |$f:ident, $m:ident, $r:ident| $insert:expr) => {{
+            #[allow(unused_mut)]
+            let mut $f = $family;
+            let before = LIVE.load(Relaxed);
+            let t0 = Instant::now();
+            for &($m, $r) in pairs {
+                $insert;
+            }
+            let elapsed = t0.elapsed();
+            let bytes = LIVE.load(Relaxed) - before;
+            if print {
+                println!("{} {}", bytes as f64 / SERIES as f64, elapsed.as_nanos() as f64 / SERIES as f64);
+            }
+            drop($f);
+        }};
+    }
+    match lib {
+        "ours" => {
+            let (registry, family) = ours("route_hits_total");
+            measure!(family, |f, m, r| f.inc(&[m, r]).expect("valid"));
+            assert_eq!(registry.series_count(), SERIES);
+        }
+        "prometheus" => measure!(prometheus_vec("route_hits_total"), |f, m, r| f.with_label_values(&[m, r]).inc()),
+        "prometheus_client" => measure!(PcFamily::<PcLabels, PcCounter>::default(), |f, m, r| {
+            f.get_or_create(&PcLabels { method: m.to_owned(), route: r.to_owned() }).inc();
+        }),
+        "measured" => measure!(measured::CounterVec::with_label_set(MeasuredLabelsSet::default()), |f, m, r| {
+            f.inc(MeasuredLabels { method: m, route: r })
+        }),
+        "hashmap_floor" => measure!(Floor::new(), |f, m, r| {
+            let key: Box<[Box<str>]> = Box::new([m.into(), r.into()]);
+            f.entry(key).or_insert_with(|| AtomicU64::new(0)).fetch_add(1, Relaxed);
+        }),
+        other => panic!("unknown library {other}"),
+    }
+}
+
+/// Runs each library's child 3 times and prints the table (median of each column).
+fn memory_table() {
+    let exe = std::env::current_exe().expect("the bench binary");
+    println!("\n## Run-time series: memory and insert at {SERIES} counter series (method x route), child processes");
+    println!("| library | bytes/series | vs ours | ns/insert | vs ours |");
+    println!("|---|---:|---:|---:|---:|");
+    let mut rows = Vec::new();
+    for lib in LIBRARIES {
+        let mut runs: Vec<(f64, f64)> = (0..3)
+            .map(|_| {
+                let out = Command::new(&exe).env(CHILD_ENV, lib).output().expect("the child runs");
+                assert!(out.status.success(), "{lib}: {}", String::from_utf8_lossy(&out.stderr));
+                let text = String::from_utf8(out.stdout).expect("UTF-8");
+                let mut it = text.split_whitespace().map(|v| v.parse::<f64>().expect("a number"));
+                (it.next().expect("bytes"), it.next().expect("ns"))
+            })
+            .collect();
+        runs.sort_by(|a, b| a.1.total_cmp(&b.1));
+        let ns = runs[1].1;
+        runs.sort_by(|a, b| a.0.total_cmp(&b.0));
+        rows.push((lib, runs[1].0, ns));
+    }
+    let (b0, n0) = (rows[0].1, rows[0].2);
+    for (lib, bytes, ns) in rows {
+        println!("| {lib} | {bytes:.1} | {:.2} | {ns:.0} | {:.2} |", bytes / b0, ns / n0);
+    }
+    println!();
+}
+
+// ---------------------------------------------------------------------------------------------
+// 2 and 3. Lookups.
 
 /// The `metrics` recorder (metrics-exporter-prometheus), installed once.
 fn metrics_handle() -> &'static PrometheusHandle {
@@ -28,46 +232,148 @@ fn metrics_handle() -> &'static PrometheusHandle {
     })
 }
 
-fn bench(c: &mut Criterion) {
-    let routes = routes();
-    let seq = index_sequence(ROUTES);
-    let mut g = c.benchmark_group("dynamic_lookup");
+fn lookups(c: &mut Criterion, series: usize) {
+    let routes = routes(series / METHODS.len());
+    let pairs = pairs(&routes);
+    let seq = index_sequence(series);
+    let name = format!("route_hits_{series}_total");
+    let mut g = c.benchmark_group(format!("dynamic_lookup_{series}"));
 
-    // Ours: hash the values with the family's hasher, read-lock the map, compare, add.
-    let registry = BoundedRegistry::new(BoundedConfig::default());
-    let hits = registry.counter("route_hits_total", "Hits by route.", &["route"]).expect("valid");
-    for r in &routes {
-        hits.inc(&[r]).expect("valid value");
-    }
-    g.bench_function("ours_bounded_registry", |b| {
+    // Ours: a seeded hash of the values, a guard, a probe of the index, the values compared,
+    // one relaxed add.
+    let (_registry, hits) = ours(&name);
+    pairs.iter().for_each(|(m, r)| hits.inc(&[m, r]).expect("valid"));
+    g.bench_function("ours", |b| {
         rotating(b, &seq, |&k| {
-            let r = routes[k].as_str();
-            black_box(&hits).inc(&[r]).expect("valid value");
+            let (m, r) = pairs[k];
+            black_box(&hits).inc(&[m, r]).expect("valid")
         })
     });
 
-    // prometheus: `with_label_values` hashes, read-locks, clones an `Arc`.
-    let vec = prometheus::IntCounterVec::new(prometheus::Opts::new("route_hits_total", "Hits by route."), &["route"])
-        .expect("valid names");
-    g.bench_function("prometheus_with_label_values", |b| {
+    // prometheus: `with_label_values` hashes (FNV), read-locks, clones an `Arc`.
+    let vec = prometheus_vec(&name);
+    pairs.iter().for_each(|(m, r)| vec.with_label_values(&[m, r]).inc());
+    g.bench_function("prometheus", |b| {
         rotating(b, &seq, |&k| {
-            let r = routes[k].as_str();
-            black_box(&vec).with_label_values(&[r]).inc();
+            let (m, r) = pairs[k];
+            black_box(&vec).with_label_values(&[m, r]).inc()
         })
     });
 
-    // metrics: `counter!` with a run-time label builds a `Key` (allocating the owned label
-    // value), hashes it and looks it up in the exporter's registry.
+    // prometheus-client: the owned label set is its key, built per lookup.
+    let family = PcFamily::<PcLabels, PcCounter>::default();
+    let owned = |m: &str, r: &str| PcLabels { method: m.to_owned(), route: r.to_owned() };
+    pairs.iter().for_each(|(m, r)| _ = family.get_or_create(&owned(m, r)).inc());
+    g.bench_function("prometheus_client", |b| {
+        rotating(b, &seq, |&k| {
+            let (m, r) = pairs[k];
+            black_box(&family).get_or_create(&owned(m, r)).inc()
+        })
+    });
+
+    // measured: each value interned (lasso), then a sharded map of the ids.
+    let measured = measured::CounterVec::with_label_set(MeasuredLabelsSet::default());
+    pairs.iter().for_each(|&(method, route)| measured.inc(MeasuredLabels { method, route }));
+    g.bench_function("measured", |b| {
+        rotating(b, &seq, |&k| {
+            let (method, route) = pairs[k];
+            black_box(&measured).inc(MeasuredLabels { method, route })
+        })
+    });
+
+    // metrics: `counter!` with run-time labels owns them (a `Key`), hashes it, looks it up.
     metrics_handle();
+    let counter_name: &'static str = Box::leak(name.clone().into_boxed_str());
     g.bench_function("metrics_counter_macro", |b| {
         rotating(b, &seq, |&k| {
-            let r = routes[k].clone();
-            metrics::counter!("route_hits_total", "route" => r).increment(1);
+            let (m, r) = pairs[k];
+            metrics::counter!(counter_name, "method" => m.to_owned(), "route" => r.to_owned()).increment(1);
         })
     });
     g.finish();
     assert!(hits.total() > 0);
 }
 
+/// Each thread's place in the sequence: its own start, then one step per increment.
+fn next_index() -> usize {
+    static STARTS: AtomicUsize = AtomicUsize::new(0);
+    thread_local! {
+        static AT: Cell<usize> = Cell::new(STARTS.fetch_add(TAG_SEQ_LEN / 2 + 7, Relaxed));
+    }
+    AT.with(|at| {
+        let i = at.get();
+        at.set(i.wrapping_add(1));
+        i & (TAG_SEQ_LEN - 1)
+    })
+}
+
+fn threads(c: &mut Criterion) {
+    const SERIES: usize = 4_000;
+    let routes = routes(SERIES / METHODS.len());
+    let pairs = pairs(&routes);
+    let seq = index_sequence(SERIES);
+    let name = "route_hits_threads_total";
+    let mut g = c.benchmark_group("dynamic_threads_4000");
+
+    let (_registry, hits) = ours(name);
+    pairs.iter().for_each(|(m, r)| hits.inc(&[m, r]).expect("valid"));
+    let ours = || {
+        let (m, r) = pairs[seq[next_index()]];
+        black_box(&hits).inc(&[m, r]).expect("valid");
+    };
+    g.bench_function("ours_1", |b| benches::threads::<1>(b, ours));
+    g.bench_function("ours_2", |b| benches::threads::<2>(b, ours));
+
+    let vec = prometheus_vec(name);
+    pairs.iter().for_each(|(m, r)| vec.with_label_values(&[m, r]).inc());
+    let prometheus = || {
+        let (m, r) = pairs[seq[next_index()]];
+        black_box(&vec).with_label_values(&[m, r]).inc();
+    };
+    g.bench_function("prometheus_1", |b| benches::threads::<1>(b, prometheus));
+    g.bench_function("prometheus_2", |b| benches::threads::<2>(b, prometheus));
+
+    let family = PcFamily::<PcLabels, PcCounter>::default();
+    let owned = |m: &str, r: &str| PcLabels { method: m.to_owned(), route: r.to_owned() };
+    pairs.iter().for_each(|(m, r)| _ = family.get_or_create(&owned(m, r)).inc());
+    let pc = || {
+        let (m, r) = pairs[seq[next_index()]];
+        black_box(&family).get_or_create(&owned(m, r)).inc();
+    };
+    g.bench_function("prometheus_client_1", |b| benches::threads::<1>(b, pc));
+    g.bench_function("prometheus_client_2", |b| benches::threads::<2>(b, pc));
+
+    let measured = measured::CounterVec::with_label_set(MeasuredLabelsSet::default());
+    pairs.iter().for_each(|&(method, route)| measured.inc(MeasuredLabels { method, route }));
+    let me = || {
+        let (method, route) = pairs[seq[next_index()]];
+        black_box(&measured).inc(MeasuredLabels { method, route });
+    };
+    g.bench_function("measured_1", |b| benches::threads::<1>(b, me));
+    g.bench_function("measured_2", |b| benches::threads::<2>(b, me));
+    g.finish();
+}
+
+fn bench(c: &mut Criterion) {
+    lookups(c, 100);
+    lookups(c, 4_000);
+    threads(c);
+}
+
 criterion_group!(benches, bench);
-criterion_main!(benches);
+
+fn main() {
+    if let Ok(lib) = std::env::var(CHILD_ENV) {
+        child(&lib);
+        return;
+    }
+    let only = std::env::var("DYNAMIC_BENCH_ONLY").unwrap_or_default();
+    if only != "lookups" {
+        memory_table();
+    }
+    if only == "memory" {
+        return;
+    }
+    benches();
+    Criterion::default().configure_from_args().final_summary();
+}

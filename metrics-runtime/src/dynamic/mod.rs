@@ -261,12 +261,12 @@ struct SeriesLabels<'a> {
 
 impl SeriesLabels<'_> {
     fn values(&self) -> impl Iterator<Item = (&str, &str)> + '_ {
-        let keys = self.family.keys.get(self.row as usize);
+        let words = self.family.words(self.row);
         self.family
             .label_names
             .iter()
             .enumerate()
-            .map(move |(i, name)| (&**name, self.family.value_of(i, keys[i].load(Relaxed))))
+            .map(move |(i, name)| (&**name, self.family.value_of(i, key(words, i))))
     }
 }
 
@@ -324,12 +324,13 @@ struct Family {
     activity: bool,
     /// Label values to rows.
     index: Index,
-    /// Per row: one id per label, the creation time (tenths of a second since the registry's
-    /// start), then with `activity` the update word ([`Family::touch`]).
-    keys: Rows<AtomicU32>,
-    /// Per row: a counter's or gauge's value; for a histogram, a flag set once a negative
-    /// value was recorded.
-    cells: Rows<AtomicU64>,
+    /// Per row, in 8-byte words: the value cell (a counter's or gauge's value; for a histogram,
+    /// a flag set once a negative value was recorded), then two 32-bit keys a word: one id per
+    /// label, the creation time (tenths of a second since the registry's start) and the low 32
+    /// bits of the values' hash ([`key`]), then with `activity` the update word
+    /// ([`Family::touch`]). The cell and the keys share a cache line: a lookup that compared the
+    /// keys finds the cell there.
+    rows: Rows<AtomicU64>,
     /// Per row: a histogram's buckets (count and sum of each).
     buckets: Rows<BucketCell>,
     /// Interned values, per label.
@@ -340,7 +341,6 @@ struct Family {
     state: Mutex<State>,
     max_rows: usize,
     shared: Arc<Shared>,
-    count: AtomicUsize,
     /// Records that went to the overflow series.
     overflowed: AtomicU64,
     /// Set by [`BoundedRegistry::remove_family`]: handles left over create no series (they
@@ -366,6 +366,20 @@ struct State {
     hand: u32,
 }
 
+/// The rows whose bit is set, in order.
+fn live_rows(bits: &[u64]) -> impl Iterator<Item = u32> + '_ {
+    bits.iter().enumerate().flat_map(|(w, &word)| {
+        let mut word = word;
+        std::iter::from_fn(move || {
+            (word != 0).then(|| {
+                let bit = word.trailing_zeros();
+                word &= word - 1;
+                (w * 64) as u32 + bit
+            })
+        })
+    })
+}
+
 impl State {
     fn is_live(&self, row: u32) -> bool {
         self.live.get(row as usize / 64).is_some_and(|w| w >> (row % 64) & 1 == 1)
@@ -385,13 +399,7 @@ impl State {
 
     fn live_rows(&self) -> Vec<u32> {
         let mut rows = Vec::with_capacity(self.index.live());
-        for (w, &bits) in self.live.iter().enumerate() {
-            let mut bits = bits;
-            while bits != 0 {
-                rows.push((w * 64) as u32 + bits.trailing_zeros());
-                bits &= bits - 1;
-            }
-        }
+        rows.extend(live_rows(&self.live));
         rows
     }
 
@@ -462,10 +470,10 @@ impl Family {
         h.finish()
     }
 
-    /// The hash of the series in `row`.
+    /// The low 32 bits of the hash of the series in `row` (kept in its row): enough to place
+    /// it in the index (which has fewer than 2^32 slots), without reading its values again.
     fn row_hash(&self, row: u32) -> u64 {
-        let keys = self.keys.get(row as usize);
-        self.hash((0..self.label_names.len()).map(|i| self.value_of(i, keys[i].load(Relaxed))))
+        u64::from(key(self.words(row), self.label_names.len() + 1))
     }
 
     /// The hash of one label value, for the interners.
@@ -474,24 +482,40 @@ impl Family {
     }
 
     /// The live row holding `values` (of `hash`), comparing them value by value.
-    #[inline]
+    #[inline(always)]
     fn find(&self, guard: &impl seize::Guard, hash: u64, values: &[&str]) -> Option<u32> {
         self.index.find(guard, hash, |row| {
-            let keys = self.keys.get(row as usize);
-            values.iter().enumerate().all(|(i, v)| self.strings[i].get(keys[i].load(Relaxed)) == *v)
+            let words = self.words(row);
+            values.iter().enumerate().all(|(i, v)| same(self.strings[i].get(key(words, i)), v))
         })
+    }
+
+    /// The words of `row`.
+    #[inline(always)]
+    fn words(&self, row: u32) -> &[AtomicU64] {
+        self.rows.get(row as usize)
+    }
+
+    /// Writes the keys of `row` (writers, before the row is published or once no reader can
+    /// hold it): the label ids, the creation time and the hash, two a word.
+    fn write_keys(&self, row: u32, keys: &[u32]) {
+        let words = self.words(row);
+        for (w, pair) in keys.chunks(2).enumerate() {
+            let high = pair.get(1).map_or(0, |&k| u64::from(k) << 32);
+            words[1 + w].store(u64::from(pair[0]) | high, Relaxed);
+        }
     }
 
     /// The value cell of `row`.
     #[inline]
     fn cell(&self, row: u32) -> &AtomicU64 {
-        &self.cells.get(row as usize)[0]
+        &self.words(row)[0]
     }
 
     /// The update word of `row`, when the family tracks activity.
     #[inline]
-    fn activity_word(&self, row: u32) -> Option<&AtomicU32> {
-        self.activity.then(|| &self.keys.get(row as usize)[self.label_names.len() + 1])
+    fn activity_word(&self, row: u32) -> Option<&AtomicU64> {
+        self.activity.then(|| self.words(row).last().expect("a row has its cell"))
     }
 
     /// Notes an update of `row`: its update word becomes the current maintenance generation
@@ -508,7 +532,6 @@ impl Family {
     fn unlink(&self, state: &mut State, row: u32) {
         if self.index.remove(&mut state.index, self.row_hash(row), row) {
             state.set_live(row, false);
-            self.count.fetch_sub(1, Relaxed);
             self.shared.total.fetch_sub(1, Relaxed);
             if state.held(row) {
                 state.orphans.insert(row);
@@ -524,9 +547,9 @@ impl Family {
         let n = self.label_names.len();
         let State { interners, free, .. } = state;
         self.reclaimed.take(|row| {
-            let keys = self.keys.get(row as usize);
+            let words = self.words(row);
             for (i, interner) in interners.iter_mut().enumerate().take(n) {
-                interner.release(&self.strings[i], |v| self.value_hash(v), keys[i].load(Relaxed));
+                interner.release(&self.strings[i], |v| self.value_hash(v), key(words, i));
             }
             free.push(row);
         });
@@ -534,13 +557,12 @@ impl Family {
 
     /// A row for a new series of `values` (writers): reused or new, its keys written, its
     /// cells zero; `None` when the family's rows or label values are exhausted.
-    fn new_row(&self, state: &mut State, values: &[&str], created: u32) -> Option<u32> {
+    fn new_row(&self, state: &mut State, values: &[&str], hash: u64, created: u32) -> Option<u32> {
         let row = match state.free.pop() {
             Some(row) => row,
             None => {
                 if state.rows as usize >= self.max_rows
-                    || !self.keys.ensure(state.rows as usize)
-                    || !self.cells.ensure(state.rows as usize)
+                    || !self.rows.ensure(state.rows as usize)
                     || !self.buckets.ensure(state.rows as usize)
                 {
                     return None;
@@ -549,22 +571,23 @@ impl Family {
                 state.rows - 1
             }
         };
-        let keys = self.keys.get(row as usize);
+        let mut keys = Vec::with_capacity(values.len() + 2);
         for (i, v) in values.iter().enumerate() {
             match state.interners[i].intern(&self.strings[i], |v| self.value_hash(v), v) {
-                Some(id) => keys[i].store(id, Relaxed),
+                Some(id) => keys.push(id),
                 None => {
                     for (j, interner) in state.interners.iter_mut().enumerate().take(i) {
-                        interner.release(&self.strings[j], |v| self.value_hash(v), keys[j].load(Relaxed));
+                        interner.release(&self.strings[j], |v| self.value_hash(v), keys[j]);
                     }
                     state.free.push(row);
                     return None;
                 }
             }
         }
-        keys[values.len()].store(created, Relaxed);
+        keys.extend([created, hash as u32]);
+        self.write_keys(row, &keys);
         if let Some(word) = self.activity_word(row) {
-            word.store(self.shared.generation.load(Relaxed) << 1 | 1, Relaxed);
+            word.store(u64::from(self.shared.generation.load(Relaxed)) << 1 | 1, Relaxed);
         }
         self.cell(row).store(0, Relaxed);
         for b in self.buckets.get(row as usize) {
@@ -578,7 +601,7 @@ impl Family {
     /// a handle, giving updated ones a second chance. At most two turns; `false` when nothing
     /// could go.
     fn evict_one(&self, state: &mut State) -> bool {
-        let updated = self.shared.generation.load(Relaxed) << 1 | 1;
+        let updated = u64::from(self.shared.generation.load(Relaxed)) << 1 | 1;
         for _ in 0..2 * state.rows {
             let row = state.hand;
             state.hand = if row + 1 >= state.rows { 0 } else { row + 1 };
@@ -599,7 +622,7 @@ impl Family {
     /// Heap held by the family (its text, rows, index, interned values and writer state).
     fn heap_bytes(&self) -> usize {
         let state = self.state.lock().unwrap_or_else(|p| p.into_inner());
-        let rows = self.keys.heap_bytes() + self.cells.heap_bytes() + self.buckets.heap_bytes();
+        let rows = self.rows.heap_bytes() + self.buckets.heap_bytes();
         let strings: usize = self.strings.iter().map(Strings::heap_bytes).sum::<usize>()
             + state.interners.iter().map(Interner::heap_bytes).sum::<usize>();
         let writer = (state.free.capacity() + state.live.capacity() * 2) * 4
@@ -609,10 +632,42 @@ impl Family {
     }
 }
 
+/// Key `i` of a row's words: label `i`'s id for `i` below the label count, then the creation
+/// time, then the hash.
+#[inline(always)]
+fn key(words: &[AtomicU64], i: usize) -> u32 {
+    (words[1 + i / 2].load(Relaxed) >> (32 * (i % 2))) as u32
+}
+
+/// Whether two label values are equal: inline for values up to 32 bytes (two overlapping
+/// loads of each), `memcmp` beyond.
+#[inline(always)]
+fn same(a: &str, b: &str) -> bool {
+    let (a, b) = (a.as_bytes(), b.as_bytes());
+    let n = a.len();
+    if n != b.len() {
+        return false;
+    }
+    macro_rules! halves {
+        ($t:ty, $w:expr) => {{
+            let word = |s: &[u8], at: usize| <$t>::from_le_bytes(s[at..at + $w].try_into().expect("in bounds"));
+            word(a, 0) == word(b, 0) && word(a, n - $w) == word(b, n - $w)
+        }};
+    }
+    match n {
+        0 => true,
+        1..=3 => a.iter().zip(b).all(|(x, y)| x == y),
+        4..=7 => halves!(u32, 4),
+        8..=15 => halves!(u64, 8),
+        16..=32 => halves!(u128, 16),
+        _ => a == b,
+    }
+}
+
 /// Marks an update in `word` (see [`Family::touch`]).
 #[inline(always)]
-fn touch(word: &AtomicU32, generation: &AtomicU32) {
-    let updated = generation.load(Relaxed) << 1 | 1;
+fn touch(word: &AtomicU64, generation: &AtomicU32) {
+    let updated = u64::from(generation.load(Relaxed)) << 1 | 1;
     if word.load(Relaxed) != updated {
         word.store(updated, Relaxed);
     }
@@ -622,13 +677,16 @@ fn touch(word: &AtomicU32, generation: &AtomicU32) {
 struct Shared {
     config: BoundedConfig,
     total: AtomicUsize,
-    clock: quanta::Clock,
-    /// `clock`'s reading at the registry's creation.
+    /// [`coarse_ns`] at the registry's creation.
     start: u64,
     /// `start` in seconds since the Unix epoch.
     start_unix: f64,
-    /// Token bucket of series creation: (tokens, clock reading of the last refill).
-    bucket: Mutex<(f64, u64)>,
+    /// The creation rate limit as a generic cell rate algorithm (a token bucket of
+    /// `max(rate, 1)` tokens refilled at `rate` per second, in one word): the theoretical
+    /// arrival time of the next new series, ns since the start.
+    next_series: AtomicU64,
+    /// ns between new series at the limit (`u64::MAX` for a rate of 0).
+    series_interval: u64,
     /// Records that went to an overflow series because of the rate limit.
     rate_limited: AtomicU64,
     evicted: AtomicU64,
@@ -642,30 +700,61 @@ struct Shared {
 }
 
 impl Shared {
-    fn take_token(&self) -> bool {
-        let rate = f64::from(self.config.max_new_series_per_sec);
-        let mut bucket = self.bucket.lock().unwrap_or_else(|p| p.into_inner());
-        let now = self.clock.raw();
-        let elapsed = self.clock.delta_as_nanos(bucket.1, now) as f64 / 1e9;
-        bucket.0 = (bucket.0 + elapsed * rate).min(rate.max(1.0));
-        bucket.1 = now;
-        if bucket.0 >= 1.0 {
-            bucket.0 -= 1.0;
-            true
-        } else {
-            false
+    /// Whether a new series may be made at `now` (ns since the start): one compare-and-swap
+    /// (none without a limit).
+    fn take_token(&self, now: u64) -> bool {
+        let interval = self.series_interval;
+        if interval == 0 {
+            return true; // more than 10^9 per second: no limit
+        }
+        let burst = interval.saturating_mul(u64::from(self.config.max_new_series_per_sec.max(1)) - 1);
+        let mut next = self.next_series.load(Relaxed);
+        loop {
+            if next > now.saturating_add(burst) {
+                return false;
+            }
+            let after = next.max(now).saturating_add(interval);
+            match self.next_series.compare_exchange_weak(next, after, Relaxed, Relaxed) {
+                Ok(_) => return true,
+                Err(seen) => next = seen,
+            }
         }
     }
 
-    fn now_ms(&self) -> u64 {
-        self.clock.delta_as_nanos(self.start, self.clock.raw()) / 1_000_000
+    /// ns since the start.
+    fn now_ns(&self) -> u64 {
+        coarse_ns().saturating_sub(self.start)
     }
 
-    /// Tenths of a second since the start, the creation time kept per series (13 years in 32
-    /// bits).
-    fn now_tenths(&self) -> u32 {
-        u32::try_from(self.now_ms() / 100).unwrap_or(u32::MAX)
+    fn now_ms(&self) -> u64 {
+        self.now_ns() / 1_000_000
     }
+}
+
+/// A monotonic clock in ns, read without the cycle counter: the kernel's coarse clock (a few ms
+/// of resolution, about half the cost of a precise reading under a hypervisor) on Linux,
+/// [`Instant`](std::time::Instant) elsewhere. Enough for creation times in tenths of a second,
+/// the creation rate limit and idle timeouts.
+fn coarse_ns() -> u64 {
+    #[cfg(target_os = "linux")]
+    {
+        let mut ts = libc::timespec { tv_sec: 0, tv_nsec: 0 };
+        // SAFETY: `ts` is a valid, writable `timespec`; CLOCK_MONOTONIC_COARSE exists since
+        // Linux 2.6.32 and cannot fail with a valid pointer.
+        unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC_COARSE, &mut ts) };
+        (ts.tv_sec as u64).saturating_mul(1_000_000_000).saturating_add(ts.tv_nsec as u64)
+    }
+    #[cfg(not(target_os = "linux"))]
+    {
+        static ORIGIN: std::sync::OnceLock<std::time::Instant> = std::sync::OnceLock::new();
+        ORIGIN.get_or_init(std::time::Instant::now).elapsed().as_nanos() as u64
+    }
+}
+
+/// Tenths of a second since the start at `ns`, the creation time kept per series (13 years in
+/// 32 bits).
+fn tenths(ns: u64) -> u32 {
+    u32::try_from(ns / 100_000_000).unwrap_or(u32::MAX)
 }
 
 /// A registry of metric families created at run time, bounded in series, families and
@@ -730,16 +819,18 @@ impl BoundedRegistry {
     /// assert!(registry.render_prometheus().contains("metrics_runtime_dynamic_overflow_records_total 0\n"));
     /// ```
     pub fn new(config: BoundedConfig) -> Self {
-        let rate = f64::from(config.max_new_series_per_sec).max(1.0);
-        let clock = quanta::Clock::new();
-        let start = clock.raw();
+        let config_rate = config.max_new_series_per_sec;
+        let start = coarse_ns();
         let shared = Shared {
             config,
             total: AtomicUsize::new(0),
-            clock: clock.clone(),
             start,
             start_unix: crate::read::now_unix(),
-            bucket: Mutex::new((rate, start)),
+            next_series: AtomicU64::new(0),
+            series_interval: match config_rate {
+                0 => u64::MAX,
+                rate => 1_000_000_000 / u64::from(rate),
+            },
             rate_limited: AtomicU64::new(0),
             evicted: AtomicU64::new(0),
             rejected: AtomicU64::new(0),
@@ -865,8 +956,7 @@ impl BoundedRegistry {
             ),
             activity,
             index: Index::new(),
-            keys: Rows::new(n + 1 + usize::from(activity), max_rows, || AtomicU32::new(0)),
-            cells: Rows::new(1, max_rows, || AtomicU64::new(0)),
+            rows: Rows::new(1 + (n + 2).div_ceil(2) + usize::from(activity), max_rows, || AtomicU64::new(0)),
             buckets: Rows::new(nb, max_rows, || BucketCell::INIT),
             strings: (0..n).map(|_| Strings::new(max_rows)).collect(),
             reclaimed: Reclaimed::new(),
@@ -877,15 +967,14 @@ impl BoundedRegistry {
             }),
             max_rows,
             shared: Arc::clone(&self.shared),
-            count: AtomicUsize::new(0),
             overflowed: AtomicU64::new(0),
             removed: AtomicBool::new(false),
         };
         // The overflow series: row 0, every value `OVERFLOW_VALUE`, created with the registry.
-        let _ = (family.keys.ensure(0), family.cells.ensure(0), family.buckets.ensure(0));
-        for key in &family.keys.get(OVERFLOW_ROW as usize)[..n] {
-            key.store(OVERFLOW_ID, Relaxed);
-        }
+        let _ = (family.rows.ensure(0), family.buckets.ensure(0));
+        let mut keys = vec![OVERFLOW_ID; n];
+        keys.extend([0, 0]);
+        family.write_keys(OVERFLOW_ROW, &keys);
         let family = Arc::new(family);
         families.push(Arc::clone(&family));
         Ok(family)
@@ -1102,7 +1191,7 @@ impl BoundedRegistry {
         while generations.front().is_some_and(|(g, _)| *g < cut) {
             generations.pop_front();
         }
-        let updated = ended << 1 | 1;
+        let updated = u64::from(ended) << 1 | 1;
         let families = self.families.read().unwrap_or_else(|p| p.into_inner());
         for f in families.iter() {
             let mut state = f.state.lock().unwrap_or_else(|p| p.into_inner());
@@ -1110,7 +1199,7 @@ impl BoundedRegistry {
             for row in state.live_rows() {
                 let word = f.activity_word(row).expect("an idle timeout tracks activity").load(Relaxed);
                 // Updated in the generation that just ended, or earlier than `cut`.
-                let idle = word != updated && (word >> 1) < cut;
+                let idle = word != updated && (word >> 1) < u64::from(cut);
                 // A handle still held by the application keeps the series: its updates must
                 // not go to a series that no read will ever see.
                 if idle && !state.held(row) {
@@ -1159,7 +1248,7 @@ impl Metrics for BoundedRegistry {
             let mut counts = vec![0; Family::bucket_count(f.kind, &f.bounds)];
             for (index, &row) in rows.iter().enumerate() {
                 let labels = SeriesLabels { family: f, row };
-                let tenths = f.keys.get(row as usize)[f.label_names.len()].load(Relaxed);
+                let tenths = key(f.words(row), f.label_names.len());
                 let at = ReadSeries { index, labels: &labels, created: start + f64::from(tenths) / 10.0 };
                 let cell = f.cell(row).load(Relaxed);
                 match f.kind {
@@ -1280,32 +1369,35 @@ impl Handle {
         }
         f.reuse_reclaimed(&mut state);
         let config = &self.shared.config;
-        let full = || {
-            f.count.load(Relaxed) >= config.max_series_per_family
+        let full = |state: &State| {
+            state.index.live() >= config.max_series_per_family
                 || self.shared.total.load(Relaxed) >= config.max_series_total
         };
-        if full() {
+        if full(&state) {
             if config.eviction == Eviction::LeastRecentlyUsed && f.evict_one(&mut state) {
                 self.shared.evicted.fetch_add(1, Relaxed);
             }
-            if full() {
+            if full(&state) {
                 f.overflowed.fetch_add(1, Relaxed);
                 return Ok(OVERFLOW_ROW);
             }
         }
-        if !self.shared.take_token() {
+        let now = self.shared.now_ns();
+        if !self.shared.take_token(now) {
             f.overflowed.fetch_add(1, Relaxed);
             self.shared.rate_limited.fetch_add(1, Relaxed);
             return Ok(OVERFLOW_ROW);
         }
-        let Some(row) = f.new_row(&mut state, values, self.shared.now_tenths()) else {
+        let Some(row) = f.new_row(&mut state, values, hash, tenths(now)) else {
             // Rows exhausted by series removed but held, or not yet reclaimed.
             f.overflowed.fetch_add(1, Relaxed);
             return Ok(OVERFLOW_ROW);
         };
-        f.index.insert(&mut state.index, hash, row, |r| f.row_hash(r));
+        let State { index, live, .. } = &mut *state;
+        let n = f.label_names.len();
+        let entries = || live_rows(live).map(|r| (r, key(f.words(r), n + 1)));
+        f.index.insert(index, hash, row, entries);
         state.set_live(row, true);
-        f.count.fetch_add(1, Relaxed);
         self.shared.total.fetch_add(1, Relaxed);
         Ok(row)
     }
@@ -1365,7 +1457,7 @@ struct Held {
     row: u32,
     /// The row's value cell and update word, which do not move while the row is held.
     value: NonNull<AtomicU64>,
-    activity: Option<NonNull<AtomicU32>>,
+    activity: Option<NonNull<AtomicU64>>,
 }
 
 // SAFETY: the pointers are to atomics inside the family's rows, which the `Arc` keeps alive and

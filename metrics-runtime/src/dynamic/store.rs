@@ -12,8 +12,8 @@ use std::marker::PhantomData;
 use std::mem::ManuallyDrop;
 use std::ptr;
 use std::sync::atomic::{
-    AtomicPtr, AtomicU32,
-    Ordering::{AcqRel, Acquire, Relaxed, Release, SeqCst},
+    AtomicPtr, AtomicU32, AtomicU64,
+    Ordering::{Acquire, Relaxed, Release, SeqCst},
 };
 use std::sync::{Arc, OnceLock};
 
@@ -35,6 +35,15 @@ fn locate(i: usize) -> (usize, usize) {
         (log - 3, i - (1 << log))
     } else {
         (i / LARGE + 8, i % LARGE)
+    }
+}
+
+/// The first row of segment `s`.
+fn segment_start(s: usize) -> usize {
+    match s {
+        0 => 0,
+        1..=9 => 1 << (s + 3),
+        _ => (s - 8) * LARGE,
     }
 }
 
@@ -83,14 +92,16 @@ impl<T> Rows<T> {
     }
 
     /// Row `i`, which [`ensure`](Self::ensure) allocated before the row was published.
-    #[inline]
+    #[inline(always)]
     pub(super) fn get(&self, i: usize) -> &[T] {
         if self.stride == 0 {
             return &[];
         }
         let (s, at) = locate(i);
         let segment = self.segments[s].load(Acquire);
-        assert!(!segment.is_null(), "row {i} read before it was allocated");
+        if segment.is_null() {
+            unallocated(i);
+        }
         // SAFETY: the segment holds `segment_rows(s) * stride` initialized elements (allocated
         // by `ensure`, freed only by `drop`), and `at < segment_rows(s)` by `locate`.
         unsafe { std::slice::from_raw_parts(segment.add(at * self.stride), self.stride) }
@@ -120,86 +131,111 @@ impl<T> Drop for Rows<T> {
     }
 }
 
-/// The interned values of one label: id to string, read without a lock. Each string is one
-/// allocation, its length (a `u16`: values are at most 1 KiB) before its bytes.
-pub(super) struct Strings {
-    ptrs: Rows<AtomicPtr<u8>>,
+#[cold]
+#[inline(never)]
+fn unallocated(i: usize) -> ! {
+    panic!("row {i} read before it was allocated")
 }
+
+/// The interned values of one label: id to string, read without a lock. Each value is a
+/// 24-byte entry: up to [`INLINE`] bytes in the entry itself (its length in the first byte),
+/// longer ones in an allocation of their own (the entry holds its address and length).
+pub(super) struct Strings {
+    entries: Rows<AtomicU64>,
+}
+
+/// The longest value kept inside its entry.
+const INLINE: usize = 23;
+/// The first byte of an entry whose value is allocated.
+const ALLOCATED: u64 = 0xFF;
 
 impl Strings {
     pub(super) fn new(max_ids: usize) -> Self {
-        Self { ptrs: Rows::new(1, max_ids, || AtomicPtr::new(ptr::null_mut())) }
+        Self { entries: Rows::new(3, max_ids, || AtomicU64::new(0)) }
     }
 
     /// The string of `id`, which a live row (or one not yet reclaimed) refers to.
-    #[inline]
+    #[inline(always)]
     pub(super) fn get(&self, id: u32) -> &str {
-        let p = self.ptrs.get(id as usize)[0].load(Acquire);
-        assert!(!p.is_null(), "label value {id} read after it was freed");
-        // SAFETY: `p` was made by `set` from a `&str` of `len` bytes behind a 2-byte length,
-        // and is freed only once no row refers to it and no reader can hold such a row.
-        unsafe {
-            let len = u16::from_le_bytes([*p, *p.add(1)]) as usize;
-            std::str::from_utf8_unchecked(std::slice::from_raw_parts(p.add(2), len))
-        }
+        let entry = self.entries.get(id as usize);
+        let head = entry[0].load(Relaxed);
+        let bytes = if head & 0xFF == ALLOCATED {
+            let (p, len) = (entry[1].load(Relaxed) as *const u8, (head >> 8) as usize);
+            // SAFETY: made by `set` from a `&str` of `len` bytes, freed only once no row refers
+            // to it and no reader can hold such a row.
+            unsafe { std::slice::from_raw_parts(p, len) }
+        } else {
+            // SAFETY: the entry's 24 bytes, written by `set` (a length, then the value's bytes)
+            // before any reader could reach the id, and rewritten only once none can: no write
+            // races this read. `AtomicU64` has the layout of `u64`.
+            unsafe { std::slice::from_raw_parts(entry.as_ptr().cast::<u8>().add(1), (head & 0xFF) as usize) }
+        };
+        // SAFETY: the bytes were copied from a `&str`.
+        unsafe { std::str::from_utf8_unchecked(bytes) }
     }
 
     /// Stores `value` as `id` (writers); `false` past the capacity.
     fn set(&self, id: u32, value: &str) -> bool {
-        if !self.ptrs.ensure(id as usize) {
+        if !self.entries.ensure(id as usize) {
             return false;
         }
-        let len = u16::try_from(value.len()).expect("label values are at most 1 KiB");
-        let mut bytes = Vec::with_capacity(value.len() + 2);
-        bytes.extend_from_slice(&len.to_le_bytes());
-        bytes.extend_from_slice(value.as_bytes());
-        let p = Box::into_raw(bytes.into_boxed_slice()).cast::<u8>();
-        let old = self.ptrs.get(id as usize)[0].swap(p, Release);
-        debug_assert!(old.is_null());
+        let entry = self.entries.get(id as usize);
+        let mut words = [0u64; 3];
+        if value.len() <= INLINE {
+            let mut bytes = [0u8; 24];
+            bytes[0] = value.len() as u8;
+            bytes[1..=value.len()].copy_from_slice(value.as_bytes());
+            for (w, chunk) in words.iter_mut().zip(bytes.chunks_exact(8)) {
+                *w = u64::from_ne_bytes(chunk.try_into().expect("8 bytes"));
+            }
+        } else {
+            let p = Box::into_raw(Box::<[u8]>::from(value.as_bytes())).cast::<u8>();
+            words = [ALLOCATED | (value.len() as u64) << 8, p as u64, 0];
+        }
+        // Relaxed: a reader reaches the id only through a row published (Release) after this.
+        for (cell, w) in entry.iter().zip(words) {
+            cell.store(w, Relaxed);
+        }
         true
     }
 
     /// Frees the string of `id` (writers, once nothing can read it).
     fn free(&self, id: u32) {
-        let p = self.ptrs.get(id as usize)[0].swap(ptr::null_mut(), AcqRel);
-        if !p.is_null() {
-            // SAFETY: made by `set` (a boxed slice of `len + 2` bytes); unreachable now.
-            unsafe { drop_string(p) };
-        }
+        let entry = self.entries.get(id as usize);
+        // SAFETY: nothing reads the entry any more (the caller's contract).
+        unsafe { free_entry(entry) };
+        entry[0].store(0, Relaxed);
     }
 
     pub(super) fn heap_bytes(&self) -> usize {
-        self.ptrs.heap_bytes()
+        self.entries.heap_bytes()
     }
 }
 
-/// Frees a string made by [`Strings::set`].
+/// Frees the allocation of an entry holding an allocated value.
 ///
 /// # Safety
 ///
-/// `p` comes from `Strings::set` and nothing reads it any more.
-unsafe fn drop_string(p: *mut u8) {
-    // SAFETY: the caller's contract; the length prefix gives the allocation's size.
-    unsafe {
-        let len = u16::from_le_bytes([*p, *p.add(1)]) as usize + 2;
-        drop(Box::from_raw(ptr::slice_from_raw_parts_mut(p, len)));
+/// Nothing reads the entry's value any more.
+unsafe fn free_entry(entry: &[AtomicU64]) {
+    let head = entry[0].load(Relaxed);
+    if head & 0xFF == ALLOCATED {
+        let (p, len) = (entry[1].load(Relaxed) as *mut u8, (head >> 8) as usize);
+        // SAFETY: made by `set` as a boxed slice of `len` bytes; unreachable now.
+        drop(unsafe { Box::from_raw(ptr::slice_from_raw_parts_mut(p, len)) });
     }
 }
 
 impl Drop for Strings {
     fn drop(&mut self) {
-        for s in 0..self.ptrs.segments.len() {
-            let segment = *self.ptrs.segments[s].get_mut();
-            if segment.is_null() {
+        for s in 0..self.entries.segments.len() {
+            if self.entries.segments[s].load(Relaxed).is_null() {
                 continue;
             }
             for at in 0..segment_rows(s) {
-                // SAFETY: `at` is within the segment (see `Rows::get`).
-                let p = unsafe { (*segment.add(at)).load(Relaxed) };
-                if !p.is_null() {
-                    // SAFETY: made by `set`; the family is gone, so nothing reads it.
-                    unsafe { drop_string(p) };
-                }
+                let index = segment_start(s) + at;
+                // SAFETY: the family is gone: nothing reads its values.
+                unsafe { free_entry(self.entries.get(index)) };
             }
         }
     }
@@ -211,7 +247,7 @@ pub(super) struct Interner {
     ids: HashTable<u32>,
     refs: Vec<u32>,
     free: Vec<u32>,
-    /// Bytes of the strings held.
+    /// Bytes of the values held outside their entries.
     bytes: usize,
 }
 
@@ -235,7 +271,7 @@ impl Interner {
             Some(r) => *r = 1,
             None => self.refs.push(1),
         }
-        self.bytes += value.len() + 2;
+        self.bytes += if value.len() > INLINE { value.len() } else { 0 };
         self.ids.insert_unique(h, id, |&id| hash(strings.get(id)));
         Some(id)
     }
@@ -249,7 +285,7 @@ impl Interner {
             return;
         }
         let value = strings.get(id);
-        self.bytes -= value.len() + 2;
+        self.bytes -= if value.len() > INLINE { value.len() } else { 0 };
         if let Ok(entry) = self.ids.find_entry(hash(value), |&other| other == id) {
             entry.remove();
         }
@@ -271,8 +307,16 @@ const TOMBSTONE: u32 = 1 << ROW_BITS;
 /// Rows an index can refer to.
 pub(super) const MAX_ROWS: usize = ROW_MASK as usize;
 
-/// An open-addressing table of 4-byte slots: the top 8 bits of the hash (a tag, compared
-/// before the row is read) and the row plus one. Linear probing, at most 7/8 full.
+/// The tag of a hash, kept in its slot and compared before the row is read: bits 24 to 31, so
+/// that the low 32 bits (which rows keep) give both the tag and the place (fewer than 2^25
+/// slots: bit 24 at most is shared).
+#[inline]
+fn tag(hash: u64) -> u32 {
+    (hash as u32) >> 24
+}
+
+/// An open-addressing table of 4-byte slots: a tag of the hash and the row plus one. Linear
+/// probing, at most 7/8 full.
 struct Table {
     slots: Box<[AtomicU32]>,
 }
@@ -314,7 +358,7 @@ impl Index {
     }
 
     /// The row whose values `eq` accepts, among the entries of `hash`.
-    #[inline]
+    #[inline(always)]
     pub(super) fn find(&self, guard: &impl Guard, hash: u64, mut eq: impl FnMut(u32) -> bool) -> Option<u32> {
         let table = guard.protect(&self.table, Acquire);
         if table.is_null() {
@@ -324,7 +368,7 @@ impl Index {
         // and freed only after every guard active at its replacement is dropped.
         let slots = unsafe { &(*table).slots };
         let mask = slots.len() - 1;
-        let tag = (hash >> 56) as u32;
+        let tag = tag(hash);
         let mut at = hash as usize & mask;
         loop {
             // SeqCst: as the collector's protected loads (the same instruction as Acquire on
@@ -343,13 +387,19 @@ impl Index {
         }
     }
 
-    /// Adds `row` under `hash` (writers). `rehash` gives the hash of a row already in, for a
-    /// rebuild; the replaced table is retired through `collector`.
-    pub(super) fn insert(&self, state: &mut IndexState, hash: u64, row: u32, rehash: impl Fn(u32) -> u64) {
+    /// Adds `row` under `hash` (writers). `entries` lists the rows already in with the low 32
+    /// bits of their hashes, for a rebuild; the replaced table is retired.
+    pub(super) fn insert<I: Iterator<Item = (u32, u32)>>(
+        &self,
+        state: &mut IndexState,
+        hash: u64,
+        row: u32,
+        entries: impl FnOnce() -> I,
+    ) {
         debug_assert!((row as usize) < MAX_ROWS);
         let capacity = self.capacity();
         if (state.used + 1) * 8 > capacity * 7 {
-            self.rebuild(state, &rehash);
+            self.rebuild(state, entries());
         }
         // SAFETY: writers hold the family lock, and only writers replace or free the table.
         let slots = unsafe { &(*self.table.load(Relaxed)).slots };
@@ -362,7 +412,7 @@ impl Index {
                 state.live += 1;
                 // Release: the row's contents, written before, are seen by a reader that
                 // finds the slot.
-                slots[at].store(((hash >> 56) as u32) << ROW_BITS | (row + 1), Release);
+                slots[at].store(tag(hash) << ROW_BITS | (row + 1), Release);
                 return;
             }
             at = (at + 1) & mask;
@@ -403,26 +453,20 @@ impl Index {
         }
     }
 
-    /// A new table for the entries (twice as many slots as entries, at least 16), without the
+    /// A new table for `entries` (twice as many slots as entries, at least 16), without the
     /// tombstones; the old one is retired.
-    fn rebuild(&self, state: &mut IndexState, rehash: &impl Fn(u32) -> u64) {
+    fn rebuild(&self, state: &mut IndexState, entries: impl Iterator<Item = (u32, u32)>) {
         let capacity = ((state.live + 1) * 2).next_power_of_two().max(16);
         let new = Table::with_capacity(capacity);
         let mask = capacity - 1;
         let old = self.table.load(Relaxed);
-        if !old.is_null() {
-            // SAFETY: as in `insert`.
-            for slot in unsafe { &(*old).slots }.iter() {
-                let slot = slot.load(Relaxed);
-                if slot & ROW_MASK == 0 {
-                    continue;
-                }
-                let mut at = rehash((slot & ROW_MASK) - 1) as usize & mask;
-                while new.slots[at].load(Relaxed) != 0 {
-                    at = (at + 1) & mask;
-                }
-                new.slots[at].store(slot, Relaxed);
+        for (row, hash) in entries {
+            let hash = u64::from(hash);
+            let mut at = hash as usize & mask;
+            while new.slots[at].load(Relaxed) != 0 {
+                at = (at + 1) & mask;
             }
+            new.slots[at].store(tag(hash) << ROW_BITS | (row + 1), Relaxed);
         }
         state.used = state.live;
         // Release: the new table's slots are seen by readers that load it.
@@ -494,6 +538,10 @@ impl Reclaimed {
 
     /// Every reclaimed row, for reuse.
     pub(super) fn take(&self, mut f: impl FnMut(u32)) {
+        // A load first: most calls find nothing, and a swap is a locked instruction.
+        if self.head.load(Relaxed).is_null() {
+            return;
+        }
         let mut node = self.head.swap(ptr::null_mut(), Acquire);
         while !node.is_null() {
             // SAFETY: pushed by `push_reclaimed` (boxed, its `stack` already moved out), now
@@ -548,6 +596,9 @@ mod tests {
         let mut expected = (0, 0);
         for i in 0..40_000 {
             let (s, at) = locate(i);
+            if at == 0 {
+                assert_eq!(segment_start(s), i, "segment {s}");
+            }
             if at == 0 && i > 0 {
                 assert_eq!(expected.1, segment_rows(expected.0), "segment {} full before {i}", expected.0);
                 assert_eq!(s, expected.0 + 1);
@@ -565,7 +616,7 @@ mod tests {
         let mut state = IndexState::default();
         let hash = |r: u32| u64::from(r).wrapping_mul(0x9E37_79B9_7F4A_7C15) | 7; // collisions in low bits
         for r in 0..5000 {
-            index.insert(&mut state, hash(r), r, hash);
+            index.insert(&mut state, hash(r), r, || (0..r).map(|r| (r, hash(r) as u32)));
         }
         let guard = collector.enter();
         for r in 0..5000 {
