@@ -99,10 +99,8 @@ fn main() {
         let summed = sum_native(&native3);
         let mut sorted = samples.clone();
         sorted.sort_unstable_by(f64::total_cmp);
-        println!(
-            "{}",
-            row(name, "ours: Summary (t-digest, compression 1000)", &sorted, |q| ours.percentile(q).unwrap())
-        );
+        let label = format!("ours: Summary (t-digest, compression {})", WIDE.compression);
+        println!("{}", row(name, &label, &sorted, |q| ours.percentile(q).unwrap()));
         println!(
             "{}",
             row(name, "ours: Histogram, 11 default buckets", &sorted, |q| default_buckets.percentile(q).unwrap())

@@ -20,7 +20,7 @@ use crate::read::{BoundTexts, HistogramRead, Labels, MetricDesc, MetricKind, Ser
 
 mod store;
 
-use store::{collector, Index, IndexState, Interner, Reclaimed, Rows, Strings};
+use store::{collector, same, Index, IndexState, Interner, Reclaimed, Rows, Strings};
 
 /// The label value of overflow series.
 ///
@@ -496,14 +496,13 @@ impl Family {
         self.rows.get(row as usize)
     }
 
-    /// Writes the keys of `row` (writers, before the row is published or once no reader can
-    /// hold it): the label ids, the creation time and the hash, two a word.
-    fn write_keys(&self, row: u32, keys: &[u32]) {
-        let words = self.words(row);
-        for (w, pair) in keys.chunks(2).enumerate() {
-            let high = pair.get(1).map_or(0, |&k| u64::from(k) << 32);
-            words[1 + w].store(u64::from(pair[0]) | high, Relaxed);
-        }
+    /// Writes key `i` of `row` (writers, before the row is published or once no reader can
+    /// hold it; see [`key`]).
+    fn set_key(&self, row: u32, i: usize, value: u32) {
+        let word = &self.words(row)[1 + i / 2];
+        let shift = 32 * (i % 2);
+        let kept = word.load(Relaxed) & !(u64::from(u32::MAX) << shift);
+        word.store(kept | u64::from(value) << shift, Relaxed);
     }
 
     /// The value cell of `row`.
@@ -571,21 +570,22 @@ impl Family {
                 state.rows - 1
             }
         };
-        let mut keys = Vec::with_capacity(values.len() + 2);
+        let n = values.len();
         for (i, v) in values.iter().enumerate() {
             match state.interners[i].intern(&self.strings[i], |v| self.value_hash(v), v) {
-                Some(id) => keys.push(id),
+                Some(id) => self.set_key(row, i, id),
                 None => {
+                    let words = self.words(row);
                     for (j, interner) in state.interners.iter_mut().enumerate().take(i) {
-                        interner.release(&self.strings[j], |v| self.value_hash(v), keys[j]);
+                        interner.release(&self.strings[j], |v| self.value_hash(v), key(words, j));
                     }
                     state.free.push(row);
                     return None;
                 }
             }
         }
-        keys.extend([created, hash as u32]);
-        self.write_keys(row, &keys);
+        self.set_key(row, n, created);
+        self.set_key(row, n + 1, hash as u32);
         if let Some(word) = self.activity_word(row) {
             word.store(u64::from(self.shared.generation.load(Relaxed)) << 1 | 1, Relaxed);
         }
@@ -637,31 +637,6 @@ impl Family {
 #[inline(always)]
 fn key(words: &[AtomicU64], i: usize) -> u32 {
     (words[1 + i / 2].load(Relaxed) >> (32 * (i % 2))) as u32
-}
-
-/// Whether two label values are equal: inline for values up to 32 bytes (two overlapping
-/// loads of each), `memcmp` beyond.
-#[inline(always)]
-fn same(a: &str, b: &str) -> bool {
-    let (a, b) = (a.as_bytes(), b.as_bytes());
-    let n = a.len();
-    if n != b.len() {
-        return false;
-    }
-    macro_rules! halves {
-        ($t:ty, $w:expr) => {{
-            let word = |s: &[u8], at: usize| <$t>::from_le_bytes(s[at..at + $w].try_into().expect("in bounds"));
-            word(a, 0) == word(b, 0) && word(a, n - $w) == word(b, n - $w)
-        }};
-    }
-    match n {
-        0 => true,
-        1..=3 => a.iter().zip(b).all(|(x, y)| x == y),
-        4..=7 => halves!(u32, 4),
-        8..=15 => halves!(u64, 8),
-        16..=32 => halves!(u128, 16),
-        _ => a == b,
-    }
 }
 
 /// Marks an update in `word` (see [`Family::touch`]).
@@ -972,9 +947,9 @@ impl BoundedRegistry {
         };
         // The overflow series: row 0, every value `OVERFLOW_VALUE`, created with the registry.
         let _ = (family.rows.ensure(0), family.buckets.ensure(0));
-        let mut keys = vec![OVERFLOW_ID; n];
-        keys.extend([0, 0]);
-        family.write_keys(OVERFLOW_ROW, &keys);
+        for i in 0..n {
+            family.set_key(OVERFLOW_ROW, i, OVERFLOW_ID);
+        }
         let family = Arc::new(family);
         families.push(Arc::clone(&family));
         Ok(family)
@@ -1169,9 +1144,10 @@ impl BoundedRegistry {
     ///
     /// # Performance
     ///
-    /// Takes each family's write lock in turn. Without an `idle_timeout` it removes nothing;
-    /// with [`Eviction::LeastRecentlyUsed`] it then only clears each series' "updated" bit,
-    /// under the read locks.
+    /// Starts a new maintenance generation (one store): for [`Eviction::LeastRecentlyUsed`],
+    /// every series updated before it counts as not recently updated. With an `idle_timeout`,
+    /// it then takes each family's lock in turn to sweep its series; updates of existing series
+    /// never wait for it.
     pub fn maintain(&self) {
         let shared = &*self.shared;
         let mut generations = shared.generations.lock().unwrap_or_else(|p| p.into_inner());
@@ -1597,7 +1573,8 @@ impl DynCounter {
     ///
     /// # Performance
     ///
-    /// A hash of the values and a read lock to find the series; creating one takes the write lock and allocates.
+    /// Finds the series as [`DynCounter::inc`] does, then counts the handle under the family's
+    /// lock (a held series is neither evicted nor reused while the handle lives).
     pub fn with(&self, values: &[&str]) -> Result<DynCounterSeries, DynamicError> {
         self.0.hold(values).map(DynCounterSeries)
     }
@@ -1624,7 +1601,12 @@ impl DynCounter {
     ///
     /// # Performance
     ///
-    /// As [`DynCounter::with`]; keep a [`DynCounterSeries`] for hot paths.
+    /// An existing series is found and updated without a lock or a shared write, and never
+    /// waits: a seeded hash of the values, a reclamation guard (a store on the thread's own
+    /// line, an exchange when it leaves), a probe of the family's index, the values compared,
+    /// one relaxed add. A new series takes the family's lock, and allocates its label values
+    /// when they are new (longer than 23 bytes) or its family needs more rows. Keep a
+    /// [`DynCounterSeries`] for the hottest paths.
     pub fn inc(&self, values: &[&str]) -> Result<(), DynamicError> {
         self.add(values, 1)
     }
@@ -1649,7 +1631,7 @@ impl DynCounter {
     ///
     /// # Performance
     ///
-    /// As [`DynCounter::with`].
+    /// As [`DynCounter::inc`].
     pub fn add(&self, values: &[&str], n: u64) -> Result<(), DynamicError> {
         self.0.update(values, |f, row| {
             f.cell(row).fetch_add(n, Relaxed);
@@ -1715,7 +1697,8 @@ impl DynCounterSeries {
     ///
     /// # Performance
     ///
-    /// One relaxed atomic add and one relaxed store; never allocates.
+    /// One relaxed atomic add (with an idle timeout or LRU eviction, also a load of the
+    /// series' update word, stored once per maintenance generation); never allocates.
     #[inline]
     pub fn inc(&self) {
         self.add(1);
@@ -1738,7 +1721,8 @@ impl DynCounterSeries {
     ///
     /// # Performance
     ///
-    /// One relaxed atomic add and one relaxed store; never allocates.
+    /// One relaxed atomic add (with an idle timeout or LRU eviction, also a load of the
+    /// series' update word, stored once per maintenance generation); never allocates.
     #[inline]
     pub fn add(&self, n: u64) {
         self.0.value().fetch_add(n, Relaxed);
@@ -1825,7 +1809,7 @@ impl DynGauge {
     ///
     /// # Performance
     ///
-    /// As [`DynCounter::with`].
+    /// As [`DynCounter::inc`].
     pub fn set(&self, values: &[&str], value: f64) -> Result<(), DynamicError> {
         self.0.update(values, |f, row| {
             f.cell(row).store(value.to_bits(), Relaxed);
@@ -1854,7 +1838,7 @@ impl DynGauge {
     ///
     /// # Performance
     ///
-    /// As [`DynCounter::with`], plus a compare-and-swap loop.
+    /// As [`DynCounter::inc`], with a compare-and-swap loop for the add.
     pub fn add(&self, values: &[&str], delta: f64) -> Result<(), DynamicError> {
         self.0.update(values, |f, row| {
             atomic_f64_add(f.cell(row), delta);
@@ -1946,7 +1930,7 @@ impl DynHistogram {
     ///
     /// # Performance
     ///
-    /// As [`DynCounter::with`], plus a count of the bounds below the value and one 16-byte
+    /// As [`DynCounter::inc`], plus a count of the bounds below the value and one 16-byte
     /// compare-and-swap of the bucket's count and sum.
     pub fn record(&self, values: &[&str], value: f64) -> Result<(), DynamicError> {
         if !value.is_finite() {

@@ -241,6 +241,31 @@ impl Drop for Strings {
     }
 }
 
+/// Whether two label values are equal: inline for values up to 32 bytes (two overlapping
+/// loads of each), `memcmp` beyond.
+#[inline(always)]
+pub(super) fn same(a: &str, b: &str) -> bool {
+    let (a, b) = (a.as_bytes(), b.as_bytes());
+    let n = a.len();
+    if n != b.len() {
+        return false;
+    }
+    macro_rules! halves {
+        ($t:ty, $w:expr) => {{
+            let word = |s: &[u8], at: usize| <$t>::from_le_bytes(s[at..at + $w].try_into().expect("in bounds"));
+            word(a, 0) == word(b, 0) && word(a, n - $w) == word(b, n - $w)
+        }};
+    }
+    match n {
+        0 => true,
+        1..=3 => a.iter().zip(b).all(|(x, y)| x == y),
+        4..=7 => halves!(u32, 4),
+        8..=15 => halves!(u64, 8),
+        16..=32 => halves!(u128, 16),
+        _ => a == b,
+    }
+}
+
 /// The writer's side of one label's interned values: string to id, reference counts, free ids.
 #[derive(Default)]
 pub(super) struct Interner {
@@ -255,7 +280,7 @@ impl Interner {
     /// The id of `value`, interning it (one more reference); `None` past the capacity.
     pub(super) fn intern(&mut self, strings: &Strings, hash: impl Fn(&str) -> u64, value: &str) -> Option<u32> {
         let h = hash(value);
-        if let Some(&id) = self.ids.find(h, |&id| strings.get(id) == value) {
+        if let Some(&id) = self.ids.find(h, |&id| same(strings.get(id), value)) {
             self.refs[id as usize] += 1;
             return Some(id);
         }
