@@ -1381,16 +1381,20 @@ impl Handle {
     /// The row for `values`, held: not evicted nor reused while the returned [`Held`] lives.
     fn hold(&self, values: &[&str]) -> Result<Held, DynamicError> {
         loop {
-            let fam = &*self.family;
-            let row = self.update(values, |_, row| row)?;
-            if row == OVERFLOW_ROW {
-                return Ok(Held::new(Arc::clone(&self.family), row));
-            }
-            let mut state = fam.state.lock().unwrap_or_else(|p| p.into_inner());
-            // Removed between the update and the lock: look again.
-            if state.is_live(row) {
-                *state.handles.entry(row).or_insert(0) += 1;
-                drop(state);
+            // Counted under the lock while `update`'s guard still keeps the row from being
+            // reused: a row still live there is still this series.
+            let counted = self.update(values, |fam, row| {
+                if row == OVERFLOW_ROW {
+                    return Some(row);
+                }
+                let mut state = fam.state.lock().unwrap_or_else(|p| p.into_inner());
+                state.is_live(row).then(|| {
+                    *state.handles.entry(row).or_insert(0) += 1;
+                    row
+                })
+            })?;
+            // `None`: removed between the lookup and the lock; look again.
+            if let Some(row) = counted {
                 return Ok(Held::new(Arc::clone(&self.family), row));
             }
         }
