@@ -18,9 +18,10 @@ use crate::group::Metrics;
 use crate::histogram::{atomic_f64_add, bucket_index, read_buckets, BucketCell};
 use crate::read::{BoundTexts, HistogramRead, Labels, MetricDesc, MetricKind, Series as ReadSeries, Visitor};
 
+mod epoch;
 mod store;
 
-use store::{collector, same, Index, IndexState, Interner, Reclaimed, Rows, Strings};
+use store::{same, Garbage, Index, IndexState, Interner, Retired, Rows, Strings};
 
 /// The label value of overflow series.
 ///
@@ -335,8 +336,6 @@ struct Family {
     buckets: Rows<BucketCell>,
     /// Interned values, per label.
     strings: Box<[Strings]>,
-    /// Rows retired and reclaimed, for reuse.
-    reclaimed: Arc<Reclaimed>,
     /// What writers change, under one lock: new series, removals, maintenance, handle counts.
     state: Mutex<State>,
     max_rows: usize,
@@ -364,6 +363,8 @@ struct State {
     orphans: HashSet<u32>,
     /// The CLOCK hand of [`Eviction::LeastRecentlyUsed`].
     hand: u32,
+    /// Replaced index tables and removed rows, until no read can hold them.
+    garbage: Garbage,
 }
 
 /// The rows whose bit is set, in order.
@@ -483,7 +484,7 @@ impl Family {
 
     /// The live row holding `values` (of `hash`), comparing them value by value.
     #[inline(always)]
-    fn find(&self, guard: &impl seize::Guard, hash: u64, values: &[&str]) -> Option<u32> {
+    fn find(&self, guard: &epoch::Guard, hash: u64, values: &[&str]) -> Option<u32> {
         self.index.find(guard, hash, |row| {
             let words = self.words(row);
             values.iter().enumerate().all(|(i, v)| same(self.strings[i].get(key(words, i)), v))
@@ -535,17 +536,17 @@ impl Family {
             if state.held(row) {
                 state.orphans.insert(row);
             } else {
-                self.reclaimed.retire(row);
+                state.garbage.retire(Retired::Row(row));
             }
         }
     }
 
-    /// Takes back the rows the collector reclaimed: their label values released, their cells
-    /// cleared, ready for new series.
-    fn reuse_reclaimed(&self, state: &mut State) {
+    /// Takes back the rows no read can hold any more (their label values released, ready for
+    /// new series) and frees replaced index tables; see [`Garbage::collect`] for when.
+    fn collect_garbage(&self, state: &mut State, force: bool) {
         let n = self.label_names.len();
-        let State { interners, free, .. } = state;
-        self.reclaimed.take(|row| {
+        let State { interners, free, garbage, .. } = state;
+        garbage.collect(force, |row| {
             let words = self.words(row);
             for (i, interner) in interners.iter_mut().enumerate().take(n) {
                 interner.release(&self.strings[i], |v| self.value_hash(v), key(words, i));
@@ -557,6 +558,10 @@ impl Family {
     /// A row for a new series of `values` (writers): reused or new, its keys written, its
     /// cells zero; `None` when the family's rows or label values are exhausted.
     fn new_row(&self, state: &mut State, values: &[&str], hash: u64, created: u32) -> Option<u32> {
+        if state.free.is_empty() && state.rows as usize >= self.max_rows {
+            // Every row is live, held or waiting: take back those no read holds any more.
+            self.collect_garbage(state, true);
+        }
         let row = match state.free.pop() {
             Some(row) => row,
             None => {
@@ -625,7 +630,8 @@ impl Family {
         let rows = self.rows.heap_bytes() + self.buckets.heap_bytes();
         let strings: usize = self.strings.iter().map(Strings::heap_bytes).sum::<usize>()
             + state.interners.iter().map(Interner::heap_bytes).sum::<usize>();
-        let writer = (state.free.capacity() + state.live.capacity() * 2) * 4
+        let writer = state.garbage.heap_bytes()
+            + (state.free.capacity() + state.live.capacity() * 2) * 4
             + (state.handles.capacity() * 9)
             + state.orphans.capacity() * 5;
         size_of::<Self>() + self.text_bytes() + rows + self.index.heap_bytes() + strings + writer
@@ -934,7 +940,6 @@ impl BoundedRegistry {
             rows: Rows::new(1 + (n + 2).div_ceil(2) + usize::from(activity), max_rows, || AtomicU64::new(0)),
             buckets: Rows::new(nb, max_rows, || BucketCell::INIT),
             strings: (0..n).map(|_| Strings::new(max_rows)).collect(),
-            reclaimed: Reclaimed::new(),
             state: Mutex::new(State {
                 interners: (0..n).map(|_| Interner::default()).collect(),
                 rows: 1,
@@ -1157,13 +1162,19 @@ impl BoundedRegistry {
         // From here on an update marks the new generation: what no update reaches until the
         // next call counts as not recently updated.
         shared.generation.store(next, Relaxed);
-        let Some(timeout) = shared.config.idle_timeout else { return };
+        let Some(timeout) = shared.config.idle_timeout else {
+            for f in self.families.read().unwrap_or_else(|p| p.into_inner()).iter() {
+                f.collect_garbage(&mut f.state.lock().unwrap_or_else(|p| p.into_inner()), true);
+            }
+            return;
+        };
         generations.push_back((next, now));
         // The latest generation that began at least `timeout` ago: a series last updated
         // before it (its generation ended when that one began, or earlier) is idle.
         let timeout = timeout.as_millis() as u64;
         let cut = generations.iter().rev().find(|(_, at)| now.saturating_sub(*at) >= timeout).map(|(g, _)| *g);
-        let Some(cut) = cut else { return };
+        // None: no generation is that old yet, nothing is idle.
+        let cut = cut.unwrap_or(0);
         while generations.front().is_some_and(|(g, _)| *g < cut) {
             generations.pop_front();
         }
@@ -1172,7 +1183,8 @@ impl BoundedRegistry {
         for f in families.iter() {
             let mut state = f.state.lock().unwrap_or_else(|p| p.into_inner());
             let mut removed = 0u64;
-            for row in state.live_rows() {
+            let rows = if cut > 0 { state.live_rows() } else { Vec::new() };
+            for row in rows {
                 let word = f.activity_word(row).expect("an idle timeout tracks activity").load(Relaxed);
                 // Updated in the generation that just ended, or earlier than `cut`.
                 let idle = word != updated && (word >> 1) < u64::from(cut);
@@ -1184,6 +1196,7 @@ impl BoundedRegistry {
                 }
             }
             shared.evicted.fetch_add(removed, Relaxed);
+            f.collect_garbage(&mut state, true);
         }
     }
 }
@@ -1216,7 +1229,7 @@ impl Metrics for BoundedRegistry {
             visitor.begin_metric(&desc);
             // The rows exported, taken under the lock (no duplicate while a series is removed
             // and made again), read under the guard (none is reused meanwhile).
-            let guard = collector().enter();
+            let guard = epoch::pin();
             let mut rows = f.state.lock().unwrap_or_else(|p| p.into_inner()).live_rows();
             if f.overflowed.load(Relaxed) > 0 {
                 rows.push(OVERFLOW_ROW);
@@ -1298,7 +1311,7 @@ impl Handle {
         }
         let hash = fam.hash(values.iter().copied());
         // Held until `f` is done: the row is not reused meanwhile, even if removed.
-        let guard = collector().enter();
+        let guard = epoch::pin();
         let row = match fam.find(&guard, hash, values) {
             Some(row) => row,
             None => self.create(&guard, values, hash)?,
@@ -1333,7 +1346,7 @@ impl Handle {
     /// The row of a series not found: made (within the caps and the rate), found under the
     /// lock (made meanwhile), or the overflow series.
     #[cold]
-    fn create(&self, guard: &impl seize::Guard, values: &[&str], hash: u64) -> Result<u32, DynamicError> {
+    fn create(&self, guard: &epoch::Guard, values: &[&str], hash: u64) -> Result<u32, DynamicError> {
         self.check_values(values)?;
         let f = &*self.family;
         let mut state = f.state.lock().unwrap_or_else(|p| p.into_inner());
@@ -1343,7 +1356,7 @@ impl Handle {
         if f.removed.load(Relaxed) {
             return Ok(OVERFLOW_ROW);
         }
-        f.reuse_reclaimed(&mut state);
+        f.collect_garbage(&mut state, false);
         let config = &self.shared.config;
         let full = |state: &State| {
             state.index.live() >= config.max_series_per_family
@@ -1369,10 +1382,10 @@ impl Handle {
             f.overflowed.fetch_add(1, Relaxed);
             return Ok(OVERFLOW_ROW);
         };
-        let State { index, live, .. } = &mut *state;
+        let State { index, live, garbage, .. } = &mut *state;
         let n = f.label_names.len();
         let entries = || live_rows(live).map(|r| (r, key(f.words(r), n + 1)));
-        f.index.insert(index, hash, row, entries);
+        f.index.insert(index, garbage, hash, row, entries);
         state.set_live(row, true);
         self.shared.total.fetch_add(1, Relaxed);
         Ok(row)
@@ -1408,7 +1421,7 @@ impl Handle {
             return false;
         }
         let hash = f.hash(values.iter().copied());
-        let guard = collector().enter();
+        let guard = epoch::pin();
         let mut state = f.state.lock().unwrap_or_else(|p| p.into_inner());
         let Some(row) = f.find(&guard, hash, values) else { return false };
         f.unlink(&mut state, row);
@@ -1422,7 +1435,7 @@ impl Handle {
     /// Runs `f` on every exported row (the overflow series' included once it was used).
     fn for_each_row(&self, mut f: impl FnMut(&Family, u32)) {
         let fam = &*self.family;
-        let guard = collector().enter();
+        let guard = epoch::pin();
         let rows = fam.state.lock().unwrap_or_else(|p| p.into_inner()).live_rows();
         for row in rows.into_iter().chain(std::iter::once(OVERFLOW_ROW)) {
             f(fam, row);
@@ -1490,7 +1503,7 @@ impl Drop for Held {
         if *count == 0 {
             state.handles.remove(&self.row);
             if state.orphans.remove(&self.row) {
-                f.reclaimed.retire(self.row);
+                state.garbage.retire(Retired::Row(self.row));
             }
         }
     }
@@ -1607,7 +1620,7 @@ impl DynCounter {
     ///
     /// An existing series is found and updated without a lock or a shared write, and never
     /// waits: a seeded hash of the values, a reclamation guard (a store on the thread's own
-    /// line, an exchange when it leaves), a probe of the family's index, the values compared,
+    /// line, another when it leaves), a probe of the family's index, the values compared,
     /// one relaxed add. A new series takes the family's lock, and allocates its label values
     /// when they are new (longer than 23 bytes) or its family needs more rows. Keep a
     /// [`DynCounterSeries`] for the hottest paths.

@@ -3,22 +3,21 @@
 //! interned label values.
 //!
 //! Writers (a new series, a removal, maintenance) hold the family's lock; readers (an update
-//! by label values, a scrape) hold only a [`seize`] guard, which marks the thread active on a
-//! line of its own. Memory a reader may still see (an index table replaced by a bigger one, a
-//! removed series' row) is retired through the family's [`Collector`] and reused or freed once
-//! every reader active at its removal has left.
+//! by label values, a scrape) hold only an [`epoch`](super::epoch) guard, a store on a line of
+//! their own. Memory a reader may still see (an index table replaced by a bigger one, a
+//! removed series' row) goes to the family's [`Garbage`] and is reused or freed once every
+//! reader that may hold it has left.
 
 use std::marker::PhantomData;
-use std::mem::ManuallyDrop;
 use std::ptr;
 use std::sync::atomic::{
     AtomicPtr, AtomicU32, AtomicU64,
-    Ordering::{Acquire, Relaxed, Release, SeqCst},
+    Ordering::{Acquire, Relaxed, Release},
 };
-use std::sync::{Arc, OnceLock};
 
 use hashbrown::HashTable;
-use seize::{Collector, Guard};
+
+use super::epoch;
 
 /// Rows in the first two segments; segments then double up to [`LARGE`] rows each, and stay
 /// at that size: a small family holds little, a large one wastes at most one segment.
@@ -342,7 +341,7 @@ fn tag(hash: u64) -> u32 {
 
 /// An open-addressing table of 4-byte slots: a tag of the hash and the row plus one. Linear
 /// probing, at most 7/8 full.
-struct Table {
+pub(super) struct Table {
     slots: Box<[AtomicU32]>,
 }
 
@@ -356,7 +355,7 @@ impl Table {
 /// changed by one writer at a time (the family lock). A reader may miss an entry being
 /// inserted (it then takes the writer's path, which searches again under the lock), never
 /// sees a wrong one (it compares the values), and never reads freed memory (replaced tables
-/// are retired through the collector).
+/// go to the family's garbage until no read can hold them).
 pub(super) struct Index {
     table: AtomicPtr<Table>,
 }
@@ -384,21 +383,20 @@ impl Index {
 
     /// The row whose values `eq` accepts, among the entries of `hash`.
     #[inline(always)]
-    pub(super) fn find(&self, guard: &impl Guard, hash: u64, mut eq: impl FnMut(u32) -> bool) -> Option<u32> {
-        let table = guard.protect(&self.table, Acquire);
+    pub(super) fn find(&self, _reading: &epoch::Guard, hash: u64, mut eq: impl FnMut(u32) -> bool) -> Option<u32> {
+        let table = self.table.load(Acquire);
         if table.is_null() {
             return None;
         }
-        // SAFETY: loaded under `guard`: a replaced table is retired through the collector
-        // and freed only after every guard active at its replacement is dropped.
+        // SAFETY: loaded in a read (`_reading`): a replaced table goes to the family's garbage
+        // and is freed only once every read that may have loaded it has ended.
         let slots = unsafe { &(*table).slots };
         let mask = slots.len() - 1;
         let tag = tag(hash);
         let mut at = hash as usize & mask;
         loop {
-            // SeqCst: as the collector's protected loads (the same instruction as Acquire on
-            // x86-64); Acquire at least, for the row's contents written before the slot.
-            let slot = slots[at].load(SeqCst);
+            // Acquire: the row's contents, written before the slot.
+            let slot = slots[at].load(Acquire);
             if slot == 0 {
                 return None;
             }
@@ -417,6 +415,7 @@ impl Index {
     pub(super) fn insert<I: Iterator<Item = (u32, u32)>>(
         &self,
         state: &mut IndexState,
+        garbage: &mut Garbage,
         hash: u64,
         row: u32,
         entries: impl FnOnce() -> I,
@@ -424,7 +423,7 @@ impl Index {
         debug_assert!((row as usize) < MAX_ROWS);
         let capacity = self.capacity();
         if (state.used + 1) * 8 > capacity * 7 {
-            self.rebuild(state, entries());
+            self.rebuild(state, garbage, entries());
         }
         // SAFETY: writers hold the family lock, and only writers replace or free the table.
         let slots = unsafe { &(*self.table.load(Relaxed)).slots };
@@ -480,7 +479,7 @@ impl Index {
 
     /// A new table for `entries` (twice as many slots as entries, at least 16), without the
     /// tombstones; the old one is retired.
-    fn rebuild(&self, state: &mut IndexState, entries: impl Iterator<Item = (u32, u32)>) {
+    fn rebuild(&self, state: &mut IndexState, garbage: &mut Garbage, entries: impl Iterator<Item = (u32, u32)>) {
         let capacity = ((state.live + 1) * 2).next_power_of_two().max(16);
         let new = Table::with_capacity(capacity);
         let mask = capacity - 1;
@@ -497,13 +496,9 @@ impl Index {
         // Release: the new table's slots are seen by readers that load it.
         self.table.store(Box::into_raw(new), Release);
         if !old.is_null() {
-            // SAFETY: unreachable for readers that enter from now on (the store above); the
-            // collector frees it once the readers that may hold it have left. It was made by
-            // `Box::into_raw`, as `reclaim::boxed` expects.
-            unsafe { collector().retire(old, seize::reclaim::boxed) };
-            // Hand the retired table over now rather than when 32 retirements have piled up:
-            // its slots are most of the index's memory.
-            collector().enter().flush();
+            // SAFETY: made by `Box::into_raw`; no longer reachable by reads that begin now
+            // (the store above), freed once the reads that may hold it have ended.
+            garbage.retire(Retired::Table(unsafe { Box::from_raw(old) }));
         }
     }
 
@@ -523,94 +518,67 @@ impl Drop for Index {
     }
 }
 
-/// The collector of every run-time family: readers mark themselves active in it, and what
-/// they may still see is retired through it. One for the process, so that a family costs no
-/// per-thread state of its own.
-pub(super) fn collector() -> &'static Collector {
-    static COLLECTOR: OnceLock<Collector> = OnceLock::new();
-    COLLECTOR.get_or_init(Collector::new)
+/// Memory readers may still see, waiting to be freed or reused: replaced index tables and
+/// removed series' rows, each stamped with the epoch of its removal (writers, under the
+/// family's lock).
+#[derive(Default)]
+pub(super) struct Garbage {
+    items: Vec<(u64, Retired)>,
+    /// Calls of [`Garbage::collect`] since the epoch was last advanced.
+    calls: u32,
 }
 
-/// Rows whose reclamation ran (no reader can hold them any more), waiting for a writer to
-/// reuse them: a lock-free stack, pushed from the collector's reclaimer (which may run on a
-/// reader's thread: no lock there), taken whole by writers. Retired rows keep it alive (their
-/// family may be gone by the time they are reclaimed).
-pub(super) struct Reclaimed {
-    head: AtomicPtr<Node>,
+/// An item of [`Garbage`].
+pub(super) enum Retired {
+    /// An index table replaced by a bigger one.
+    Table(#[allow(dead_code)] Box<Table>),
+    /// A removed series' row, to reuse.
+    Row(u32),
 }
 
-struct Node {
-    next: *mut Node,
-    row: u32,
-    /// Moved out (and dropped) by the reclaimer once the node is pushed.
-    stack: ManuallyDrop<Arc<Reclaimed>>,
-}
-
-impl Reclaimed {
-    pub(super) fn new() -> Arc<Self> {
-        Arc::new(Self { head: AtomicPtr::new(ptr::null_mut()) })
+impl Garbage {
+    /// Keeps `item` (unlinked by the caller) until no read can hold it.
+    pub(super) fn retire(&mut self, item: Retired) {
+        let epoch = epoch::retire_epoch();
+        self.items.push((epoch, item));
     }
 
-    /// Retires `row` (unlinked from the index by the caller): it reaches this stack once every
-    /// reader that may have found it has left.
-    pub(super) fn retire(self: &Arc<Self>, row: u32) {
-        let node = Node { next: ptr::null_mut(), row, stack: ManuallyDrop::new(Arc::clone(self)) };
-        let node = Box::into_raw(Box::new(node));
-        // SAFETY: the node is new and reachable by no one; `push_reclaimed` expects a boxed
-        // node holding its stack.
-        unsafe { collector().retire(node, push_reclaimed) };
-    }
-
-    /// Every reclaimed row, for reuse.
-    pub(super) fn take(&self, mut f: impl FnMut(u32)) {
-        // A load first: most calls find nothing, and a swap is a locked instruction.
-        if self.head.load(Relaxed).is_null() {
+    /// Frees the tables and hands `reuse` the rows that no read can hold any more. Advancing the
+    /// epoch costs a `membarrier` call, so it is tried when `force`d (rows exhausted,
+    /// maintenance, a replaced table), once 64 items wait, or every 1024 calls with any.
+    pub(super) fn collect(&mut self, force: bool, mut reuse: impl FnMut(u32)) {
+        if self.items.is_empty() {
             return;
         }
-        let mut node = self.head.swap(ptr::null_mut(), Acquire);
-        while !node.is_null() {
-            // SAFETY: pushed by `push_reclaimed` (boxed, its `stack` already moved out), now
-            // owned by us alone.
-            let boxed = unsafe { Box::from_raw(node) };
-            f(boxed.row);
-            node = boxed.next;
+        self.calls += 1;
+        if !force && self.items.len() < 64 && self.calls < 1024 {
+            return;
         }
+        self.calls = 0;
+        let global = epoch::try_advance();
+        self.items.retain(|(retired, item)| {
+            if !epoch::reclaimable(*retired, global) {
+                return true;
+            }
+            if let Retired::Row(row) = item {
+                reuse(*row);
+            }
+            false
+        });
+    }
+
+    pub(super) fn heap_bytes(&self) -> usize {
+        self.items.capacity() * size_of::<(u64, Retired)>()
+            + self
+                .items
+                .iter()
+                .map(|(_, i)| match i {
+                    Retired::Table(t) => t.slots.len() * size_of::<AtomicU32>() + size_of::<Table>(),
+                    Retired::Row(_) => 0,
+                })
+                .sum::<usize>()
     }
 }
-
-/// The collector's reclaimer of a retired row: pushes it onto its family's stack.
-///
-/// # Safety
-///
-/// `node` is a boxed [`Node`] made by [`Reclaimed::retire`], reclaimed once.
-unsafe fn push_reclaimed(node: *mut Node, _: &Collector) {
-    // SAFETY: the caller's contract: the node is ours, its `stack` not yet taken. After the
-    // exchange below the node belongs to the stack, so take the reference first.
-    let stack = unsafe { ManuallyDrop::take(&mut (*node).stack) };
-    let mut head = stack.head.load(Relaxed);
-    loop {
-        // SAFETY: we own the node until the exchange below publishes it.
-        unsafe { (*node).next = head };
-        match stack.head.compare_exchange_weak(head, node, Release, Relaxed) {
-            Ok(_) => break,
-            Err(now) => head = now,
-        }
-    }
-    // The last reference (the family is gone) frees the stack and the node with it.
-    drop(stack);
-}
-
-impl Drop for Reclaimed {
-    fn drop(&mut self) {
-        self.take(|_| {});
-    }
-}
-
-// SAFETY: a `Node`'s `next` is owned by the stack, which hands nodes over through its atomic
-// head; the rest is plain data and an `Arc`.
-unsafe impl Send for Reclaimed {}
-// SAFETY: as above.
-unsafe impl Sync for Reclaimed {}
 
 #[cfg(test)]
 mod tests {
@@ -636,14 +604,14 @@ mod tests {
 
     #[test]
     fn the_index_finds_what_it_holds_and_forgets_what_is_removed() {
-        let collector = collector();
         let index = Index::new();
         let mut state = IndexState::default();
+        let mut garbage = Garbage::default();
         let hash = |r: u32| u64::from(r).wrapping_mul(0x9E37_79B9_7F4A_7C15) | 7; // collisions in low bits
         for r in 0..5000 {
-            index.insert(&mut state, hash(r), r, || (0..r).map(|r| (r, hash(r) as u32)));
+            index.insert(&mut state, &mut garbage, hash(r), r, || (0..r).map(|r| (r, hash(r) as u32)));
         }
-        let guard = collector.enter();
+        let guard = epoch::pin();
         for r in 0..5000 {
             assert_eq!(index.find(&guard, hash(r), |x| x == r), Some(r));
         }
