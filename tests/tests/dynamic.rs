@@ -196,6 +196,69 @@ fn remove_under_concurrent_writers_keeps_the_counts_exact() {
     assert!(!registry.render_prometheus().contains("tenant=\"t"));
 }
 
+/// Rows of removed series are reused only once no lookup can still hold them: while one thread
+/// removes and makes again short-lived series (their rows reused all the time), two threads
+/// update ten series that are never removed, by their label values; every one of those updates
+/// lands in its series (a lookup that found a row just before it was reused would have added to
+/// another series), and a scrape never shows a series twice.
+#[test]
+fn reused_rows_never_take_updates_meant_for_other_series() {
+    use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
+    use std::sync::Arc;
+    const UPDATES: u64 = 200_000;
+    let registry =
+        Arc::new(BoundedRegistry::new(BoundedConfig { max_new_series_per_sec: u32::MAX, ..BoundedConfig::default() }));
+    let hits = registry.counter("tenant_hits_total", "Hits, by tenant.", &["tenant"]).unwrap();
+    let stable: Vec<String> = (0..10).map(|i| format!("stable-{i}")).collect();
+    let stop = Arc::new(AtomicBool::new(false));
+    let churn = {
+        let (hits, stop) = (hits.clone(), Arc::clone(&stop));
+        std::thread::spawn(move || {
+            let mut cycles = 0u64;
+            while !stop.load(Relaxed) {
+                let name = format!("churn-{}", cycles % 50);
+                hits.add(&[&name], 1_000_000).unwrap();
+                assert!(hits.remove(&[&name]));
+                cycles += 1;
+            }
+            cycles
+        })
+    };
+    let writers: Vec<_> = (0..2)
+        .map(|w| {
+            let (hits, stable) = (hits.clone(), stable.clone());
+            std::thread::spawn(move || {
+                for i in 0..UPDATES {
+                    hits.inc(&[&stable[(i as usize + w) % stable.len()]]).unwrap();
+                }
+            })
+        })
+        .collect();
+    let reader = Arc::clone(&registry);
+    let scrapes = std::thread::spawn(move || {
+        for _ in 0..20 {
+            let text = reader.render_prometheus();
+            let mut seen = std::collections::HashSet::new();
+            for line in text.lines().filter(|l| l.starts_with("tenant_hits_total{")) {
+                let labels = line.split(' ').next().unwrap().to_owned();
+                assert!(seen.insert(labels), "a series shown twice:\n{text}");
+            }
+        }
+    });
+    writers.into_iter().for_each(|t| t.join().unwrap());
+    scrapes.join().unwrap();
+    stop.store(true, Relaxed);
+    let cycles = churn.join().unwrap();
+    assert!(cycles > 100, "the churn made and removed series meanwhile ({cycles})");
+    let text = registry.render_prometheus();
+    for (i, t) in stable.iter().enumerate() {
+        // Each writer visits series i every 10 updates, from its own offset.
+        let expected = 2 * UPDATES / 10;
+        assert!(text.contains(&format!("tenant_hits_total{{tenant=\"{t}\"}} {expected}\n")), "stable-{i}:\n{text}");
+    }
+    assert_eq!(registry.series_count(), stable.len(), "every churned series went");
+}
+
 /// LRU under a flood of new values from two threads: series held by handles are never evicted
 /// (their counts exact), the cap holds, nothing goes to overflow, and every eviction is counted.
 #[test]

@@ -2000,3 +2000,39 @@ impl fmt::Debug for DynCounterSeries {
         f.debug_struct("DynCounterSeries").field("labels", &labels).field("value", &self.get()).finish()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A row a read may hold is not reused while the read lasts, however many new series and
+    /// maintenance runs come meanwhile; it is reused once the read ends.
+    #[test]
+    fn a_removed_row_waits_for_the_reads_that_may_hold_it() {
+        let registry =
+            BoundedRegistry::new(BoundedConfig { max_new_series_per_sec: u32::MAX, ..BoundedConfig::default() });
+        let hits = registry.counter("tenant_hits_total", "Hits, by tenant.", &["tenant"]).unwrap();
+        hits.inc(&["old"]).unwrap();
+        let fam = &*hits.0.family;
+        let reading = epoch::pin();
+        let row = fam.find(&reading, fam.hash(["old"].into_iter()), &["old"]).expect("the series");
+        std::thread::scope(|s| {
+            s.spawn(|| {
+                assert!(hits.remove(&["old"]));
+                for i in 0..300 {
+                    hits.inc(&[&format!("new-{i}")]).unwrap();
+                    registry.maintain();
+                }
+            });
+        });
+        assert_eq!(fam.value_of(0, key(fam.words(row), 0)), "old", "reused while a read may hold it");
+        assert!(!fam.state.lock().unwrap().is_live(row));
+        drop(reading);
+        for i in 300..600 {
+            hits.inc(&[&format!("new-{i}")]).unwrap();
+            registry.maintain();
+        }
+        assert!(fam.state.lock().unwrap().is_live(row), "reused once no read can hold it");
+        assert_ne!(fam.value_of(0, key(fam.words(row), 0)), "old");
+    }
+}
