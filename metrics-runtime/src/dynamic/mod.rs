@@ -544,15 +544,19 @@ impl Family {
     /// Takes back the rows no read can hold any more (their label values released, ready for
     /// new series) and frees replaced index tables; see [`Garbage::collect`] for when.
     fn collect_garbage(&self, state: &mut State, force: bool) {
-        let n = self.label_names.len();
         let State { interners, free, garbage, .. } = state;
         garbage.collect(force, |row| {
-            let words = self.words(row);
-            for (i, interner) in interners.iter_mut().enumerate().take(n) {
-                interner.release(&self.strings[i], |v| self.value_hash(v), key(words, i));
-            }
+            self.release_keys(interners, row, self.label_names.len());
             free.push(row);
         });
+    }
+
+    /// Drops the references of `row` to the interned values of its first `labels` labels.
+    fn release_keys(&self, interners: &mut [Interner], row: u32, labels: usize) {
+        let words = self.words(row);
+        for (i, interner) in interners.iter_mut().enumerate().take(labels) {
+            interner.release(&self.strings[i], |v| self.value_hash(v), key(words, i));
+        }
     }
 
     /// A row for a new series of `values` (writers): reused or new, its keys written, its
@@ -580,10 +584,7 @@ impl Family {
             match state.interners[i].intern(&self.strings[i], |v| self.value_hash(v), v) {
                 Some(id) => self.set_key(row, i, id),
                 None => {
-                    let words = self.words(row);
-                    for (j, interner) in state.interners.iter_mut().enumerate().take(i) {
-                        interner.release(&self.strings[j], |v| self.value_hash(v), key(words, j));
-                    }
+                    self.release_keys(&mut state.interners, row, i);
                     state.free.push(row);
                     return None;
                 }
@@ -591,9 +592,7 @@ impl Family {
         }
         self.set_key(row, n, created);
         self.set_key(row, n + 1, hash as u32);
-        if let Some(word) = self.activity_word(row) {
-            word.store(u64::from(self.shared.generation.load(Relaxed)) << 1 | 1, Relaxed);
-        }
+        self.touch(row); // made: updated in this generation
         self.cell(row).store(0, Relaxed);
         for b in self.buckets.get(row as usize) {
             b.clear();
@@ -1383,8 +1382,7 @@ impl Handle {
             return Ok(OVERFLOW_ROW);
         };
         let State { index, live, garbage, .. } = &mut *state;
-        let n = f.label_names.len();
-        let entries = || live_rows(live).map(|r| (r, key(f.words(r), n + 1)));
+        let entries = || live_rows(live).map(|r| (r, f.row_hash(r) as u32));
         f.index.insert(index, garbage, hash, row, entries);
         state.set_live(row, true);
         self.shared.total.fetch_add(1, Relaxed);
