@@ -129,7 +129,65 @@ fn prometheus_vec(name: &str) -> prometheus::IntCounterVec {
         .expect("valid names")
 }
 
+type Pc = PcFamily<PcLabels, PcCounter>;
+type Measured = measured::CounterVec<MeasuredLabelsSet>;
 type Floor = HashMap<Box<[Box<str>]>, AtomicU64>;
+
+// One increment by (method, route) per library: what every part below times.
+
+/// Ours: a seeded hash of the values, a guard, a probe of the index, the values compared, one
+/// relaxed add.
+#[inline(always)]
+fn inc_ours(f: &DynCounter, m: &str, r: &str) {
+    f.inc(&[m, r]).expect("valid");
+}
+
+/// prometheus: `with_label_values` hashes (FNV), read-locks, clones an `Arc`.
+#[inline(always)]
+fn inc_prometheus(f: &prometheus::IntCounterVec, m: &str, r: &str) {
+    f.with_label_values(&[m, r]).inc();
+}
+
+/// prometheus-client: the owned label set is its key, built per lookup.
+#[inline(always)]
+fn inc_prometheus_client(f: &Pc, m: &str, r: &str) {
+    f.get_or_create(&PcLabels { method: m.to_owned(), route: r.to_owned() }).inc();
+}
+
+/// measured: each value interned (lasso), then a sharded map of the ids.
+#[inline(always)]
+fn inc_measured(f: &Measured, m: &str, r: &str) {
+    f.inc(MeasuredLabels { method: m, route: r });
+}
+
+/// The four libraries' families of one lookup bench, each holding every series of `pairs`.
+struct Peers {
+    _registry: BoundedRegistry,
+    ours: DynCounter,
+    prometheus: prometheus::IntCounterVec,
+    prometheus_client: Pc,
+    measured: Measured,
+}
+
+impl Peers {
+    fn filled(name: &str, pairs: &[(&str, &str)]) -> Self {
+        let (_registry, ours) = ours(name);
+        let peers = Self {
+            _registry,
+            ours,
+            prometheus: prometheus_vec(name),
+            prometheus_client: Pc::default(),
+            measured: Measured::with_label_set(MeasuredLabelsSet::default()),
+        };
+        for &(m, r) in pairs {
+            inc_ours(&peers.ours, m, r);
+            inc_prometheus(&peers.prometheus, m, r);
+            inc_prometheus_client(&peers.prometheus_client, m, r);
+            inc_measured(&peers.measured, m, r);
+        }
+        peers
+    }
+}
 
 // ---------------------------------------------------------------------------------------------
 // 1. Memory and insert, in children.
@@ -171,16 +229,14 @@ fn insert(lib: &str, pairs: &[(&str, &str)], print: bool) {
     match lib {
         "ours" => {
             let (registry, family) = ours("route_hits_total");
-            measure!(family, |f, m, r| f.inc(&[m, r]).expect("valid"));
+            measure!(family, |f, m, r| inc_ours(&f, m, r));
             assert_eq!(registry.series_count(), SERIES);
         }
-        "prometheus" => measure!(prometheus_vec("route_hits_total"), |f, m, r| f.with_label_values(&[m, r]).inc()),
-        "prometheus_client" => measure!(PcFamily::<PcLabels, PcCounter>::default(), |f, m, r| {
-            f.get_or_create(&PcLabels { method: m.to_owned(), route: r.to_owned() }).inc();
-        }),
-        "measured" => measure!(measured::CounterVec::with_label_set(MeasuredLabelsSet::default()), |f, m, r| {
-            f.inc(MeasuredLabels { method: m, route: r })
-        }),
+        "prometheus" => measure!(prometheus_vec("route_hits_total"), |f, m, r| inc_prometheus(&f, m, r)),
+        "prometheus_client" => measure!(Pc::default(), |f, m, r| inc_prometheus_client(&f, m, r)),
+        "measured" => {
+            measure!(Measured::with_label_set(MeasuredLabelsSet::default()), |f, m, r| inc_measured(&f, m, r))
+        }
         "hashmap_floor" => measure!(Floor::new(), |f, m, r| {
             let key: Box<[Box<str>]> = Box::new([m.into(), r.into()]);
             f.entry(key).or_insert_with(|| AtomicU64::new(0)).fetch_add(1, Relaxed);
@@ -239,47 +295,21 @@ fn lookups(c: &mut Criterion, series: usize) {
     let name = format!("route_hits_{series}_total");
     let mut g = c.benchmark_group(format!("dynamic_lookup_{series}"));
 
-    // Ours: a seeded hash of the values, a guard, a probe of the index, the values compared,
-    // one relaxed add.
-    let (_registry, hits) = ours(&name);
-    pairs.iter().for_each(|(m, r)| hits.inc(&[m, r]).expect("valid"));
-    g.bench_function("ours", |b| {
-        rotating(b, &seq, |&k| {
-            let (m, r) = pairs[k];
-            black_box(&hits).inc(&[m, r]).expect("valid")
-        })
-    });
-
-    // prometheus: `with_label_values` hashes (FNV), read-locks, clones an `Arc`.
-    let vec = prometheus_vec(&name);
-    pairs.iter().for_each(|(m, r)| vec.with_label_values(&[m, r]).inc());
-    g.bench_function("prometheus", |b| {
-        rotating(b, &seq, |&k| {
-            let (m, r) = pairs[k];
-            black_box(&vec).with_label_values(&[m, r]).inc()
-        })
-    });
-
-    // prometheus-client: the owned label set is its key, built per lookup.
-    let family = PcFamily::<PcLabels, PcCounter>::default();
-    let owned = |m: &str, r: &str| PcLabels { method: m.to_owned(), route: r.to_owned() };
-    pairs.iter().for_each(|(m, r)| _ = family.get_or_create(&owned(m, r)).inc());
-    g.bench_function("prometheus_client", |b| {
-        rotating(b, &seq, |&k| {
-            let (m, r) = pairs[k];
-            black_box(&family).get_or_create(&owned(m, r)).inc()
-        })
-    });
-
-    // measured: each value interned (lasso), then a sharded map of the ids.
-    let measured = measured::CounterVec::with_label_set(MeasuredLabelsSet::default());
-    pairs.iter().for_each(|&(method, route)| measured.inc(MeasuredLabels { method, route }));
-    g.bench_function("measured", |b| {
-        rotating(b, &seq, |&k| {
-            let (method, route) = pairs[k];
-            black_box(&measured).inc(MeasuredLabels { method, route })
-        })
-    });
+    let peers = Peers::filled(&name, &pairs);
+    macro_rules! lookup {
+        ($lib:ident, $inc:ident) => {
+            g.bench_function(stringify!($lib), |b| {
+                rotating(b, &seq, |&k| {
+                    let (m, r) = pairs[k];
+                    $inc(&black_box(&peers).$lib, m, r)
+                })
+            });
+        };
+    }
+    lookup!(ours, inc_ours);
+    lookup!(prometheus, inc_prometheus);
+    lookup!(prometheus_client, inc_prometheus_client);
+    lookup!(measured, inc_measured);
 
     // metrics: `counter!` with run-time labels owns them (a `Key`), hashes it, looks it up.
     metrics_handle();
@@ -291,7 +321,7 @@ fn lookups(c: &mut Criterion, series: usize) {
         })
     });
     g.finish();
-    assert!(hits.total() > 0);
+    assert!(peers.ours.total() > 0);
 }
 
 /// Each thread's place in the sequence: its own start, then one step per increment.
@@ -315,42 +345,21 @@ fn threads(c: &mut Criterion) {
     let name = "route_hits_threads_total";
     let mut g = c.benchmark_group("dynamic_threads_4000");
 
-    let (_registry, hits) = ours(name);
-    pairs.iter().for_each(|(m, r)| hits.inc(&[m, r]).expect("valid"));
-    let ours = || {
-        let (m, r) = pairs[seq[next_index()]];
-        black_box(&hits).inc(&[m, r]).expect("valid");
-    };
-    g.bench_function("ours_1", |b| benches::threads::<1>(b, ours));
-    g.bench_function("ours_2", |b| benches::threads::<2>(b, ours));
-
-    let vec = prometheus_vec(name);
-    pairs.iter().for_each(|(m, r)| vec.with_label_values(&[m, r]).inc());
-    let prometheus = || {
-        let (m, r) = pairs[seq[next_index()]];
-        black_box(&vec).with_label_values(&[m, r]).inc();
-    };
-    g.bench_function("prometheus_1", |b| benches::threads::<1>(b, prometheus));
-    g.bench_function("prometheus_2", |b| benches::threads::<2>(b, prometheus));
-
-    let family = PcFamily::<PcLabels, PcCounter>::default();
-    let owned = |m: &str, r: &str| PcLabels { method: m.to_owned(), route: r.to_owned() };
-    pairs.iter().for_each(|(m, r)| _ = family.get_or_create(&owned(m, r)).inc());
-    let pc = || {
-        let (m, r) = pairs[seq[next_index()]];
-        black_box(&family).get_or_create(&owned(m, r)).inc();
-    };
-    g.bench_function("prometheus_client_1", |b| benches::threads::<1>(b, pc));
-    g.bench_function("prometheus_client_2", |b| benches::threads::<2>(b, pc));
-
-    let measured = measured::CounterVec::with_label_set(MeasuredLabelsSet::default());
-    pairs.iter().for_each(|&(method, route)| measured.inc(MeasuredLabels { method, route }));
-    let me = || {
-        let (method, route) = pairs[seq[next_index()]];
-        black_box(&measured).inc(MeasuredLabels { method, route });
-    };
-    g.bench_function("measured_1", |b| benches::threads::<1>(b, me));
-    g.bench_function("measured_2", |b| benches::threads::<2>(b, me));
+    let peers = Peers::filled(name, &pairs);
+    macro_rules! one_and_two {
+        ($lib:ident, $inc:ident) => {
+            let inc = || {
+                let (m, r) = pairs[seq[next_index()]];
+                $inc(&black_box(&peers).$lib, m, r);
+            };
+            g.bench_function(concat!(stringify!($lib), "_1"), |b| benches::threads::<1>(b, inc));
+            g.bench_function(concat!(stringify!($lib), "_2"), |b| benches::threads::<2>(b, inc));
+        };
+    }
+    one_and_two!(ours, inc_ours);
+    one_and_two!(prometheus, inc_prometheus);
+    one_and_two!(prometheus_client, inc_prometheus_client);
+    one_and_two!(measured, inc_measured);
     g.finish();
 }
 
