@@ -136,21 +136,10 @@ fn child(which: &str, arg: &str) -> ! {
     }
 }
 
-/// Voluntary context switches and CPU nanoseconds, summed over the threads of `pid`.
+/// Voluntary context switches and CPU nanoseconds, summed over the threads of `pid` (zero
+/// once it is gone), read as the demo's idle test reads them.
 fn sample(pid: u32) -> (u64, u64) {
-    let mut switches = 0;
-    let mut cpu = 0;
-    for task in std::fs::read_dir(format!("/proc/{pid}/task")).into_iter().flatten().flatten() {
-        let status = std::fs::read_to_string(task.path().join("status")).unwrap_or_default();
-        switches += status
-            .lines()
-            .find_map(|l| l.strip_prefix("voluntary_ctxt_switches:"))
-            .and_then(|v| v.trim().parse::<u64>().ok())
-            .unwrap_or(0);
-        let schedstat = std::fs::read_to_string(task.path().join("schedstat")).unwrap_or_default();
-        cpu += schedstat.split_whitespace().next().and_then(|v| v.parse::<u64>().ok()).unwrap_or(0);
-    }
-    (switches, cpu)
+    examples::activity(std::path::Path::new(&format!("/proc/{pid}"))).unwrap_or_default()
 }
 
 /// This thread's CPU time in nanoseconds.

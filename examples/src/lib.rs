@@ -1,6 +1,6 @@
 //! What the programs share: the simulated application of the migration programs (`migrate_*`,
-//! see `docs/MIGRATING.md`), so that each shows only its metrics code; and how the demo and its
-//! idle test read a process's wakeups and CPU time ([`activity`]).
+//! see `docs/MIGRATING.md`), so that each shows only its metrics code; and how the demo, its
+//! idle test and `benches/efficiency.rs` read a process's wakeups and CPU time ([`activity`]).
 
 /// The requests every migration program serves, as (method, path).
 pub const REQUESTS: [(&str, &str); 6] =
