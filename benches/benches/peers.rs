@@ -350,7 +350,7 @@ fn summary_record(c: &mut Criterion) {
     let mut g = c.benchmark_group("summary_record");
 
     // Amortised cost, including the lock-protected drain into the staging buckets every 128
-    // records and the merge of the buckets into the t-digest every 65536 values.
+    // records and the merge of the buckets into the t-digest every 32,768 values.
     g.bench_function("ours", |b| {
         rotating(b, &values, |&v| {
             black_box(&OURS).checkout_seconds.record(v);

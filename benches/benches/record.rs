@@ -229,7 +229,7 @@ fn summary(c: &mut Criterion) {
 
     // `.record(v)` with rotating values: amortised cost, including the lock-protected drain
     // into the staging buckets every 128 records and the merge of the buckets into the t-digest
-    // every 65536 values. Each sample runs millions of records, so every sample holds dozens
+    // every 32,768 values. Each sample runs millions of records, so every sample holds dozens
     // of merges.
     g.bench_function("record", |b| {
         rotating(b, &values, |&v| {

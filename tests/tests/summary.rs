@@ -16,6 +16,11 @@ fn check_accuracy(name: &str, samples: Vec<f64>) {
     for &v in &samples {
         summary.record(v);
     }
+    // The memory bound: at most 32 KiB a series, its inline buffer included.
+    let heap = summary.heap_bytes();
+    assert!(heap <= metrics_runtime::series_heap_bound(summary.config().compression), "{name}: {heap} B");
+    let bytes = heap + std::mem::size_of::<metrics_runtime::SummarySeries>();
+    assert!(bytes <= 32 * 1024, "{name}: {bytes} B");
     let mut sorted = samples;
     sorted.sort_unstable_by(f64::total_cmp);
     assert_eq!(summary.count(), sorted.len() as u64);
@@ -35,6 +40,14 @@ fn lognormal_1m_within_1_percent() {
         let dist = LogNormal::new(0.0, 1.0).unwrap();
         check_accuracy(&format!("lognormal seed {seed}"), (0..1_000_000).map(|_| dist.sample(&mut rng)).collect());
     }
+}
+
+#[test]
+fn wide_lognormal_1m_within_1_percent() {
+    // sigma 2: values over some 40 powers of two, more than the stage's pages.
+    let mut rng = StdRng::seed_from_u64(5);
+    let dist = LogNormal::new(-2.0, 2.0).unwrap();
+    check_accuracy("lognormal(-2, 2) seed 5", (0..1_000_000).map(|_| dist.sample(&mut rng)).collect());
 }
 
 #[test]
