@@ -642,7 +642,9 @@ impl State {
             max: f64::NEG_INFINITY,
         };
         for w in live() {
-            out.centroids.extend(w.centroids.iter().map(|c| (c.mean(), c.weight())));
+            // Rounding a mean cannot take it out of its sub-window's range (so that values all
+            // equal come out exactly).
+            out.centroids.extend(w.centroids.iter().map(|c| (c.mean().clamp(w.min, w.max), c.weight())));
             out.min = out.min.min(w.min);
             out.max = out.max.max(w.max);
         }
