@@ -106,12 +106,19 @@ impl<T> Rows<T> {
         unsafe { std::slice::from_raw_parts(segment.add(at * self.stride), self.stride) }
     }
 
+    /// The segments allocated so far.
+    fn allocated(&self) -> impl Iterator<Item = usize> + '_ {
+        (0..self.segments.len()).filter(|&s| !self.segments[s].load(Relaxed).is_null())
+    }
+
+    /// Every row of the segments allocated so far.
+    fn allocated_rows(&self) -> impl Iterator<Item = usize> + '_ {
+        self.allocated().flat_map(|s| segment_start(s)..segment_start(s) + segment_rows(s))
+    }
+
     /// Heap held: the segment table and every allocated segment.
     pub(super) fn heap_bytes(&self) -> usize {
-        let allocated: usize = (0..self.segments.len())
-            .filter(|&s| !self.segments[s].load(Relaxed).is_null())
-            .map(|s| segment_rows(s) * self.stride * size_of::<T>())
-            .sum();
+        let allocated: usize = self.allocated().map(|s| segment_rows(s) * self.stride * size_of::<T>()).sum();
         self.segments.len() * size_of::<AtomicPtr<T>>() + allocated
     }
 }
@@ -227,15 +234,9 @@ unsafe fn free_entry(entry: &[AtomicU64]) {
 
 impl Drop for Strings {
     fn drop(&mut self) {
-        for s in 0..self.entries.segments.len() {
-            if self.entries.segments[s].load(Relaxed).is_null() {
-                continue;
-            }
-            for at in 0..segment_rows(s) {
-                let index = segment_start(s) + at;
-                // SAFETY: the family is gone: nothing reads its values.
-                unsafe { free_entry(self.entries.get(index)) };
-            }
+        for index in self.entries.allocated_rows() {
+            // SAFETY: the family is gone: nothing reads its values.
+            unsafe { free_entry(self.entries.get(index)) };
         }
     }
 }
