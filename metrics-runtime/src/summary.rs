@@ -318,10 +318,11 @@ fn q_to_k(q: f64, d: f64) -> f64 {
 /// into a digest leaves single values between its heavy centroids, it runs out of units and
 /// lumps the upper tail together; and its centroids cannot be read back to store compactly.)
 fn compress(sorted: &[(f64, f64)], compression: usize, out: &mut Vec<Packed>) {
+    let total: f64 = sorted.iter().map(|c| c.1).sum();
     // About 1.25 centroids come out per unit of the scale: start there.
     let mut d = 0.8 * compression as f64;
     loop {
-        compress_on(sorted, d, out);
+        compress_on(sorted, total, d, out);
         if out.len() <= compression {
             return;
         }
@@ -330,11 +331,10 @@ fn compress(sorted: &[(f64, f64)], compression: usize, out: &mut Vec<Packed>) {
     }
 }
 
-/// [`compress`] on the scale of `d` units.
-fn compress_on(sorted: &[(f64, f64)], d: f64, out: &mut Vec<Packed>) {
+/// [`compress`] on the scale of `d` units; `total` is the weight of `sorted`.
+fn compress_on(sorted: &[(f64, f64)], total: f64, d: f64, out: &mut Vec<Packed>) {
     out.clear();
     let Some((&(first_mean, first_weight), rest)) = sorted.split_first() else { return };
-    let total: f64 = sorted.iter().map(|c| c.1).sum();
     let limit_after = |start: f64| k_to_q((q_to_k((start / total).min(1.0), d) + 1.0).min(d), d) * total;
     let mut limit = limit_after(0.0);
     let (mut mean, mut weight) = (first_mean, first_weight);
@@ -510,7 +510,6 @@ impl Stage {
                 let weight = page.counts[sub];
                 if weight != 0 {
                     // Rounding cannot take the mean out of the staged range.
-                    // Rounding cannot take the mean out of the staged range.
                     let mean = (page.sums[sub] / f64::from(weight)).clamp(self.min, self.max);
                     // Overflow values lie outside every page's range: comparing with the mean
                     // orders them against the whole bucket.
@@ -615,8 +614,7 @@ impl State {
         let mut all: Vec<(f64, f64)> = Vec::with_capacity(slot.centroids.len() + self.stage.buckets());
         all.extend(slot.centroids.iter().map(|c| (c.mean(), c.weight())));
         self.stage.for_each_bucket(|mean, weight| all.push((mean, f64::from(weight))));
-        // Two runs in increasing order: the standard sort finds them and merges in linear time.
-        all.sort_by(|a, b| a.0.total_cmp(&b.0));
+        sort_by_mean(&mut all);
         if slot.centroids.capacity() == 0 {
             slot.centroids.reserve_exact(config.compression);
         }
@@ -658,6 +656,13 @@ impl State {
     }
 }
 
+/// Sorts centroids `(mean, weight)` by mean. They come as a few runs already in order (a
+/// digest's and a stage's, or each sub-window's): the standard sort finds the runs and merges
+/// them in linear time.
+fn sort_by_mean(centroids: &mut [(f64, f64)]) {
+    centroids.sort_by(|a, b| a.0.total_cmp(&b.0));
+}
+
 /// The centroids of a window's live sub-windows, and their range.
 struct Live {
     centroids: Vec<(f64, f64)>,
@@ -672,8 +677,7 @@ impl Live {
         if self.centroids.is_empty() {
             return None;
         }
-        // Sub-windows in slot order, each sorted: the standard sort finds the runs and merges them.
-        self.centroids.sort_by(|a, b| a.0.total_cmp(&b.0));
+        sort_by_mean(&mut self.centroids);
         let count = self.centroids.iter().map(|c| c.1).sum();
         Some(Digest { centroids: self.centroids, count, min: self.min, max: self.max })
     }
@@ -691,9 +695,8 @@ struct Digest {
 impl Digest {
     /// The estimated `q` quantile, `0 <= q <= 1`: the merging t-digest's interpolation. Each
     /// centroid's weight is taken as spread half on either side of its mean, so the value at a
-    /// rank between two centroids' centres is interpolated linearly between their means; a
-    /// centroid of weight 1 is a value known exactly; the minimum and the maximum are known
-    /// exactly and bound the outer half-centroids.
+    /// rank between two centroids' centres is interpolated linearly between their means; the
+    /// minimum and the maximum are known exactly and bound the outer half-centroids.
     fn quantile(&self, q: f64) -> f64 {
         let c = &self.centroids;
         let n = self.count;
@@ -932,9 +935,8 @@ impl fmt::Debug for SummarySeries {
 ///
 /// Each sub-window keeps a merging t-digest of at most `compression` centroids on the
 /// quadratic scale (finest at both tails) in 8 bytes a centroid (a single value exactly); a
-/// quantile is interpolated
-/// between the centres of the two centroids around its rank, over the centroids of every live
-/// sub-window together, with the exact minimum and maximum at the ends.
+/// quantile is interpolated between the centres of the two centroids around its rank, over the
+/// centroids of every live sub-window together, with the exact minimum and maximum at the ends.
 ///
 /// # Examples
 ///
