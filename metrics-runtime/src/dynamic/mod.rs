@@ -1161,22 +1161,24 @@ impl BoundedRegistry {
         // From here on an update marks the new generation: what no update reaches until the
         // next call counts as not recently updated.
         shared.generation.store(next, Relaxed);
-        let Some(timeout) = shared.config.idle_timeout else {
-            for f in self.families.read().unwrap_or_else(|p| p.into_inner()).iter() {
-                f.collect_garbage(&mut f.state.lock().unwrap_or_else(|p| p.into_inner()), true);
+        // The generation before which a series not updated since is idle; 0: none is (no idle
+        // timeout, or no generation that old yet).
+        let cut = match shared.config.idle_timeout {
+            None => 0,
+            Some(timeout) => {
+                generations.push_back((next, now));
+                // The latest generation that began at least `timeout` ago: a series last
+                // updated before it (its generation ended when that one began, or earlier) is
+                // idle.
+                let timeout = timeout.as_millis() as u64;
+                let cut =
+                    generations.iter().rev().find(|(_, at)| now.saturating_sub(*at) >= timeout).map_or(0, |(g, _)| *g);
+                while generations.front().is_some_and(|(g, _)| *g < cut) {
+                    generations.pop_front();
+                }
+                cut
             }
-            return;
         };
-        generations.push_back((next, now));
-        // The latest generation that began at least `timeout` ago: a series last updated
-        // before it (its generation ended when that one began, or earlier) is idle.
-        let timeout = timeout.as_millis() as u64;
-        let cut = generations.iter().rev().find(|(_, at)| now.saturating_sub(*at) >= timeout).map(|(g, _)| *g);
-        // None: no generation is that old yet, nothing is idle.
-        let cut = cut.unwrap_or(0);
-        while generations.front().is_some_and(|(g, _)| *g < cut) {
-            generations.pop_front();
-        }
         let updated = u64::from(ended) << 1 | 1;
         let families = self.families.read().unwrap_or_else(|p| p.into_inner());
         for f in families.iter() {
@@ -1194,7 +1196,9 @@ impl BoundedRegistry {
                     removed += 1;
                 }
             }
-            shared.evicted.fetch_add(removed, Relaxed);
+            if removed > 0 {
+                shared.evicted.fetch_add(removed, Relaxed);
+            }
             f.collect_garbage(&mut state, true);
         }
     }
