@@ -347,6 +347,11 @@ pub(super) struct Table {
 }
 
 impl Table {
+    /// Bytes of `capacity` slots.
+    fn slot_bytes(capacity: usize) -> usize {
+        capacity * size_of::<AtomicU32>()
+    }
+
     fn with_capacity(capacity: usize) -> Box<Self> {
         Box::new(Self { slots: (0..capacity).map(|_| AtomicU32::new(0)).collect() })
     }
@@ -505,7 +510,7 @@ impl Index {
 
     /// Heap of the current table.
     pub(super) fn heap_bytes(&self) -> usize {
-        self.capacity() * size_of::<AtomicU32>()
+        Table::slot_bytes(self.capacity())
     }
 }
 
@@ -574,7 +579,7 @@ impl Garbage {
                 .items
                 .iter()
                 .map(|(_, i)| match i {
-                    Retired::Table(t) => t.slots.len() * size_of::<AtomicU32>() + size_of::<Table>(),
+                    Retired::Table(t) => Table::slot_bytes(t.slots.len()) + size_of::<Table>(),
                     Retired::Row(_) => 0,
                 })
                 .sum::<usize>()
