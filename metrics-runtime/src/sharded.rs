@@ -30,7 +30,7 @@ pub const SHARDS: usize = 12;
 
 /// Stripes owned by one thread at a time: the first stripes of a series, one bit each in
 /// [`OWNED`].
-const OWNED_STRIPES: usize = 8;
+pub(crate) const OWNED_STRIPES: usize = 8;
 
 /// Which owned stripes a live thread holds (bit `k`: stripe `k`, in every series at once).
 /// Claimed with `Acquire`, released with `Release` when the thread exits, so that the next
@@ -75,12 +75,16 @@ impl ConstInit for ShardedSeries {
 /// Not yet assigned.
 const UNSET: usize = usize::MAX;
 
-/// The current thread's stripe, released when the thread exits.
-struct Stripe(Cell<usize>);
+/// Releases the current thread's owned stripe when the thread exits. Registered (first
+/// touched) only when the thread claims one, so that the stripe of every record is a plain
+/// thread-local read with no check for a destructor.
+struct Owner;
 
-impl Drop for Stripe {
+impl Drop for Owner {
     fn drop(&mut self) {
-        let k = self.0.get();
+        // From now on the thread's records go to a shared stripe: `STRIPE` has no destructor,
+        // so the destructors of other thread-locals that run after this one still read it.
+        let k = STRIPE.with(|s| s.replace(OWNED_STRIPES));
         if k < OWNED_STRIPES {
             // Release: this thread's last plain stores to stripe `k` happen before the next
             // owner's claim (an `Acquire` read of this write).
@@ -90,20 +94,20 @@ impl Drop for Stripe {
 }
 
 thread_local! {
-    static STRIPE: Stripe = const { Stripe(Cell::new(UNSET)) };
+    /// The current thread's stripe, or `UNSET` before its first record.
+    static STRIPE: Cell<usize> = const { Cell::new(UNSET) };
+    static OWNER: Owner = const { Owner };
 }
 
 /// The stripe of the current thread: an owned one (below [`OWNED_STRIPES`]) when one is free
 /// at its first use, else one of the shared ones, round robin. A thread whose thread-locals are
-/// already destroyed (an increment from another thread-local's destructor) uses a shared one.
+/// being destroyed (a record from another thread-local's destructor) uses a shared one.
 #[inline(always)]
-fn stripe() -> usize {
-    STRIPE
-        .try_with(|s| match s.0.get() {
-            UNSET => assign(&s.0),
-            k => k,
-        })
-        .unwrap_or(OWNED_STRIPES)
+pub(crate) fn stripe() -> usize {
+    STRIPE.with(|s| match s.get() {
+        UNSET => assign(s),
+        k => k,
+    })
 }
 
 /// The shared stripes threads without an owned one are spread over: as many as the CPUs the
@@ -123,12 +127,20 @@ pub(crate) fn shared_stripes() -> usize {
 #[cold]
 #[inline(never)]
 fn assign(slot: &Cell<usize>) -> usize {
+    static NEXT: AtomicUsize = AtomicUsize::new(0);
+    let shared = || OWNED_STRIPES + NEXT.fetch_add(1, Relaxed) % shared_stripes();
+    // The release at exit first: a thread whose thread-locals are being destroyed cannot
+    // register it, and takes a shared stripe.
+    if OWNER.try_with(|_| ()).is_err() {
+        let k = shared();
+        slot.set(k);
+        return k;
+    }
     let mut owned = OWNED.load(Relaxed);
     let k = loop {
         let free = !owned;
         if free == 0 {
-            static NEXT: AtomicUsize = AtomicUsize::new(0);
-            break OWNED_STRIPES + NEXT.fetch_add(1, Relaxed) % shared_stripes();
+            break shared();
         }
         let k = free.trailing_zeros() as usize;
         // Acquire: pairs with the `Release` of the previous owner's exit.
