@@ -938,8 +938,10 @@ fn generate(input: &DeriveInput, metrics: &[Metric], labels: &[ConstLabel]) -> T
     let vis = &input.vis;
     let rt = quote!(::metrics_runtime);
 
-    let summary_fields: Vec<&syn::Ident> =
-        metrics.iter().filter(|m| m.kind == Kind::Summary).map(|m| &m.ident).collect();
+    // The metrics that may hold heap: summaries (their digests) and histograms (a timed
+    // series' stripes).
+    let heap_fields: Vec<&syn::Ident> =
+        metrics.iter().filter(|m| matches!(m.kind, Kind::Summary | Kind::Histogram)).map(|m| &m.ident).collect();
     let mut inits = Vec::new();
     let mut prefix_items = Vec::new();
     let mut descs = Vec::new();
@@ -1242,7 +1244,7 @@ fn generate(input: &DeriveInput, metrics: &[Metric], labels: &[ConstLabel]) -> T
                 }
 
                 fn heap_bytes(&self) -> usize {
-                    0 #(+ self.#summary_fields.heap_bytes())*
+                    0 #(+ self.#heap_fields.heap_bytes())*
                 }
             }
 

@@ -123,8 +123,10 @@ pub trait Metrics: Send + Sync {
     /// ```
     fn maintain(&self) {}
 
-    /// Heap held by the metrics, in bytes: zero for counters, gauges and histograms (their
-    /// storage is inline), the staging buffers and t-digests of summaries.
+    /// Heap held by the metrics, in bytes: zero for counters, gauges and native histograms
+    /// (their storage is inline), the per-thread stripes of histogram series that timers
+    /// record into ([`Histogram::heap_bytes`](crate::Histogram::heap_bytes)), the staging
+    /// buffers and t-digests of summaries.
     ///
     /// # Examples
     ///

@@ -521,6 +521,22 @@ impl<T: TagSet, const C: usize, const B: usize> NativeHistogram<T, C, B> {
         self.invalid.load(Relaxed)
     }
 
+    /// Heap held: none, every series is inline (what [`Metrics::heap_bytes`](crate::Metrics::heap_bytes)
+    /// adds for this field).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use metrics_runtime::NativeHistogram;
+    ///
+    /// static LATENCY: NativeHistogram = NativeHistogram::new();
+    /// LATENCY.record(0.25);
+    /// assert_eq!(LATENCY.heap_bytes(), 0);
+    /// ```
+    pub fn heap_bytes(&self) -> usize {
+        0
+    }
+
     /// Values that found no bucket slot at any resolution (not recorded): 0 unless the
     /// series' values span more than `C` buckets even at schema -4.
     pub fn unplaced(&self) -> u64 {

@@ -3,7 +3,7 @@
 mod common;
 
 use common::{all_http, Http, ShopMetrics};
-use metrics_runtime::{Counter, Gauge};
+use metrics_runtime::{Counter, Gauge, Histogram};
 
 const THREADS: usize = 4;
 const PER_THREAD: u64 = 1_000_000;
@@ -98,4 +98,83 @@ fn histogram_counts_are_exact_under_threads() {
     let cumulative: Vec<u64> = h.cumulative().collect();
     assert_eq!(cumulative, vec![200_000, 200_000, 200_000, 200_000, 200_000, 400_000, 400_000]);
     assert!((h.sum() - (200_000.0 * 0.001 + 200_000.0 * 0.75)).abs() < 1e-6);
+}
+
+/// Timers record into per-thread stripes: 12 threads at once (8 own a stripe, 4 share the
+/// series' cells), in three waves (the stripes of exited threads go to new ones, which carry
+/// on from their counts), plus records from the test thread: every record counted once, in
+/// its bucket and in the sum.
+#[test]
+fn timed_records_are_exact_under_threads_that_come_and_go() {
+    use metrics_runtime::RecordDuration;
+    static H: Histogram<(), 3> = Histogram::with_bounds(&[0.1, 1.0], &["0.1", "1.0"]);
+    const WAVES: u64 = 3;
+    const WAVE_THREADS: u64 = 12;
+    const RECORDS: u64 = 20_000;
+    for _ in 0..WAVES {
+        std::thread::scope(|s| {
+            for t in 0..WAVE_THREADS {
+                s.spawn(move || {
+                    for i in 0..RECORDS {
+                        // A quarter in each finite bucket, half above 1.0; plain records too.
+                        let v = [0.0625, 0.5, 2.0, 4.0][((i + t) % 4) as usize];
+                        if i % 16 == 0 {
+                            H.record(v);
+                        } else {
+                            H.record_seconds(v, metrics_runtime::Outcome::Ok);
+                        }
+                    }
+                });
+            }
+        });
+    }
+    H.with(()).record_timed(0.5);
+    let total = WAVES * WAVE_THREADS * RECORDS + 1;
+    let quarter = WAVES * WAVE_THREADS * RECORDS / 4;
+    assert_eq!(H.with(()).cumulative().collect::<Vec<_>>(), [quarter, 2 * quarter + 1, total]);
+    let sum = quarter as f64 * (0.0625 + 0.5 + 2.0 + 4.0) + 0.5;
+    assert_eq!(H.sum(), sum, "every value is a multiple of 1/16: the sum is exact");
+    // One block of 8 stripes, each 40 bytes (a sequence number, the sum, 3 counts) on a
+    // 128-byte line pair of its own.
+    assert_eq!(H.heap_bytes(), 8 * 128);
+}
+
+/// A read while timers record sees each record in both the counts and the sum or in neither:
+/// with one value, 0.5, the sum is always half the count, and counts never go down.
+#[test]
+fn a_read_during_timed_records_sees_counts_and_sum_agree() {
+    use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
+    static H: Histogram<(), 3> = Histogram::with_bounds(&[0.1, 1.0], &["0.1", "1.0"]);
+    static DONE: AtomicBool = AtomicBool::new(false);
+    let reads = std::thread::scope(|s| {
+        for _ in 0..3 {
+            s.spawn(|| {
+                for _ in 0..300_000 {
+                    H.with(()).record_timed(0.5);
+                }
+            });
+        }
+        let reader = s.spawn(|| {
+            let (mut reads, mut last) = (0u64, 0u64);
+            while !DONE.load(Relaxed) || reads == 0 {
+                let (counts, sum) = H.series()[0].read(H.bounds());
+                let count: u64 = counts.iter().sum();
+                assert_eq!(sum, count as f64 * 0.5, "a record in the count but not the sum, or back");
+                assert!(count >= last, "the count went down: {last} then {count}");
+                last = count;
+                reads += 1;
+            }
+            reads
+        });
+        // Writers end first (the scope joins them in order), then the reader stops.
+        std::thread::sleep(std::time::Duration::from_millis(1));
+        while H.count() < 900_000 {
+            std::thread::yield_now();
+        }
+        DONE.store(true, Relaxed);
+        reader.join().expect("reader")
+    });
+    assert!(reads > 0);
+    assert_eq!(H.count(), 900_000);
+    assert_eq!(H.sum(), 450_000.0);
 }
