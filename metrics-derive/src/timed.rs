@@ -105,7 +105,7 @@ fn try_expand(args: TokenStream, item: TokenStream) -> syn::Result<TokenStream> 
     // Timer statements carry the target's span, so that a target that cannot record a
     // duration is reported on the target, not on the attribute.
     let start_cancellable = quote_spanned! {target_span=>
-        let __timed_timer = ::metrics_runtime::__private::Timer::start_cancellable(__timed_target);
+        let __timed_timer = ::metrics_runtime::__private::Timer::start_timed(__timed_target);
     };
     let start_plain = quote_spanned! {target_span=>
         let __timed_timer = ::metrics_runtime::__private::Timer::start(__timed_target);

@@ -132,16 +132,16 @@ pub trait RecordDuration {
 }
 
 impl<const B: usize> RecordDuration for Histogram<(), B> {
-    #[inline]
+    #[inline(always)]
     fn record_seconds(&self, seconds: f64, _: Outcome) {
-        self.record(seconds);
+        self.with(()).record_timed(seconds);
     }
 }
 
 impl<const B: usize> RecordDuration for HistogramHandle<'_, B> {
-    #[inline]
+    #[inline(always)]
     fn record_seconds(&self, seconds: f64, _: Outcome) {
-        self.record(seconds);
+        self.record_timed(seconds);
     }
 }
 
@@ -160,9 +160,9 @@ impl<const C: usize, const B: usize> RecordDuration for crate::NativeHandle<'_, 
 }
 
 impl<const B: usize> RecordDuration for Histogram<Outcome, B> {
-    #[inline]
+    #[inline(always)]
     fn record_seconds(&self, seconds: f64, outcome: Outcome) {
-        self.with(outcome).record(seconds);
+        self.with(outcome).record_timed(seconds);
     }
 }
 
@@ -235,7 +235,7 @@ impl RecordDuration for Summary<Outcome> {
 }
 
 impl<M: RecordDuration + ?Sized> RecordDuration for &M {
-    #[inline]
+    #[inline(always)]
     fn record_seconds(&self, seconds: f64, outcome: Outcome) {
         (**self).record_seconds(seconds, outcome);
     }
@@ -333,11 +333,14 @@ fn seconds(nanos: u64) -> f64 {
 /// assert_eq!(STEPS.with(Outcome::Ok).count(), 0);
 /// ```
 #[must_use = "a timer records when dropped; bind it to a variable (`let _timer = ...`)"]
-pub struct Timer<M> {
+pub struct Timer<M, R: Fn(&M, f64, Outcome) = fn(&M, f64, Outcome)> {
     target: M,
     // Captured where `M: RecordDuration` is known, so that only construction needs the bound
-    // (one compile error for a wrong target, not one per use); a constant the optimiser inlines.
-    record: fn(&M, f64, Outcome),
+    // (one compile error for a wrong target, not one per use). A function pointer by default
+    // (a type users can name), a constant the optimiser inlines when the timer stays on the
+    // stack; `#[timed]` keeps the function's own zero-sized type instead, a direct call even
+    // from a timer held in a future's state.
+    record: R,
     clock: &'static TimerClock,
     /// Raw reading of `clock` at the start.
     start: u64,
@@ -378,9 +381,19 @@ impl<M: RecordDuration> Timer<M> {
         let clock = clock();
         Self { target, record: M::record_seconds, clock, start: clock.raw(), on_drop: Some(Outcome::Cancelled) }
     }
+
+    /// As [`Timer::start_cancellable`], keeping the target's record function as its own
+    /// zero-sized type: what `#[timed]` starts, so that the record is a direct call even from
+    /// a timer held across an `.await`.
+    #[doc(hidden)]
+    #[inline]
+    pub fn start_timed(target: M) -> Timer<M, impl Fn(&M, f64, Outcome)> {
+        let clock = clock();
+        Timer { target, record: M::record_seconds, clock, start: clock.raw(), on_drop: Some(Outcome::Cancelled) }
+    }
 }
 
-impl<M> Timer<M> {
+impl<M, R: Fn(&M, f64, Outcome)> Timer<M, R> {
     /// The time since the timer started.
     ///
     /// # Examples
@@ -474,7 +487,7 @@ impl<M> Timer<M> {
     }
 }
 
-impl<M> Drop for Timer<M> {
+impl<M, R: Fn(&M, f64, Outcome)> Drop for Timer<M, R> {
     #[inline]
     fn drop(&mut self) {
         if let Some(outcome) = self.on_drop {
@@ -484,7 +497,7 @@ impl<M> Drop for Timer<M> {
     }
 }
 
-impl<M> fmt::Debug for Timer<M> {
+impl<M, R: Fn(&M, f64, Outcome)> fmt::Debug for Timer<M, R> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Timer").field("elapsed", &self.elapsed()).finish()
     }
