@@ -88,9 +88,26 @@ def main():
         "contended_2/floor_shared_atomic",
         ["contended_2/ours", "contended_2/ours_sharded", "contended_2/ours_sharded_1_thread"],
     )
-    table("#[timed] overhead, empty sync fn", "timed_sync_empty/plain", ["timed_sync_empty/timed", "timed_sync_empty/manual_instant"])
-    table("#[timed] overhead, empty async fn", "timed_async_empty/plain", ["timed_async_empty/timed", "timed_async_empty/manual_instant"])
-    table("Clocks", "clock/instant_now", ["clock/instant_elapsed", "clock/quanta_now", "clock/quanta_raw"])
+    table(
+        "Contention: 2 threads recording into one histogram series (time per record per thread; `timed_record`: what timers record through)",
+        None,
+        ["histogram_record_contended_2/sampled_1_in_10", "histogram_record_contended_2/timed_record"],
+        base="histogram_record_contended_2/unsampled",
+        against="unsampled",
+    )
+    table(
+        "#[timed] on an empty fn, against its two clock reads (`timed_into_nothing`: into a target that records nothing)",
+        "clock/quanta_raw_twice",
+        [
+            "timed_sync_empty/timed",
+            "timed_sync_empty/timed_into_nothing",
+            "timed_async_empty/timed",
+            "timed_sync_empty/manual_instant",
+            "timed_async_empty/manual_instant",
+            "timed_sync_empty/plain",
+        ],
+    )
+    table("Clocks", "clock/instant_now", ["clock/instant_elapsed", "clock/quanta_now", "clock/quanta_raw", "clock/quanta_raw_twice"])
     table(
         "Record path with a push exporter attached (`benches/push.rs`)",
         "counter_inc/no_exporter",

@@ -9,7 +9,8 @@
 //!   N = 65 536, so it measures the decision plus the adaptation check);
 //! - `sampler/*`: the decision alone (`sample`), beside `floor_atomic_fetch_add`, the one
 //!   relaxed atomic add it is built on;
-//! - `histogram_record_contended_2/*`: two threads on one histogram, unsampled and 1 in 10.
+//! - `histogram_record_contended_2/*`: two threads on one histogram, unsampled, 1 in 10, and
+//!   through `record_timed` (what timers use: a stripe per thread).
 //!
 //! Values come from a precomputed 64 Ki sequence read through a rotating, masked index
 //! (`seq[i & MASK]`), spread uniformly over the 12 default buckets (the same sequence as
@@ -46,6 +47,7 @@ static DECIDE_10: AdaptiveSampler = AdaptiveSampler::fixed(10);
 static FLOOR: AtomicU64 = AtomicU64::new(0);
 static CONTENDED: Histogram = Histogram::new();
 static CONTENDED_10: Histogram = Histogram::new();
+static CONTENDED_TIMED: Histogram = Histogram::new();
 static CONTENDED_SAMPLER_10: AdaptiveSampler = AdaptiveSampler::fixed(10);
 
 /// `group/unsampled` through the metric's own `record`, then each sampler on its own metric.
@@ -146,6 +148,10 @@ fn contended(c: &mut Criterion) {
     g.bench_function("unsampled", |b| b.iter_custom(|iters| run(iters, &|v| black_box(&CONTENDED).record(v))));
     g.bench_function("sampled_1_in_10", |b| {
         b.iter_custom(|iters| run(iters, &|v| black_box(&CONTENDED_SAMPLER_10).record(black_box(&CONTENDED_10), v)))
+    });
+    // What timers record through: each thread into its own stripe of the series.
+    g.bench_function("timed_record", |b| {
+        b.iter_custom(|iters| run(iters, &|v| black_box(&CONTENDED_TIMED).with(()).record_timed(v)))
     });
     g.finish();
 }

@@ -1,5 +1,6 @@
 //! `#[timed]` overhead: empty sync and async fns with and without the attribute, beside manual
-//! `Instant` timing into the same histogram; and the clocks it could use.
+//! `Instant` timing into the same histogram, and into a target that records nothing (the
+//! timer's own cost); and the clocks it could use, read once and twice.
 //!
 //! `cargo bench -p benches --bench timed`
 
@@ -11,7 +12,7 @@ use std::task::{Context, Poll, Wake, Waker};
 use std::time::Instant;
 
 use criterion::{criterion_group, criterion_main, Criterion};
-use metrics_runtime::{timed, Histogram};
+use metrics_runtime::{timed, Histogram, Outcome, RecordDuration};
 
 static PLAIN_H: Histogram = Histogram::new();
 static TIMED_H: Histogram = Histogram::new();
@@ -27,6 +28,25 @@ fn sync_plain(x: u64) -> u64 {
 #[timed(TIMED_H)]
 #[inline(never)]
 fn sync_timed(x: u64) -> u64 {
+    black_box(x)
+}
+
+/// A target that records nothing: what the timer costs by itself.
+struct Nothing;
+
+impl RecordDuration for Nothing {
+    #[inline(always)]
+    fn record_seconds(&self, seconds: f64, _: Outcome) {
+        black_box(seconds);
+    }
+}
+
+static NOTHING: Nothing = Nothing;
+
+/// The empty sync fn under `#[timed]`, into a target that records nothing.
+#[timed(NOTHING)]
+#[inline(never)]
+fn sync_timed_nothing(x: u64) -> u64 {
     black_box(x)
 }
 
@@ -66,6 +86,7 @@ fn bench(c: &mut Criterion) {
     let mut g = c.benchmark_group("timed/sync_empty");
     g.bench_function("plain", |b| b.iter(|| sync_plain(black_box(1))));
     g.bench_function("timed", |b| b.iter(|| sync_timed(black_box(1))));
+    g.bench_function("timed_into_nothing", |b| b.iter(|| sync_timed_nothing(black_box(1))));
     g.bench_function("manual_instant", |b| {
         b.iter(|| {
             let start = Instant::now();
@@ -98,6 +119,13 @@ fn bench(c: &mut Criterion) {
     let clock = quanta::Clock::new();
     g.bench_function("quanta_now", |b| b.iter(|| clock.now()));
     g.bench_function("quanta_raw", |b| b.iter(|| clock.raw()));
+    // What a timed call reads: two raw readings and their difference.
+    g.bench_function("quanta_raw_twice", |b| {
+        b.iter(|| {
+            let start = clock.raw();
+            clock.raw().wrapping_sub(start)
+        })
+    });
     // What `Timer` uses: the global, lazily calibrated clock.
     g.bench_function("quanta_instant_now", |b| b.iter(quanta::Instant::now));
     g.finish();
