@@ -485,9 +485,17 @@ impl Family {
     /// The live row holding `values` (of `hash`), comparing them value by value.
     #[inline(always)]
     fn find(&self, guard: &epoch::Guard, hash: u64, values: &[&str]) -> Option<u32> {
+        self.find_words(guard, hash, values).map(|(row, _)| row)
+    }
+
+    /// As [`find`](Self::find), with the row's words (found once, for the compare and the
+    /// update).
+    #[inline(always)]
+    fn find_words(&self, guard: &epoch::Guard, hash: u64, values: &[&str]) -> Option<(u32, &[AtomicU64])> {
         self.index.find(guard, hash, |row| {
             let words = self.words(row);
-            values.iter().enumerate().all(|(i, v)| same(self.strings[i].get(key(words, i)), v))
+            let same_values = values.iter().enumerate().all(|(i, v)| same(self.strings[i].get(key(words, i)), v));
+            same_values.then_some((row, words))
         })
     }
 
@@ -522,8 +530,16 @@ impl Family {
     /// with the "updated" bit. Reads first, so that a hot series writes it once per generation.
     #[inline]
     fn touch(&self, row: u32) {
-        if let Some(word) = self.activity_word(row) {
-            touch(word, &self.shared.generation);
+        self.touch_words(self.words(row));
+    }
+
+    /// [`touch`](Self::touch), given the row's words.
+    #[inline]
+    fn touch_words(&self, words: &[AtomicU64]) {
+        if self.activity {
+            if let Some(word) = words.last() {
+                touch(word, &self.shared.generation);
+            }
         }
     }
 
@@ -1306,7 +1322,7 @@ impl Handle {
     /// values, a guard (a store on the thread's own line), a probe of the index, the values
     /// compared.
     #[inline]
-    fn update<R>(&self, values: &[&str], f: impl FnOnce(&Family, u32) -> R) -> Result<R, DynamicError> {
+    fn update<R>(&self, values: &[&str], f: impl FnOnce(&Family, u32, &[AtomicU64]) -> R) -> Result<R, DynamicError> {
         let fam = &*self.family;
         if values.len() != fam.label_names.len() {
             self.shared.rejected.fetch_add(1, Relaxed);
@@ -1315,12 +1331,15 @@ impl Handle {
         let hash = fam.hash(values.iter().copied());
         // Held until `f` is done: the row is not reused meanwhile, even if removed.
         let guard = epoch::pin();
-        let row = match fam.find(&guard, hash, values) {
-            Some(row) => row,
-            None => self.create(&guard, values, hash)?,
+        let (row, words) = match fam.find_words(&guard, hash, values) {
+            Some(found) => found,
+            None => {
+                let row = self.create(&guard, values, hash)?;
+                (row, fam.words(row))
+            }
         };
-        fam.touch(row);
-        let out = f(fam, row);
+        fam.touch_words(words);
+        let out = f(fam, row, words);
         drop(guard);
         Ok(out)
     }
@@ -1398,7 +1417,7 @@ impl Handle {
         loop {
             // Counted under the lock while `update`'s guard still keeps the row from being
             // reused: a row still live there is still this series.
-            let counted = self.update(values, |fam, row| {
+            let counted = self.update(values, |fam, row, _| {
                 if row == OVERFLOW_ROW {
                     return Some(row);
                 }
@@ -1652,8 +1671,9 @@ impl DynCounter {
     ///
     /// As [`DynCounter::inc`].
     pub fn add(&self, values: &[&str], n: u64) -> Result<(), DynamicError> {
-        self.0.update(values, |f, row| {
-            f.cell(row).fetch_add(n, Relaxed);
+        // The row's first word is its cell.
+        self.0.update(values, |_, _, words| {
+            words[0].fetch_add(n, Relaxed);
         })
     }
 
@@ -1830,8 +1850,8 @@ impl DynGauge {
     ///
     /// As [`DynCounter::inc`].
     pub fn set(&self, values: &[&str], value: f64) -> Result<(), DynamicError> {
-        self.0.update(values, |f, row| {
-            f.cell(row).store(value.to_bits(), Relaxed);
+        self.0.update(values, |_, _, words| {
+            words[0].store(value.to_bits(), Relaxed);
         })
     }
 
@@ -1859,8 +1879,8 @@ impl DynGauge {
     ///
     /// As [`DynCounter::inc`], with a compare-and-swap loop for the add.
     pub fn add(&self, values: &[&str], delta: f64) -> Result<(), DynamicError> {
-        self.0.update(values, |f, row| {
-            atomic_f64_add(f.cell(row), delta);
+        self.0.update(values, |_, _, words| {
+            atomic_f64_add(&words[0], delta);
         })
     }
 
@@ -1957,11 +1977,11 @@ impl DynHistogram {
             return Err(DynamicError::InvalidValue { reason: "NaN and infinite values are not recorded".into() });
         }
         let bounds = &self.0.family.bounds;
-        self.0.update(values, |f, row| {
+        self.0.update(values, |f, row, words| {
             let i = bucket_index(bounds, value);
             f.buckets.get(row as usize)[i].add(1, value);
             if value < 0.0 {
-                f.cell(row).store(1, Relaxed);
+                words[0].store(1, Relaxed);
             }
         })
     }

@@ -387,9 +387,14 @@ impl Index {
         Self { table: AtomicPtr::new(ptr::null_mut()) }
     }
 
-    /// The row whose values `eq` accepts, among the entries of `hash`.
+    /// What `eq` gives for the first row it accepts (`Some`), among the entries of `hash`.
     #[inline(always)]
-    pub(super) fn find(&self, _reading: &epoch::Guard, hash: u64, mut eq: impl FnMut(u32) -> bool) -> Option<u32> {
+    pub(super) fn find<T>(
+        &self,
+        _reading: &epoch::Guard,
+        hash: u64,
+        mut eq: impl FnMut(u32) -> Option<T>,
+    ) -> Option<T> {
         let table = self.table.load(Acquire);
         if table.is_null() {
             return None;
@@ -407,9 +412,8 @@ impl Index {
                 return None;
             }
             if slot >> ROW_BITS == tag && slot & ROW_MASK != 0 {
-                let row = (slot & ROW_MASK) - 1;
-                if eq(row) {
-                    return Some(row);
+                if let Some(found) = eq((slot & ROW_MASK) - 1) {
+                    return Some(found);
                 }
             }
             at = (at + 1) & mask;
@@ -619,13 +623,13 @@ mod tests {
         }
         let guard = epoch::pin();
         for r in 0..5000 {
-            assert_eq!(index.find(&guard, hash(r), |x| x == r), Some(r));
+            assert_eq!(index.find(&guard, hash(r), |x| (x == r).then_some(x)), Some(r));
         }
         for r in (0..5000).step_by(2) {
             assert!(index.remove(&mut state, hash(r), r));
         }
         for r in 0..5000 {
-            assert_eq!(index.find(&guard, hash(r), |x| x == r), (r % 2 == 1).then_some(r));
+            assert_eq!(index.find(&guard, hash(r), |x| (x == r).then_some(x)), (r % 2 == 1).then_some(r));
         }
         assert_eq!(state.live, 2500);
     }
