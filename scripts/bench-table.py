@@ -174,5 +174,26 @@ def main():
     table("The same, two threads on the same series (time per unit per thread)",
           None, ["batch/per_unit/contended_2", "batch/every_64/contended_2"], base="batch/direct/contended_2", against="direct")
 
+    print("\n### Run-time series (`benches/dynamic.rs`; the memory and insert table is printed by the bench itself)")
+    for n in (100, 4000):
+        table(
+            f"Lookup + increment of an existing series by its strings, {n} series (64 Ki-long pseudo-random order)",
+            None,
+            [f"dynamic_lookup_{n}/{p}" for p in ["ours", "prometheus_client", "measured", "metrics_counter_macro"]],
+            base=f"dynamic_lookup_{n}/prometheus",
+            against="prometheus",
+        )
+    print("\n**Two threads updating existing series of one family by their strings, 4,000 series** "
+          "(time per increment per thread; total rate = threads / time)\n")
+    print("| library | 1 thread | 2 threads | total Mops/s, 1 → 2 threads | 2 threads ÷ 1 thread | total vs ours, 2 threads |")
+    print("|---|---:|---:|---:|---:|---:|")
+    ours2 = median("dynamic_threads_4000/ours_2")
+    for lib in ["ours", "prometheus", "prometheus_client", "measured"]:
+        one, two = median(f"dynamic_threads_4000/{lib}_1"), median(f"dynamic_threads_4000/{lib}_2")
+        if one is None or two is None or ours2 is None:
+            continue
+        r1, r2 = 1e3 / one, 2e3 / two
+        print(f"| {lib} | {one:.1f} ns | {two:.1f} ns | {r1:.1f} → {r2:.1f} | {r2 / r1:.2f}x | {ours2 / two:.2f} |")
+
 
 main()
