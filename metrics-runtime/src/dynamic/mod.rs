@@ -517,13 +517,19 @@ impl Family {
     /// The value cell of `row`.
     #[inline]
     fn cell(&self, row: u32) -> &AtomicU64 {
-        &self.words(row)[0]
+        cell_in(self.words(row))
     }
 
     /// The update word of `row`, when the family tracks activity.
     #[inline]
     fn activity_word(&self, row: u32) -> Option<&AtomicU64> {
-        self.activity.then(|| self.words(row).last().expect("a row has its cell"))
+        self.activity_in(self.words(row))
+    }
+
+    /// The update word among a row's `words`, when the family tracks activity: the last one.
+    #[inline]
+    fn activity_in<'w>(&self, words: &'w [AtomicU64]) -> Option<&'w AtomicU64> {
+        self.activity.then(|| words.last().expect("a row has its cell"))
     }
 
     /// Notes an update of `row`: its update word becomes the current maintenance generation
@@ -536,10 +542,8 @@ impl Family {
     /// [`touch`](Self::touch), given the row's words.
     #[inline]
     fn touch_words(&self, words: &[AtomicU64]) {
-        if self.activity {
-            if let Some(word) = words.last() {
-                touch(word, &self.shared.generation);
-            }
+        if let Some(word) = self.activity_in(words) {
+            touch(word, &self.shared.generation);
         }
     }
 
@@ -651,6 +655,12 @@ impl Family {
             + state.orphans.capacity() * 5;
         size_of::<Self>() + self.text_bytes() + rows + self.index.heap_bytes() + strings + writer
     }
+}
+
+/// The value cell among a row's words: the first one.
+#[inline(always)]
+fn cell_in(words: &[AtomicU64]) -> &AtomicU64 {
+    &words[0]
 }
 
 /// Key `i` of a row's words: label `i`'s id for `i` below the label count, then the creation
@@ -1671,9 +1681,8 @@ impl DynCounter {
     ///
     /// As [`DynCounter::inc`].
     pub fn add(&self, values: &[&str], n: u64) -> Result<(), DynamicError> {
-        // The row's first word is its cell.
         self.0.update(values, |_, _, words| {
-            words[0].fetch_add(n, Relaxed);
+            cell_in(words).fetch_add(n, Relaxed);
         })
     }
 
@@ -1851,7 +1860,7 @@ impl DynGauge {
     /// As [`DynCounter::inc`].
     pub fn set(&self, values: &[&str], value: f64) -> Result<(), DynamicError> {
         self.0.update(values, |_, _, words| {
-            words[0].store(value.to_bits(), Relaxed);
+            cell_in(words).store(value.to_bits(), Relaxed);
         })
     }
 
@@ -1880,7 +1889,7 @@ impl DynGauge {
     /// As [`DynCounter::inc`], with a compare-and-swap loop for the add.
     pub fn add(&self, values: &[&str], delta: f64) -> Result<(), DynamicError> {
         self.0.update(values, |_, _, words| {
-            atomic_f64_add(&words[0], delta);
+            atomic_f64_add(cell_in(words), delta);
         })
     }
 
@@ -1981,7 +1990,7 @@ impl DynHistogram {
             let i = bucket_index(bounds, value);
             f.buckets.get(row as usize)[i].add(1, value);
             if value < 0.0 {
-                words[0].store(1, Relaxed);
+                cell_in(words).store(1, Relaxed);
             }
         })
     }
