@@ -131,26 +131,26 @@ fn assign(slot: &Cell<usize>) -> usize {
     let shared = || OWNED_STRIPES + NEXT.fetch_add(1, Relaxed) % shared_stripes();
     // The release at exit first: a thread whose thread-locals are being destroyed cannot
     // register it, and takes a shared stripe.
-    if OWNER.try_with(|_| ()).is_err() {
-        let k = shared();
-        slot.set(k);
-        return k;
-    }
+    let k = if OWNER.try_with(|_| ()).is_err() { shared() } else { claim().unwrap_or_else(shared) };
+    slot.set(k);
+    k
+}
+
+/// A free owned stripe, claimed for this thread; `None` if every one is taken.
+fn claim() -> Option<usize> {
     let mut owned = OWNED.load(Relaxed);
-    let k = loop {
+    loop {
         let free = !owned;
         if free == 0 {
-            break shared();
+            return None;
         }
         let k = free.trailing_zeros() as usize;
         // Acquire: pairs with the `Release` of the previous owner's exit.
         match OWNED.compare_exchange_weak(owned, owned | (1 << k), Acquire, Relaxed) {
-            Ok(_) => break k,
+            Ok(_) => return Some(k),
             Err(now) => owned = now,
         }
-    };
-    slot.set(k);
-    k
+    }
 }
 
 impl ShardedSeries {

@@ -336,7 +336,8 @@ fn seconds(nanos: u64) -> f64 {
 pub struct Timer<M, R: Fn(&M, f64, Outcome) = fn(&M, f64, Outcome)> {
     target: M,
     // Captured where `M: RecordDuration` is known, so that only construction needs the bound
-    // (one compile error for a wrong target, not one per use). A function pointer by default
+    // (one compile error for a wrong target, not one per use; two for `#[timed]` on an async or
+    // `Result` fn, whose zero-sized record type carries the bound). A function pointer by default
     // (a type users can name), a constant the optimiser inlines when the timer stays on the
     // stack; `#[timed]` keeps the function's own zero-sized type instead, a direct call even
     // from a timer held in a future's state.
@@ -369,17 +370,15 @@ impl<M: RecordDuration> Timer<M> {
     /// One clock read (quanta's TSC clock, about 10 ns); never allocates.
     #[inline]
     pub fn start(target: M) -> Self {
-        let clock = clock();
-        Self { target, record: M::record_seconds, clock, start: clock.raw(), on_drop: Some(Outcome::Ok) }
+        Self::begin(target, M::record_seconds, Outcome::Ok)
     }
 
-    /// Starts timing now; a plain drop records [`Outcome::Cancelled`]. Used by `#[timed]` and
-    /// [`TimedExt`], which call [`Timer::finish`] when the call completes.
+    /// Starts timing now; a plain drop records [`Outcome::Cancelled`]. Used by [`TimedExt`],
+    /// which calls [`Timer::record_finish`] when the future completes.
     #[doc(hidden)]
     #[inline]
     pub fn start_cancellable(target: M) -> Self {
-        let clock = clock();
-        Self { target, record: M::record_seconds, clock, start: clock.raw(), on_drop: Some(Outcome::Cancelled) }
+        Self::begin(target, M::record_seconds, Outcome::Cancelled)
     }
 
     /// As [`Timer::start_cancellable`], keeping the target's record function as its own
@@ -388,12 +387,18 @@ impl<M: RecordDuration> Timer<M> {
     #[doc(hidden)]
     #[inline]
     pub fn start_timed(target: M) -> Timer<M, impl Fn(&M, f64, Outcome)> {
-        let clock = clock();
-        Timer { target, record: M::record_seconds, clock, start: clock.raw(), on_drop: Some(Outcome::Cancelled) }
+        Timer::begin(target, M::record_seconds, Outcome::Cancelled)
     }
 }
 
 impl<M, R: Fn(&M, f64, Outcome)> Timer<M, R> {
+    /// Starts timing now, recording through `record`; a plain drop records `on_drop`.
+    #[inline(always)]
+    fn begin(target: M, record: R, on_drop: Outcome) -> Self {
+        let clock = clock();
+        Self { target, record, clock, start: clock.raw(), on_drop: Some(on_drop) }
+    }
+
     /// The time since the timer started.
     ///
     /// # Examples
