@@ -21,7 +21,7 @@ use crate::read::{BoundTexts, HistogramRead, Labels, MetricDesc, MetricKind, Ser
 mod epoch;
 mod store;
 
-use store::{same, Garbage, Index, IndexState, Interner, Retired, Rows, Strings};
+use store::{same, Garbage, Index, IndexState, Interner, Packed, Retired, Rows, Strings};
 
 /// The label value of overflow series.
 ///
@@ -459,16 +459,43 @@ impl Family {
         }
     }
 
-    /// The seeded hash of a series' label values.
-    #[inline]
-    fn hash<'a>(&self, values: impl Iterator<Item = &'a str>) -> u64 {
-        let mut h = self.hasher.build_hasher();
-        for v in values {
-            h.write(v.as_bytes());
-            // Not UTF-8: separates values, so that `["ab", "c"]` and `["a", "bc"]` differ.
-            h.write_u8(0xFF);
+    /// Packs and hashes the label values of `query` (in place: a copy of the packed words
+    /// would be loaded in wider pieces than they were stored, which stalls).
+    #[inline(always)]
+    fn prepare(&self, query: &mut Query<'_>) {
+        let values = query.values;
+        if query.short {
+            for (slot, v) in query.packed.iter_mut().zip(values) {
+                match Packed::short(v) {
+                    Some(p) => *slot = p,
+                    None => {
+                        query.short = false;
+                        break;
+                    }
+                }
+            }
         }
-        h.finish()
+        // The seeded hash of the values (the same values always take the same of the two
+        // ways). Packed: two 128-bit words a value, one for its first 16 bytes and one for
+        // the last words of two values (their length bytes separate values, so that
+        // `["ab", "c"]` and `["a", "bc"]` differ). Otherwise: each value's bytes and a byte
+        // that is not UTF-8.
+        let mut h = self.hasher.build_hasher();
+        if query.short {
+            let packed = &query.packed[..values.len()];
+            for p in packed {
+                h.write_u128(u128::from(p.0[0]) | u128::from(p.0[1]) << 64);
+            }
+            for pair in packed.chunks(2) {
+                h.write_u128(u128::from(pair[0].0[2]) | pair.get(1).map_or(0, |p| u128::from(p.0[2]) << 64));
+            }
+        } else {
+            for v in values {
+                h.write(v.as_bytes());
+                h.write_u8(0xFF);
+            }
+        }
+        query.hash = h.finish();
     }
 
     /// The low 32 bits of the hash of the series in `row` (kept in its row): enough to place
@@ -482,21 +509,31 @@ impl Family {
         self.hasher.hash_one(value)
     }
 
-    /// The live row holding `values` (of `hash`), comparing them value by value.
+    /// The live row holding the values of `query`, comparing them value by value.
     #[inline(always)]
-    fn find(&self, guard: &epoch::Guard, hash: u64, values: &[&str]) -> Option<u32> {
-        self.find_words(guard, hash, values).map(|(row, _)| row)
+    fn find(&self, guard: &epoch::Guard, query: &Query<'_>) -> Option<u32> {
+        self.find_words(guard, query).map(|(row, _)| row)
     }
 
     /// As [`find`](Self::find), with the row's words (found once, for the compare and the
     /// update).
     #[inline(always)]
-    fn find_words(&self, guard: &epoch::Guard, hash: u64, values: &[&str]) -> Option<(u32, &[AtomicU64])> {
-        self.index.find(guard, hash, |row| {
-            let words = self.words(row);
-            let same_values = values.iter().enumerate().all(|(i, v)| same(self.strings[i].get(key(words, i)), v));
-            same_values.then_some((row, words))
-        })
+    fn find_words(&self, guard: &epoch::Guard, query: &Query<'_>) -> Option<(u32, &[AtomicU64])> {
+        self.index.candidates(guard, query.hash).find_map(|id| self.holds(id, query))
+    }
+
+    /// The row of `id` ([`store::id_of`]) and its words if it holds the values of `query`:
+    /// for short values, three word compares each and one branch for them all.
+    #[inline(always)]
+    fn holds(&self, id: u32, query: &Query<'_>) -> Option<(u32, &[AtomicU64])> {
+        let words = self.rows.by_id(id);
+        let same_values = if query.short {
+            let packed = query.packed.iter().take(query.values.len());
+            packed.enumerate().fold(true, |all, (i, p)| all & self.strings[i].is(key(words, i), p))
+        } else {
+            query.values.iter().enumerate().all(|(i, v)| same(self.strings[i].get(key(words, i)), v))
+        };
+        same_values.then(|| (store::index_of(id) as u32, words))
     }
 
     /// The words of `row`.
@@ -1319,6 +1356,28 @@ impl Metrics for BoundedRegistry {
     }
 }
 
+/// Label values packed for a lookup: a family of up to this many labels compares short values
+/// as packed words.
+const PACKED: usize = 4;
+
+/// The label values of one lookup, hashed and (when short) packed once.
+struct Query<'v> {
+    values: &'v [&'v str],
+    /// The first [`PACKED`] values, packed, when they all are short.
+    packed: [Packed; PACKED],
+    /// Every value packed (short, and no more than [`PACKED`] of them).
+    short: bool,
+    hash: u64,
+}
+
+impl<'v> Query<'v> {
+    /// A query of `values`, to [`prepare`](Family::prepare).
+    #[inline(always)]
+    fn new(values: &'v [&'v str]) -> Self {
+        Self { values, packed: [Packed([0; 3]); PACKED], short: values.len() <= PACKED, hash: 0 }
+    }
+}
+
 /// What dynamic handles share.
 #[derive(Clone)]
 struct Handle {
@@ -1338,13 +1397,14 @@ impl Handle {
             self.shared.rejected.fetch_add(1, Relaxed);
             return Err(DynamicError::LabelCount { expected: fam.label_names.len(), given: values.len() });
         }
-        let hash = fam.hash(values.iter().copied());
+        let mut query = Query::new(values);
+        fam.prepare(&mut query);
         // Held until `f` is done: the row is not reused meanwhile, even if removed.
         let guard = epoch::pin();
-        let (row, words) = match fam.find_words(&guard, hash, values) {
+        let (row, words) = match fam.find_words(&guard, &query) {
             Some(found) => found,
             None => {
-                let row = self.create(&guard, values, hash)?;
+                let row = self.create(&guard, &query)?;
                 (row, fam.words(row))
             }
         };
@@ -1378,11 +1438,12 @@ impl Handle {
     /// The row of a series not found: made (within the caps and the rate), found under the
     /// lock (made meanwhile), or the overflow series.
     #[cold]
-    fn create(&self, guard: &epoch::Guard, values: &[&str], hash: u64) -> Result<u32, DynamicError> {
+    fn create(&self, guard: &epoch::Guard, query: &Query<'_>) -> Result<u32, DynamicError> {
+        let (values, hash) = (query.values, query.hash);
         self.check_values(values)?;
         let f = &*self.family;
         let mut state = f.state.lock().unwrap_or_else(|p| p.into_inner());
-        if let Some(row) = f.find(guard, hash, values) {
+        if let Some(row) = f.find(guard, query) {
             return Ok(row);
         }
         if f.removed.load(Relaxed) {
@@ -1451,10 +1512,11 @@ impl Handle {
         if values.len() != f.label_names.len() {
             return false;
         }
-        let hash = f.hash(values.iter().copied());
+        let mut query = Query::new(values);
+        f.prepare(&mut query);
         let guard = epoch::pin();
         let mut state = f.state.lock().unwrap_or_else(|p| p.into_inner());
-        let Some(row) = f.find(&guard, hash, values) else { return false };
+        let Some(row) = f.find(&guard, &query) else { return false };
         f.unlink(&mut state, row);
         true
     }
@@ -2046,7 +2108,13 @@ mod tests {
         hits.inc(&["old"]).unwrap();
         let fam = &*hits.0.family;
         let reading = epoch::pin();
-        let row = fam.find(&reading, fam.hash(["old"].into_iter()), &["old"]).expect("the series");
+        let row = fam
+            .find(&reading, &{
+                let mut query = Query::new(&["old"]);
+                fam.prepare(&mut query);
+                query
+            })
+            .expect("the series");
         std::thread::scope(|s| {
             s.spawn(|| {
                 assert!(hits.remove(&["old"]));

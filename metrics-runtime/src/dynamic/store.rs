@@ -27,14 +27,31 @@ const LARGE: usize = 4096;
 /// The segment of row `i` and the row's place in it.
 #[inline]
 fn locate(i: usize) -> (usize, usize) {
-    if i < SMALL {
-        (0, i)
-    } else if i < 2 * LARGE {
-        let log = (usize::BITS - 1 - i.leading_zeros()) as usize; // 4..=12
-        (log - 3, i - (1 << log))
+    if i < 2 * LARGE {
+        // Without a branch on the small segments (rows of small families are looked up in a
+        // random order): `i | 15` puts rows 0..16 in segment 0 with rows 8..16, whose start
+        // the mask then takes to 0.
+        let s = (i | (SMALL - 1)).ilog2() as usize - 3; // 0..=9
+        (s, i - ((SMALL / 2) << s & !(SMALL - 1)))
     } else {
         (i / LARGE + 8, i % LARGE)
     }
+}
+
+/// Bits of an id's place in its segment ([`id_of`]).
+const AT_BITS: u32 = LARGE.trailing_zeros();
+
+/// The id of row `i` (of [`Rows`]: a series' row, an interned value's entry): its segment
+/// above [`AT_BITS`], its place in the segment below, so that a read finds the row with a shift
+/// and a mask (no [`locate`]). At most 25 bits for fewer than 2^24 rows.
+pub(super) fn id_of(i: usize) -> u32 {
+    let (s, at) = locate(i);
+    (s << AT_BITS | at) as u32
+}
+
+/// The index of the value of `id` ([`id_of`] reversed).
+pub(super) fn index_of(id: u32) -> usize {
+    segment_start((id >> AT_BITS) as usize) + (id & (LARGE as u32 - 1)) as usize
 }
 
 /// The first row of segment `s`.
@@ -46,13 +63,10 @@ fn segment_start(s: usize) -> usize {
     }
 }
 
-/// Rows in segment `s`.
+/// Rows in segment `s` (without a branch: reads check it).
+#[inline(always)]
 fn segment_rows(s: usize) -> usize {
-    match s {
-        0 => SMALL,
-        1..=9 => 1 << (s + 3),
-        _ => LARGE,
-    }
+    SMALL << s.saturating_sub(1).min((LARGE / SMALL).trailing_zeros() as usize)
 }
 
 /// Rows of `stride` elements each, allocated a segment at a time; a row never moves, so a
@@ -106,6 +120,42 @@ impl<T> Rows<T> {
         unsafe { std::slice::from_raw_parts(segment.add(at * self.stride), self.stride) }
     }
 
+    /// The element of row `i` in rows of one element ([`get`](Self::get) without the stride).
+    #[inline(always)]
+    pub(super) fn one(&self, i: usize) -> &T {
+        debug_assert_eq!(self.stride, 1);
+        let (s, at) = locate(i);
+        let segment = self.segments[s].load(Acquire);
+        if segment.is_null() {
+            unallocated(i);
+        }
+        // SAFETY: the segment holds `segment_rows(s) * stride` initialized elements, at least
+        // `segment_rows(s)` (a segment of stride 0 is never allocated), and
+        // `at < segment_rows(s)` by `locate`.
+        unsafe { &*segment.add(at) }
+    }
+
+    /// The row whose index is that of `id` ([`id_of`]): [`get`](Self::get) without
+    /// [`locate`].
+    #[inline(always)]
+    pub(super) fn by_id(&self, id: u32) -> &[T] {
+        let (s, at) = ((id >> AT_BITS) as usize, (id & (LARGE as u32 - 1)) as usize);
+        let segment = self.segments[s].load(Acquire);
+        if segment.is_null() || at >= segment_rows(s) {
+            unallocated(index_of(id));
+        }
+        // SAFETY: as in `get` (a segment of stride 0 is never allocated), `at < segment_rows(s)`
+        // checked.
+        unsafe { std::slice::from_raw_parts(segment.add(at * self.stride), self.stride) }
+    }
+
+    /// The element of rows of one element whose index is that of `id`.
+    #[inline(always)]
+    fn one_by_id(&self, id: u32) -> &T {
+        debug_assert_eq!(self.stride, 1);
+        &self.by_id(id)[0]
+    }
+
     /// The segments allocated so far.
     fn allocated(&self) -> impl Iterator<Item = usize> + '_ {
         (0..self.segments.len()).filter(|&s| !self.segments[s].load(Relaxed).is_null())
@@ -144,37 +194,95 @@ fn unallocated(i: usize) -> ! {
 }
 
 /// The interned values of one label: id to string, read without a lock. Each value is a
-/// 24-byte entry: up to [`INLINE`] bytes in the entry itself (its length in the first byte),
-/// longer ones in an allocation of their own (the entry holds its address and length).
+/// 24-byte entry ([`Packed`]): up to [`INLINE`] bytes in the entry itself, longer ones in an
+/// allocation of their own (the entry holds its address and length).
 pub(super) struct Strings {
-    entries: Rows<AtomicU64>,
+    entries: Rows<[AtomicU64; 3]>,
 }
 
 /// The longest value kept inside its entry.
-const INLINE: usize = 23;
-/// The first byte of an entry whose value is allocated.
-const ALLOCATED: u64 = 0xFF;
+pub(super) const INLINE: usize = 23;
+/// The last byte of an entry whose value is allocated.
+const ALLOCATED: u8 = 0xFF;
+
+/// A label value as its entry in [`Strings`] holds it, in three words: its bytes from the
+/// entry's first, zeros, and its length in the last byte (up to [`INLINE`] bytes); or, for a
+/// longer value, its address, its length and [`ALLOCATED`] in the last byte. A lookup packs the
+/// values it looks for once, so that comparing one with an interned value is three word
+/// compares, whatever its length.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(super) struct Packed(pub(super) [u64; 3]);
+
+impl Packed {
+    /// `value` packed, if it fits in an entry (no longer than [`INLINE`] bytes).
+    #[inline(always)]
+    pub(super) fn short(value: &str) -> Option<Self> {
+        let b = value.as_bytes();
+        let n = b.len();
+        // Little-endian loads, then the words are made the entry's memory order (`to_le`): the
+        // value's first byte is the entry's first.
+        let u64_at = |at: usize| u64::from_le_bytes(b[at..at + 8].try_into().expect("in bounds"));
+        let shr = |x: u64, bytes: usize| x.checked_shr(8 * bytes as u32).unwrap_or(0);
+        let (w0, w1, w2) = match n {
+            0 => (0, 0, 0),
+            // Without a branch on the length (values such as `GET`, `POST` and `DELETE` come
+            // in any order): seven byte loads, the last byte repeated past the end, masked.
+            1..=7 => {
+                let gathered = (0..7).fold(0, |w, k| w | u64::from(b[k.min(n - 1)]) << (8 * k));
+                (gathered & u64::MAX >> (8 * (8 - n)), 0, 0)
+            }
+            // Overlapping loads: each byte of the value read at least once, none past it.
+            8..=INLINE => {
+                let last = u64_at(n - 8); // bytes n-8..n
+                let middle = if n >= 16 { u64_at(8) } else { last }; // bytes 8..16, or n-8..n
+                (u64_at(0), shr(middle, 16usize.saturating_sub(n)), shr(last, 24 - n))
+            }
+            _ => return None,
+        };
+        Some(Self([w0.to_le(), w1.to_le(), (w2 | (n as u64) << 56).to_le()]))
+    }
+
+    /// A long value's entry: its address and length.
+    fn allocated(p: *const u8, len: usize) -> Self {
+        Self([p as u64, len as u64, (u64::from(ALLOCATED) << 56).to_le()])
+    }
+
+    /// The length of a short value, or [`ALLOCATED`].
+    #[inline(always)]
+    fn tag(last: u64) -> u8 {
+        (u64::from_le(last) >> 56) as u8
+    }
+}
 
 impl Strings {
     pub(super) fn new(max_ids: usize) -> Self {
-        Self { entries: Rows::new(3, max_ids, || AtomicU64::new(0)) }
+        Self { entries: Rows::new(1, max_ids, Default::default) }
+    }
+
+    /// Whether `id`'s value is the one `packed` holds, for a short value: three word compares.
+    #[inline(always)]
+    pub(super) fn is(&self, id: u32, packed: &Packed) -> bool {
+        let entry = self.entries.one_by_id(id);
+        let p = &packed.0;
+        // One branch for the three words.
+        (entry[0].load(Relaxed) ^ p[0]) | (entry[1].load(Relaxed) ^ p[1]) | (entry[2].load(Relaxed) ^ p[2]) == 0
     }
 
     /// The string of `id`, which a live row (or one not yet reclaimed) refers to.
     #[inline(always)]
     pub(super) fn get(&self, id: u32) -> &str {
-        let entry = self.entries.get(id as usize);
-        let head = entry[0].load(Relaxed);
-        let bytes = if head & 0xFF == ALLOCATED {
-            let (p, len) = (entry[1].load(Relaxed) as *const u8, (head >> 8) as usize);
+        let entry = self.entries.one_by_id(id);
+        let tag = Packed::tag(entry[2].load(Relaxed));
+        let bytes = if tag == ALLOCATED {
+            let (p, len) = (entry[0].load(Relaxed) as *const u8, entry[1].load(Relaxed) as usize);
             // SAFETY: made by `set` from a `&str` of `len` bytes, freed only once no row refers
             // to it and no reader can hold such a row.
             unsafe { std::slice::from_raw_parts(p, len) }
         } else {
-            // SAFETY: the entry's 24 bytes, written by `set` (a length, then the value's bytes)
-            // before any reader could reach the id, and rewritten only once none can: no write
-            // races this read. `AtomicU64` has the layout of `u64`.
-            unsafe { std::slice::from_raw_parts(entry.as_ptr().cast::<u8>().add(1), (head & 0xFF) as usize) }
+            // SAFETY: the entry's first `tag` (at most 23) bytes, written by `set` (the value's
+            // bytes, in memory order) before any reader could reach the id, and rewritten only
+            // once none can: no write races this read. `AtomicU64` has the layout of `u64`.
+            unsafe { std::slice::from_raw_parts(entry.as_ptr().cast::<u8>(), usize::from(tag)) }
         };
         // SAFETY: the bytes were copied from a `&str`.
         unsafe { std::str::from_utf8_unchecked(bytes) }
@@ -182,24 +290,15 @@ impl Strings {
 
     /// Stores `value` as `id` (writers); `false` past the capacity.
     fn set(&self, id: u32, value: &str) -> bool {
-        if !self.entries.ensure(id as usize) {
+        if !self.entries.ensure(index_of(id)) {
             return false;
         }
-        let entry = self.entries.get(id as usize);
-        let mut words = [0u64; 3];
-        if value.len() <= INLINE {
-            let mut bytes = [0u8; 24];
-            bytes[0] = value.len() as u8;
-            bytes[1..=value.len()].copy_from_slice(value.as_bytes());
-            for (w, chunk) in words.iter_mut().zip(bytes.chunks_exact(8)) {
-                *w = u64::from_ne_bytes(chunk.try_into().expect("8 bytes"));
-            }
-        } else {
-            let p = Box::into_raw(Box::<[u8]>::from(value.as_bytes())).cast::<u8>();
-            words = [ALLOCATED | (value.len() as u64) << 8, p as u64, 0];
-        }
+        let entry = self.entries.one_by_id(id);
+        let packed = Packed::short(value).unwrap_or_else(|| {
+            Packed::allocated(Box::into_raw(Box::<[u8]>::from(value.as_bytes())).cast::<u8>(), value.len())
+        });
         // Relaxed: a reader reaches the id only through a row published (Release) after this.
-        for (cell, w) in entry.iter().zip(words) {
+        for (cell, w) in entry.iter().zip(packed.0) {
             cell.store(w, Relaxed);
         }
         true
@@ -207,10 +306,12 @@ impl Strings {
 
     /// Frees the string of `id` (writers, once nothing can read it).
     fn free(&self, id: u32) {
-        let entry = self.entries.get(id as usize);
+        let entry = self.entries.one_by_id(id);
         // SAFETY: nothing reads the entry any more (the caller's contract).
         unsafe { free_entry(entry) };
-        entry[0].store(0, Relaxed);
+        for cell in entry {
+            cell.store(0, Relaxed);
+        }
     }
 
     pub(super) fn heap_bytes(&self) -> usize {
@@ -223,10 +324,9 @@ impl Strings {
 /// # Safety
 ///
 /// Nothing reads the entry's value any more.
-unsafe fn free_entry(entry: &[AtomicU64]) {
-    let head = entry[0].load(Relaxed);
-    if head & 0xFF == ALLOCATED {
-        let (p, len) = (entry[1].load(Relaxed) as *mut u8, (head >> 8) as usize);
+unsafe fn free_entry(entry: &[AtomicU64; 3]) {
+    if Packed::tag(entry[2].load(Relaxed)) == ALLOCATED {
+        let (p, len) = (entry[0].load(Relaxed) as *mut u8, entry[1].load(Relaxed) as usize);
         // SAFETY: made by `set` as a boxed slice of `len` bytes; unreachable now.
         drop(unsafe { Box::from_raw(ptr::slice_from_raw_parts_mut(p, len)) });
     }
@@ -236,7 +336,7 @@ impl Drop for Strings {
     fn drop(&mut self) {
         for index in self.entries.allocated_rows() {
             // SAFETY: the family is gone: nothing reads its values.
-            unsafe { free_entry(self.entries.get(index)) };
+            unsafe { free_entry(self.entries.one(index)) };
         }
     }
 }
@@ -269,8 +369,11 @@ pub(super) fn same(a: &str, b: &str) -> bool {
 /// The writer's side of one label's interned values: string to id, reference counts, free ids.
 #[derive(Default)]
 pub(super) struct Interner {
+    /// The ids ([`id_of`]) of the values.
     ids: HashTable<u32>,
+    /// References per value, by index.
     refs: Vec<u32>,
+    /// Ids of freed values.
     free: Vec<u32>,
     /// Bytes of the values held outside their entries.
     bytes: usize,
@@ -281,18 +384,18 @@ impl Interner {
     pub(super) fn intern(&mut self, strings: &Strings, hash: impl Fn(&str) -> u64, value: &str) -> Option<u32> {
         let h = hash(value);
         if let Some(&id) = self.ids.find(h, |&id| same(strings.get(id), value)) {
-            self.refs[id as usize] += 1;
+            self.refs[index_of(id)] += 1;
             return Some(id);
         }
         let id = match self.free.pop() {
             Some(id) => id,
-            None => u32::try_from(self.refs.len()).ok()?,
+            None => id_of(self.refs.len()),
         };
         if !strings.set(id, value) {
             self.free.push(id);
             return None;
         }
-        match self.refs.get_mut(id as usize) {
+        match self.refs.get_mut(index_of(id)) {
             Some(r) => *r = 1,
             None => self.refs.push(1),
         }
@@ -304,7 +407,7 @@ impl Interner {
     /// Drops one reference to `id`; the string is freed with the last (no reader can reach it:
     /// the caller releases the ids of rows already reclaimed).
     pub(super) fn release(&mut self, strings: &Strings, hash: impl Fn(&str) -> u64, id: u32) {
-        let r = &mut self.refs[id as usize];
+        let r = &mut self.refs[index_of(id)];
         *r -= 1;
         if *r > 0 {
             return;
@@ -324,24 +427,27 @@ impl Interner {
     }
 }
 
-/// Bits of a slot holding its row (plus one: zero means empty).
-const ROW_BITS: u32 = 24;
+/// Bits of a slot holding its row's id ([`id_of`]) plus one (zero means empty).
+const ROW_BITS: u32 = 25;
 const ROW_MASK: u32 = (1 << ROW_BITS) - 1;
 /// A removed entry: probes go on past it.
 const TOMBSTONE: u32 = 1 << ROW_BITS;
-/// Rows an index can refer to.
-pub(super) const MAX_ROWS: usize = ROW_MASK as usize;
+/// Rows an index can refer to (their ids fit in [`ROW_BITS`]).
+pub(super) const MAX_ROWS: usize = (1 << 24) - 1;
 
-/// The tag of a hash, kept in its slot and compared before the row is read: bits 24 to 31, so
+/// The tag of a hash, kept in its slot and compared before the row is read: bits 25 to 31, so
 /// that the low 32 bits (which rows keep) give both the tag and the place (fewer than 2^25
-/// slots: bit 24 at most is shared).
+/// slots).
 #[inline]
 fn tag(hash: u64) -> u32 {
-    (hash as u32) >> 24
+    (hash as u32) >> ROW_BITS
 }
 
-/// An open-addressing table of 4-byte slots: a tag of the hash and the row plus one. Linear
-/// probing, at most 7/8 full.
+/// Slots of the largest table kept at most half full.
+const SMALL_TABLE: usize = 1 << 14;
+
+/// An open-addressing table of 4-byte slots: a tag of the hash and the row's id plus one (a
+/// reader finds the row from its id without [`locate`], see [`Rows::by_id`]). Linear probing, at most half full up to [`SMALL_TABLE`] slots (64 KiB), 7/8 beyond.
 pub(super) struct Table {
     slots: Box<[AtomicU32]>,
 }
@@ -366,6 +472,34 @@ pub(super) struct Index {
     table: AtomicPtr<Table>,
 }
 
+/// The probe of [`Index::candidates`].
+pub(super) struct Candidates<'r> {
+    slots: &'r [AtomicU32],
+    mask: usize,
+    tag: u32,
+    at: usize,
+}
+
+impl Iterator for Candidates<'_> {
+    type Item = u32;
+
+    #[inline(always)]
+    fn next(&mut self) -> Option<u32> {
+        loop {
+            // Acquire: the row's contents, written before the slot. An empty table has no
+            // slot: `get` ends the probe.
+            let slot = self.slots.get(self.at)?.load(Acquire);
+            if slot == 0 {
+                return None;
+            }
+            self.at = (self.at + 1) & self.mask;
+            if slot >> ROW_BITS == self.tag && slot & ROW_MASK != 0 {
+                return Some((slot & ROW_MASK) - 1);
+            }
+        }
+    }
+}
+
 /// The writer's counts of an [`Index`].
 #[derive(Default)]
 pub(super) struct IndexState {
@@ -387,37 +521,23 @@ impl Index {
         Self { table: AtomicPtr::new(ptr::null_mut()) }
     }
 
-    /// What `eq` gives for the first row it accepts (`Some`), among the entries of `hash`.
+    /// The ids ([`id_of`]) of the rows of the entries whose tag is that of `hash`, in probe
+    /// order: the caller compares their values.
     #[inline(always)]
-    pub(super) fn find<T>(
-        &self,
-        _reading: &epoch::Guard,
-        hash: u64,
-        mut eq: impl FnMut(u32) -> Option<T>,
-    ) -> Option<T> {
+    pub(super) fn candidates<'r>(&'r self, _reading: &'r epoch::Guard, hash: u64) -> Candidates<'r> {
         let table = self.table.load(Acquire);
-        if table.is_null() {
-            return None;
-        }
-        // SAFETY: loaded in a read (`_reading`): a replaced table goes to the family's garbage
-        // and is freed only once every read that may have loaded it has ended.
-        let slots = unsafe { &(*table).slots };
-        let mask = slots.len() - 1;
-        let tag = tag(hash);
-        let mut at = hash as usize & mask;
-        loop {
-            // Acquire: the row's contents, written before the slot.
-            let slot = slots[at].load(Acquire);
-            if slot == 0 {
-                return None;
-            }
-            if slot >> ROW_BITS == tag && slot & ROW_MASK != 0 {
-                if let Some(found) = eq((slot & ROW_MASK) - 1) {
-                    return Some(found);
-                }
-            }
-            at = (at + 1) & mask;
-        }
+        // SAFETY: loaded in a read (`_reading`, borrowed by the result): a replaced table goes
+        // to the family's garbage and is freed only once every read that may have loaded it
+        // has ended.
+        let slots: &[AtomicU32] = if table.is_null() { &[] } else { unsafe { &(*table).slots } };
+        let mask = slots.len().wrapping_sub(1);
+        Candidates { slots, mask, tag: tag(hash), at: hash as usize & mask }
+    }
+
+    /// What `eq` gives for the first row it accepts (`Some`), among the entries of `hash`.
+    #[cfg(test)]
+    fn find<T>(&self, reading: &epoch::Guard, hash: u64, mut eq: impl FnMut(u32) -> Option<T>) -> Option<T> {
+        self.candidates(reading, hash).find_map(|id| eq(index_of(id) as u32))
     }
 
     /// Adds `row` under `hash` (writers). `entries` lists the rows already in with the low 32
@@ -432,7 +552,10 @@ impl Index {
     ) {
         debug_assert!((row as usize) < MAX_ROWS);
         let capacity = self.capacity();
-        if (state.used + 1) * 8 > capacity * 7 {
+        // Small tables at most half full (probes of one slot, mostly: a lookup's branches
+        // then predict well), large ones 7/8 (four bytes a slot).
+        let full = if capacity <= SMALL_TABLE { capacity / 2 } else { capacity / 8 * 7 };
+        if state.used + 1 > full {
             self.rebuild(state, garbage, entries());
         }
         // SAFETY: writers hold the family lock, and only writers replace or free the table.
@@ -446,7 +569,7 @@ impl Index {
                 state.live += 1;
                 // Release: the row's contents, written before, are seen by a reader that
                 // finds the slot.
-                slots[at].store(tag(hash) << ROW_BITS | (row + 1), Release);
+                slots[at].store(tag(hash) << ROW_BITS | (id_of(row as usize) + 1), Release);
                 return;
             }
             at = (at + 1) & mask;
@@ -468,7 +591,7 @@ impl Index {
             if slot == 0 {
                 return false;
             }
-            if slot & ROW_MASK == row + 1 {
+            if slot & ROW_MASK == id_of(row as usize) + 1 {
                 slots[at].store(TOMBSTONE, Release);
                 state.live -= 1;
                 return true;
@@ -500,7 +623,7 @@ impl Index {
             while new.slots[at].load(Relaxed) != 0 {
                 at = (at + 1) & mask;
             }
-            new.slots[at].store(tag(hash) << ROW_BITS | (row + 1), Relaxed);
+            new.slots[at].store(tag(hash) << ROW_BITS | (id_of(row as usize) + 1), Relaxed);
         }
         state.used = state.live;
         // Release: the new table's slots are seen by readers that load it.
@@ -609,6 +732,43 @@ mod tests {
                 assert_eq!((s, at), expected, "row {i}");
             }
             expected = (s, at + 1);
+            assert_eq!(index_of(id_of(i)), i, "the id of value {i}");
+        }
+    }
+
+    #[test]
+    fn a_packed_value_is_its_entry_and_differs_from_every_other() {
+        let strings = Strings::new(64);
+        let alphabet = "abcdefghijklmnopqrstuvwxyz0123456789";
+        for n in 0..=40 {
+            let value = &alphabet[..n.min(alphabet.len())];
+            let id = id_of(n);
+            assert!(strings.set(id, value));
+            assert_eq!(strings.get(id), value, "{n} bytes read back");
+            match Packed::short(value) {
+                Some(packed) => {
+                    assert!(n <= INLINE);
+                    assert!(strings.is(id, &packed), "{n} bytes: the packed value is its entry");
+                    // Any one byte changed, or one byte more or less: another packed value.
+                    for at in 0..n {
+                        let mut other = value.as_bytes().to_vec();
+                        other[at] = b'_';
+                        let other = String::from_utf8(other).unwrap();
+                        assert!(!strings.is(id, &Packed::short(&other).unwrap()), "{n} bytes, byte {at}");
+                    }
+                    if n > 0 {
+                        assert!(!strings.is(id, &Packed::short(&value[..n - 1]).unwrap()), "{n} bytes, shorter");
+                    }
+                    let longer = format!("{value}_");
+                    if let Some(longer) = Packed::short(&longer) {
+                        assert!(!strings.is(id, &longer), "{n} bytes, longer");
+                    }
+                }
+                None => assert!(n > INLINE),
+            }
+        }
+        for n in 0..=40 {
+            strings.free(id_of(n));
         }
     }
 
