@@ -329,7 +329,7 @@ struct Family {
     /// a flag set once a negative value was recorded), then two 32-bit keys a word: one id per
     /// label, the creation time (tenths of a second since the registry's start) and the low 32
     /// bits of the values' hash ([`key`]), then with `activity` the update word
-    /// ([`Family::touch`]). The cell and the keys share a cache line: a lookup that compared the
+    /// ([`Family::touch_words`]). The cell and the keys share a cache line: a lookup that compared the
     /// keys finds the cell there.
     rows: Rows<AtomicU64>,
     /// Per row: a histogram's buckets (count and sum of each).
@@ -545,10 +545,7 @@ impl Family {
     /// Writes key `i` of `row` (writers, before the row is published or once no reader can
     /// hold it; see [`key`]).
     fn set_key(&self, row: u32, i: usize, value: u32) {
-        let word = &self.words(row)[1 + i / 2];
-        let shift = 32 * (i % 2);
-        let kept = word.load(Relaxed) & !(u64::from(u32::MAX) << shift);
-        word.store(kept | u64::from(value) << shift, Relaxed);
+        set_key_in(self.words(row), i, value);
     }
 
     /// The value cell of `row`.
@@ -569,14 +566,9 @@ impl Family {
         self.activity.then(|| words.last().expect("a row has its cell"))
     }
 
-    /// Notes an update of `row`: its update word becomes the current maintenance generation
-    /// with the "updated" bit. Reads first, so that a hot series writes it once per generation.
-    #[inline]
-    fn touch(&self, row: u32) {
-        self.touch_words(self.words(row));
-    }
-
-    /// [`touch`](Self::touch), given the row's words.
+    /// Notes an update of the row of `words`: its update word becomes the current maintenance
+    /// generation with the "updated" bit. Reads first, so that a hot series writes it once per
+    /// generation.
     #[inline]
     fn touch_words(&self, words: &[AtomicU64]) {
         if let Some(word) = self.activity_in(words) {
@@ -637,9 +629,10 @@ impl Family {
             }
         };
         let n = values.len();
+        let words = self.words(row);
         for (i, v) in values.iter().enumerate() {
             match state.interners[i].intern(&self.strings[i], |v| self.value_hash(v), v) {
-                Some(id) => self.set_key(row, i, id),
+                Some(id) => set_key_in(words, i, id),
                 None => {
                     self.release_keys(&mut state.interners, row, i);
                     state.free.push(row);
@@ -647,10 +640,10 @@ impl Family {
                 }
             }
         }
-        self.set_key(row, n, created);
-        self.set_key(row, n + 1, hash as u32);
-        self.touch(row); // made: updated in this generation
-        self.cell(row).store(0, Relaxed);
+        set_key_in(words, n, created);
+        set_key_in(words, n + 1, hash as u32);
+        self.touch_words(words); // made: updated in this generation
+        cell_in(words).store(0, Relaxed);
         for b in self.buckets.get(row as usize) {
             b.clear();
         }
@@ -707,7 +700,16 @@ fn key(words: &[AtomicU64], i: usize) -> u32 {
     (words[1 + i / 2].load(Relaxed) >> (32 * (i % 2))) as u32
 }
 
-/// Marks an update in `word` (see [`Family::touch`]).
+/// Writes key `i` among a row's `words` (see [`Family::set_key`]).
+#[inline(always)]
+fn set_key_in(words: &[AtomicU64], i: usize, value: u32) {
+    let word = &words[1 + i / 2];
+    let shift = 32 * (i % 2);
+    let kept = word.load(Relaxed) & !(u64::from(u32::MAX) << shift);
+    word.store(kept | u64::from(value) << shift, Relaxed);
+}
+
+/// Marks an update in `word` (see [`Family::touch_words`]).
 #[inline(always)]
 fn touch(word: &AtomicU64, generation: &AtomicU32) {
     let updated = u64::from(generation.load(Relaxed)) << 1 | 1;
