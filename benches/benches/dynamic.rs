@@ -4,8 +4,8 @@
 //! 1. **Memory and insert at 100,000 series** (4 methods x 25,000 routes), each library in a
 //!    child process of its own with a counting allocator: heap bytes per series after the
 //!    inserts (label strings included, the family's own fixed cost excluded) and the time per
-//!    insert of a new series, amortized over the 100,000 (growth included); the median of 3
-//!    processes. Ours, prometheus (`with_label_values`), prometheus-client
+//!    insert of a new series, amortized over the 100,000 (growth included); the median of 5
+//!    processes, the libraries run in turn. Ours, prometheus (`with_label_values`), prometheus-client
 //!    (`Family::get_or_create`), measured (`CounterVec` over two `lasso` dynamic labels) and the
 //!    floor: a `HashMap<Box<[Box<str>]>, AtomicU64>` (std hasher).
 //! 2. **Lookup + increment of an existing series by its strings**, at 100 (4 x 25) and 4,000
@@ -16,8 +16,15 @@
 //!    and from one thread in the same harness: the time per increment per thread; the total
 //!    rate is threads / time.
 //!
-//! `cargo bench -p benches --bench dynamic` (the memory table is printed first;
-//! `DYNAMIC_BENCH_ONLY=memory` or `=lookups` runs one part).
+//! 4. **Ours ÷ each peer, lookup + increment in alternating slices** at 100 and 4,000 series:
+//!    20,000 increments of ours, then as many of the peer (the order swapped every pair), 201
+//!    pairs; the median and quartiles of the pairs' ratios. This machine's speed drifts by up to
+//!    2x over minutes, more than the gaps between libraries; a pair's two slices are a few
+//!    milliseconds apart, so the drift cancels out of its ratio (criterion times each library
+//!    over seconds of its own).
+//!
+//! `cargo bench -p benches --bench dynamic` (the memory and paired tables are printed first;
+//! `DYNAMIC_BENCH_ONLY=memory`, `=paired` or `=lookups` runs one part).
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
@@ -195,6 +202,8 @@ impl Peers {
 const SERIES: usize = 100_000;
 const LIBRARIES: [&str; 5] = ["ours", "prometheus", "prometheus_client", "measured", "hashmap_floor"];
 const CHILD_ENV: &str = "DYNAMIC_BENCH_CHILD";
+/// Child processes per library (odd: the median is one run).
+const ROUNDS: usize = 5;
 
 /// Inserts the 100,000 series into `lib`'s family and prints `bytes-per-series ns-per-insert`.
 fn child(lib: &str) {
@@ -245,31 +254,110 @@ fn insert(lib: &str, pairs: &[(&str, &str)], print: bool) {
     }
 }
 
-/// Runs each library's child 3 times and prints the table (median of each column).
+/// Runs each library's child 5 times, the libraries in turn (so that the machine's drift over
+/// the run falls on all of them alike), and prints the table (median of each column).
 fn memory_table() {
     let exe = std::env::current_exe().expect("the bench binary");
     println!("\n## Run-time series: memory and insert at {SERIES} counter series (method x route), child processes");
     println!("| library | bytes/series | vs ours | ns/insert | vs ours |");
     println!("|---|---:|---:|---:|---:|");
+    let mut runs: Vec<Vec<(f64, f64)>> = vec![Vec::new(); LIBRARIES.len()];
+    for _ in 0..ROUNDS {
+        for (lib, runs) in LIBRARIES.iter().zip(&mut runs) {
+            let out = Command::new(&exe).env(CHILD_ENV, lib).output().expect("the child runs");
+            assert!(out.status.success(), "{lib}: {}", String::from_utf8_lossy(&out.stderr));
+            let text = String::from_utf8(out.stdout).expect("UTF-8");
+            let mut it = text.split_whitespace().map(|v| v.parse::<f64>().expect("a number"));
+            runs.push((it.next().expect("bytes"), it.next().expect("ns")));
+        }
+    }
     let mut rows = Vec::new();
-    for lib in LIBRARIES {
-        let mut runs: Vec<(f64, f64)> = (0..3)
-            .map(|_| {
-                let out = Command::new(&exe).env(CHILD_ENV, lib).output().expect("the child runs");
-                assert!(out.status.success(), "{lib}: {}", String::from_utf8_lossy(&out.stderr));
-                let text = String::from_utf8(out.stdout).expect("UTF-8");
-                let mut it = text.split_whitespace().map(|v| v.parse::<f64>().expect("a number"));
-                (it.next().expect("bytes"), it.next().expect("ns"))
-            })
-            .collect();
+    for (lib, mut runs) in LIBRARIES.into_iter().zip(runs) {
         runs.sort_by(|a, b| a.1.total_cmp(&b.1));
-        let ns = runs[1].1;
+        let ns = runs[ROUNDS / 2].1;
         runs.sort_by(|a, b| a.0.total_cmp(&b.0));
-        rows.push((lib, runs[1].0, ns));
+        rows.push((lib, runs[ROUNDS / 2].0, ns));
     }
     let (b0, n0) = (rows[0].1, rows[0].2);
     for (lib, bytes, ns) in rows {
         println!("| {lib} | {bytes:.1} | {:.2} | {ns:.0} | {:.2} |", bytes / b0, ns / n0);
+    }
+    println!();
+}
+
+// ---------------------------------------------------------------------------------------------
+// 4. Lookups, ours ÷ each peer in alternating slices.
+
+/// Increments a slice times.
+const SLICE: usize = 20_000;
+/// Pairs of slices per peer (odd: the median is one pair's ratio).
+const PAIRS: usize = 201;
+
+/// The time of one slice of increments by `inc`, from `at` in the order.
+fn slice(pairs: &[(&str, &str)], seq: &[usize; TAG_SEQ_LEN], at: &mut usize, inc: impl Fn(&str, &str)) -> f64 {
+    let t0 = Instant::now();
+    for _ in 0..SLICE {
+        let (m, r) = pairs[seq[*at & (TAG_SEQ_LEN - 1)]];
+        *at = at.wrapping_add(1);
+        inc(m, r);
+    }
+    t0.elapsed().as_nanos() as f64
+}
+
+fn paired_table() {
+    println!(
+        "
+## Run-time series: lookup + increment, ours ÷ peer in alternating slices"
+    );
+    println!("({PAIRS} pairs of {SLICE}-increment slices, the order swapped every pair; median and quartiles of the pairs' ratios)\n");
+    println!("| series | peer | ours ÷ peer (median) | quartiles | ours, ns (median) | peer, ns (median) |");
+    println!("|---:|---|---:|---:|---:|---:|");
+    for series in [100, 4_000] {
+        let routes = routes(series / METHODS.len());
+        let pairs = pairs(&routes);
+        let seq = index_sequence(series);
+        let peers = Peers::filled(&format!("route_hits_paired_{series}_total"), &pairs);
+        let mut at = 0;
+        macro_rules! pair {
+            ($lib:ident, $inc:ident) => {{
+                let mut runs = Vec::with_capacity(PAIRS);
+                for i in 0..PAIRS + 4 {
+                    let ours = |at: &mut usize| slice(&pairs, &seq, at, |m, r| inc_ours(&black_box(&peers).ours, m, r));
+                    let peer = |at: &mut usize| slice(&pairs, &seq, at, |m, r| $inc(&black_box(&peers).$lib, m, r));
+                    let (a, b) = if i % 2 == 0 {
+                        let a = ours(&mut at);
+                        (a, peer(&mut at))
+                    } else {
+                        let b = peer(&mut at);
+                        (ours(&mut at), b)
+                    };
+                    // The first 4 pairs warm up.
+                    if i >= 4 {
+                        runs.push((a / b, a / SLICE as f64, b / SLICE as f64));
+                    }
+                }
+                let at = |v: &mut Vec<f64>, q: usize| {
+                    v.sort_by(f64::total_cmp);
+                    v[q * (v.len() - 1) / 4]
+                };
+                let mut ratios: Vec<f64> = runs.iter().map(|r| r.0).collect();
+                let mut ours: Vec<f64> = runs.iter().map(|r| r.1).collect();
+                let mut peer: Vec<f64> = runs.iter().map(|r| r.2).collect();
+                println!(
+                    "| {series} | {} | {:.2} | {:.2}-{:.2} | {:.1} | {:.1} |",
+                    stringify!($lib),
+                    at(&mut ratios, 2),
+                    at(&mut ratios, 1),
+                    at(&mut ratios, 3),
+                    at(&mut ours, 2),
+                    at(&mut peer, 2)
+                );
+            }};
+        }
+        pair!(prometheus, inc_prometheus);
+        pair!(prometheus_client, inc_prometheus_client);
+        pair!(measured, inc_measured);
+        assert!(peers.ours.total() > 0);
     }
     println!();
 }
@@ -377,10 +465,13 @@ fn main() {
         return;
     }
     let only = std::env::var("DYNAMIC_BENCH_ONLY").unwrap_or_default();
-    if only != "lookups" {
+    if only.is_empty() || only == "memory" {
         memory_table();
     }
-    if only == "memory" {
+    if only.is_empty() || only == "paired" {
+        paired_table();
+    }
+    if only == "memory" || only == "paired" {
         return;
     }
     benches();
