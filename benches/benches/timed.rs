@@ -2,7 +2,14 @@
 //! `Instant` timing into the same histogram, and into a target that records nothing (the
 //! timer's own cost); and the clocks it could use, read once and twice.
 //!
-//! `cargo bench -p benches --bench timed`
+//! Printed first: the timed calls against the two clock reads in alternating slices (100,000
+//! calls of one, then as many of the other, the order swapped every pair; 201 pairs; the
+//! median and quartiles of the pairs' ratios). This machine's speed drifts by up to 2x over
+//! minutes, more than the gap measured; a pair's slices are milliseconds apart, so the drift
+//! cancels out of its ratio.
+//!
+//! `cargo bench -p benches --bench timed` (`TIMED_BENCH_ONLY=paired` prints only the paired
+//! table).
 
 use std::future::Future;
 use std::hint::black_box;
@@ -11,7 +18,7 @@ use std::sync::Arc;
 use std::task::{Context, Poll, Wake, Waker};
 use std::time::Instant;
 
-use criterion::{criterion_group, criterion_main, Criterion};
+use criterion::{criterion_group, Criterion};
 use metrics_runtime::{timed, Histogram, Outcome, RecordDuration};
 
 static PLAIN_H: Histogram = Histogram::new();
@@ -133,5 +140,82 @@ fn bench(c: &mut Criterion) {
     black_box((PLAIN_H.count(), TIMED_H.count(), MANUAL_H.count()));
 }
 
+/// Calls a slice times.
+const SLICE: usize = 100_000;
+/// Pairs of slices (odd: the median is one pair's ratio).
+const PAIRS: usize = 201;
+
+/// The time of one slice of `call`.
+#[inline(always)]
+fn slice<R>(mut call: impl FnMut() -> R) -> f64 {
+    let t0 = Instant::now();
+    for _ in 0..SLICE {
+        black_box(call());
+    }
+    t0.elapsed().as_nanos() as f64
+}
+
+/// Each timed call against the two clock reads, in alternating slices.
+fn paired_table() {
+    let waker = Waker::from(Arc::new(Noop));
+    let mut cx = Context::from_waker(&waker);
+    let clock = quanta::Clock::new();
+    let mut reads = || {
+        let start = clock.raw();
+        clock.raw().wrapping_sub(start)
+    };
+    println!("\n## `#[timed]` ÷ its two clock reads (`quanta_raw_twice`), in alternating slices");
+    println!("({PAIRS} pairs of {SLICE}-call slices, the order swapped every pair; median and quartiles of the pairs' ratios)\n");
+    println!("| call | ÷ two reads (median) | quartiles | call, ns (median) | two reads, ns (median) |");
+    println!("|---|---:|---:|---:|---:|");
+    macro_rules! pair {
+        ($name:expr, $call:expr) => {{
+            let mut runs = Vec::with_capacity(PAIRS);
+            for i in 0..PAIRS + 4 {
+                let (a, b) = if i % 2 == 0 {
+                    let a = slice($call);
+                    (a, slice(&mut reads))
+                } else {
+                    let b = slice(&mut reads);
+                    (slice($call), b)
+                };
+                // The first 4 pairs warm up.
+                if i >= 4 {
+                    runs.push((a / b, a / SLICE as f64, b / SLICE as f64));
+                }
+            }
+            let at = |v: &mut Vec<f64>, q: usize| {
+                v.sort_by(f64::total_cmp);
+                v[q * (v.len() - 1) / 4]
+            };
+            let mut ratios: Vec<f64> = runs.iter().map(|r| r.0).collect();
+            let mut call: Vec<f64> = runs.iter().map(|r| r.1).collect();
+            let mut two: Vec<f64> = runs.iter().map(|r| r.2).collect();
+            println!(
+                "| {} | {:.2} | {:.2}-{:.2} | {:.1} | {:.1} |",
+                $name,
+                at(&mut ratios, 2),
+                at(&mut ratios, 1),
+                at(&mut ratios, 3),
+                at(&mut call, 2),
+                at(&mut two, 2)
+            );
+        }};
+    }
+    pair!("sync empty fn, `#[timed]`", || sync_timed(black_box(1)));
+    pair!("async empty fn, `#[timed]`", || now_or_never(&mut cx, async_timed(black_box(1))));
+    pair!("sync empty fn, `#[timed]` into nothing", || sync_timed_nothing(black_box(1)));
+    pair!("sync empty fn, untimed", || sync_plain(black_box(1)));
+    println!();
+}
+
 criterion_group!(benches, bench);
-criterion_main!(benches);
+
+fn main() {
+    paired_table();
+    if std::env::var("TIMED_BENCH_ONLY").is_ok_and(|only| only == "paired") {
+        return;
+    }
+    benches();
+    Criterion::default().configure_from_args().final_summary();
+}
