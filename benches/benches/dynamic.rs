@@ -35,7 +35,7 @@ use std::sync::atomic::{AtomicBool, AtomicIsize, AtomicU64, AtomicUsize, Orderin
 use std::sync::OnceLock;
 use std::time::Instant;
 
-use benches::{index_sequence, rotating, TAG_SEQ_LEN};
+use benches::{index_sequence, paired, rotating, TAG_SEQ_LEN};
 use criterion::{criterion_group, Criterion};
 use measured::lasso::ThreadedRodeo;
 use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
@@ -294,22 +294,21 @@ const SLICE: usize = 20_000;
 const PAIRS: usize = 201;
 
 /// The time of one slice of increments by `inc`, from `at` in the order.
-fn slice(pairs: &[(&str, &str)], seq: &[usize; TAG_SEQ_LEN], at: &mut usize, inc: impl Fn(&str, &str)) -> f64 {
+fn slice(pairs: &[(&str, &str)], seq: &[usize; TAG_SEQ_LEN], at: &Cell<usize>, inc: impl Fn(&str, &str)) -> f64 {
     let t0 = Instant::now();
     for _ in 0..SLICE {
-        let (m, r) = pairs[seq[*at & (TAG_SEQ_LEN - 1)]];
-        *at = at.wrapping_add(1);
+        let (m, r) = pairs[seq[at.get() & (TAG_SEQ_LEN - 1)]];
+        at.set(at.get().wrapping_add(1));
         inc(m, r);
     }
     t0.elapsed().as_nanos() as f64
 }
 
 fn paired_table() {
+    println!("\n## Run-time series: lookup + increment, ours ÷ peer in alternating slices");
     println!(
-        "
-## Run-time series: lookup + increment, ours ÷ peer in alternating slices"
+        "({PAIRS} pairs of {SLICE}-increment slices, the order swapped every pair; median and quartiles of the pairs' ratios)\n"
     );
-    println!("({PAIRS} pairs of {SLICE}-increment slices, the order swapped every pair; median and quartiles of the pairs' ratios)\n");
     println!("| series | peer | ours ÷ peer (median) | quartiles | ours, ns (median) | peer, ns (median) |");
     println!("|---:|---|---:|---:|---:|---:|");
     for series in [100, 4_000] {
@@ -317,40 +316,19 @@ fn paired_table() {
         let pairs = pairs(&routes);
         let seq = index_sequence(series);
         let peers = Peers::filled(&format!("route_hits_paired_{series}_total"), &pairs);
-        let mut at = 0;
+        let at = Cell::new(0);
         macro_rules! pair {
             ($lib:ident, $inc:ident) => {{
-                let mut runs = Vec::with_capacity(PAIRS);
-                for i in 0..PAIRS + 4 {
-                    let ours = |at: &mut usize| slice(&pairs, &seq, at, |m, r| inc_ours(&black_box(&peers).ours, m, r));
-                    let peer = |at: &mut usize| slice(&pairs, &seq, at, |m, r| $inc(&black_box(&peers).$lib, m, r));
-                    let (a, b) = if i % 2 == 0 {
-                        let a = ours(&mut at);
-                        (a, peer(&mut at))
-                    } else {
-                        let b = peer(&mut at);
-                        (ours(&mut at), b)
-                    };
-                    // The first 4 pairs warm up.
-                    if i >= 4 {
-                        runs.push((a / b, a / SLICE as f64, b / SLICE as f64));
-                    }
-                }
-                let at = |v: &mut Vec<f64>, q: usize| {
-                    v.sort_by(f64::total_cmp);
-                    v[q * (v.len() - 1) / 4]
-                };
-                let mut ratios: Vec<f64> = runs.iter().map(|r| r.0).collect();
-                let mut ours: Vec<f64> = runs.iter().map(|r| r.1).collect();
-                let mut peer: Vec<f64> = runs.iter().map(|r| r.2).collect();
+                let p = paired(
+                    PAIRS,
+                    || slice(&pairs, &seq, &at, |m, r| inc_ours(&black_box(&peers).ours, m, r)),
+                    || slice(&pairs, &seq, &at, |m, r| $inc(&black_box(&peers).$lib, m, r)),
+                );
+                let [low, median, high] = p.ratio;
+                let (ours, peer) = (p.first / SLICE as f64, p.second / SLICE as f64);
                 println!(
-                    "| {series} | {} | {:.2} | {:.2}-{:.2} | {:.1} | {:.1} |",
-                    stringify!($lib),
-                    at(&mut ratios, 2),
-                    at(&mut ratios, 1),
-                    at(&mut ratios, 3),
-                    at(&mut ours, 2),
-                    at(&mut peer, 2)
+                    "| {series} | {} | {median:.2} | {low:.2}-{high:.2} | {ours:.1} | {peer:.1} |",
+                    stringify!($lib)
                 );
             }};
         }

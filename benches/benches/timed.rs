@@ -18,6 +18,7 @@ use std::sync::Arc;
 use std::task::{Context, Poll, Wake, Waker};
 use std::time::Instant;
 
+use benches::paired;
 use criterion::{criterion_group, Criterion};
 use metrics_runtime::{timed, Histogram, Outcome, RecordDuration};
 
@@ -170,36 +171,10 @@ fn paired_table() {
     println!("|---|---:|---:|---:|---:|");
     macro_rules! pair {
         ($name:expr, $call:expr) => {{
-            let mut runs = Vec::with_capacity(PAIRS);
-            for i in 0..PAIRS + 4 {
-                let (a, b) = if i % 2 == 0 {
-                    let a = slice($call);
-                    (a, slice(&mut reads))
-                } else {
-                    let b = slice(&mut reads);
-                    (slice($call), b)
-                };
-                // The first 4 pairs warm up.
-                if i >= 4 {
-                    runs.push((a / b, a / SLICE as f64, b / SLICE as f64));
-                }
-            }
-            let at = |v: &mut Vec<f64>, q: usize| {
-                v.sort_by(f64::total_cmp);
-                v[q * (v.len() - 1) / 4]
-            };
-            let mut ratios: Vec<f64> = runs.iter().map(|r| r.0).collect();
-            let mut call: Vec<f64> = runs.iter().map(|r| r.1).collect();
-            let mut two: Vec<f64> = runs.iter().map(|r| r.2).collect();
-            println!(
-                "| {} | {:.2} | {:.2}-{:.2} | {:.1} | {:.1} |",
-                $name,
-                at(&mut ratios, 2),
-                at(&mut ratios, 1),
-                at(&mut ratios, 3),
-                at(&mut call, 2),
-                at(&mut two, 2)
-            );
+            let p = paired(PAIRS, || slice($call), || slice(&mut reads));
+            let [low, median, high] = p.ratio;
+            let (call, two) = (p.first / SLICE as f64, p.second / SLICE as f64);
+            println!("| {} | {median:.2} | {low:.2}-{high:.2} | {call:.1} | {two:.1} |", $name);
         }};
     }
     pair!("sync empty fn, `#[timed]`", || sync_timed(black_box(1)));

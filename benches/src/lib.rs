@@ -154,3 +154,44 @@ pub fn threads<const THREADS: usize>(b: &mut criterion::Bencher<'_>, inc: impl F
         start.wait();
     });
 }
+
+/// Medians of two loops timed in alternating slices (see [`paired`]).
+#[derive(Debug, Clone, Copy)]
+pub struct Paired {
+    /// The pairs' ratios (first ÷ second): lower quartile, median, upper quartile.
+    pub ratio: [f64; 3],
+    /// The median slice of the first loop, ns.
+    pub first: f64,
+    /// The median slice of the second loop, ns.
+    pub second: f64,
+}
+
+/// Times `first` and `second` (each runs one slice and returns its ns) in turn, `pairs` pairs
+/// after 4 of warm-up, the order swapped every pair. This machine's speed drifts by up to 2x
+/// over minutes, more than the gaps the benches measure; a pair's two slices are milliseconds
+/// apart, so the drift cancels out of its ratio.
+pub fn paired(pairs: usize, mut first: impl FnMut() -> f64, mut second: impl FnMut() -> f64) -> Paired {
+    let mut runs = Vec::with_capacity(pairs);
+    for i in 0..pairs + 4 {
+        let (a, b) = if i % 2 == 0 {
+            let a = first();
+            (a, second())
+        } else {
+            let b = second();
+            (first(), b)
+        };
+        if i >= 4 {
+            runs.push((a / b, a, b));
+        }
+    }
+    let quartile = |mut v: Vec<f64>, q: usize| {
+        v.sort_by(f64::total_cmp);
+        v[q * (v.len() - 1) / 4]
+    };
+    let ratios: Vec<f64> = runs.iter().map(|r| r.0).collect();
+    Paired {
+        ratio: [quartile(ratios.clone(), 1), quartile(ratios.clone(), 2), quartile(ratios, 3)],
+        first: quartile(runs.iter().map(|r| r.1).collect(), 2),
+        second: quartile(runs.iter().map(|r| r.2).collect(), 2),
+    }
+}
