@@ -104,7 +104,7 @@ fn try_expand(args: TokenStream, item: TokenStream) -> syn::Result<TokenStream> 
     };
     // Timer statements carry the target's span, so that a target that cannot record a
     // duration is reported on the target, not on the attribute.
-    let start_cancellable = quote_spanned! {target_span=>
+    let start_timed = quote_spanned! {target_span=>
         let __timed_timer = ::metrics_runtime::__private::Timer::start_timed(__timed_target);
     };
     let start_plain = quote_spanned! {target_span=>
@@ -117,7 +117,7 @@ fn try_expand(args: TokenStream, item: TokenStream) -> syn::Result<TokenStream> 
     let body = if sig.asyncness.is_some() {
         quote! {
             #bind_target
-            #start_cancellable
+            #start_timed
             let __timed_result = async move { #fake_return #block }.await;
             #finish
             __timed_result
@@ -125,7 +125,7 @@ fn try_expand(args: TokenStream, item: TokenStream) -> syn::Result<TokenStream> 
     } else if result {
         quote! {
             #bind_target
-            #start_cancellable
+            #start_timed
             #[allow(clippy::redundant_closure_call)]
             let __timed_result = (move || { #fake_return #block })();
             #finish

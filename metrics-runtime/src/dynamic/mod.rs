@@ -329,8 +329,8 @@ struct Family {
     /// a flag set once a negative value was recorded), then two 32-bit keys a word: one id per
     /// label, the creation time (tenths of a second since the registry's start) and the low 32
     /// bits of the values' hash ([`key`]), then with `activity` the update word
-    /// ([`Family::touch_words`]). The cell and the keys share a cache line: a lookup that compared the
-    /// keys finds the cell there.
+    /// ([`Family::touch_words`]). The cell and the keys share a cache line: a lookup that
+    /// compared the keys finds the cell there.
     rows: Rows<AtomicU64>,
     /// Per row: a histogram's buckets (count and sum of each).
     buckets: Rows<BucketCell>,
@@ -542,12 +542,6 @@ impl Family {
         self.rows.get(row as usize)
     }
 
-    /// Writes key `i` of `row` (writers, before the row is published or once no reader can
-    /// hold it; see [`key`]).
-    fn set_key(&self, row: u32, i: usize, value: u32) {
-        set_key_in(self.words(row), i, value);
-    }
-
     /// The value cell of `row`.
     #[inline]
     fn cell(&self, row: u32) -> &AtomicU64 {
@@ -700,7 +694,8 @@ fn key(words: &[AtomicU64], i: usize) -> u32 {
     (words[1 + i / 2].load(Relaxed) >> (32 * (i % 2))) as u32
 }
 
-/// Writes key `i` among a row's `words` (see [`Family::set_key`]).
+/// Writes key `i` among a row's `words` (writers, before the row is published or once no
+/// reader can hold it; see [`key`]).
 #[inline(always)]
 fn set_key_in(words: &[AtomicU64], i: usize, value: u32) {
     let word = &words[1 + i / 2];
@@ -1016,8 +1011,9 @@ impl BoundedRegistry {
         };
         // The overflow series: row 0, every value `OVERFLOW_VALUE`, created with the registry.
         let _ = (family.rows.ensure(0), family.buckets.ensure(0));
+        let words = family.words(OVERFLOW_ROW);
         for i in 0..n {
-            family.set_key(OVERFLOW_ROW, i, OVERFLOW_ID);
+            set_key_in(words, i, OVERFLOW_ID);
         }
         let family = Arc::new(family);
         families.push(Arc::clone(&family));

@@ -49,9 +49,16 @@ pub(super) fn id_of(i: usize) -> u32 {
     (s << AT_BITS | at) as u32
 }
 
-/// The index of the value of `id` ([`id_of`] reversed).
+/// The segment of the row of `id` ([`id_of`]) and the row's place in it.
+#[inline(always)]
+fn place(id: u32) -> (usize, usize) {
+    ((id >> AT_BITS) as usize, (id & (LARGE as u32 - 1)) as usize)
+}
+
+/// The index of the row of `id` ([`id_of`] reversed).
 pub(super) fn index_of(id: u32) -> usize {
-    segment_start((id >> AT_BITS) as usize) + (id & (LARGE as u32 - 1)) as usize
+    let (s, at) = place(id);
+    segment_start(s) + at
 }
 
 /// The first row of segment `s`.
@@ -120,26 +127,11 @@ impl<T> Rows<T> {
         unsafe { std::slice::from_raw_parts(segment.add(at * self.stride), self.stride) }
     }
 
-    /// The element of row `i` in rows of one element ([`get`](Self::get) without the stride).
-    #[inline(always)]
-    pub(super) fn one(&self, i: usize) -> &T {
-        debug_assert_eq!(self.stride, 1);
-        let (s, at) = locate(i);
-        let segment = self.segments[s].load(Acquire);
-        if segment.is_null() {
-            unallocated(i);
-        }
-        // SAFETY: the segment holds `segment_rows(s) * stride` initialized elements, at least
-        // `segment_rows(s)` (a segment of stride 0 is never allocated), and
-        // `at < segment_rows(s)` by `locate`.
-        unsafe { &*segment.add(at) }
-    }
-
     /// The row whose index is that of `id` ([`id_of`]): [`get`](Self::get) without
     /// [`locate`].
     #[inline(always)]
     pub(super) fn by_id(&self, id: u32) -> &[T] {
-        let (s, at) = ((id >> AT_BITS) as usize, (id & (LARGE as u32 - 1)) as usize);
+        let (s, at) = place(id);
         let segment = self.segments[s].load(Acquire);
         if segment.is_null() || at >= segment_rows(s) {
             unallocated(index_of(id));
@@ -201,7 +193,7 @@ pub(super) struct Strings {
 }
 
 /// The longest value kept inside its entry.
-pub(super) const INLINE: usize = 23;
+const INLINE: usize = 23;
 /// The last byte of an entry whose value is allocated.
 const ALLOCATED: u8 = 0xFF;
 
@@ -210,7 +202,7 @@ const ALLOCATED: u8 = 0xFF;
 /// longer value, its address, its length and [`ALLOCATED`] in the last byte. A lookup packs the
 /// values it looks for once, so that comparing one with an interned value is three word
 /// compares, whatever its length.
-#[derive(Clone, Copy, PartialEq, Eq)]
+#[derive(Clone, Copy)]
 pub(super) struct Packed(pub(super) [u64; 3]);
 
 impl Packed {
@@ -336,7 +328,7 @@ impl Drop for Strings {
     fn drop(&mut self) {
         for index in self.entries.allocated_rows() {
             // SAFETY: the family is gone: nothing reads its values.
-            unsafe { free_entry(self.entries.one(index)) };
+            unsafe { free_entry(self.entries.one_by_id(id_of(index))) };
         }
     }
 }
@@ -435,6 +427,12 @@ const TOMBSTONE: u32 = 1 << ROW_BITS;
 /// Rows an index can refer to (their ids fit in [`ROW_BITS`]).
 pub(super) const MAX_ROWS: usize = (1 << 24) - 1;
 
+/// The part of a slot that names `row`: its id plus one.
+#[inline]
+fn slot_row(row: u32) -> u32 {
+    id_of(row as usize) + 1
+}
+
 /// The tag of a hash, kept in its slot and compared before the row is read: bits 25 to 31, so
 /// that the low 32 bits (which rows keep) give both the tag and the place (fewer than 2^25
 /// slots).
@@ -447,7 +445,8 @@ fn tag(hash: u64) -> u32 {
 const SMALL_TABLE: usize = 1 << 14;
 
 /// An open-addressing table of 4-byte slots: a tag of the hash and the row's id plus one (a
-/// reader finds the row from its id without [`locate`], see [`Rows::by_id`]). Linear probing, at most half full up to [`SMALL_TABLE`] slots (64 KiB), 7/8 beyond.
+/// reader finds the row from its id without [`locate`], see [`Rows::by_id`]). Linear probing,
+/// at most half full up to [`SMALL_TABLE`] slots (64 KiB), 7/8 beyond.
 pub(super) struct Table {
     slots: Box<[AtomicU32]>,
 }
@@ -569,7 +568,7 @@ impl Index {
                 state.live += 1;
                 // Release: the row's contents, written before, are seen by a reader that
                 // finds the slot.
-                slots[at].store(tag(hash) << ROW_BITS | (id_of(row as usize) + 1), Release);
+                slots[at].store(tag(hash) << ROW_BITS | slot_row(row), Release);
                 return;
             }
             at = (at + 1) & mask;
@@ -591,7 +590,7 @@ impl Index {
             if slot == 0 {
                 return false;
             }
-            if slot & ROW_MASK == id_of(row as usize) + 1 {
+            if slot & ROW_MASK == slot_row(row) {
                 slots[at].store(TOMBSTONE, Release);
                 state.live -= 1;
                 return true;
@@ -623,7 +622,7 @@ impl Index {
             while new.slots[at].load(Relaxed) != 0 {
                 at = (at + 1) & mask;
             }
-            new.slots[at].store(tag(hash) << ROW_BITS | (id_of(row as usize) + 1), Relaxed);
+            new.slots[at].store(tag(hash) << ROW_BITS | slot_row(row), Relaxed);
         }
         state.used = state.live;
         // Release: the new table's slots are seen by readers that load it.
