@@ -127,18 +127,19 @@ fn bench(c: &mut Criterion) {
     let clock = quanta::Clock::new();
     g.bench_function("quanta_now", |b| b.iter(|| clock.now()));
     g.bench_function("quanta_raw", |b| b.iter(|| clock.raw()));
-    // What a timed call reads: two raw readings and their difference.
-    g.bench_function("quanta_raw_twice", |b| {
-        b.iter(|| {
-            let start = clock.raw();
-            clock.raw().wrapping_sub(start)
-        })
-    });
+    g.bench_function("quanta_raw_twice", |b| b.iter(|| two_reads(&clock)));
     // What `Timer` uses: the global, lazily calibrated clock.
     g.bench_function("quanta_instant_now", |b| b.iter(quanta::Instant::now));
     g.finish();
 
     black_box((PLAIN_H.count(), TIMED_H.count(), MANUAL_H.count()));
+}
+
+/// What a timed call reads: two raw readings and their difference.
+#[inline(always)]
+fn two_reads(clock: &quanta::Clock) -> u64 {
+    let start = clock.raw();
+    clock.raw().wrapping_sub(start)
 }
 
 /// Calls a slice times.
@@ -161,10 +162,7 @@ fn paired_table() {
     let waker = Waker::from(Arc::new(Noop));
     let mut cx = Context::from_waker(&waker);
     let clock = quanta::Clock::new();
-    let mut reads = || {
-        let start = clock.raw();
-        clock.raw().wrapping_sub(start)
-    };
+    let mut reads = || two_reads(&clock);
     println!("\n## `#[timed]` ÷ its two clock reads (`quanta_raw_twice`), in alternating slices");
     println!("({PAIRS} pairs of {SLICE}-call slices, the order swapped every pair; median and quartiles of the pairs' ratios)\n");
     println!("| call | ÷ two reads (median) | quartiles | call, ns (median) | two reads, ns (median) |");

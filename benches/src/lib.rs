@@ -155,7 +155,7 @@ pub fn threads<const THREADS: usize>(b: &mut criterion::Bencher<'_>, inc: impl F
     });
 }
 
-/// Medians of two loops timed in alternating slices (see [`paired`]).
+/// Two loops timed in alternating slices (see [`paired`]).
 #[derive(Debug, Clone, Copy)]
 pub struct Paired {
     /// The pairs' ratios (first ÷ second): lower quartile, median, upper quartile.
@@ -184,14 +184,11 @@ pub fn paired(pairs: usize, mut first: impl FnMut() -> f64, mut second: impl FnM
             runs.push((a / b, a, b));
         }
     }
-    let quartile = |mut v: Vec<f64>, q: usize| {
+    // Quartile `q` (1 to 3) of one column.
+    let quartile = |column: fn(&(f64, f64, f64)) -> f64, q: usize| {
+        let mut v: Vec<f64> = runs.iter().map(column).collect();
         v.sort_by(f64::total_cmp);
         v[q * (v.len() - 1) / 4]
     };
-    let ratios: Vec<f64> = runs.iter().map(|r| r.0).collect();
-    Paired {
-        ratio: [quartile(ratios.clone(), 1), quartile(ratios.clone(), 2), quartile(ratios, 3)],
-        first: quartile(runs.iter().map(|r| r.1).collect(), 2),
-        second: quartile(runs.iter().map(|r| r.2).collect(), 2),
-    }
+    Paired { ratio: [1, 2, 3].map(|q| quartile(|r| r.0, q)), first: quartile(|r| r.1, 2), second: quartile(|r| r.2, 2) }
 }
