@@ -1,6 +1,7 @@
 //! `#[timed]` overhead: empty sync and async fns with and without the attribute, beside manual
 //! `Instant` timing into the same histogram, and into a target that records nothing (the
-//! timer's own cost); and the clocks it could use, read once and twice.
+//! timer's own cost); the clocks it could use, read once and twice; and a histogram's plain
+//! record beside a timer's, with durations in one bucket and spread over nine.
 //!
 //! Printed first: the timed calls against the two clock reads in alternating slices (100,000
 //! calls of one, then as many of the other, the order swapped every pair; 201 pairs; the
@@ -132,7 +133,49 @@ fn bench(c: &mut Criterion) {
     g.bench_function("quanta_instant_now", |b| b.iter(quanta::Instant::now));
     g.finish();
 
-    black_box((PLAIN_H.count(), TIMED_H.count(), MANUAL_H.count()));
+    // The record a timer makes (a scan of the bounds from the lowest, into the thread's
+    // stripe) beside the plain record (a branch-free count, a compare-and-swap of shared
+    // cells): durations all in the lowest bucket, and spread log-uniformly over 1 ms-1 s
+    // (nine of the default buckets), so that the scan's last branch mispredicts.
+    let spread = spread_durations();
+    let mut g = c.benchmark_group("timed/histogram_record");
+    let h = RECORD_H.with(());
+    for (name, timed) in [("record", false), ("record_timed", true)] {
+        g.bench_function(format!("{name}/one_bucket"), |b| {
+            b.iter(|| if timed { h.record_timed(black_box(0.000_1)) } else { h.record(black_box(0.000_1)) })
+        });
+        g.bench_function(format!("{name}/spread"), |b| {
+            let mut i = 0;
+            b.iter(|| {
+                i = (i + 1) % spread.len();
+                if timed {
+                    h.record_timed(black_box(spread[i]))
+                } else {
+                    h.record(black_box(spread[i]))
+                }
+            })
+        });
+    }
+    g.finish();
+
+    black_box((PLAIN_H.count(), TIMED_H.count(), MANUAL_H.count(), RECORD_H.count()));
+}
+
+static RECORD_H: Histogram = Histogram::new();
+
+/// 1,024 durations log-uniform over 1 ms-1 s, in a fixed pseudo-random order.
+fn spread_durations() -> Vec<f64> {
+    let mut state = 0x9E37_79B9_7F4A_7C15_u64;
+    (0..1024)
+        .map(|_| {
+            // xorshift64: uniform in [0, 1), then 10^(-3 + 3u).
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            let u = (state >> 11) as f64 / (1u64 << 53) as f64;
+            10f64.powf(-3.0 + 3.0 * u)
+        })
+        .collect()
 }
 
 /// What a timed call reads: two raw readings and their difference.

@@ -34,10 +34,23 @@ const DEFAULT_LE: &[&str] = metrics_rules::DEFAULT_BUCKETS_LE;
 
 /// The bucket of `value` among strictly increasing `bounds`: the number of bounds below it
 /// (`le` is inclusive), `bounds.len()` for `+Inf`. Branch-free: no data-dependent branch to
-/// mispredict. The one bucket search of every histogram type.
+/// mispredict. The bucket search of every histogram type, but for timers' records
+/// ([`bucket_scan`]).
 #[inline(always)]
 pub(crate) fn bucket_index(bounds: &[f64], value: f64) -> usize {
     bounds.iter().map(|b| usize::from(value > *b)).sum::<usize>()
+}
+
+/// The bucket [`bucket_index`] finds for a value that is not NaN, found by scanning the bounds
+/// upwards to the first at or above it: one compare per bucket below the value's, and one
+/// branch that ends the scan. What timers search: next to two clock reads a record's cost is
+/// in the instructions it issues more than in their latency, and a short call, whose cost a
+/// timer's own adds most to, ends the scan at the first bounds; a long one pays more
+/// compares, and a mispredicted branch, a small part of what it measures
+/// (`benches/timed.rs`, `timed/histogram_record`, measures both).
+#[inline(always)]
+fn bucket_scan(bounds: &[f64], value: f64) -> usize {
+    bounds.iter().position(|b| value <= *b).unwrap_or(bounds.len())
 }
 
 /// Adds `delta` to an `f64` kept as bits in an `AtomicU64`: the one atomic float add, of
@@ -892,9 +905,10 @@ impl<'a, const B: usize> HistogramHandle<'a, B> {
     ///
     /// # Performance
     ///
-    /// A thread-local read, the branch-free bucket search, and on an owned stripe six plain
-    /// loads and stores (a sequence number around the count and the sum, so that a read sees
-    /// both or neither), with no locked instruction (on this project's VM a locked instruction
+    /// A thread-local read, a scan of the bounds from the lowest (one compare per bucket below
+    /// the value's, then one branch), and on an owned stripe six plain loads and stores (a
+    /// sequence number around the count and the sum, so that a read sees both or neither),
+    /// with no locked instruction (on this project's VM a locked instruction
     /// costs about half a clock read); `benches/timed.rs` measured it at ~10 ns over a timer
     /// into a target that records nothing. Threads with their own stripes never write one
     /// cache line (two threads into one series: ~14 ns a record, against ~120 ns through the
@@ -908,10 +922,19 @@ impl<'a, const B: usize> HistogramHandle<'a, B> {
         // Negative values (sign bit set), NaN and infinities take the shared path, which flags
         // or rejects them: the bits of the others are below those of `+Inf`.
         if k >= OWNED_STRIPES || value.to_bits() >= f64::INFINITY.to_bits() {
-            return self.record(value);
+            return Self::record_shared(self.bounds, self.invalid, self.series, value);
         }
-        let i = bucket_index(self.bounds, value).min(B - 1);
+        let i = bucket_scan(self.bounds, value).min(B - 1);
         self.series.stripes().0[k].add(i, value);
+    }
+
+    /// [`record`](Self::record), out of line: the shared path of a timed record, kept out of
+    /// the code inlined into every timer (whose record is then small enough for the compiler
+    /// to inline into an async fn's state machine too). The handle goes in its parts, in
+    /// registers: a handle by reference would be stored to the stack on every record.
+    #[inline(never)]
+    fn record_shared(bounds: &'static [f64], invalid: &AtomicU64, series: &HistogramSeries<B>, value: f64) {
+        HistogramHandle { bounds, invalid, series }.record(value);
     }
 
     /// Records `value` as `weight` observations: what a sampler that keeps one record in

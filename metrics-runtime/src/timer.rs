@@ -284,14 +284,10 @@ impl TimerClock {
     /// without an invariant TSC).
     #[inline(always)]
     fn seconds_since(&self, start: u64) -> f64 {
-        let end = self.raw();
-        if end > start {
-            // 2^63 ticks is decades: saturating there changes nothing real. A signed
-            // conversion is one instruction, an unsigned one four.
-            i64::try_from(end - start).unwrap_or(i64::MAX) as f64 * self.seconds_per_tick
-        } else {
-            0.0
-        }
+        // Branch-free: a reading earlier than `start` wraps to a negative difference, and so
+        // gives 0 (as would a span of 2^63 ticks, which is decades). A signed conversion is one
+        // instruction, an unsigned one four.
+        (self.raw().wrapping_sub(start) as i64).max(0) as f64 * self.seconds_per_tick
     }
 }
 
@@ -463,11 +459,12 @@ impl<M, R: Fn(&M, f64, Outcome)> Timer<M, R> {
         Duration::from_nanos(nanos)
     }
 
-    /// Records now with `outcome`, like [`Timer::finish`] without computing the `Duration`:
-    /// what `#[timed]` calls.
+    /// Records now with `outcome`, like [`Timer::finish`] without computing the `Duration`;
+    /// the timer's drop then records nothing. What `#[timed]` calls: by reference, so that a
+    /// timer held in an async fn's state is not first copied out of it.
     #[doc(hidden)]
     #[inline]
-    pub fn record_finish(mut self, outcome: Outcome) {
+    pub fn record_finish(&mut self, outcome: Outcome) {
         self.on_drop = None;
         (self.record)(&self.target, self.clock.seconds_since(self.start), outcome);
     }
@@ -493,7 +490,9 @@ impl<M, R: Fn(&M, f64, Outcome)> Timer<M, R> {
 }
 
 impl<M, R: Fn(&M, f64, Outcome)> Drop for Timer<M, R> {
-    #[inline]
+    // Always inlined: after `record_finish` the compiler then sees `on_drop` is `None` and
+    // drops nothing, where a call would test it again.
+    #[inline(always)]
     fn drop(&mut self) {
         if let Some(outcome) = self.on_drop {
             let outcome = if std::thread::panicking() { Outcome::Panicked } else { outcome };
@@ -609,7 +608,7 @@ where
         this.timer.get_or_insert_with(|| Timer::start_cancellable(target));
         match this.future.poll(cx) {
             Poll::Ready(output) => {
-                if let Some(timer) = this.timer.take() {
+                if let Some(mut timer) = this.timer.take() {
                     timer.record_finish((this.outcome)(&output));
                 }
                 Poll::Ready(output)

@@ -88,3 +88,53 @@ fn percentile_interpolates_within_the_bucket() {
     h.record(100.0);
     assert_eq!(h.percentile(0.99), Some(10.0));
 }
+
+/// A value at, just below or just above one of `bounds`, or anywhere from -1 to 20.
+fn near_bounds(bounds: &'static [f64]) -> impl proptest::strategy::Strategy<Value = f64> {
+    use proptest::prelude::*;
+    prop_oneof![
+        // One ulp either side (the bounds here are not negative).
+        (0..bounds.len(), -1i64..=1).prop_map(move |(i, step)| match (bounds[i], step) {
+            (b, 0) => b,
+            (0.0, _) => step as f64 * f64::from_bits(1),
+            (b, _) => f64::from_bits(b.to_bits().wrapping_add_signed(step)),
+        }),
+        -1.0f64..20.0,
+        Just(0.0),
+        Just(-0.0),
+        Just(f64::MIN_POSITIVE / 2.0),
+    ]
+}
+
+/// Bounds closer together than a timer's resolution (1 ns), and a pair 0.1 ns apart.
+const DENSE: &[f64] = &[0.0, 1e-9, 2e-9, 0.5, 0.5000000001, 3.0];
+const DENSE_LE: &[&str] = &["0", "1e-9", "2e-9", "0.5", "0.5000000001", "3"];
+
+proptest::proptest! {
+    /// A timer's record (a scan of the bounds into the thread's stripe) puts every value in the
+    /// bucket the plain record (a branch-free count into shared cells) does: the default
+    /// bounds and dense custom ones, values on, next to and between the bounds.
+    #[test]
+    fn timed_records_fill_the_buckets_plain_records_do(
+        default in proptest::collection::vec(near_bounds(metrics_runtime::DEFAULT_BUCKETS), 1..200),
+        dense in proptest::collection::vec(near_bounds(DENSE), 1..200),
+    ) {
+        let plain: Histogram = Histogram::new();
+        let timed: Histogram = Histogram::new();
+        for &v in &default {
+            plain.with(()).record(v);
+            timed.with(()).record_timed(v);
+        }
+        proptest::prop_assert_eq!(cumulative(timed.with(())), cumulative(plain.with(())));
+        proptest::prop_assert!((timed.sum() - plain.sum()).abs() <= 1e-9 * default.len() as f64);
+
+        let plain: Histogram<(), 7> = Histogram::with_bounds(DENSE, DENSE_LE);
+        let timed: Histogram<(), 7> = Histogram::with_bounds(DENSE, DENSE_LE);
+        for &v in &dense {
+            plain.with(()).record(v);
+            timed.with(()).record_timed(v);
+        }
+        proptest::prop_assert_eq!(cumulative(timed.with(())), cumulative(plain.with(())));
+        proptest::prop_assert_eq!(timed.count(), dense.len() as u64);
+    }
+}
