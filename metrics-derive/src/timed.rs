@@ -105,17 +105,13 @@ fn try_expand(args: TokenStream, item: TokenStream) -> syn::Result<TokenStream> 
     // Timer statements carry the target's span, so that a target that cannot record a
     // duration is reported on the target, not on the attribute.
     let start_timed = quote_spanned! {target_span=>
-        let mut __timed_timer = ::metrics_runtime::__private::Timer::start_timed(__timed_target);
+        let __timed_timer = ::metrics_runtime::__private::Timer::start_timed(__timed_target);
     };
     let start_plain = quote_spanned! {target_span=>
         let __timed_timer = ::metrics_runtime::__private::Timer::start(__timed_target);
     };
-    // The timer's target is a reference and its record a zero-sized fn item: forgetting it
-    // after the record drops nothing, where its drop would test again whether to record (a
-    // call the compiler does not inline into an async fn's state machine).
     let finish = quote! {
         __timed_timer.record_finish(#outcome);
-        ::core::mem::forget(__timed_timer);
     };
 
     let body = if sig.asyncness.is_some() {

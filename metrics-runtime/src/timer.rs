@@ -3,7 +3,9 @@
 
 use core::fmt;
 use core::future::Future;
+use core::mem::ManuallyDrop;
 use core::pin::Pin;
+use core::ptr;
 use core::task::{Context, Poll};
 use std::time::Duration;
 
@@ -459,14 +461,21 @@ impl<M, R: Fn(&M, f64, Outcome)> Timer<M, R> {
         Duration::from_nanos(nanos)
     }
 
-    /// Records now with `outcome`, like [`Timer::finish`] without computing the `Duration`;
-    /// the timer's drop then records nothing. What `#[timed]` calls: by reference, so that a
-    /// timer held in an async fn's state is not first copied out of it.
+    /// Records now with `outcome`, like [`Timer::finish`] without computing the `Duration`:
+    /// what `#[timed]` calls. The timer is not dropped, so that nothing tests again whether to
+    /// record, and its parts are read where they are (in an async fn's state, not copied out);
+    /// its target is dropped in place.
     #[doc(hidden)]
-    #[inline]
-    pub fn record_finish(&mut self, outcome: Outcome) {
-        self.on_drop = None;
-        (self.record)(&self.target, self.clock.seconds_since(self.start), outcome);
+    #[inline(always)]
+    pub fn record_finish(self, outcome: Outcome) {
+        let mut this = ManuallyDrop::new(self);
+        (this.record)(&this.target, this.clock.seconds_since(this.start), outcome);
+        // SAFETY: `this` is never used again, nor dropped (it is a `ManuallyDrop`): the target
+        // and the record function are dropped here once.
+        unsafe {
+            ptr::drop_in_place(&mut this.target);
+            ptr::drop_in_place(&mut this.record);
+        }
     }
 
     /// Stops without recording.
@@ -608,7 +617,7 @@ where
         this.timer.get_or_insert_with(|| Timer::start_cancellable(target));
         match this.future.poll(cx) {
             Poll::Ready(output) => {
-                if let Some(mut timer) = this.timer.take() {
+                if let Some(timer) = this.timer.take() {
                     timer.record_finish((this.outcome)(&output));
                 }
                 Poll::Ready(output)
