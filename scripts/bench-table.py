@@ -107,6 +107,17 @@ def main():
             "timed_sync_empty/plain",
         ],
     )
+    table(
+        "A histogram's plain record and a timer's (`record_timed`), durations in one bucket and spread over nine (1 ms-1 s)",
+        None,
+        [
+            "timed_histogram_record/record_spread",
+            "timed_histogram_record/record_timed_one_bucket",
+            "timed_histogram_record/record_timed_spread",
+        ],
+        base="timed_histogram_record/record_one_bucket",
+        against="`record`, one bucket",
+    )
     table("Clocks", "clock/instant_now", ["clock/instant_elapsed", "clock/quanta_now", "clock/quanta_raw", "clock/quanta_raw_twice"])
     table(
         "Record path with a push exporter attached (`benches/push.rs`)",
