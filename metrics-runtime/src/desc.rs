@@ -72,7 +72,7 @@ pub struct MetricDesc<'a> {
 
 /// What a metric's declaration says about its series: its labels with every value, its
 /// buckets or quantiles, its window, its constant labels and its service-level objectives.
-/// The derive writes it at compile time; [`catalog`](crate::catalog) turns it into
+/// The derive writes it at compile time; the `catalog` module (feature `catalog`) turns it into
 /// documentation, recording and alerting rules and dashboards.
 ///
 /// # Examples
