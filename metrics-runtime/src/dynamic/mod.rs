@@ -519,7 +519,15 @@ impl Family {
     /// update).
     #[inline(always)]
     fn find_words(&self, guard: &epoch::Guard, query: &Query<'_>) -> Option<(u32, &[AtomicU64])> {
-        self.index.candidates(guard, query.hash).find_map(|id| self.holds(id, query))
+        // A loop of its own, not `find_map`: the compiler inlines it into the caller (the
+        // `try_fold` of `find_map` it kept out of line, copying the query into its frame).
+        let mut candidates = self.index.candidates(guard, query.hash);
+        loop {
+            let id = candidates.next()?;
+            if let Some(found) = self.holds(id, query) {
+                return Some(found);
+            }
+        }
     }
 
     /// The row of `id` ([`store::id_of`]) and its words if it holds the values of `query`:
@@ -527,11 +535,23 @@ impl Family {
     #[inline(always)]
     fn holds(&self, id: u32, query: &Query<'_>) -> Option<(u32, &[AtomicU64])> {
         let words = self.rows.by_id(id);
+        // Loops of their own rather than iterator adapters, which the compiler kept out of
+        // line. The interners are one a label, as many as the query's values.
         let same_values = if query.short {
-            let packed = query.packed.iter().take(query.values.len());
-            packed.enumerate().fold(true, |all, (i, p)| all & self.strings[i].is(key(words, i), p))
+            let mut differ = 0;
+            for (i, (strings, p)) in self.strings.iter().zip(&query.packed).enumerate() {
+                differ |= strings.differs(key(words, i), p);
+            }
+            differ == 0
         } else {
-            query.values.iter().enumerate().all(|(i, v)| same(self.strings[i].get(key(words, i)), v))
+            let mut all = true;
+            for (i, (strings, v)) in self.strings.iter().zip(query.values).enumerate() {
+                if !same(strings.get(key(words, i)), v) {
+                    all = false;
+                    break;
+                }
+            }
+            all
         };
         same_values.then(|| (store::index_of(id) as u32, words))
     }

@@ -133,11 +133,14 @@ impl<T> Rows<T> {
     pub(super) fn by_id(&self, id: u32) -> &[T] {
         let (s, at) = place(id);
         let segment = self.segments[s].load(Acquire);
-        if segment.is_null() || at >= segment_rows(s) {
+        if segment.is_null() {
             unallocated(index_of(id));
         }
-        // SAFETY: as in `get` (a segment of stride 0 is never allocated), `at < segment_rows(s)`
-        // checked.
+        debug_assert!(at < segment_rows(s), "id {id:#x} past its segment");
+        // SAFETY: as in `get` (a segment of stride 0 is never allocated). `at < segment_rows(s)`
+        // because every id is made by `id_of` from `locate`, which places a row inside its
+        // segment: the ids read here come from index slots and rows' keys, which only this
+        // module's writers store, each from `id_of` (not checked again: a lookup reads three).
         unsafe { std::slice::from_raw_parts(segment.add(at * self.stride), self.stride) }
     }
 
@@ -145,7 +148,15 @@ impl<T> Rows<T> {
     #[inline(always)]
     fn one_by_id(&self, id: u32) -> &T {
         debug_assert_eq!(self.stride, 1);
-        &self.by_id(id)[0]
+        let (s, at) = place(id);
+        let segment = self.segments[s].load(Acquire);
+        if segment.is_null() {
+            unallocated(index_of(id));
+        }
+        debug_assert!(at < segment_rows(s), "id {id:#x} past its segment");
+        // SAFETY: as in `by_id`: the segment holds at least `segment_rows(s)` elements (one a
+        // row here; segments of stride 0 are never allocated) and `at` is below that.
+        unsafe { &*segment.add(at) }
     }
 
     /// The segments allocated so far.
@@ -251,13 +262,13 @@ impl Strings {
         Self { entries: Rows::new(1, max_ids, Default::default) }
     }
 
-    /// Whether `id`'s value is the one `packed` holds, for a short value: three word compares.
+    /// Zero if `id`'s value is the one `packed` holds, for a short value: three word compares,
+    /// and no branch (the caller tests the values of every label at once).
     #[inline(always)]
-    pub(super) fn is(&self, id: u32, packed: &Packed) -> bool {
+    pub(super) fn differs(&self, id: u32, packed: &Packed) -> u64 {
         let entry = self.entries.one_by_id(id);
         let p = &packed.0;
-        // One branch for the three words.
-        (entry[0].load(Relaxed) ^ p[0]) | (entry[1].load(Relaxed) ^ p[1]) | (entry[2].load(Relaxed) ^ p[2]) == 0
+        (entry[0].load(Relaxed) ^ p[0]) | (entry[1].load(Relaxed) ^ p[1]) | (entry[2].load(Relaxed) ^ p[2])
     }
 
     /// The string of `id`, which a live row (or one not yet reclaimed) refers to.
@@ -747,20 +758,24 @@ mod tests {
             match Packed::short(value) {
                 Some(packed) => {
                     assert!(n <= INLINE);
-                    assert!(strings.is(id, &packed), "{n} bytes: the packed value is its entry");
+                    assert_eq!(strings.differs(id, &packed), 0, "{n} bytes: the packed value is its entry");
                     // Any one byte changed, or one byte more or less: another packed value.
                     for at in 0..n {
                         let mut other = value.as_bytes().to_vec();
                         other[at] = b'_';
                         let other = String::from_utf8(other).unwrap();
-                        assert!(!strings.is(id, &Packed::short(&other).unwrap()), "{n} bytes, byte {at}");
+                        assert_ne!(strings.differs(id, &Packed::short(&other).unwrap()), 0, "{n} bytes, byte {at}");
                     }
                     if n > 0 {
-                        assert!(!strings.is(id, &Packed::short(&value[..n - 1]).unwrap()), "{n} bytes, shorter");
+                        assert_ne!(
+                            strings.differs(id, &Packed::short(&value[..n - 1]).unwrap()),
+                            0,
+                            "{n} bytes, shorter"
+                        );
                     }
                     let longer = format!("{value}_");
                     if let Some(longer) = Packed::short(&longer) {
-                        assert!(!strings.is(id, &longer), "{n} bytes, longer");
+                        assert_ne!(strings.differs(id, &longer), 0, "{n} bytes, longer");
                     }
                 }
                 None => assert!(n > INLINE),
