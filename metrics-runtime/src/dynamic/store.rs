@@ -229,10 +229,16 @@ impl Packed {
         let (w0, w1, w2) = match n {
             0 => (0, 0, 0),
             // Without a branch on the length (values such as `GET`, `POST` and `DELETE` come
-            // in any order): seven byte loads, the last byte repeated past the end, masked.
+            // in any order): bytes 0, n/2 and n-1 (the whole of a value up to 3 bytes) and the
+            // first and last four bytes (the whole of one from 4 bytes; of four zeros below),
+            // each shifted to its place, so that where they overlap they are the same bytes.
             1..=7 => {
-                let gathered = (0..7).fold(0, |w, k| w | u64::from(b[k.min(n - 1)]) << (8 * k));
-                (gathered & u64::MAX >> (8 * (8 - n)), 0, 0)
+                let byte = |at: usize| u64::from(b[at]) << (8 * at);
+                let quads: &[u8] = if n >= 4 { b } else { &[0; 4] };
+                let quad = |at: usize| {
+                    u64::from(u32::from_le_bytes(quads[at..at + 4].try_into().expect("in bounds"))) << (8 * at)
+                };
+                (byte(0) | byte(n / 2) | byte(n - 1) | quad(0) | quad(quads.len() - 4), 0, 0)
             }
             // Overlapping loads: each byte of the value read at least once, none past it.
             8..=INLINE => {
