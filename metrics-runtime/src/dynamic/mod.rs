@@ -325,13 +325,16 @@ struct Family {
     activity: bool,
     /// Label values to rows.
     index: Index,
-    /// Per row, in 8-byte words: the value cell (a counter's or gauge's value; for a histogram,
-    /// a flag set once a negative value was recorded), then two 32-bit keys a word: one id per
-    /// label, the creation time (tenths of a second since the registry's start) and the low 32
-    /// bits of the values' hash ([`key`]), then with `activity` the update word
-    /// ([`Family::touch_words`]). The cell and the keys share a cache line: a lookup that
-    /// compared the keys finds the cell there.
+    /// Per row, in 8-byte words: two 32-bit keys a word: one id per label, the creation time
+    /// (tenths of a second since the registry's start) and the low 32 bits of the values'
+    /// hash ([`key`]), then with `activity` the update word ([`Family::touch_words`]). Written
+    /// when a series is made (the update word once per maintenance generation), so that
+    /// threads comparing keys share their cache lines.
     rows: Rows<AtomicU64>,
+    /// Per row, the value cell: a counter's or gauge's value; for a histogram, a flag set once
+    /// a negative value was recorded. Apart from the keys: an update writes its line, which
+    /// would otherwise make another thread's next compare of those keys a miss.
+    cells: Rows<AtomicU64>,
     /// Per row: a histogram's buckets (count and sum of each).
     buckets: Rows<BucketCell>,
     /// Interned values, per label.
@@ -512,13 +515,13 @@ impl Family {
     /// The live row holding the values of `query`, comparing them value by value.
     #[inline(always)]
     fn find(&self, guard: &epoch::Guard, query: &Query<'_>) -> Option<u32> {
-        self.find_words(guard, query).map(|(row, _)| row)
+        self.find_words(guard, query).map(|(row, _, _)| row)
     }
 
     /// As [`find`](Self::find), with the row's words (found once, for the compare and the
     /// update).
     #[inline(always)]
-    fn find_words(&self, guard: &epoch::Guard, query: &Query<'_>) -> Option<(u32, &[AtomicU64])> {
+    fn find_words(&self, guard: &epoch::Guard, query: &Query<'_>) -> Option<(u32, u32, &[AtomicU64])> {
         // A loop of its own, not `find_map`: the compiler inlines it into the caller (the
         // `try_fold` of `find_map` it kept out of line, copying the query into its frame).
         let mut candidates = self.index.candidates(guard, query.hash);
@@ -530,10 +533,10 @@ impl Family {
         }
     }
 
-    /// The row of `id` ([`store::id_of`]) and its words if it holds the values of `query`:
-    /// for short values, three word compares each and one branch for them all.
+    /// The row of `id` ([`store::id_of`]), the id and the row's words if it holds the values
+    /// of `query`: for short values, three word compares each and one branch for them all.
     #[inline(always)]
-    fn holds(&self, id: u32, query: &Query<'_>) -> Option<(u32, &[AtomicU64])> {
+    fn holds(&self, id: u32, query: &Query<'_>) -> Option<(u32, u32, &[AtomicU64])> {
         let words = self.rows.by_id(id);
         // Loops of their own rather than iterator adapters, which the compiler kept out of
         // line. The interners are one a label, as many as the query's values.
@@ -553,7 +556,7 @@ impl Family {
             }
             all
         };
-        same_values.then(|| (store::index_of(id) as u32, words))
+        same_values.then(|| (store::index_of(id) as u32, id, words))
     }
 
     /// The words of `row`.
@@ -565,7 +568,7 @@ impl Family {
     /// The value cell of `row`.
     #[inline]
     fn cell(&self, row: u32) -> &AtomicU64 {
-        cell_in(self.words(row))
+        &self.cells.get(row as usize)[0]
     }
 
     /// The update word of `row`, when the family tracks activity.
@@ -634,6 +637,7 @@ impl Family {
             None => {
                 if state.rows as usize >= self.max_rows
                     || !self.rows.ensure(state.rows as usize)
+                    || !self.cells.ensure(state.rows as usize)
                     || !self.buckets.ensure(state.rows as usize)
                 {
                     return None;
@@ -657,7 +661,7 @@ impl Family {
         set_key_in(words, n, created);
         set_key_in(words, n + 1, hash as u32);
         self.touch_words(words); // made: updated in this generation
-        cell_in(words).store(0, Relaxed);
+        self.cell(row).store(0, Relaxed);
         for b in self.buckets.get(row as usize) {
             b.clear();
         }
@@ -690,7 +694,7 @@ impl Family {
     /// Heap held by the family (its text, rows, index, interned values and writer state).
     fn heap_bytes(&self) -> usize {
         let state = self.state.lock().unwrap_or_else(|p| p.into_inner());
-        let rows = self.rows.heap_bytes() + self.buckets.heap_bytes();
+        let rows = self.rows.heap_bytes() + self.cells.heap_bytes() + self.buckets.heap_bytes();
         let strings: usize = self.strings.iter().map(Strings::heap_bytes).sum::<usize>()
             + state.interners.iter().map(Interner::heap_bytes).sum::<usize>();
         let writer = state.garbage.heap_bytes()
@@ -701,24 +705,18 @@ impl Family {
     }
 }
 
-/// The value cell among a row's words: the first one.
-#[inline(always)]
-fn cell_in(words: &[AtomicU64]) -> &AtomicU64 {
-    &words[0]
-}
-
 /// Key `i` of a row's words: label `i`'s id for `i` below the label count, then the creation
 /// time, then the hash.
 #[inline(always)]
 fn key(words: &[AtomicU64], i: usize) -> u32 {
-    (words[1 + i / 2].load(Relaxed) >> (32 * (i % 2))) as u32
+    (words[i / 2].load(Relaxed) >> (32 * (i % 2))) as u32
 }
 
 /// Writes key `i` among a row's `words` (writers, before the row is published or once no
 /// reader can hold it; see [`key`]).
 #[inline(always)]
 fn set_key_in(words: &[AtomicU64], i: usize, value: u32) {
-    let word = &words[1 + i / 2];
+    let word = &words[i / 2];
     let shift = 32 * (i % 2);
     let kept = word.load(Relaxed) & !(u64::from(u32::MAX) << shift);
     word.store(kept | u64::from(value) << shift, Relaxed);
@@ -1016,7 +1014,8 @@ impl BoundedRegistry {
             ),
             activity,
             index: Index::new(),
-            rows: Rows::new(1 + (n + 2).div_ceil(2) + usize::from(activity), max_rows, || AtomicU64::new(0)),
+            rows: Rows::new((n + 2).div_ceil(2) + usize::from(activity), max_rows, || AtomicU64::new(0)),
+            cells: Rows::new(1, max_rows, || AtomicU64::new(0)),
             buckets: Rows::new(nb, max_rows, || BucketCell::INIT),
             strings: (0..n).map(|_| Strings::new(max_rows)).collect(),
             state: Mutex::new(State {
@@ -1030,7 +1029,7 @@ impl BoundedRegistry {
             removed: AtomicBool::new(false),
         };
         // The overflow series: row 0, every value `OVERFLOW_VALUE`, created with the registry.
-        let _ = (family.rows.ensure(0), family.buckets.ensure(0));
+        let _ = (family.rows.ensure(0), family.cells.ensure(0), family.buckets.ensure(0));
         let words = family.words(OVERFLOW_ROW);
         for i in 0..n {
             set_key_in(words, i, OVERFLOW_ID);
@@ -1405,11 +1404,11 @@ struct Handle {
 
 impl Handle {
     /// Runs `f` on the row for `values` (found, created, or the overflow series), marked
-    /// updated. An existing series is found without a lock or a shared write: a hash of the
-    /// values, a guard (a store on the thread's own line), a probe of the index, the values
-    /// compared.
+    /// updated, and its value cell. An existing series is found without a lock or a shared
+    /// write: a hash of the values, a guard (a store on the thread's own line), a probe of the
+    /// index, the values compared.
     #[inline]
-    fn update<R>(&self, values: &[&str], f: impl FnOnce(&Family, u32, &[AtomicU64]) -> R) -> Result<R, DynamicError> {
+    fn update<R>(&self, values: &[&str], f: impl FnOnce(&Family, u32, &AtomicU64) -> R) -> Result<R, DynamicError> {
         let fam = &*self.family;
         if values.len() != fam.label_names.len() {
             self.shared.rejected.fetch_add(1, Relaxed);
@@ -1419,15 +1418,15 @@ impl Handle {
         fam.prepare(&mut query);
         // Held until `f` is done: the row is not reused meanwhile, even if removed.
         let guard = epoch::pin();
-        let (row, words) = match fam.find_words(&guard, &query) {
+        let (row, id, words) = match fam.find_words(&guard, &query) {
             Some(found) => found,
             None => {
                 let row = self.create(&guard, &query)?;
-                (row, fam.words(row))
+                (row, store::id_of(row as usize), fam.words(row))
             }
         };
         fam.touch_words(words);
-        let out = f(fam, row, words);
+        let out = f(fam, row, fam.cells.one_by_id(id));
         drop(guard);
         Ok(out)
     }
@@ -1761,8 +1760,8 @@ impl DynCounter {
     ///
     /// As [`DynCounter::inc`].
     pub fn add(&self, values: &[&str], n: u64) -> Result<(), DynamicError> {
-        self.0.update(values, |_, _, words| {
-            cell_in(words).fetch_add(n, Relaxed);
+        self.0.update(values, |_, _, cell| {
+            cell.fetch_add(n, Relaxed);
         })
     }
 
@@ -1939,8 +1938,8 @@ impl DynGauge {
     ///
     /// As [`DynCounter::inc`].
     pub fn set(&self, values: &[&str], value: f64) -> Result<(), DynamicError> {
-        self.0.update(values, |_, _, words| {
-            cell_in(words).store(value.to_bits(), Relaxed);
+        self.0.update(values, |_, _, cell| {
+            cell.store(value.to_bits(), Relaxed);
         })
     }
 
@@ -1968,8 +1967,8 @@ impl DynGauge {
     ///
     /// As [`DynCounter::inc`], with a compare-and-swap loop for the add.
     pub fn add(&self, values: &[&str], delta: f64) -> Result<(), DynamicError> {
-        self.0.update(values, |_, _, words| {
-            atomic_f64_add(cell_in(words), delta);
+        self.0.update(values, |_, _, cell| {
+            atomic_f64_add(cell, delta);
         })
     }
 
@@ -2066,11 +2065,11 @@ impl DynHistogram {
             return Err(DynamicError::InvalidValue { reason: "NaN and infinite values are not recorded".into() });
         }
         let bounds = &self.0.family.bounds;
-        self.0.update(values, |f, row, words| {
+        self.0.update(values, |f, row, cell| {
             let i = bucket_index(bounds, value);
             f.buckets.get(row as usize)[i].add(1, value);
             if value < 0.0 {
-                cell_in(words).store(1, Relaxed);
+                cell.store(1, Relaxed);
             }
         })
     }

@@ -146,7 +146,7 @@ impl<T> Rows<T> {
 
     /// The element of rows of one element whose index is that of `id`.
     #[inline(always)]
-    fn one_by_id(&self, id: u32) -> &T {
+    pub(super) fn one_by_id(&self, id: u32) -> &T {
         debug_assert_eq!(self.stride, 1);
         let (s, at) = place(id);
         let segment = self.segments[s].load(Acquire);
