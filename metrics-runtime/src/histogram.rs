@@ -910,8 +910,8 @@ impl<'a, const B: usize> HistogramHandle<'a, B> {
     /// sequence number around the count and the sum, so that a read sees both or neither),
     /// with no locked instruction (on this project's VM a locked instruction costs up to half
     /// a clock read); `benches/timed.rs` measured it at 1-2 ns over a timer into a target that
-    /// records nothing, and at 0.19x the plain [`record`](Self::record) (0.40x with durations
-    /// spread over nine buckets). Threads with their own stripes never write one
+    /// records nothing, and at 0.18-0.19x the plain [`record`](Self::record) (0.39-0.40x with
+    /// durations spread over nine buckets). Threads with their own stripes never write one
     /// cache line (two threads into one series: ~14 ns a record, against ~120 ns through the
     /// shared cells). Never waits for another thread.
     /// The series' first timed record from a thread that owns a stripe allocates its stripes:
