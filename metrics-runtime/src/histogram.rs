@@ -160,8 +160,8 @@ impl<const B: usize> Stripes<B> {
 }
 
 impl<const B: usize> Stripe<B> {
-    /// Adds one record of `value` to bucket `i` (the owner only: plain loads and stores, no
-    /// locked instruction).
+    /// Adds one record of `value` to bucket `i`, one of the histogram's (the owner only: plain
+    /// loads and stores, no locked instruction).
     #[inline(always)]
     fn add(&self, i: usize, value: f64) {
         let seq = self.seq.load(Relaxed);
@@ -169,8 +169,12 @@ impl<const B: usize> Stripe<B> {
         // Release: a reader that sees any of the stores below, and then fences (Acquire), sees
         // the odd sequence number too, and retries.
         fence(Release);
-        let count = &self.counts[i];
-        count.store(count.load(Relaxed).saturating_add(1), Relaxed);
+        debug_assert!(i < B);
+        // SAFETY: `i` is a bucket of the series' histogram, found among its bounds, which are
+        // fewer than `B` (checked by `Histogram::with_bounds`, which makes every histogram).
+        let count = unsafe { self.counts.get_unchecked(i) };
+        // Wrapping: one stripe is one thread's, and 2^64 records of one thread take centuries.
+        count.store(count.load(Relaxed).wrapping_add(1), Relaxed);
         self.sum.store((f64::from_bits(self.sum.load(Relaxed)) + value).to_bits(), Relaxed);
         // Release: a reader that sees the even number sees the stores before it.
         self.seq.store(seq.wrapping_add(2), Release);
@@ -925,8 +929,19 @@ impl<'a, const B: usize> HistogramHandle<'a, B> {
         if k >= OWNED_STRIPES || value.to_bits() >= f64::INFINITY.to_bits() {
             return Self::record_shared(self.bounds, self.invalid, self.series, value);
         }
-        let i = bucket_scan(self.bounds, value).min(B - 1);
-        self.series.stripes().0[k].add(i, value);
+        self.series.stripes().0[k].add(bucket_scan(self.bounds, value), value);
+    }
+
+    /// [`record_timed`](Self::record_timed) of a value a timer measured, finite and not
+    /// negative: without the check for values that are not.
+    #[inline(always)]
+    pub(crate) fn record_timer(&self, value: f64) {
+        debug_assert!(value.is_finite() && value >= 0.0, "a timer's reading: {value}");
+        let k = stripe();
+        if k >= OWNED_STRIPES {
+            return Self::record_shared(self.bounds, self.invalid, self.series, value);
+        }
+        self.series.stripes().0[k].add(bucket_scan(self.bounds, value), value);
     }
 
     /// [`record`](Self::record), out of line: the shared path of a timed record, kept out of

@@ -111,6 +111,14 @@ pub trait RecordDuration {
     /// ```
     fn record_seconds(&self, seconds: f64, outcome: Outcome);
 
+    /// Records the `seconds` a timer measured, which are finite and not negative: what timers
+    /// call. As [`record_seconds`](Self::record_seconds) unless a target skips the check.
+    #[doc(hidden)]
+    #[inline(always)]
+    fn record_timer_seconds(&self, seconds: f64, outcome: Outcome) {
+        self.record_seconds(seconds, outcome);
+    }
+
     /// Starts a timer that records into `self` when dropped (see [`Timer`]).
     ///
     /// # Examples
@@ -138,12 +146,22 @@ impl<const B: usize> RecordDuration for Histogram<(), B> {
     fn record_seconds(&self, seconds: f64, _: Outcome) {
         self.with(()).record_timed(seconds);
     }
+
+    #[inline(always)]
+    fn record_timer_seconds(&self, seconds: f64, _: Outcome) {
+        self.with(()).record_timer(seconds);
+    }
 }
 
 impl<const B: usize> RecordDuration for HistogramHandle<'_, B> {
     #[inline(always)]
     fn record_seconds(&self, seconds: f64, _: Outcome) {
         self.record_timed(seconds);
+    }
+
+    #[inline(always)]
+    fn record_timer_seconds(&self, seconds: f64, _: Outcome) {
+        self.record_timer(seconds);
     }
 }
 
@@ -165,6 +183,11 @@ impl<const B: usize> RecordDuration for Histogram<Outcome, B> {
     #[inline(always)]
     fn record_seconds(&self, seconds: f64, outcome: Outcome) {
         self.with(outcome).record_timed(seconds);
+    }
+
+    #[inline(always)]
+    fn record_timer_seconds(&self, seconds: f64, outcome: Outcome) {
+        self.with(outcome).record_timer(seconds);
     }
 }
 
@@ -240,6 +263,11 @@ impl<M: RecordDuration + ?Sized> RecordDuration for &M {
     #[inline(always)]
     fn record_seconds(&self, seconds: f64, outcome: Outcome) {
         (**self).record_seconds(seconds, outcome);
+    }
+
+    #[inline(always)]
+    fn record_timer_seconds(&self, seconds: f64, outcome: Outcome) {
+        (**self).record_timer_seconds(seconds, outcome);
     }
 }
 
@@ -400,7 +428,7 @@ impl<M: RecordDuration> Timer<M> {
     /// One clock read (quanta's TSC clock, about 10 ns); never allocates.
     #[inline]
     pub fn start(target: M) -> Self {
-        Self::begin(target, M::record_seconds, Outcome::Ok)
+        Self::begin(target, M::record_timer_seconds, Outcome::Ok)
     }
 
     /// Starts timing now; a plain drop records [`Outcome::Cancelled`]. Used by [`TimedExt`],
@@ -408,7 +436,7 @@ impl<M: RecordDuration> Timer<M> {
     #[doc(hidden)]
     #[inline]
     pub fn start_cancellable(target: M) -> Self {
-        Self::begin(target, M::record_seconds, Outcome::Cancelled)
+        Self::begin(target, M::record_timer_seconds, Outcome::Cancelled)
     }
 
     /// As [`Timer::start_cancellable`], keeping the target's record function as its own
@@ -417,7 +445,7 @@ impl<M: RecordDuration> Timer<M> {
     #[doc(hidden)]
     #[inline]
     pub fn start_timed(target: M) -> Timer<M, impl Fn(&M, f64, Outcome)> {
-        Timer::begin(target, M::record_seconds, Outcome::Cancelled)
+        Timer::begin(target, M::record_timer_seconds, Outcome::Cancelled)
     }
 }
 

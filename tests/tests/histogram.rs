@@ -1,6 +1,6 @@
 //! Histogram buckets, sum, count, percentiles and invalid input.
 
-use metrics_runtime::{Histogram, HistogramHandle, Metrics, Tag};
+use metrics_runtime::{Histogram, HistogramHandle, Metrics, Outcome, RecordDuration, Tag};
 
 #[derive(Tag, Clone, Copy, Debug, PartialEq, Eq)]
 enum Route {
@@ -111,7 +111,8 @@ const DENSE: &[f64] = &[0.0, 1e-9, 2e-9, 0.5, 0.5000000001, 3.0];
 const DENSE_LE: &[&str] = &["0", "1e-9", "2e-9", "0.5", "0.5000000001", "3"];
 
 proptest::proptest! {
-    /// A timer's record (a scan of the bounds into the thread's stripe) puts every value in the
+    /// A timer's record (a scan of the bounds into the thread's stripe; for a timer's own
+    /// readings, without the check for negative and non-finite values) puts every value in the
     /// bucket the plain record (a branch-free count into shared cells) does: the default
     /// bounds and dense custom ones, values on, next to and between the bounds.
     #[test]
@@ -121,12 +122,20 @@ proptest::proptest! {
     ) {
         let plain: Histogram = Histogram::new();
         let timed: Histogram = Histogram::new();
+        // What timers themselves call, for the values a timer can measure (not negative).
+        let (timer_plain, timer): (Histogram, Histogram) = (Histogram::new(), Histogram::new());
         for &v in &default {
             plain.with(()).record(v);
             timed.with(()).record_timed(v);
+            if v >= 0.0 {
+                timer_plain.with(()).record(v);
+                timer.record_timer_seconds(v, Outcome::Ok);
+            }
         }
         proptest::prop_assert_eq!(cumulative(timed.with(())), cumulative(plain.with(())));
         proptest::prop_assert!((timed.sum() - plain.sum()).abs() <= 1e-9 * default.len() as f64);
+        proptest::prop_assert_eq!(cumulative(timer.with(())), cumulative(timer_plain.with(())));
+        proptest::prop_assert!((timer.sum() - timer_plain.sum()).abs() <= 1e-9 * default.len() as f64);
 
         let plain: Histogram<(), 7> = Histogram::with_bounds(DENSE, DENSE_LE);
         let timed: Histogram<(), 7> = Histogram::with_bounds(DENSE, DENSE_LE);
