@@ -13,6 +13,7 @@ use std::time::Duration;
 // to the OS clock where the TSC is not invariant). `benches/timed.rs` measured a reading at
 // ~10 ns against ~25 ns for `std::time::Instant::now()` on this project's machine, and a timed
 // call reads it twice.
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed};
 use std::sync::OnceLock;
 
 use quanta::Clock;
@@ -285,8 +286,33 @@ fn clock() -> &'static TimerClock {
         // where it falls back to the OS clock).
         let ticks = 1u64 << 40;
         let seconds_per_tick = clock.delta_as_nanos(0, ticks) as f64 / ticks as f64 * 1e-9;
-        TimerClock { tsc: reads_the_tsc(&clock), clock, seconds_per_tick }
+        let tsc = reads_the_tsc(&clock);
+        TSC.store(tsc, Relaxed);
+        SECONDS_PER_TICK.store(seconds_per_tick.to_bits(), Relaxed);
+        TimerClock { tsc, clock, seconds_per_tick }
     })
+}
+
+/// What a timer's end reads of [`clock`], copied where it reads them without the check that
+/// the clock is set up: its start set it up (on any thread, before the timer could reach this
+/// one), and these are written before that setup completes.
+static TSC: AtomicBool = AtomicBool::new(false);
+static SECONDS_PER_TICK: AtomicU64 = AtomicU64::new(0);
+
+/// Seconds from `start`, a reading of [`clock`] by a timer, to now ([`TimerClock::seconds_since`]
+/// without a reference to the clock, for a timer that keeps none).
+#[inline(always)]
+fn timer_seconds_since(start: u64) -> f64 {
+    #[cfg(target_arch = "x86_64")]
+    let now = if TSC.load(Relaxed) {
+        // SAFETY: as in `reads_the_tsc`.
+        unsafe { core::arch::x86_64::_rdtsc() }
+    } else {
+        clock().clock.raw()
+    };
+    #[cfg(not(target_arch = "x86_64"))]
+    let now = clock().clock.raw();
+    (now.wrapping_sub(start) as i64).max(0) as f64 * f64::from_bits(SECONDS_PER_TICK.load(Relaxed))
 }
 
 /// Whether `clock`'s raw readings are the TSC's: each of three falls between two `rdtsc`
@@ -400,7 +426,6 @@ pub struct Timer<M, R: Fn(&M, f64, Outcome) = fn(&M, f64, Outcome)> {
     // stack; `#[timed]` keeps the function's own zero-sized type instead, a direct call even
     // from a timer held in a future's state.
     record: R,
-    clock: &'static TimerClock,
     /// Raw reading of `clock` at the start.
     start: u64,
     on_drop: Option<Outcome>,
@@ -453,8 +478,7 @@ impl<M, R: Fn(&M, f64, Outcome)> Timer<M, R> {
     /// Starts timing now, recording through `record`; a plain drop records `on_drop`.
     #[inline(always)]
     fn begin(target: M, record: R, on_drop: Outcome) -> Self {
-        let clock = clock();
-        Self { target, record, clock, start: clock.raw(), on_drop: Some(on_drop) }
+        Self { target, record, start: clock().raw(), on_drop: Some(on_drop) }
     }
 
     /// The time since the timer started.
@@ -479,7 +503,7 @@ impl<M, R: Fn(&M, f64, Outcome)> Timer<M, R> {
     /// without an invariant TSC).
     #[inline(always)]
     fn elapsed_nanos(&self) -> u64 {
-        self.clock.clock.delta_as_nanos(self.start, self.clock.raw())
+        clock().clock.delta_as_nanos(self.start, clock().raw())
     }
 
     /// Records now with [`Outcome::Ok`] and returns the elapsed time.
@@ -529,7 +553,7 @@ impl<M, R: Fn(&M, f64, Outcome)> Timer<M, R> {
     #[inline(always)]
     pub fn record_finish(self, outcome: Outcome) {
         let mut this = ManuallyDrop::new(self);
-        (this.record)(&this.target, this.clock.seconds_since(this.start), outcome);
+        (this.record)(&this.target, timer_seconds_since(this.start), outcome);
         // SAFETY: `this` is never used again, nor dropped (it is a `ManuallyDrop`): the target
         // and the record function are dropped here once.
         unsafe {
@@ -565,7 +589,7 @@ impl<M, R: Fn(&M, f64, Outcome)> Drop for Timer<M, R> {
     fn drop(&mut self) {
         if let Some(outcome) = self.on_drop {
             let outcome = if std::thread::panicking() { Outcome::Panicked } else { outcome };
-            (self.record)(&self.target, self.clock.seconds_since(self.start), outcome);
+            (self.record)(&self.target, timer_seconds_since(self.start), outcome);
         }
     }
 }
