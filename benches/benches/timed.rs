@@ -7,7 +7,9 @@
 //! calls of one, then as many of the other, the order swapped every pair; 201 pairs; the
 //! median and quartiles of the pairs' ratios). This machine's speed drifts by up to 2x over
 //! minutes, more than the gap measured; a pair's slices are milliseconds apart, so the drift
-//! cancels out of its ratio.
+//! cancels out of its ratio. Beside them, the same fns with nothing of a timer but the two
+//! reads (for the async fn, its start held across the `.await`, and polled out of line as the
+//! timed fn's poll is): the floor of any timer of each.
 //!
 //! `cargo bench -p benches --bench timed` (`TIMED_BENCH_ONLY=paired` prints only the paired
 //! table).
@@ -72,11 +74,36 @@ async fn async_timed(x: u64) -> u64 {
     black_box(x)
 }
 
+/// The async fn with nothing of a timer but its two raw clock reads, the start held across the
+/// body's `.await` as `#[timed]` holds it: what any timer of an async fn costs at least.
+#[inline(never)]
+async fn async_reads_only(x: u64, clock: &quanta::Clock) -> u64 {
+    let start = clock.raw();
+    let v = async move { black_box(x) }.await;
+    black_box(clock.raw().wrapping_sub(start));
+    v
+}
+
+/// The same for the sync fn.
+#[inline(never)]
+fn sync_reads_only(x: u64, clock: &quanta::Clock) -> u64 {
+    let start = clock.raw();
+    let v = black_box(x);
+    black_box(clock.raw().wrapping_sub(start));
+    v
+}
+
 /// A waker that does nothing: the futures here complete on their first poll.
 struct Noop;
 
 impl Wake for Noop {
     fn wake(self: Arc<Self>) {}
+}
+
+/// [`now_or_never`] in a call of its own.
+#[inline(never)]
+fn now_or_never_out_of_line<F: Future>(cx: &mut Context<'_>, f: F) -> F::Output {
+    now_or_never(cx, f)
 }
 
 /// Polls a future that completes at once, with no runtime in the way.
@@ -222,6 +249,13 @@ fn paired_table() {
     pair!("async empty fn, `#[timed]`", || now_or_never(&mut cx, async_timed(black_box(1))));
     pair!("sync empty fn, `#[timed]` into nothing", || sync_timed_nothing(black_box(1)));
     pair!("sync empty fn, untimed", || sync_plain(black_box(1)));
+    pair!("sync empty fn, its two reads alone", || sync_reads_only(black_box(1), &clock));
+    pair!("async empty fn, its two reads alone (start held across the `.await`)", || {
+        now_or_never(&mut cx, async_reads_only(black_box(1), &clock))
+    });
+    pair!("the same, polled out of line (as the `#[timed]` fn's poll is)", || {
+        now_or_never_out_of_line(&mut cx, async_reads_only(black_box(1), &clock))
+    });
     println!();
 }
 
