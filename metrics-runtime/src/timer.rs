@@ -291,20 +291,22 @@ fn clock() -> &'static TimerClock {
         let tsc = reads_the_tsc(&clock);
         TSC.store(tsc, Relaxed);
         SECONDS_PER_TICK.store(seconds_per_tick.to_bits(), Relaxed);
-        TimerClock { tsc, clock, seconds_per_tick }
+        TimerClock { tsc, clock }
     })
 }
 
-/// What a timer's end reads of [`clock`], copied where it reads them without the check that
-/// the clock is set up: its start set it up (on any thread, before the timer could reach this
+/// What the end of a reading of [`clock`] needs of it (whether its raw readings are the TSC's,
+/// and the length of a tick in seconds), where it is read without the check that the clock is
+/// set up: whoever took the start set it up (on any thread, before the start could reach this
 /// one), and these are written before that setup completes.
 static TSC: AtomicBool = AtomicBool::new(false);
 static SECONDS_PER_TICK: AtomicU64 = AtomicU64::new(0);
 
-/// Seconds from `start`, a reading of [`clock`] by a timer, to now ([`TimerClock::seconds_since`]
-/// without a reference to the clock, for a timer that keeps none).
+/// Seconds from `start`, a raw reading of [`clock`], to now; 0 if the clock reads earlier (as
+/// it may across cores without an invariant TSC). Timers keep no reference to the clock: this
+/// reads what it needs of it from statics.
 #[inline(always)]
-fn timer_seconds_since(start: u64) -> f64 {
+fn seconds_since(start: u64) -> f64 {
     #[cfg(target_arch = "x86_64")]
     let now = if TSC.load(Relaxed) {
         // SAFETY: as in `reads_the_tsc`.
@@ -314,6 +316,9 @@ fn timer_seconds_since(start: u64) -> f64 {
     };
     #[cfg(not(target_arch = "x86_64"))]
     let now = clock().clock.raw();
+    // Branch-free: a reading earlier than `start` wraps to a negative difference, and so gives
+    // 0 (as would a span of 2^63 ticks, which is decades). A signed conversion is one
+    // instruction, an unsigned one four.
     (now.wrapping_sub(start) as i64).max(0) as f64 * f64::from_bits(SECONDS_PER_TICK.load(Relaxed))
 }
 
@@ -344,19 +349,17 @@ fn reads_the_tsc(_: &Clock) -> bool {
 /// exemplar timestamps: it follows the OS clock's rate, not its later adjustments.
 pub(crate) fn unix_now() -> f64 {
     static BASE: OnceLock<(f64, u64)> = OnceLock::new();
-    let c = clock();
-    let (unix, raw) = *BASE.get_or_init(|| (crate::read::now_unix(), c.raw()));
-    unix + c.seconds_since(raw)
+    let (unix, raw) = *BASE.get_or_init(|| (crate::read::now_unix(), clock().raw()));
+    unix + seconds_since(raw)
 }
 
-/// The clock and its raw tick length, so that a timer's record converts the tick difference
-/// to seconds with one multiplication.
+/// The clock, and whether its raw readings are the TSC's ([`reads_the_tsc`]), for the start of
+/// a reading; its end reads what it needs from [`TSC`] and [`SECONDS_PER_TICK`], and converts
+/// the tick difference to seconds with one multiplication.
 struct TimerClock {
-    /// Raw readings are the TSC's ([`reads_the_tsc`]).
     #[cfg_attr(not(target_arch = "x86_64"), allow(dead_code))]
     tsc: bool,
     clock: Clock,
-    seconds_per_tick: f64,
 }
 
 impl TimerClock {
@@ -368,16 +371,6 @@ impl TimerClock {
             return unsafe { core::arch::x86_64::_rdtsc() };
         }
         self.clock.raw()
-    }
-
-    /// Seconds from `start` to now; 0 if the clock reads earlier (as it may across cores
-    /// without an invariant TSC).
-    #[inline(always)]
-    fn seconds_since(&self, start: u64) -> f64 {
-        // Branch-free: a reading earlier than `start` wraps to a negative difference, and so
-        // gives 0 (as would a span of 2^63 ticks, which is decades). A signed conversion is one
-        // instruction, an unsigned one four.
-        (self.raw().wrapping_sub(start) as i64).max(0) as f64 * self.seconds_per_tick
     }
 }
 
@@ -555,7 +548,7 @@ impl<M, R: Fn(&M, f64, Outcome)> Timer<M, R> {
     #[inline(always)]
     pub fn record_finish(self, outcome: Outcome) {
         let mut this = ManuallyDrop::new(self);
-        (this.record)(&this.target, timer_seconds_since(this.start), outcome);
+        (this.record)(&this.target, seconds_since(this.start), outcome);
         // SAFETY: `this` is never used again, nor dropped (it is a `ManuallyDrop`): the target
         // and the record function are dropped here once.
         unsafe {
@@ -591,7 +584,7 @@ impl<M, R: Fn(&M, f64, Outcome)> Drop for Timer<M, R> {
     fn drop(&mut self) {
         if let Some(outcome) = self.on_drop {
             let outcome = if std::thread::panicking() { Outcome::Panicked } else { outcome };
-            (self.record)(&self.target, timer_seconds_since(self.start), outcome);
+            (self.record)(&self.target, seconds_since(self.start), outcome);
         }
     }
 }
@@ -811,15 +804,16 @@ mod tests {
     #[test]
     fn tick_seconds_agree_with_the_os_clock() {
         let clock = clock();
-        assert!(clock.seconds_per_tick > 0.0 && clock.seconds_per_tick < 1e-6, "{}", clock.seconds_per_tick);
+        let seconds_per_tick = f64::from_bits(SECONDS_PER_TICK.load(Relaxed));
+        assert!(seconds_per_tick > 0.0 && seconds_per_tick < 1e-6, "{seconds_per_tick}");
         let inner = std::time::Instant::now();
         let start = clock.raw();
         std::thread::sleep(Duration::from_millis(30));
-        let seconds = clock.seconds_since(start);
+        let seconds = seconds_since(start);
         let outer = inner.elapsed().as_secs_f64();
         // The TSC span lies inside the OS clock's span, and covers the sleep.
         assert!(seconds >= 0.030 && seconds <= outer * 1.001, "{seconds} s by ticks, {outer} s by the OS clock");
         // A start in the future reads as zero, not as a huge span.
-        assert_eq!(clock.seconds_since(clock.raw() + (1 << 40)), 0.0);
+        assert_eq!(seconds_since(clock.raw() + (1 << 40)), 0.0);
     }
 }
