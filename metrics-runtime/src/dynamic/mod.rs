@@ -518,8 +518,8 @@ impl Family {
         self.find_words(guard, query).map(|(row, _, _)| row)
     }
 
-    /// As [`find`](Self::find), with the row's words (found once, for the compare and the
-    /// update).
+    /// As [`find`](Self::find), with the row's id and words (found once, for the compare and
+    /// the update).
     #[inline(always)]
     fn find_words(&self, guard: &epoch::Guard, query: &Query<'_>) -> Option<(u32, u32, &[AtomicU64])> {
         // A loop of its own, not `find_map`: the compiler inlines it into the caller (the
