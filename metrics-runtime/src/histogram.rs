@@ -923,13 +923,12 @@ impl<'a, const B: usize> HistogramHandle<'a, B> {
     /// default 16 slots); no allocation after that.
     #[inline(always)]
     pub fn record_timed(&self, value: f64) {
-        let k = stripe();
         // Negative values (sign bit set), NaN and infinities take the shared path, which flags
         // or rejects them: the bits of the others are below those of `+Inf`.
-        if k >= OWNED_STRIPES || value.to_bits() >= f64::INFINITY.to_bits() {
+        if value.to_bits() >= f64::INFINITY.to_bits() {
             return Self::record_shared(self.bounds, self.invalid, self.series, value);
         }
-        self.series.stripes().0[k].add(bucket_scan(self.bounds, value), value);
+        self.record_timer(value);
     }
 
     /// [`record_timed`](Self::record_timed) of a value a timer measured, finite and not
