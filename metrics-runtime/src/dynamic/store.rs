@@ -131,16 +131,9 @@ impl<T> Rows<T> {
     /// [`locate`].
     #[inline(always)]
     pub(super) fn by_id(&self, id: u32) -> &[T] {
-        let (s, at) = place(id);
-        let segment = self.segments[s].load(Acquire);
-        if segment.is_null() {
-            unallocated(index_of(id));
-        }
-        debug_assert!(at < segment_rows(s), "id {id:#x} past its segment");
-        // SAFETY: as in `get` (a segment of stride 0 is never allocated). `at < segment_rows(s)`
-        // because every id is made by `id_of` from `locate`, which places a row inside its
-        // segment: the ids read here come from index slots and rows' keys, which only this
-        // module's writers store, each from `id_of` (not checked again: a lookup reads three).
+        let (segment, at) = self.segment_of(id);
+        // SAFETY: as in `get` (a segment of stride 0 is never allocated), with `at` below the
+        // segment's rows ([`segment_of`](Self::segment_of)).
         unsafe { std::slice::from_raw_parts(segment.add(at * self.stride), self.stride) }
     }
 
@@ -148,15 +141,26 @@ impl<T> Rows<T> {
     #[inline(always)]
     pub(super) fn one_by_id(&self, id: u32) -> &T {
         debug_assert_eq!(self.stride, 1);
+        let (segment, at) = self.segment_of(id);
+        // SAFETY: as in `by_id`: the segment holds at least `segment_rows(s)` elements (one a
+        // row here; segments of stride 0 are never allocated) and `at` is below that.
+        unsafe { &*segment.add(at) }
+    }
+
+    /// The allocated segment of the row of `id` ([`id_of`]) and the row's place in it, which
+    /// is below the segment's rows: every id is made by `id_of` from `locate`, which places a
+    /// row inside its segment, and the ids read here come from index slots and rows' keys,
+    /// which only this module's writers store, each from `id_of` (not checked again: a lookup
+    /// reads three).
+    #[inline(always)]
+    fn segment_of(&self, id: u32) -> (*mut T, usize) {
         let (s, at) = place(id);
         let segment = self.segments[s].load(Acquire);
         if segment.is_null() {
             unallocated(index_of(id));
         }
         debug_assert!(at < segment_rows(s), "id {id:#x} past its segment");
-        // SAFETY: as in `by_id`: the segment holds at least `segment_rows(s)` elements (one a
-        // row here; segments of stride 0 are never allocated) and `at` is below that.
-        unsafe { &*segment.add(at) }
+        (segment, at)
     }
 
     /// The segments allocated so far.
