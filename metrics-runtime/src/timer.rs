@@ -498,7 +498,8 @@ impl<M, R: Fn(&M, f64, Outcome)> Timer<M, R> {
     /// without an invariant TSC).
     #[inline(always)]
     fn elapsed_nanos(&self) -> u64 {
-        clock().clock.delta_as_nanos(self.start, clock().raw())
+        let clock = clock();
+        clock.clock.delta_as_nanos(self.start, clock.raw())
     }
 
     /// Records now with [`Outcome::Ok`] and returns the elapsed time.
@@ -578,9 +579,7 @@ impl<M, R: Fn(&M, f64, Outcome)> Timer<M, R> {
 }
 
 impl<M, R: Fn(&M, f64, Outcome)> Drop for Timer<M, R> {
-    // Always inlined: after `record_finish` the compiler then sees `on_drop` is `None` and
-    // drops nothing, where a call would test it again.
-    #[inline(always)]
+    #[inline]
     fn drop(&mut self) {
         if let Some(outcome) = self.on_drop {
             let outcome = if std::thread::panicking() { Outcome::Panicked } else { outcome };
