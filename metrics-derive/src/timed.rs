@@ -31,6 +31,18 @@ fn has_impl_trait(ty: &Type) -> bool {
     f.0
 }
 
+/// Whether the target is a place named by a path and fields (`LATENCY`, `METRICS.latency`,
+/// `self.latency`): naming it again later reads the same place and runs no code.
+fn is_place(expr: &syn::Expr) -> bool {
+    match expr {
+        syn::Expr::Path(p) => p.qself.is_none(),
+        syn::Expr::Field(f) => is_place(&f.base),
+        syn::Expr::Paren(p) => is_place(&p.expr),
+        syn::Expr::Group(g) => is_place(&g.expr),
+        _ => false,
+    }
+}
+
 /// Whether the declared return type is a `Result` (by its last path segment).
 fn is_result(ty: &Type) -> bool {
     match ty {
@@ -114,7 +126,22 @@ fn try_expand(args: TokenStream, item: TokenStream) -> syn::Result<TokenStream> 
         __timed_timer.record_finish(#outcome);
     };
 
-    let body = if sig.asyncness.is_some() {
+    let body = if sig.asyncness.is_some() && is_place(&target) {
+        // A place is named again where the timer records (`Deferred`): for a static, the
+        // future's state then holds no reference to it, and the record after the `.await`
+        // reaches the static at its own address instead of through one loaded from the state.
+        let start_deferred = quote_spanned! {target_span=>
+            let __timed_timer = ::metrics_runtime::__private::Timer::start_timed(
+                ::metrics_runtime::__private::Deferred(|| &(#target)),
+            );
+        };
+        quote! {
+            #start_deferred
+            let __timed_result = async move { #fake_return #block }.await;
+            #finish
+            __timed_result
+        }
+    } else if sig.asyncness.is_some() {
         quote! {
             #bind_target
             #start_timed

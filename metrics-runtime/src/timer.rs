@@ -274,6 +274,32 @@ impl<M: RecordDuration + ?Sized> RecordDuration for &M {
     }
 }
 
+/// A target named again where it records: what `#[timed]` times an `async fn` into when its
+/// target is a place (a static, a field of one, or a field through a reference). The timer
+/// then keeps the closure that names the place (nothing, for a static) in the future's state,
+/// not a reference it must load back after the `.await`, and records into a static's own
+/// address as a sync fn's timer does.
+#[doc(hidden)]
+pub struct Deferred<G>(pub G);
+
+impl<G> fmt::Debug for Deferred<G> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Deferred")
+    }
+}
+
+impl<G: Fn() -> T, T: RecordDuration> RecordDuration for Deferred<G> {
+    #[inline(always)]
+    fn record_seconds(&self, seconds: f64, outcome: Outcome) {
+        (self.0)().record_seconds(seconds, outcome);
+    }
+
+    #[inline(always)]
+    fn record_timer_seconds(&self, seconds: f64, outcome: Outcome) {
+        (self.0)().record_timer_seconds(seconds, outcome);
+    }
+}
+
 /// The process's clock, calibrated on first use (as `quanta::Instant::now` does for its own).
 /// Timers read it raw (one `rdtsc` where the TSC is invariant, read directly rather than
 /// through the clock's dispatch on its kind: `benches/timed.rs` measured the timer into

@@ -245,3 +245,52 @@ async fn inner_attributes_of_the_body_are_kept_and_calls_recorded() {
     assert_eq!(INNER.with(Outcome::Error).count(), 2);
     assert!(INNER.with(Outcome::Ok).sum() >= 0.0);
 }
+
+/// Targets that are places reached through the fn's own arguments, which an `async fn`'s timer
+/// names again where it records: a field through `&self`, and a `&Histogram` parameter. The
+/// futures stay `Send` (spawned on the multi-thread runtime) and a dropped one still records
+/// `cancelled` into the right place.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn async_targets_through_self_and_parameters() {
+    struct Handler {
+        latency: Histogram<Outcome>,
+    }
+
+    impl Handler {
+        #[timed(self.latency)]
+        async fn handle(&self, fail: bool) -> Result<u32, Failure> {
+            tokio::task::yield_now().await;
+            if fail {
+                return Err(Failure);
+            }
+            Ok(1)
+        }
+
+        #[timed(self.latency)]
+        async fn stuck(&self) {
+            tokio::time::sleep(Duration::from_secs(30)).await;
+        }
+    }
+
+    #[timed(into)]
+    async fn into_parameter(into: &'static Histogram, x: u32) -> u32 {
+        tokio::task::yield_now().await;
+        x + 1
+    }
+
+    static HANDLER: Handler = Handler { latency: Histogram::new() };
+    static PARAM: Histogram = Histogram::new();
+    assert_eq!(tokio::spawn(HANDLER.handle(false)).await.unwrap().unwrap(), 1);
+    assert!(tokio::spawn(HANDLER.handle(true)).await.unwrap().is_err());
+    assert!(tokio::time::timeout(Duration::from_millis(10), HANDLER.stuck()).await.is_err());
+    assert_eq!(tokio::spawn(into_parameter(&PARAM, 2)).await.unwrap(), 3);
+    assert_eq!(HANDLER.latency.with(Outcome::Ok).count(), 1);
+    assert_eq!(HANDLER.latency.with(Outcome::Error).count(), 1);
+    assert_eq!(HANDLER.latency.with(Outcome::Cancelled).count(), 1);
+    assert_eq!(PARAM.count(), 1);
+
+    // A local handler (not a static): the future borrows it, as any `&self` method's does.
+    let local = Handler { latency: Histogram::new() };
+    local.handle(false).await.unwrap();
+    assert_eq!(local.latency.with(Outcome::Ok).count(), 1);
+}
