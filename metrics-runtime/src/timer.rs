@@ -13,7 +13,10 @@ use std::time::Duration;
 // to the OS clock where the TSC is not invariant). `benches/timed.rs` measured a reading at
 // ~10 ns against ~25 ns for `std::time::Instant::now()` on this project's machine, and a timed
 // call reads it twice.
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed};
+use std::sync::atomic::{
+    AtomicBool, AtomicU64,
+    Ordering::{Acquire, Relaxed, Release},
+};
 use std::sync::OnceLock;
 
 use quanta::Clock;
@@ -315,16 +318,18 @@ fn clock() -> &'static TimerClock {
         let ticks = 1u64 << 40;
         let seconds_per_tick = clock.delta_as_nanos(0, ticks) as f64 / ticks as f64 * 1e-9;
         let tsc = reads_the_tsc(&clock);
-        TSC.store(tsc, Relaxed);
         SECONDS_PER_TICK.store(seconds_per_tick.to_bits(), Relaxed);
+        // Release: whoever reads the TSC inline on seeing this (`raw_now`) sees the tick length.
+        TSC.store(tsc, Release);
         TimerClock { tsc, clock }
     })
 }
 
-/// What the end of a reading of [`clock`] needs of it (whether its raw readings are the TSC's,
-/// and the length of a tick in seconds), where it is read without the check that the clock is
-/// set up: whoever took the start set it up (on any thread, before the start could reach this
-/// one), and these are written before that setup completes.
+/// What a timer's readings need of [`clock`] (whether its raw readings are the TSC's, and the
+/// length of a tick in seconds), read without the check that the clock is set up: `TSC` is set
+/// (after the tick length) only by the setup, and a start that does not find it set reads
+/// through the clock, which sets it up; so whoever took a start set the clock up (on any
+/// thread, before the start could reach this one).
 static TSC: AtomicBool = AtomicBool::new(false);
 static SECONDS_PER_TICK: AtomicU64 = AtomicU64::new(0);
 
@@ -333,19 +338,31 @@ static SECONDS_PER_TICK: AtomicU64 = AtomicU64::new(0);
 /// reads what it needs of it from statics.
 #[inline(always)]
 fn seconds_since(start: u64) -> f64 {
-    #[cfg(target_arch = "x86_64")]
-    let now = if TSC.load(Relaxed) {
-        // SAFETY: as in `reads_the_tsc`.
-        unsafe { core::arch::x86_64::_rdtsc() }
-    } else {
-        clock().clock.raw()
-    };
-    #[cfg(not(target_arch = "x86_64"))]
-    let now = clock().clock.raw();
+    let now = raw_now();
     // Branch-free: a reading earlier than `start` wraps to a negative difference, and so gives
     // 0 (as would a span of 2^63 ticks, which is decades). A signed conversion is one
     // instruction, an unsigned one four.
     (now.wrapping_sub(start) as i64).max(0) as f64 * f64::from_bits(SECONDS_PER_TICK.load(Relaxed))
+}
+
+/// A raw reading of [`clock`]: `rdtsc` inline once the clock is set up and found to read the
+/// TSC; otherwise (before the first reading, or where the clock is the OS's) a call, so that
+/// the clock's setup and its dispatch on its kind stay out of every timed fn.
+#[inline(always)]
+fn raw_now() -> u64 {
+    #[cfg(target_arch = "x86_64")]
+    if TSC.load(Acquire) {
+        // SAFETY: as in `reads_the_tsc`.
+        return unsafe { core::arch::x86_64::_rdtsc() };
+    }
+    raw_now_slow()
+}
+
+/// [`raw_now`] where the TSC is not read inline.
+#[cold]
+#[inline(never)]
+fn raw_now_slow() -> u64 {
+    clock().raw()
 }
 
 /// Whether `clock`'s raw readings are the TSC's: each of three falls between two `rdtsc`
@@ -499,7 +516,7 @@ impl<M, R: Fn(&M, f64, Outcome)> Timer<M, R> {
     /// Starts timing now, recording through `record`; a plain drop records `on_drop`.
     #[inline(always)]
     fn begin(target: M, record: R, on_drop: Outcome) -> Self {
-        Self { target, record, start: clock().raw(), on_drop: Some(on_drop) }
+        Self { target, record, start: raw_now(), on_drop: Some(on_drop) }
     }
 
     /// The time since the timer started.
