@@ -16,6 +16,7 @@ use crate::family::Family;
 use crate::read::{process_start_time, BoundTexts, HistogramRead, MetricDesc, Series, StaticLabels, Visitor};
 use crate::sharded::{stripe, OWNED_STRIPES};
 use crate::tag::TagSet;
+use crate::timer::Ticks;
 
 /// The Prometheus default bucket bounds, in seconds.
 ///
@@ -935,12 +936,28 @@ impl<'a, const B: usize> HistogramHandle<'a, B> {
     /// negative: without the check for values that are not.
     #[inline(always)]
     pub(crate) fn record_timer(&self, value: f64) {
-        debug_assert!(value.is_finite() && value >= 0.0, "a timer's reading: {value}");
+        self.record_timer_of(|| value);
+    }
+
+    /// [`record_timer`](Self::record_timer) of a timer's reading in clock ticks, converted to
+    /// seconds once the stripe is found: the reading is held in an integer register across the
+    /// calls on the way (the thread's first record, the series' first timed record), where a
+    /// float would be stored to the stack and loaded back before the bucket search.
+    #[inline(always)]
+    pub(crate) fn record_timer_ticks(&self, ticks: Ticks) {
+        self.record_timer_of(|| ticks.seconds());
+    }
+
+    #[inline(always)]
+    fn record_timer_of(&self, value: impl FnOnce() -> f64) {
         let k = stripe();
         if k >= OWNED_STRIPES {
-            return Self::record_shared(self.bounds, self.invalid, self.series, value);
+            return Self::record_shared(self.bounds, self.invalid, self.series, value());
         }
-        self.series.stripes().0[k].add(bucket_scan(self.bounds, value), value);
+        let stripe = &self.series.stripes().0[k];
+        let value = value();
+        debug_assert!(value.is_finite() && value >= 0.0, "a timer's reading: {value}");
+        stripe.add(bucket_scan(self.bounds, value), value);
     }
 
     /// [`record`](Self::record), out of line: the shared path of a timed record, kept out of

@@ -2,7 +2,7 @@
 
 pub use crate::const_labels::ConstLabelsVisitor;
 pub use crate::read::{MetricDesc, MetricKind, MetricShape, NativeShape, Objective, PrefixTable, Slo};
-pub use crate::timer::{Deferred, Outcome, Timer, ToOutcome};
+pub use crate::timer::{Deferred, Outcome, Ticks, Timer, ToOutcome};
 
 /// Whether `names` holds `name`, usable in constants.
 pub const fn contains(names: &[&str], name: &str) -> bool {

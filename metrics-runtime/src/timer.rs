@@ -125,6 +125,16 @@ pub trait RecordDuration {
         self.record_seconds(seconds, outcome);
     }
 
+    /// Records a timer's reading, in clock ticks: what timers call. As
+    /// [`record_timer_seconds`](Self::record_timer_seconds) of its seconds unless a target
+    /// converts them later (histograms do, once they have found where the value goes, so that
+    /// the reading is held in an integer register across what they call on the way).
+    #[doc(hidden)]
+    #[inline(always)]
+    fn record_timer_ticks(&self, ticks: Ticks, outcome: Outcome) {
+        self.record_timer_seconds(ticks.seconds(), outcome);
+    }
+
     /// Starts a timer that records into `self` when dropped (see [`Timer`]).
     ///
     /// # Examples
@@ -157,6 +167,11 @@ impl<const B: usize> RecordDuration for Histogram<(), B> {
     fn record_timer_seconds(&self, seconds: f64, _: Outcome) {
         self.with(()).record_timer(seconds);
     }
+
+    #[inline(always)]
+    fn record_timer_ticks(&self, ticks: Ticks, _: Outcome) {
+        self.with(()).record_timer_ticks(ticks);
+    }
 }
 
 impl<const B: usize> RecordDuration for HistogramHandle<'_, B> {
@@ -168,6 +183,11 @@ impl<const B: usize> RecordDuration for HistogramHandle<'_, B> {
     #[inline(always)]
     fn record_timer_seconds(&self, seconds: f64, _: Outcome) {
         self.record_timer(seconds);
+    }
+
+    #[inline(always)]
+    fn record_timer_ticks(&self, ticks: Ticks, _: Outcome) {
+        HistogramHandle::record_timer_ticks(self, ticks);
     }
 }
 
@@ -194,6 +214,11 @@ impl<const B: usize> RecordDuration for Histogram<Outcome, B> {
     #[inline(always)]
     fn record_timer_seconds(&self, seconds: f64, outcome: Outcome) {
         self.with(outcome).record_timer(seconds);
+    }
+
+    #[inline(always)]
+    fn record_timer_ticks(&self, ticks: Ticks, outcome: Outcome) {
+        self.with(outcome).record_timer_ticks(ticks);
     }
 }
 
@@ -275,6 +300,11 @@ impl<M: RecordDuration + ?Sized> RecordDuration for &M {
     fn record_timer_seconds(&self, seconds: f64, outcome: Outcome) {
         (**self).record_timer_seconds(seconds, outcome);
     }
+
+    #[inline(always)]
+    fn record_timer_ticks(&self, ticks: Ticks, outcome: Outcome) {
+        (**self).record_timer_ticks(ticks, outcome);
+    }
 }
 
 /// A target named again where it records: what `#[timed]` times an `async fn` into when its
@@ -300,6 +330,11 @@ impl<G: Fn() -> T, T: RecordDuration> RecordDuration for Deferred<G> {
     #[inline(always)]
     fn record_timer_seconds(&self, seconds: f64, outcome: Outcome) {
         (self.0)().record_timer_seconds(seconds, outcome);
+    }
+
+    #[inline(always)]
+    fn record_timer_ticks(&self, ticks: Ticks, outcome: Outcome) {
+        (self.0)().record_timer_ticks(ticks, outcome);
     }
 }
 
@@ -333,16 +368,35 @@ fn clock() -> &'static TimerClock {
 static TSC: AtomicBool = AtomicBool::new(false);
 static SECONDS_PER_TICK: AtomicU64 = AtomicU64::new(0);
 
-/// Seconds from `start`, a raw reading of [`clock`], to now; 0 if the clock reads earlier (as
-/// it may across cores without an invariant TSC). Timers keep no reference to the clock: this
-/// reads what it needs of it from statics.
+/// A timer's reading: the clock ticks from its start to its end, not negative. Converted to
+/// seconds where it is recorded ([`RecordDuration::record_timer_ticks`]).
+#[doc(hidden)]
+#[derive(Clone, Copy, Debug)]
+pub struct Ticks(i64);
+
+impl Ticks {
+    /// The ticks from `start`, a raw reading of [`clock`], to now; 0 if the clock reads earlier
+    /// (as it may across cores without an invariant TSC). Timers keep no reference to the
+    /// clock: this reads what it needs of it from statics.
+    #[inline(always)]
+    fn since(start: u64) -> Self {
+        // Branch-free: a reading earlier than `start` wraps to a negative difference, and so
+        // gives 0 (as would a span of 2^63 ticks, which is decades).
+        Self((raw_now().wrapping_sub(start) as i64).max(0))
+    }
+
+    /// In seconds: a signed conversion (one instruction; an unsigned one takes four) and one
+    /// multiplication by the tick length.
+    #[inline(always)]
+    pub fn seconds(self) -> f64 {
+        self.0 as f64 * f64::from_bits(SECONDS_PER_TICK.load(Relaxed))
+    }
+}
+
+/// Seconds from `start`, a raw reading of [`clock`], to now (see [`Ticks::since`]).
 #[inline(always)]
 fn seconds_since(start: u64) -> f64 {
-    let now = raw_now();
-    // Branch-free: a reading earlier than `start` wraps to a negative difference, and so gives
-    // 0 (as would a span of 2^63 ticks, which is decades). A signed conversion is one
-    // instruction, an unsigned one four.
-    (now.wrapping_sub(start) as i64).max(0) as f64 * f64::from_bits(SECONDS_PER_TICK.load(Relaxed))
+    Ticks::since(start).seconds()
 }
 
 /// A raw reading of [`clock`]: `rdtsc` inline once the clock is set up and found to read the
@@ -417,15 +471,6 @@ impl TimerClock {
     }
 }
 
-/// Nanoseconds to seconds: a signed conversion (one instruction; an unsigned one takes four)
-/// and one multiplication (`Duration::as_secs_f64` divides, a `divsd` that was a tenth of a
-/// timed call's cost in `benches/timed.rs`).
-#[inline(always)]
-fn seconds(nanos: u64) -> f64 {
-    // 2^63 ns is 292 years: saturating there changes nothing real.
-    i64::try_from(nanos).unwrap_or(i64::MAX) as f64 * 1e-9
-}
-
 /// A running timer: records the elapsed seconds into its target when dropped, or at
 /// [`Timer::stop`]; [`Timer::discard`] drops it without recording.
 ///
@@ -455,7 +500,7 @@ fn seconds(nanos: u64) -> f64 {
 /// assert_eq!(STEPS.with(Outcome::Ok).count(), 0);
 /// ```
 #[must_use = "a timer records when dropped; bind it to a variable (`let _timer = ...`)"]
-pub struct Timer<M, R: Fn(&M, f64, Outcome) = fn(&M, f64, Outcome)> {
+pub struct Timer<M, R: Fn(&M, Ticks, Outcome) = fn(&M, Ticks, Outcome)> {
     target: M,
     // Captured where `M: RecordDuration` is known, so that only construction needs the bound
     // (one compile error for a wrong target, not one per use; two for `#[timed]` on an async or
@@ -491,7 +536,7 @@ impl<M: RecordDuration> Timer<M> {
     /// One clock read (quanta's TSC clock, about 10 ns); never allocates.
     #[inline]
     pub fn start(target: M) -> Self {
-        Self::begin(target, M::record_timer_seconds, Outcome::Ok)
+        Self::begin(target, M::record_timer_ticks, Outcome::Ok)
     }
 
     /// Starts timing now; a plain drop records [`Outcome::Cancelled`]. Used by [`TimedExt`],
@@ -499,7 +544,7 @@ impl<M: RecordDuration> Timer<M> {
     #[doc(hidden)]
     #[inline]
     pub fn start_cancellable(target: M) -> Self {
-        Self::begin(target, M::record_timer_seconds, Outcome::Cancelled)
+        Self::begin(target, M::record_timer_ticks, Outcome::Cancelled)
     }
 
     /// As [`Timer::start_cancellable`], keeping the target's record function as its own
@@ -507,12 +552,12 @@ impl<M: RecordDuration> Timer<M> {
     /// a timer held across an `.await`.
     #[doc(hidden)]
     #[inline]
-    pub fn start_timed(target: M) -> Timer<M, impl Fn(&M, f64, Outcome)> {
-        Timer::begin(target, M::record_timer_seconds, Outcome::Cancelled)
+    pub fn start_timed(target: M) -> Timer<M, impl Fn(&M, Ticks, Outcome)> {
+        Timer::begin(target, M::record_timer_ticks, Outcome::Cancelled)
     }
 }
 
-impl<M, R: Fn(&M, f64, Outcome)> Timer<M, R> {
+impl<M, R: Fn(&M, Ticks, Outcome)> Timer<M, R> {
     /// Starts timing now, recording through `record`; a plain drop records `on_drop`.
     #[inline(always)]
     fn begin(target: M, record: R, on_drop: Outcome) -> Self {
@@ -545,7 +590,8 @@ impl<M, R: Fn(&M, f64, Outcome)> Timer<M, R> {
         clock.clock.delta_as_nanos(self.start, clock.raw())
     }
 
-    /// Records now with [`Outcome::Ok`] and returns the elapsed time.
+    /// Records now with [`Outcome::Ok`] and returns the elapsed time (what was recorded, to the
+    /// nanosecond).
     ///
     /// # Examples
     ///
@@ -556,13 +602,14 @@ impl<M, R: Fn(&M, f64, Outcome)> Timer<M, R> {
     /// let timer = LATENCY.start_timer();
     /// let elapsed = timer.stop();
     /// assert_eq!(LATENCY.count(), 1);
-    /// assert!((LATENCY.sum() - elapsed.as_secs_f64()).abs() < 1e-15); // what was recorded
+    /// assert!((LATENCY.sum() - elapsed.as_secs_f64()).abs() <= 0.5e-9); // what was recorded
     /// ```
     pub fn stop(self) -> Duration {
         self.finish(Outcome::Ok)
     }
 
-    /// Records now with `outcome` and returns the elapsed time.
+    /// Records now with `outcome` and returns the elapsed time (what was recorded, to the
+    /// nanosecond).
     ///
     /// # Examples
     ///
@@ -579,9 +626,10 @@ impl<M, R: Fn(&M, f64, Outcome)> Timer<M, R> {
     #[inline]
     pub fn finish(mut self, outcome: Outcome) -> Duration {
         self.on_drop = None;
-        let nanos = self.elapsed_nanos();
-        (self.record)(&self.target, seconds(nanos), outcome);
-        Duration::from_nanos(nanos)
+        let ticks = Ticks::since(self.start);
+        (self.record)(&self.target, ticks, outcome);
+        // Finite and not negative (and below 2^64 seconds): `from_secs_f64` cannot panic.
+        Duration::from_secs_f64(ticks.seconds())
     }
 
     /// Records now with `outcome`, like [`Timer::finish`] without computing the `Duration`:
@@ -592,7 +640,7 @@ impl<M, R: Fn(&M, f64, Outcome)> Timer<M, R> {
     #[inline(always)]
     pub fn record_finish(self, outcome: Outcome) {
         let mut this = ManuallyDrop::new(self);
-        (this.record)(&this.target, seconds_since(this.start), outcome);
+        (this.record)(&this.target, Ticks::since(this.start), outcome);
         // SAFETY: `this` is never used again, nor dropped (it is a `ManuallyDrop`): the target
         // and the record function are dropped here once.
         unsafe {
@@ -621,17 +669,17 @@ impl<M, R: Fn(&M, f64, Outcome)> Timer<M, R> {
     }
 }
 
-impl<M, R: Fn(&M, f64, Outcome)> Drop for Timer<M, R> {
+impl<M, R: Fn(&M, Ticks, Outcome)> Drop for Timer<M, R> {
     #[inline]
     fn drop(&mut self) {
         if let Some(outcome) = self.on_drop {
             let outcome = if std::thread::panicking() { Outcome::Panicked } else { outcome };
-            (self.record)(&self.target, seconds_since(self.start), outcome);
+            (self.record)(&self.target, Ticks::since(self.start), outcome);
         }
     }
 }
 
-impl<M, R: Fn(&M, f64, Outcome)> fmt::Debug for Timer<M, R> {
+impl<M, R: Fn(&M, Ticks, Outcome)> fmt::Debug for Timer<M, R> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Timer").field("elapsed", &self.elapsed()).finish()
     }
