@@ -115,10 +115,11 @@ pub trait RecordDuration {
     /// ```
     fn record_seconds(&self, seconds: f64, outcome: Outcome);
 
-    /// Records the `seconds` a timer measured, which are finite and not negative: what timers
-    /// call. As [`record_seconds`](Self::record_seconds) unless a target skips the check for
-    /// other values (histograms do), so it is not for values from elsewhere: a NaN given here
-    /// may be recorded rather than counted as invalid.
+    /// Records the `seconds` a timer measured, which are finite and not negative (what
+    /// [`record_timer_ticks`](Self::record_timer_ticks) comes to unless a target overrides it).
+    /// As [`record_seconds`](Self::record_seconds) unless a target skips the check for other
+    /// values (histograms do), so it is not for values from elsewhere: a NaN given here may be
+    /// recorded rather than counted as invalid.
     #[doc(hidden)]
     #[inline(always)]
     fn record_timer_seconds(&self, seconds: f64, outcome: Outcome) {
