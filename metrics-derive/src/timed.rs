@@ -31,14 +31,24 @@ fn has_impl_trait(ty: &Type) -> bool {
     f.0
 }
 
-/// Whether the target is a place named by a path and fields (`LATENCY`, `METRICS.latency`,
-/// `self.latency`): naming it again later reads the same place and runs no code.
-fn is_place(expr: &syn::Expr) -> bool {
+/// Whether the target is a static or a field of one, as far as its tokens tell: a path of
+/// more than one segment (`crate::LATENCY`, which no local variable is) or one named in upper
+/// case (`LATENCY`, as statics are), then fields (`METRICS.latency`). Naming it again later
+/// reads the same place, runs no code and captures nothing; a target through `self`, a
+/// parameter or a local keeps the reference taken at the start (a closure naming it again
+/// would capture more than the reference, and could make the future lose `Send`).
+fn is_static_place(expr: &syn::Expr) -> bool {
     match expr {
-        syn::Expr::Path(p) => p.qself.is_none(),
-        syn::Expr::Field(f) => is_place(&f.base),
-        syn::Expr::Paren(p) => is_place(&p.expr),
-        syn::Expr::Group(g) => is_place(&g.expr),
+        syn::Expr::Path(p) => {
+            p.qself.is_none()
+                && (p.path.segments.len() > 1
+                    || p.path.segments.first().is_some_and(|s| {
+                        s.arguments.is_none() && !s.ident.to_string().chars().any(|c| c.is_lowercase())
+                    }))
+        }
+        syn::Expr::Field(f) => is_static_place(&f.base),
+        syn::Expr::Paren(p) => is_static_place(&p.expr),
+        syn::Expr::Group(g) => is_static_place(&g.expr),
         _ => false,
     }
 }
@@ -126,10 +136,10 @@ fn try_expand(args: TokenStream, item: TokenStream) -> syn::Result<TokenStream> 
         __timed_timer.record_finish(#outcome);
     };
 
-    let body = if sig.asyncness.is_some() && is_place(&target) {
-        // A place is named again where the timer records (`Deferred`): for a static, the
-        // future's state then holds no reference to it, and the record after the `.await`
-        // reaches the static at its own address instead of through one loaded from the state.
+    let body = if sig.asyncness.is_some() && is_static_place(&target) {
+        // A static is named again where the timer records (`Deferred`): the future's state
+        // then holds no reference to it, and the record after the `.await` reaches the static
+        // at its own address instead of through one loaded from the state.
         let start_deferred = quote_spanned! {target_span=>
             let __timed_timer = ::metrics_runtime::__private::Timer::start_timed(
                 ::metrics_runtime::__private::Deferred(|| &(#target)),

@@ -246,10 +246,13 @@ async fn inner_attributes_of_the_body_are_kept_and_calls_recorded() {
     assert!(INNER.with(Outcome::Ok).sum() >= 0.0);
 }
 
-/// Targets that are places reached through the fn's own arguments, which an `async fn`'s timer
-/// names again where it records: a field through `&self`, and a `&Histogram` parameter. The
-/// futures stay `Send` (spawned on the multi-thread runtime) and a dropped one still records
-/// `cancelled` into the right place.
+static BY_PATH: Histogram = Histogram::new();
+
+/// An `async fn`'s targets of each kind: a static by a path (named again where the timer
+/// records), and places reached through the fn's own arguments (held as references from the
+/// start): a field through `&self`, a `&Histogram` parameter. The futures stay `Send` (spawned
+/// on the multi-thread runtime) and a dropped one still records `cancelled` into the right
+/// place.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn async_targets_through_self_and_parameters() {
     struct Handler {
@@ -278,6 +281,11 @@ async fn async_targets_through_self_and_parameters() {
         x + 1
     }
 
+    #[timed(crate::BY_PATH)]
+    async fn by_path() {
+        tokio::task::yield_now().await;
+    }
+
     static HANDLER: Handler = Handler { latency: Histogram::new() };
     static PARAM: Histogram = Histogram::new();
     assert_eq!(tokio::spawn(HANDLER.handle(false)).await.unwrap().unwrap(), 1);
@@ -288,6 +296,9 @@ async fn async_targets_through_self_and_parameters() {
     assert_eq!(HANDLER.latency.with(Outcome::Error).count(), 1);
     assert_eq!(HANDLER.latency.with(Outcome::Cancelled).count(), 1);
     assert_eq!(PARAM.count(), 1);
+    tokio::spawn(by_path()).await.unwrap();
+    drop(by_path()); // never polled: its body, and so its timer, never started
+    assert_eq!(BY_PATH.count(), 1);
 
     // A local handler (not a static): the future borrows it, as any `&self` method's does.
     let local = Handler { latency: Histogram::new() };
