@@ -309,10 +309,9 @@ impl<M: RecordDuration + ?Sized> RecordDuration for &M {
 }
 
 /// A target named again where it records: what `#[timed]` times an `async fn` into when its
-/// target is a place (a static, a field of one, or a field through a reference). The timer
-/// then keeps the closure that names the place (nothing, for a static) in the future's state,
-/// not a reference it must load back after the `.await`, and records into a static's own
-/// address as a sync fn's timer does.
+/// target is a static or a field of one. The timer then keeps the closure that names it (which
+/// captures nothing) in the future's state, not a reference it must load back after the
+/// `.await`, and records into the static's own address as a sync fn's timer does.
 #[doc(hidden)]
 pub struct Deferred<G>(pub G);
 
