@@ -344,19 +344,18 @@ impl<G: Fn() -> T, T: RecordDuration> RecordDuration for Deferred<G> {
 /// nothing at 1.19-1.20x its two clock reads so, 1.21x through the dispatch) and scale only
 /// the difference: no scaling of each reading and no check for a thread's mock clock, which
 /// `Instant::now` does on every call.
-fn clock() -> &'static TimerClock {
-    static CLOCK: OnceLock<TimerClock> = OnceLock::new();
+fn clock() -> &'static Clock {
+    static CLOCK: OnceLock<Clock> = OnceLock::new();
     CLOCK.get_or_init(|| {
         let clock = Clock::new();
         // The clock's own scaling of a long span gives seconds per raw tick (1 ns per tick
         // where it falls back to the OS clock).
         let ticks = 1u64 << 40;
         let seconds_per_tick = clock.delta_as_nanos(0, ticks) as f64 / ticks as f64 * 1e-9;
-        let tsc = reads_the_tsc(&clock);
         SECONDS_PER_TICK.store(seconds_per_tick.to_bits(), Relaxed);
         // Release: whoever reads the TSC inline on seeing this (`raw_now`) sees the tick length.
-        TSC.store(tsc, Release);
-        TimerClock { tsc, clock }
+        TSC.store(reads_the_tsc(&clock), Release);
+        clock
     })
 }
 
@@ -446,29 +445,8 @@ fn reads_the_tsc(_: &Clock) -> bool {
 /// exemplar timestamps: it follows the OS clock's rate, not its later adjustments.
 pub(crate) fn unix_now() -> f64 {
     static BASE: OnceLock<(f64, u64)> = OnceLock::new();
-    let (unix, raw) = *BASE.get_or_init(|| (crate::read::now_unix(), clock().raw()));
+    let (unix, raw) = *BASE.get_or_init(|| (crate::read::now_unix(), raw_now()));
     unix + seconds_since(raw)
-}
-
-/// The clock, and whether its raw readings are the TSC's ([`reads_the_tsc`]), for the start of
-/// a reading; its end reads what it needs from [`TSC`] and [`SECONDS_PER_TICK`], and converts
-/// the tick difference to seconds with one multiplication.
-struct TimerClock {
-    #[cfg_attr(not(target_arch = "x86_64"), allow(dead_code))]
-    tsc: bool,
-    clock: Clock,
-}
-
-impl TimerClock {
-    #[inline(always)]
-    fn raw(&self) -> u64 {
-        #[cfg(target_arch = "x86_64")]
-        if self.tsc {
-            // SAFETY: as in `reads_the_tsc`.
-            return unsafe { core::arch::x86_64::_rdtsc() };
-        }
-        self.clock.raw()
-    }
 }
 
 /// A running timer: records the elapsed seconds into its target when dropped, or at
@@ -586,8 +564,8 @@ impl<M, R: Fn(&M, Ticks, Outcome)> Timer<M, R> {
     /// without an invariant TSC).
     #[inline(always)]
     fn elapsed_nanos(&self) -> u64 {
-        let clock = clock();
-        clock.clock.delta_as_nanos(self.start, clock.raw())
+        let now = raw_now();
+        clock().delta_as_nanos(self.start, now)
     }
 
     /// Records now with [`Outcome::Ok`] and returns the elapsed time (what was recorded, to the
@@ -893,17 +871,17 @@ mod tests {
 
     #[test]
     fn tick_seconds_agree_with_the_os_clock() {
-        let clock = clock();
+        clock();
         let seconds_per_tick = f64::from_bits(SECONDS_PER_TICK.load(Relaxed));
         assert!(seconds_per_tick > 0.0 && seconds_per_tick < 1e-6, "{seconds_per_tick}");
         let inner = std::time::Instant::now();
-        let start = clock.raw();
+        let start = raw_now();
         std::thread::sleep(Duration::from_millis(30));
         let seconds = seconds_since(start);
         let outer = inner.elapsed().as_secs_f64();
         // The TSC span lies inside the OS clock's span, and covers the sleep.
         assert!(seconds >= 0.030 && seconds <= outer * 1.001, "{seconds} s by ticks, {outer} s by the OS clock");
         // A start in the future reads as zero, not as a huge span.
-        assert_eq!(seconds_since(clock.raw() + (1 << 40)), 0.0);
+        assert_eq!(seconds_since(raw_now() + (1 << 40)), 0.0);
     }
 }
