@@ -136,25 +136,21 @@ fn try_expand(args: TokenStream, item: TokenStream) -> syn::Result<TokenStream> 
         __timed_timer.record_finish(#outcome);
     };
 
-    let body = if sig.asyncness.is_some() && is_static_place(&target) {
+    let body = if sig.asyncness.is_some() {
         // A static is named again where the timer records (`Deferred`): the future's state
         // then holds no reference to it, and the record after the `.await` reaches the static
         // at its own address instead of through one loaded from the state.
-        let start_deferred = quote_spanned! {target_span=>
-            let __timed_timer = ::metrics_runtime::__private::Timer::start_timed(
-                ::metrics_runtime::__private::Deferred(|| &(#target)),
-            );
+        let start = if is_static_place(&target) {
+            quote_spanned! {target_span=>
+                let __timed_timer = ::metrics_runtime::__private::Timer::start_timed(
+                    ::metrics_runtime::__private::Deferred(|| &(#target)),
+                );
+            }
+        } else {
+            quote!(#bind_target #start_timed)
         };
         quote! {
-            #start_deferred
-            let __timed_result = async move { #fake_return #block }.await;
-            #finish
-            __timed_result
-        }
-    } else if sig.asyncness.is_some() {
-        quote! {
-            #bind_target
-            #start_timed
+            #start
             let __timed_result = async move { #fake_return #block }.await;
             #finish
             __timed_result
