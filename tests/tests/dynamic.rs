@@ -196,6 +196,57 @@ fn remove_under_concurrent_writers_keeps_the_counts_exact() {
     assert!(!registry.render_prometheus().contains("tenant=\"t"));
 }
 
+/// Threads that make the same new series at once make each exactly once: four threads, started
+/// together, increment the same 3,000 new series (each its own order, so that they meet on
+/// series being made, and the index grows under them); every series ends with four, once, and
+/// the series count is exact.
+#[test]
+fn threads_making_the_same_series_at_once_make_each_once() {
+    use std::sync::{Arc, Barrier};
+    const SERIES: usize = 3_000;
+    const THREADS: usize = 4;
+    let registry = BoundedRegistry::new(BoundedConfig {
+        max_series_per_family: SERIES,
+        max_series_total: SERIES,
+        max_new_series_per_sec: u32::MAX,
+        ..BoundedConfig::default()
+    });
+    let hits = registry.counter("route_hits_total", "Hits, by method and route.", &["method", "route"]).unwrap();
+    let start = Arc::new(Barrier::new(THREADS));
+    let threads: Vec<_> = (0..THREADS)
+        .map(|t| {
+            let (hits, start) = (hits.clone(), Arc::clone(&start));
+            std::thread::spawn(move || {
+                start.wait();
+                for k in 0..SERIES {
+                    // Thread 0 in order, the others in orders of their own (7 and 11 are prime
+                    // to 3,000; thread 3 backwards).
+                    let k = match t {
+                        0 => k,
+                        1 => k * 7 % SERIES,
+                        2 => k * 11 % SERIES,
+                        _ => SERIES - 1 - k,
+                    };
+                    hits.inc(&[["GET", "POST", "PUT"][k % 3], &format!("/route/{}", k / 3)]).unwrap();
+                }
+            })
+        })
+        .collect();
+    threads.into_iter().for_each(|t| t.join().unwrap());
+    assert_eq!(registry.series_count(), SERIES, "each series made once");
+    assert_eq!(hits.total(), (SERIES * THREADS) as u64, "no update lost");
+    let text = registry.render_prometheus();
+    for k in 0..SERIES {
+        let line = format!(
+            "route_hits_total{{method=\"{}\",route=\"/route/{}\"}} {THREADS}\n",
+            ["GET", "POST", "PUT"][k % 3],
+            k / 3
+        );
+        assert_eq!(text.matches(&line).count(), 1, "{line}");
+    }
+    assert_eq!(hits.overflowed(), 0);
+}
+
 /// Rows of removed series are reused only once no lookup can still hold them: while one thread
 /// removes and makes again short-lived series (their rows reused all the time), two threads
 /// update ten series that are never removed, by their label values; every one of those updates

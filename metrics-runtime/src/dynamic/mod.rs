@@ -507,9 +507,23 @@ impl Family {
         u64::from(key(self.words(row), self.label_names.len() + 1))
     }
 
-    /// The hash of one label value, for the interners.
+    /// The hash of one label value, for the interners: of its packed words when it is short
+    /// ([`packed_hash`](Self::packed_hash), which a lookup's packed values give without the
+    /// string), of its bytes otherwise.
     fn value_hash(&self, value: &str) -> u64 {
-        self.hasher.hash_one(value)
+        match Packed::short(value) {
+            Some(packed) => self.packed_hash(&packed),
+            None => self.hasher.hash_one(value),
+        }
+    }
+
+    /// [`value_hash`](Self::value_hash) of a short value, from its packed words.
+    #[inline]
+    fn packed_hash(&self, packed: &Packed) -> u64 {
+        let mut h = self.hasher.build_hasher();
+        h.write_u128(u128::from(packed.0[0]) | u128::from(packed.0[1]) << 64);
+        h.write_u64(packed.0[2]);
+        h.finish()
     }
 
     /// The live row holding the values of `query`, comparing them value by value.
@@ -627,7 +641,8 @@ impl Family {
 
     /// A row for a new series of `values` (writers): reused or new, its keys written, its
     /// cells zero; `None` when the family's rows or label values are exhausted.
-    fn new_row(&self, state: &mut State, values: &[&str], hash: u64, created: u32) -> Option<u32> {
+    fn new_row(&self, state: &mut State, query: &Query<'_>, created: u32) -> Option<u32> {
+        let (values, hash) = (query.values, query.hash);
         if state.free.is_empty() && state.rows as usize >= self.max_rows {
             // Every row is live, held or waiting: take back those no read holds any more.
             self.collect_garbage(state, true);
@@ -635,10 +650,12 @@ impl Family {
         let row = match state.free.pop() {
             Some(row) => row,
             None => {
-                if state.rows as usize >= self.max_rows
-                    || !self.rows.ensure(state.rows as usize)
-                    || !self.cells.ensure(state.rows as usize)
-                    || !self.buckets.ensure(state.rows as usize)
+                let i = state.rows as usize;
+                // Rows are handed out in order: their segments are allocated at a segment's
+                // first row (the three tables share the geometry).
+                if i >= self.max_rows
+                    || store::starts_segment(i)
+                        && !(self.rows.ensure(i) && self.cells.ensure(i) && self.buckets.ensure(i))
                 {
                     return None;
                 }
@@ -649,7 +666,9 @@ impl Family {
         let n = values.len();
         let words = self.words(row);
         for (i, v) in values.iter().enumerate() {
-            match state.interners[i].intern(&self.strings[i], |v| self.value_hash(v), v) {
+            // A lookup's packed value is its interned entry: hashed and compared as words.
+            let packed = query.short.then(|| (&query.packed[i], self.packed_hash(&query.packed[i])));
+            match state.interners[i].intern(&self.strings[i], |v| self.value_hash(v), v, packed) {
                 Some(id) => set_key_in(words, i, id),
                 None => {
                     self.release_keys(&mut state.interners, row, i);
@@ -1418,10 +1437,12 @@ impl Handle {
         fam.prepare(&mut query);
         // Held until `f` is done: the row is not reused meanwhile, even if removed.
         let guard = epoch::pin();
+        // Before the probe: a creation that finds it unchanged need not probe again.
+        let seen = fam.index.inserts();
         let (row, id, words) = match fam.find_words(&guard, &query) {
             Some(found) => found,
             None => {
-                let row = self.create(&guard, &query)?;
+                let row = self.create(&guard, &query, seen)?;
                 (row, store::id_of(row as usize), fam.words(row))
             }
         };
@@ -1452,16 +1473,21 @@ impl Handle {
         Ok(())
     }
 
-    /// The row of a series not found: made (within the caps and the rate), found under the
-    /// lock (made meanwhile), or the overflow series.
+    /// The row of a series not found by a probe that began when the index had had `seen`
+    /// entries added: made (within the caps and the rate), found under the lock (made
+    /// meanwhile), or the overflow series.
     #[cold]
-    fn create(&self, guard: &epoch::Guard, query: &Query<'_>) -> Result<u32, DynamicError> {
+    fn create(&self, guard: &epoch::Guard, query: &Query<'_>, seen: u64) -> Result<u32, DynamicError> {
         let (values, hash) = (query.values, query.hash);
         self.check_values(values)?;
         let f = &*self.family;
         let mut state = f.state.lock().unwrap_or_else(|p| p.into_inner());
-        if let Some(row) = f.find(guard, query) {
-            return Ok(row);
+        // Searched again only if an entry came in since the probe began: otherwise that probe
+        // saw every entry (entries come in under this lock, counted after they are stored).
+        if f.index.inserts() != seen {
+            if let Some(row) = f.find(guard, query) {
+                return Ok(row);
+            }
         }
         if f.removed.load(Relaxed) {
             return Ok(OVERFLOW_ROW);
@@ -1487,7 +1513,7 @@ impl Handle {
             self.shared.rate_limited.fetch_add(1, Relaxed);
             return Ok(OVERFLOW_ROW);
         }
-        let Some(row) = f.new_row(&mut state, values, hash, tenths(now)) else {
+        let Some(row) = f.new_row(&mut state, query, tenths(now)) else {
             // Rows exhausted by series removed but held, or not yet reclaimed.
             f.overflowed.fetch_add(1, Relaxed);
             return Ok(OVERFLOW_ROW);
@@ -2150,5 +2176,38 @@ mod tests {
         }
         assert!(fam.state.lock().unwrap().is_live(row), "reused once no read can hold it");
         assert_ne!(fam.value_of(0, key(fam.words(row), 0)), "old");
+    }
+
+    /// A short value is interned once whether a query packs it (all its values short) or not
+    /// (another value long): the packed hash and compare find what the string ones made, and
+    /// back; the last release frees it.
+    #[test]
+    fn a_value_is_interned_once_through_packed_and_string_queries() {
+        let registry =
+            BoundedRegistry::new(BoundedConfig { max_new_series_per_sec: u32::MAX, ..BoundedConfig::default() });
+        let hits = registry.counter("route_hits_total", "Hits.", &["method", "route"]).unwrap();
+        let long = "/a/route/longer/than/twenty/three/bytes";
+        hits.inc(&["GET", "/short"]).unwrap(); // packed
+        hits.inc(&["GET", long]).unwrap(); // not packed: `GET` by its string
+        hits.inc(&["PUT", long]).unwrap(); // not packed: `PUT` new
+        hits.inc(&["PUT", "/short"]).unwrap(); // packed: `PUT` as made by its string
+        let fam = &*hits.0.family;
+        let values = |label: usize| fam.state.lock().unwrap().interners[label].len();
+        assert_eq!((values(0), values(1)), (2, 2), "GET, PUT; /short and the long route");
+        assert_eq!(registry.series_count(), 4);
+        for (m, r) in [("GET", "/short"), ("GET", long), ("PUT", long)] {
+            assert!(hits.remove(&[m, r]));
+        }
+        for i in 0..200 {
+            hits.inc(&["POST", &format!("/r{i}")]).unwrap();
+            registry.maintain(); // the removed rows reclaimed, their values released
+        }
+        let fam = &*hits.0.family;
+        let state = fam.state.lock().unwrap();
+        assert_eq!(state.interners[0].len(), 2, "PUT (still used) and POST: GET freed");
+        drop(state);
+        let text = registry.render_prometheus();
+        assert!(text.contains("route_hits_total{method=\"PUT\",route=\"/short\"} 1\n"), "{text}");
+        assert!(!text.contains("GET"));
     }
 }

@@ -15,6 +15,7 @@ use std::sync::atomic::{
     Ordering::{Acquire, Relaxed, Release},
 };
 
+use crossbeam_utils::CachePadded;
 use hashbrown::HashTable;
 
 use super::epoch;
@@ -36,6 +37,13 @@ fn locate(i: usize) -> (usize, usize) {
     } else {
         (i / LARGE + 8, i % LARGE)
     }
+}
+
+/// Whether row `i` is the first of its segment: rows handed out in order need their segment
+/// [`ensure`](Rows::ensure)d only there.
+#[inline]
+pub(super) fn starts_segment(i: usize) -> bool {
+    locate(i).1 == 0
 }
 
 /// Bits of an id's place in its segment ([`id_of`]).
@@ -394,9 +402,23 @@ pub(super) struct Interner {
 
 impl Interner {
     /// The id of `value`, interning it (one more reference); `None` past the capacity.
-    pub(super) fn intern(&mut self, strings: &Strings, hash: impl Fn(&str) -> u64, value: &str) -> Option<u32> {
-        let h = hash(value);
-        if let Some(&id) = self.ids.find(h, |&id| same(strings.get(id), value)) {
+    /// `packed`: the value packed, if it is short, with its `hash`: then compared as its entry's
+    /// three words.
+    pub(super) fn intern(
+        &mut self,
+        strings: &Strings,
+        hash: impl Fn(&str) -> u64,
+        value: &str,
+        packed: Option<(&Packed, u64)>,
+    ) -> Option<u32> {
+        let (h, found) = match packed {
+            Some((p, h)) => (h, self.ids.find(h, |&id| strings.differs(id, p) == 0)),
+            None => {
+                let h = hash(value);
+                (h, self.ids.find(h, |&id| same(strings.get(id), value)))
+            }
+        };
+        if let Some(&id) = found {
             self.refs[index_of(id)] += 1;
             return Some(id);
         }
@@ -432,6 +454,12 @@ impl Interner {
         }
         strings.free(id);
         self.free.push(id);
+    }
+
+    /// Values interned.
+    #[cfg(test)]
+    pub(super) fn len(&self) -> usize {
+        self.ids.len()
     }
 
     pub(super) fn heap_bytes(&self) -> usize {
@@ -490,6 +518,10 @@ impl Table {
 /// go to the family's garbage until no read can hold them).
 pub(super) struct Index {
     table: AtomicPtr<Table>,
+    /// Entries added so far: a reader that read it before a probe that missed, and finds it
+    /// unchanged under the lock, knows that no entry came in meanwhile (no second probe). On a
+    /// line of its own: readers load it on every lookup, writers store it on every insert.
+    inserts: CachePadded<AtomicU64>,
 }
 
 /// The probe of [`Index::candidates`].
@@ -538,7 +570,15 @@ impl IndexState {
 
 impl Index {
     pub(super) fn new() -> Self {
-        Self { table: AtomicPtr::new(ptr::null_mut()) }
+        Self { table: AtomicPtr::new(ptr::null_mut()), inserts: CachePadded::new(AtomicU64::new(0)) }
+    }
+
+    /// Entries added so far, read before a probe: if it is the same under the lock after the
+    /// probe missed, the probe saw every entry there is (Acquire: the entries counted are
+    /// seen by the probe that follows).
+    #[inline(always)]
+    pub(super) fn inserts(&self) -> u64 {
+        self.inserts.load(Acquire)
     }
 
     /// The ids ([`id_of`]) of the rows of the entries whose tag is that of `hash`, in probe
@@ -590,6 +630,8 @@ impl Index {
                 // Release: the row's contents, written before, are seen by a reader that
                 // finds the slot.
                 slots[at].store(tag(hash) << ROW_BITS | slot_row(row), Release);
+                // Release: a reader that reads the new count sees the entry.
+                self.inserts.store(self.inserts.load(Relaxed) + 1, Release);
                 return;
             }
             at = (at + 1) & mask;
