@@ -5,7 +5,11 @@
 //!    child process of its own with a counting allocator: heap bytes per series after the
 //!    inserts (label strings included, the family's own fixed cost excluded) and the time per
 //!    insert of a new series, amortized over the 100,000 (growth included); the median of 5
-//!    processes, the libraries run in turn. Ours, prometheus (`with_label_values`), prometheus-client
+//!    processes, the libraries run in turn. Each child fills a first family and drops it, then
+//!    measures a second, into the pages the first freed (glibc is told to keep freed memory:
+//!    by default it returns it to the kernel and the second family faults every page in again,
+//!    a kernel cost of about a fifth of an insert here); the first family's time, into pages
+//!    the process never touched, is shown too. Ours, prometheus (`with_label_values`), prometheus-client
 //!    (`Family::get_or_create`), measured (`CounterVec` over two `lasso` dynamic labels) and the
 //!    floor: a `HashMap<Box<[Box<str>]>, AtomicU64>` (std hasher).
 //! 2. **Lookup + increment of an existing series by its strings**, at 100 (4 x 25) and 4,000
@@ -205,19 +209,34 @@ const CHILD_ENV: &str = "DYNAMIC_BENCH_CHILD";
 /// Child processes per library (odd: the median is one run).
 const ROUNDS: usize = 5;
 
-/// Inserts the 100,000 series into `lib`'s family and prints `bytes-per-series ns-per-insert`.
+/// Inserts the 100,000 series into `lib`'s family and prints `bytes-per-series ns-per-insert
+/// ns-per-insert-into-fresh-pages`.
 fn child(lib: &str) {
     let routes = routes(SERIES / METHODS.len());
     let pairs = pairs(&routes);
-    // A first family of every series, dropped: the measured one then reuses the process's
-    // freed pages instead of faulting new ones in (the same for every library).
-    insert(lib, &pairs, false);
+    keep_freed_memory();
+    // A first family of every series, into pages the process never touched, dropped: the
+    // measured one then reuses the pages it freed (the same for every library).
+    let (_, fresh) = insert(lib, &pairs);
     COUNTING.store(true, Relaxed);
-    insert(lib, &pairs, true);
+    let (bytes, ns) = insert(lib, &pairs);
+    println!("{bytes} {ns} {fresh}");
 }
 
-/// One family of every series in `pairs`, its bytes and time printed when `print`.
-fn insert(lib: &str, pairs: &[(&str, &str)], print: bool) {
+/// Tells glibc's allocator to keep what is freed for the next allocations: no trimming of the
+/// heap's top and no `mmap` of its own for large blocks (which `free` would unmap).
+fn keep_freed_memory() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: `mallopt` only sets the allocator's parameters (no allocation is live across a
+    // change of meaning: the thresholds apply to later calls); 32 MiB is glibc's maximum.
+    unsafe {
+        libc::mallopt(libc::M_TRIM_THRESHOLD, i32::MAX);
+        libc::mallopt(libc::M_MMAP_THRESHOLD, 32 << 20);
+    }
+}
+
+/// One family of every series in `pairs`: its heap bytes per series and ns per insert.
+fn insert(lib: &str, pairs: &[(&str, &str)]) -> (f64, f64) {
     macro_rules! measure {
         ($family:expr, |$f:ident, $m:ident, $r:ident| $insert:expr) => {{
             #[allow(unused_mut)]
@@ -229,17 +248,16 @@ fn insert(lib: &str, pairs: &[(&str, &str)], print: bool) {
             }
             let elapsed = t0.elapsed();
             let bytes = LIVE.load(Relaxed) - before;
-            if print {
-                println!("{} {}", bytes as f64 / SERIES as f64, elapsed.as_nanos() as f64 / SERIES as f64);
-            }
             drop($f);
+            (bytes as f64 / SERIES as f64, elapsed.as_nanos() as f64 / SERIES as f64)
         }};
     }
     match lib {
         "ours" => {
             let (registry, family) = ours("route_hits_total");
-            measure!(family, |f, m, r| inc_ours(&f, m, r));
+            let measured = measure!(family, |f, m, r| inc_ours(&f, m, r));
             assert_eq!(registry.series_count(), SERIES);
+            measured
         }
         "prometheus" => measure!(prometheus_vec("route_hits_total"), |f, m, r| inc_prometheus(&f, m, r)),
         "prometheus_client" => measure!(Pc::default(), |f, m, r| inc_prometheus_client(&f, m, r)),
@@ -259,28 +277,36 @@ fn insert(lib: &str, pairs: &[(&str, &str)], print: bool) {
 fn memory_table() {
     let exe = std::env::current_exe().expect("the bench binary");
     println!("\n## Run-time series: memory and insert at {SERIES} counter series (method x route), child processes");
-    println!("| library | bytes/series | vs ours | ns/insert | vs ours |");
-    println!("|---|---:|---:|---:|---:|");
-    let mut runs: Vec<Vec<(f64, f64)>> = vec![Vec::new(); LIBRARIES.len()];
+    println!("| library | bytes/series | vs ours | ns/insert | vs ours | ns/insert, fresh pages | vs ours |");
+    println!("|---|---:|---:|---:|---:|---:|---:|");
+    // Per library, per column (bytes, ns, ns into fresh pages), one value a child.
+    let mut runs: Vec<[Vec<f64>; 3]> = vec![Default::default(); LIBRARIES.len()];
     for _ in 0..ROUNDS {
         for (lib, runs) in LIBRARIES.iter().zip(&mut runs) {
             let out = Command::new(&exe).env(CHILD_ENV, lib).output().expect("the child runs");
             assert!(out.status.success(), "{lib}: {}", String::from_utf8_lossy(&out.stderr));
             let text = String::from_utf8(out.stdout).expect("UTF-8");
-            let mut it = text.split_whitespace().map(|v| v.parse::<f64>().expect("a number"));
-            runs.push((it.next().expect("bytes"), it.next().expect("ns")));
+            let values: Vec<f64> = text.split_whitespace().map(|v| v.parse().expect("a number")).collect();
+            assert_eq!(values.len(), 3, "{lib}: {text}");
+            for (column, value) in runs.iter_mut().zip(values) {
+                column.push(value);
+            }
         }
     }
-    let mut rows = Vec::new();
-    for (lib, mut runs) in LIBRARIES.into_iter().zip(runs) {
-        runs.sort_by(|a, b| a.1.total_cmp(&b.1));
-        let ns = runs[ROUNDS / 2].1;
-        runs.sort_by(|a, b| a.0.total_cmp(&b.0));
-        rows.push((lib, runs[ROUNDS / 2].0, ns));
-    }
-    let (b0, n0) = (rows[0].1, rows[0].2);
-    for (lib, bytes, ns) in rows {
-        println!("| {lib} | {bytes:.1} | {:.2} | {ns:.0} | {:.2} |", bytes / b0, ns / n0);
+    let median = |mut column: Vec<f64>| {
+        column.sort_by(f64::total_cmp);
+        column[ROUNDS / 2]
+    };
+    let rows: Vec<(&str, [f64; 3])> =
+        LIBRARIES.into_iter().zip(runs).map(|(lib, columns)| (lib, columns.map(median))).collect();
+    let ours = rows[0].1;
+    for (lib, [bytes, ns, fresh]) in rows {
+        println!(
+            "| {lib} | {bytes:.1} | {:.2} | {ns:.0} | {:.2} | {fresh:.0} | {:.2} |",
+            bytes / ours[0],
+            ns / ours[1],
+            fresh / ours[2]
+        );
     }
     println!();
 }
