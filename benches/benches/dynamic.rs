@@ -18,7 +18,8 @@
 //!    metrics-exporter-prometheus.
 //! 3. **The same from two threads** at 4,000 series (each thread its own place in the order),
 //!    and from one thread in the same harness: the time per increment per thread; the total
-//!    rate is threads / time.
+//!    rate is threads / time. The floor: the same increments straight into one shared cell per
+//!    series, without a lookup.
 //!
 //! 4. **Ours ÷ each peer, lookup + increment in alternating slices** at 100 and 4,000 series:
 //!    20,000 increments of ours, then as many of the peer (the order swapped every pair), 201
@@ -448,6 +449,14 @@ fn threads(c: &mut Criterion) {
             g.bench_function(concat!(stringify!($lib), "_2"), |b| benches::threads::<2>(b, inc));
         };
     }
+    // The floor: the same order of increments straight into one cell per series, no lookup;
+    // two threads share the cells as they share the series.
+    let cells: Vec<AtomicU64> = (0..SERIES).map(|_| AtomicU64::new(0)).collect();
+    let inc = || {
+        cells[seq[next_index()]].fetch_add(1, Relaxed);
+    };
+    g.bench_function("floor_shared_cells_1", |b| benches::threads::<1>(b, inc));
+    g.bench_function("floor_shared_cells_2", |b| benches::threads::<2>(b, inc));
     one_and_two!(ours, inc_ours);
     one_and_two!(prometheus, inc_prometheus);
     one_and_two!(prometheus_client, inc_prometheus_client);
