@@ -199,7 +199,7 @@ def main():
     print("| library | 1 thread | 2 threads | total Mops/s, 1 → 2 threads | 2 threads ÷ 1 thread | total vs ours, 2 threads |")
     print("|---|---:|---:|---:|---:|---:|")
     ours2 = median("dynamic_threads_4000/ours_2")
-    for lib in ["ours", "prometheus", "prometheus_client", "measured"]:
+    for lib in ["floor_shared_cells", "ours", "prometheus", "prometheus_client", "measured"]:
         one, two = median(f"dynamic_threads_4000/{lib}_1"), median(f"dynamic_threads_4000/{lib}_2")
         if one is None or two is None or ours2 is None:
             continue
