@@ -145,6 +145,33 @@ impl<T> Rows<T> {
         unsafe { std::slice::from_raw_parts(segment.add(at * self.stride), self.stride) }
     }
 
+    /// The ids ([`id_of`]) and rows of `indices`, allocated rows in increasing order: each
+    /// segment is found once, at its first row of `indices`, not row by row.
+    pub(super) fn walk<'r>(
+        &'r self,
+        indices: impl Iterator<Item = usize> + 'r,
+    ) -> impl Iterator<Item = (u32, &'r [T])> {
+        // The segment of the last row: its number, first row, rows and elements.
+        let mut segment: (usize, usize, usize, *const T) = (0, 0, 0, ptr::null());
+        indices.map(move |i| {
+            let (s, start, rows, elements) = &mut segment;
+            if i.wrapping_sub(*start) >= *rows {
+                (*s, _) = locate(i);
+                (*start, *rows) = (segment_start(*s), segment_rows(*s));
+                *elements =
+                    if self.stride == 0 { ptr::NonNull::dangling().as_ptr() } else { self.segments[*s].load(Acquire) };
+                if elements.is_null() {
+                    unallocated(i);
+                }
+            }
+            let at = i - *start;
+            // SAFETY: as in `get`: the segment holds `segment_rows(s) * stride` initialized
+            // elements and `at < segment_rows(s)` (checked above); a row of stride 0 is empty.
+            let row = unsafe { std::slice::from_raw_parts(elements.add(at * self.stride), self.stride) };
+            ((*s << AT_BITS | at) as u32, row)
+        })
+    }
+
     /// The element of rows of one element whose index is that of `id`.
     #[inline(always)]
     pub(super) fn one_by_id(&self, id: u32) -> &T {
@@ -482,6 +509,17 @@ fn slot_row(row: u32) -> u32 {
     id_of(row as usize) + 1
 }
 
+/// Where a probe that found nothing ended: the empty slot that ended it, in the table it
+/// probed. Under the same guard, a writer that finds that table still the index's and the slot
+/// still empty can put the entry there without probing again: every slot before it on the
+/// probe was taken and still is (entries only become tombstones; a rebuild makes a new table,
+/// and the probed one is not freed, nor its address reused, while the guard lasts).
+#[derive(Clone, Copy)]
+pub(super) struct Vacant {
+    slots: *const AtomicU32,
+    at: usize,
+}
+
 /// The tag of a hash, kept in its slot and compared before the row is read: bits 25 to 31, so
 /// that the low 32 bits (which rows keep) give both the tag and the place (fewer than 2^25
 /// slots).
@@ -530,6 +568,14 @@ pub(super) struct Candidates<'r> {
     mask: usize,
     tag: u32,
     at: usize,
+}
+
+impl Candidates<'_> {
+    /// Where the probe ended, once [`next`](Iterator::next) gave `None`.
+    #[inline(always)]
+    pub(super) fn vacant(&self) -> Vacant {
+        Vacant { slots: self.slots.as_ptr(), at: self.at }
+    }
 }
 
 impl Iterator for Candidates<'_> {
@@ -600,17 +646,19 @@ impl Index {
         self.candidates(reading, hash).find_map(|id| eq(index_of(id) as u32))
     }
 
-    /// Adds `row` under `hash` (writers). `entries` lists the rows already in with the low 32
-    /// bits of their hashes, for a rebuild; the replaced table is retired.
+    /// Adds the row of `id` ([`id_of`]) under `hash` (writers), in the slot `vacant` names if
+    /// it still can take it (see [`Vacant`]). `entries` lists the ids of the rows already in
+    /// with the low 32 bits of their hashes, for a rebuild; the replaced table is retired.
     pub(super) fn insert<I: Iterator<Item = (u32, u32)>>(
         &self,
         state: &mut IndexState,
         garbage: &mut Garbage,
         hash: u64,
-        row: u32,
+        id: u32,
+        vacant: Option<Vacant>,
         entries: impl FnOnce() -> I,
     ) {
-        debug_assert!((row as usize) < MAX_ROWS);
+        debug_assert!((index_of(id)) < MAX_ROWS);
         let capacity = self.capacity();
         // Small tables at most half full (probes of one slot, mostly: a lookup's branches
         // then predict well), large ones 7/8 (four bytes a slot).
@@ -621,7 +669,10 @@ impl Index {
         // SAFETY: writers hold the family lock, and only writers replace or free the table.
         let slots = unsafe { &(*self.table.load(Relaxed)).slots };
         let mask = slots.len() - 1;
-        let mut at = hash as usize & mask;
+        let mut at = match vacant {
+            Some(v) if ptr::eq(v.slots, slots.as_ptr()) && slots[v.at].load(Relaxed) == 0 => v.at,
+            _ => hash as usize & mask,
+        };
         loop {
             let slot = slots[at].load(Relaxed);
             if slot == 0 || slot == TOMBSTONE {
@@ -629,7 +680,7 @@ impl Index {
                 state.live += 1;
                 // Release: the row's contents, written before, are seen by a reader that
                 // finds the slot.
-                slots[at].store(tag(hash) << ROW_BITS | slot_row(row), Release);
+                slots[at].store(tag(hash) << ROW_BITS | (id + 1), Release);
                 // Release: a reader that reads the new count sees the entry.
                 self.inserts.store(self.inserts.load(Relaxed) + 1, Release);
                 return;
@@ -679,13 +730,13 @@ impl Index {
         let new = Table::with_capacity(capacity);
         let mask = capacity - 1;
         let old = self.table.load(Relaxed);
-        for (row, hash) in entries {
+        for (id, hash) in entries {
             let hash = u64::from(hash);
             let mut at = hash as usize & mask;
             while new.slots[at].load(Relaxed) != 0 {
                 at = (at + 1) & mask;
             }
-            new.slots[at].store(tag(hash) << ROW_BITS | slot_row(row), Relaxed);
+            new.slots[at].store(tag(hash) << ROW_BITS | (id + 1), Relaxed);
         }
         state.used = state.live;
         // Release: the new table's slots are seen by readers that load it.
@@ -845,7 +896,8 @@ mod tests {
         let mut garbage = Garbage::default();
         let hash = |r: u32| u64::from(r).wrapping_mul(0x9E37_79B9_7F4A_7C15) | 7; // collisions in low bits
         for r in 0..5000 {
-            index.insert(&mut state, &mut garbage, hash(r), r, || (0..r).map(|r| (r, hash(r) as u32)));
+            let entries = || (0..r).map(|r| (id_of(r as usize), hash(r) as u32));
+            index.insert(&mut state, &mut garbage, hash(r), id_of(r as usize), None, entries);
         }
         let guard = epoch::pin();
         for r in 0..5000 {
@@ -858,5 +910,32 @@ mod tests {
             assert_eq!(index.find(&guard, hash(r), |x| (x == r).then_some(x)), (r % 2 == 1).then_some(r));
         }
         assert_eq!(state.live, 2500);
+    }
+
+    /// An insert put where a probe that missed ended is found; a stale place (a slot taken
+    /// since, a table replaced since) is not used: the insert probes again, and no entry is
+    /// overwritten.
+    #[test]
+    fn an_insert_where_the_probe_ended_is_found_and_a_stale_place_is_not_used() {
+        let index = Index::new();
+        let mut state = IndexState::default();
+        let mut garbage = Garbage::default();
+        let hash = |r: u32| u64::from(r).wrapping_mul(0x9E37_79B9_7F4A_7C15) | 7; // collisions in low bits
+        let guard = epoch::pin();
+        let mut older = Vec::new();
+        for r in 0..5000u32 {
+            let mut probe = index.candidates(&guard, hash(r));
+            assert!(probe.by_ref().all(|id| index_of(id) != r as usize), "{r} not in yet");
+            let vacant = probe.vacant();
+            older.push(vacant);
+            // Every third insert given the place another probe found, 40 inserts ago.
+            let given = if r % 3 == 0 && r >= 40 { older[r as usize - 40] } else { vacant };
+            let entries = || (0..r).map(|r| (id_of(r as usize), hash(r) as u32));
+            index.insert(&mut state, &mut garbage, hash(r), id_of(r as usize), Some(given), entries);
+        }
+        for r in 0..5000 {
+            assert_eq!(index.find(&guard, hash(r), |x| (x == r).then_some(x)), Some(r), "{r}");
+        }
+        assert_eq!(state.live, 5000);
     }
 }
