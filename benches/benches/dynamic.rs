@@ -16,7 +16,7 @@
 //!    (4 x 1,000) series, visited in a 64 Ki-long pseudo-random order (criterion): ours,
 //!    prometheus, prometheus-client, measured, and `metrics`' `counter!` into
 //!    metrics-exporter-prometheus.
-//! 3. **The same from two threads** at 4,000 series (each thread its own place in the order),
+//! 3. **The same from two threads** at 100 and 4,000 series (each thread its own place in the order),
 //!    and from one thread in the same harness: the time per increment per thread; the total
 //!    rate is threads / time. The floor: the same increments straight into one shared cell per
 //!    series, without a lookup.
@@ -430,15 +430,14 @@ fn next_index() -> usize {
     })
 }
 
-fn threads(c: &mut Criterion) {
-    const SERIES: usize = 4_000;
-    let routes = routes(SERIES / METHODS.len());
+fn threads(c: &mut Criterion, series: usize) {
+    let routes = routes(series / METHODS.len());
     let pairs = pairs(&routes);
-    let seq = index_sequence(SERIES);
-    let name = "route_hits_threads_total";
-    let mut g = c.benchmark_group("dynamic_threads_4000");
+    let seq = index_sequence(series);
+    let name = format!("route_hits_threads_{series}_total");
+    let mut g = c.benchmark_group(format!("dynamic_threads_{series}"));
 
-    let peers = Peers::filled(name, &pairs);
+    let peers = Peers::filled(&name, &pairs);
     macro_rules! one_and_two {
         ($lib:ident, $inc:ident) => {
             let inc = || {
@@ -451,7 +450,7 @@ fn threads(c: &mut Criterion) {
     }
     // The floor: the same order of increments straight into one cell per series, no lookup;
     // two threads share the cells as they share the series.
-    let cells: Vec<AtomicU64> = (0..SERIES).map(|_| AtomicU64::new(0)).collect();
+    let cells: Vec<AtomicU64> = (0..series).map(|_| AtomicU64::new(0)).collect();
     let inc = || {
         cells[seq[next_index()]].fetch_add(1, Relaxed);
     };
@@ -467,7 +466,8 @@ fn threads(c: &mut Criterion) {
 fn bench(c: &mut Criterion) {
     lookups(c, 100);
     lookups(c, 4_000);
-    threads(c);
+    threads(c, 100);
+    threads(c, 4_000);
 }
 
 criterion_group!(benches, bench);
