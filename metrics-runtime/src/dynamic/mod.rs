@@ -631,7 +631,17 @@ impl Family {
 
     /// Takes back the rows no read can hold any more (their label values released, ready for
     /// new series) and frees replaced index tables; see [`Garbage::collect`] for when.
+    #[inline]
     fn collect_garbage(&self, state: &mut State, force: bool) {
+        if state.garbage.is_empty() {
+            return; // the common case of a new series: nothing waits (no call)
+        }
+        self.collect_waiting(state, force);
+    }
+
+    /// [`collect_garbage`](Self::collect_garbage) with something waiting.
+    #[inline(never)]
+    fn collect_waiting(&self, state: &mut State, force: bool) {
         let State { interners, free, garbage, .. } = state;
         garbage.collect(force, |row| {
             self.release_keys(interners, row, self.label_names.len());

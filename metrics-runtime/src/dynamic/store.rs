@@ -783,6 +783,12 @@ pub(super) enum Retired {
 }
 
 impl Garbage {
+    /// Whether nothing waits.
+    #[inline]
+    pub(super) fn is_empty(&self) -> bool {
+        self.items.is_empty()
+    }
+
     /// Keeps `item` (unlinked by the caller) until no read can hold it.
     pub(super) fn retire(&mut self, item: Retired) {
         let epoch = epoch::retire_epoch();
