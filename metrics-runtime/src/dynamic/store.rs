@@ -551,9 +551,11 @@ impl Table {
 
 /// A hash index from label values to rows: searched lock-free by readers under a guard,
 /// changed by one writer at a time (the family lock). A reader may miss an entry being
-/// inserted (it then takes the writer's path, which searches again under the lock), never
-/// sees a wrong one (it compares the values), and never reads freed memory (replaced tables
-/// go to the family's garbage until no read can hold them).
+/// inserted (it then takes the writer's path, which searches again under the lock: the entry
+/// is counted in [`inserts`](Index::inserts) only after it is stored, so the count the reader
+/// read before its probe has changed), never sees a wrong one (it compares the values), and
+/// never reads freed memory (replaced tables go to the family's garbage until no read can
+/// hold them).
 pub(super) struct Index {
     table: AtomicPtr<Table>,
     /// Entries added so far: a reader that read it before a probe that missed, and finds it
