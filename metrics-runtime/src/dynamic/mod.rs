@@ -504,7 +504,14 @@ impl Family {
     /// The low 32 bits of the hash of the series in `row` (kept in its row): enough to place
     /// it in the index (which has fewer than 2^32 slots), without reading its values again.
     fn row_hash(&self, row: u32) -> u64 {
-        u64::from(key(self.words(row), self.label_names.len() + 1))
+        u64::from(self.stored_hash(self.words(row)))
+    }
+
+    /// The low 32 bits of the values' hash kept among a row's `words` (after the labels' ids
+    /// and the creation time).
+    #[inline]
+    fn stored_hash(&self, words: &[AtomicU64]) -> u32 {
+        key(words, self.label_names.len() + 1)
     }
 
     /// The hash of one label value, for the interners: of its packed words when it is short
@@ -1546,8 +1553,7 @@ impl Handle {
         };
         let id = store::id_of(row as usize);
         let State { index, live, garbage, .. } = &mut *state;
-        let hash_key = f.label_names.len() + 1;
-        let entries = || f.rows.walk(live_rows(live).map(|r| r as usize)).map(|(id, words)| (id, key(words, hash_key)));
+        let entries = || f.rows.walk(live_rows(live).map(|r| r as usize)).map(|(id, words)| (id, f.stored_hash(words)));
         f.index.insert(index, garbage, hash, id, Some(vacant), entries);
         state.set_live(row, true);
         self.shared.total.fetch_add(1, Relaxed);

@@ -503,10 +503,11 @@ const TOMBSTONE: u32 = 1 << ROW_BITS;
 /// Rows an index can refer to (their ids fit in [`ROW_BITS`]).
 pub(super) const MAX_ROWS: usize = (1 << 24) - 1;
 
-/// The part of a slot that names `row`: its id plus one.
+/// The part of a slot that names the row of `id` ([`id_of`]): the id plus one (zero is an
+/// empty slot).
 #[inline]
-fn slot_row(row: u32) -> u32 {
-    id_of(row as usize) + 1
+fn slot_id(id: u32) -> u32 {
+    id + 1
 }
 
 /// Where a probe that found nothing ended: the empty slot that ended it, in the table it
@@ -682,7 +683,7 @@ impl Index {
                 state.live += 1;
                 // Release: the row's contents, written before, are seen by a reader that
                 // finds the slot.
-                slots[at].store(tag(hash) << ROW_BITS | (id + 1), Release);
+                slots[at].store(tag(hash) << ROW_BITS | slot_id(id), Release);
                 // Release: a reader that reads the new count sees the entry.
                 self.inserts.store(self.inserts.load(Relaxed) + 1, Release);
                 return;
@@ -706,7 +707,7 @@ impl Index {
             if slot == 0 {
                 return false;
             }
-            if slot & ROW_MASK == slot_row(row) {
+            if slot & ROW_MASK == slot_id(id_of(row as usize)) {
                 slots[at].store(TOMBSTONE, Release);
                 state.live -= 1;
                 return true;
@@ -738,7 +739,7 @@ impl Index {
             while new.slots[at].load(Relaxed) != 0 {
                 at = (at + 1) & mask;
             }
-            new.slots[at].store(tag(hash) << ROW_BITS | (id + 1), Relaxed);
+            new.slots[at].store(tag(hash) << ROW_BITS | slot_id(id), Relaxed);
         }
         state.used = state.live;
         // Release: the new table's slots are seen by readers that load it.
@@ -838,6 +839,11 @@ impl Garbage {
 mod tests {
     use super::*;
 
+    /// The index tests' hash of row `r`: spread, with collisions in the low bits.
+    fn colliding_hash(r: u32) -> u64 {
+        u64::from(r).wrapping_mul(0x9E37_79B9_7F4A_7C15) | 7
+    }
+
     #[test]
     fn segments_cover_every_row_once() {
         let mut expected = (0, 0);
@@ -902,7 +908,7 @@ mod tests {
         let index = Index::new();
         let mut state = IndexState::default();
         let mut garbage = Garbage::default();
-        let hash = |r: u32| u64::from(r).wrapping_mul(0x9E37_79B9_7F4A_7C15) | 7; // collisions in low bits
+        let hash = colliding_hash;
         for r in 0..5000 {
             let entries = || (0..r).map(|r| (id_of(r as usize), hash(r) as u32));
             index.insert(&mut state, &mut garbage, hash(r), id_of(r as usize), None, entries);
@@ -928,7 +934,7 @@ mod tests {
         let index = Index::new();
         let mut state = IndexState::default();
         let mut garbage = Garbage::default();
-        let hash = |r: u32| u64::from(r).wrapping_mul(0x9E37_79B9_7F4A_7C15) | 7; // collisions in low bits
+        let hash = colliding_hash;
         let guard = epoch::pin();
         let mut older = Vec::new();
         for r in 0..5000u32 {
