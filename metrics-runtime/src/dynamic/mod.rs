@@ -458,7 +458,9 @@ impl Family {
         if id == OVERFLOW_ID {
             OVERFLOW_VALUE
         } else {
-            self.strings[label].get(id)
+            // SAFETY: `id` is a key of a row that was made: every key but the overflow
+            // series' was interned (set) before its row was, and entries stay allocated.
+            unsafe { self.strings[label].get(id) }
         }
     }
 
@@ -566,19 +568,22 @@ impl Family {
     /// of `query`: for short values, three word compares each and one branch for them all.
     #[inline(always)]
     fn holds(&self, id: u32, query: &Query<'_>) -> Option<(u32, u32, &[AtomicU64])> {
-        let words = self.rows.by_id(id);
+        // SAFETY: `id` is from an index slot, which writers store after allocating its row.
+        let words = unsafe { self.rows.by_id(id) };
         // Loops of their own rather than iterator adapters, which the compiler kept out of
         // line. The interners are one a label, as many as the query's values.
         let same_values = if query.short {
             let mut differ = 0;
             for (i, (strings, p)) in self.strings.iter().zip(&query.packed).enumerate() {
-                differ |= strings.differs(key(words, i), p);
+                // SAFETY: the row is in the index: its keys were interned before it was.
+                differ |= unsafe { strings.differs(key(words, i), p) };
             }
             differ == 0
         } else {
             let mut all = true;
             for (i, (strings, v)) in self.strings.iter().zip(query.values).enumerate() {
-                if !same(strings.get(key(words, i)), v) {
+                // SAFETY: as above.
+                if !same(unsafe { strings.get(key(words, i)) }, v) {
                     all = false;
                     break;
                 }
@@ -1468,11 +1473,13 @@ impl Handle {
             Ok(found) => found,
             Err(vacant) => {
                 let (row, id) = self.create(&guard, &query, seen, vacant)?;
-                (row, id, fam.rows.by_id(id))
+                // SAFETY: `create` gives the id of a row it allocated (or the overflow row's).
+                (row, id, unsafe { fam.rows.by_id(id) })
             }
         };
         fam.touch_words(words);
-        let out = f(fam, row, fam.cells.one_by_id(id));
+        // SAFETY: the id of a row found or made above: its cell is allocated with it.
+        let out = f(fam, row, unsafe { fam.cells.one_by_id(id) });
         drop(guard);
         Ok(out)
     }

@@ -136,10 +136,15 @@ impl<T> Rows<T> {
     }
 
     /// The row whose index is that of `id` ([`id_of`]): [`get`](Self::get) without
-    /// [`locate`].
+    /// [`locate`], nor its checks.
+    ///
+    /// # Safety
+    ///
+    /// `id` is [allocated](Self::segment_of).
     #[inline(always)]
-    pub(super) fn by_id(&self, id: u32) -> &[T] {
-        let (segment, at) = self.segment_of(id);
+    pub(super) unsafe fn by_id(&self, id: u32) -> &[T] {
+        // SAFETY: `id` is allocated (the caller's contract).
+        let (segment, at) = unsafe { self.segment_of(id) };
         // SAFETY: as in `get` (a segment of stride 0 is never allocated), with `at` below the
         // segment's rows ([`segment_of`](Self::segment_of)).
         unsafe { std::slice::from_raw_parts(segment.add(at * self.stride), self.stride) }
@@ -173,28 +178,37 @@ impl<T> Rows<T> {
     }
 
     /// The element of rows of one element whose index is that of `id`.
+    ///
+    /// # Safety
+    ///
+    /// `id` is [allocated](Self::segment_of).
     #[inline(always)]
-    pub(super) fn one_by_id(&self, id: u32) -> &T {
+    pub(super) unsafe fn one_by_id(&self, id: u32) -> &T {
         debug_assert_eq!(self.stride, 1);
-        let (segment, at) = self.segment_of(id);
+        // SAFETY: `id` is allocated (the caller's contract).
+        let (segment, at) = unsafe { self.segment_of(id) };
         // SAFETY: as in `by_id`: the segment holds at least `segment_rows(s)` elements (one a
         // row here; segments of stride 0 are never allocated) and `at` is below that.
         unsafe { &*segment.add(at) }
     }
 
     /// The allocated segment of the row of `id` ([`id_of`]) and the row's place in it, which
-    /// is below the segment's rows: every id is made by `id_of` from `locate`, which places a
-    /// row inside its segment, and the ids read here come from index slots and rows' keys,
-    /// which only this module's writers store, each from `id_of` (not checked again: a lookup
-    /// reads three).
+    /// is below the segment's rows. Not checked (a lookup reads three ids, each checked twice
+    /// was a tenth of its instructions).
+    ///
+    /// # Safety
+    ///
+    /// `id` is allocated: made by `id_of` from the index of a row that [`ensure`](Self::ensure)
+    /// allocated. Every id a reader finds is: writers store an id in an index slot, a row's
+    /// keys or an interner only after ensuring its row, and publish it (Release) after that;
+    /// segments are freed only with the rows. `id_of` places a row inside its segment.
     #[inline(always)]
-    fn segment_of(&self, id: u32) -> (*mut T, usize) {
+    unsafe fn segment_of(&self, id: u32) -> (*mut T, usize) {
         let (s, at) = place(id);
-        let segment = self.segments[s].load(Acquire);
-        if segment.is_null() {
-            unallocated(index_of(id));
-        }
-        debug_assert!(at < segment_rows(s), "id {id:#x} past its segment");
+        debug_assert!(s < self.segments.len() && at < segment_rows(s), "id {id:#x} past its segment");
+        // SAFETY: `s` is a segment of the rows (the caller's contract).
+        let segment = unsafe { self.segments.get_unchecked(s) }.load(Acquire);
+        debug_assert!(!segment.is_null(), "row {} read before it was allocated", index_of(id));
         (segment, at)
     }
 
@@ -309,17 +323,27 @@ impl Strings {
 
     /// Zero if `id`'s value is the one `packed` holds, for a short value: three word compares,
     /// and no branch (the caller tests the values of every label at once).
+    ///
+    /// # Safety
+    ///
+    /// `id` was [`set`](Self::set) (its entry is allocated, see [`Rows::by_id`]).
     #[inline(always)]
-    pub(super) fn differs(&self, id: u32, packed: &Packed) -> u64 {
-        let entry = self.entries.one_by_id(id);
+    pub(super) unsafe fn differs(&self, id: u32, packed: &Packed) -> u64 {
+        // SAFETY: `id` was set, so its entry is allocated (the caller's contract).
+        let entry = unsafe { self.entries.one_by_id(id) };
         let p = &packed.0;
         (entry[0].load(Relaxed) ^ p[0]) | (entry[1].load(Relaxed) ^ p[1]) | (entry[2].load(Relaxed) ^ p[2])
     }
 
     /// The string of `id`, which a live row (or one not yet reclaimed) refers to.
+    ///
+    /// # Safety
+    ///
+    /// `id` was [`set`](Self::set) (its entry is allocated, see [`Rows::by_id`]).
     #[inline(always)]
-    pub(super) fn get(&self, id: u32) -> &str {
-        let entry = self.entries.one_by_id(id);
+    pub(super) unsafe fn get(&self, id: u32) -> &str {
+        // SAFETY: `id` was set, so its entry is allocated (the caller's contract).
+        let entry = unsafe { self.entries.one_by_id(id) };
         let tag = Packed::tag(entry[2].load(Relaxed));
         let bytes = if tag == ALLOCATED {
             let (p, len) = (entry[0].load(Relaxed) as *const u8, entry[1].load(Relaxed) as usize);
@@ -341,7 +365,8 @@ impl Strings {
         if !self.entries.ensure(index_of(id)) {
             return false;
         }
-        let entry = self.entries.one_by_id(id);
+        // SAFETY: allocated just above.
+        let entry = unsafe { self.entries.one_by_id(id) };
         let packed = Packed::short(value).unwrap_or_else(|| {
             Packed::allocated(Box::into_raw(Box::<[u8]>::from(value.as_bytes())).cast::<u8>(), value.len())
         });
@@ -354,7 +379,8 @@ impl Strings {
 
     /// Frees the string of `id` (writers, once nothing can read it).
     fn free(&self, id: u32) {
-        let entry = self.entries.one_by_id(id);
+        // SAFETY: `id` was set (the interner frees only the ids it holds), so it is allocated.
+        let entry = unsafe { self.entries.one_by_id(id) };
         // SAFETY: nothing reads the entry any more (the caller's contract).
         unsafe { free_entry(entry) };
         for cell in entry {
@@ -383,7 +409,8 @@ unsafe fn free_entry(entry: &[AtomicU64; 3]) {
 impl Drop for Strings {
     fn drop(&mut self) {
         for index in self.entries.allocated_rows() {
-            // SAFETY: the family is gone: nothing reads its values.
+            // SAFETY: the row of `index` is allocated (`allocated_rows`), and the family is
+            // gone: nothing reads its values.
             unsafe { free_entry(self.entries.one_by_id(id_of(index))) };
         }
     }
@@ -439,10 +466,22 @@ impl Interner {
         packed: Option<(&Packed, u64)>,
     ) -> Option<u32> {
         let (h, found) = match packed {
-            Some((p, h)) => (h, self.ids.find(h, |&id| strings.differs(id, p) == 0)),
+            Some((p, h)) => (
+                h,
+                self.ids.find(h, |&id| {
+                    // SAFETY: the ids of `ids` are set (interned, not yet freed).
+                    unsafe { strings.differs(id, p) == 0 }
+                }),
+            ),
             None => {
                 let h = hash(value);
-                (h, self.ids.find(h, |&id| same(strings.get(id), value)))
+                (
+                    h,
+                    self.ids.find(h, |&id| {
+                        // SAFETY: as above.
+                        same(unsafe { strings.get(id) }, value)
+                    }),
+                )
             }
         };
         if let Some(&id) = found {
@@ -462,7 +501,8 @@ impl Interner {
             None => self.refs.push(1),
         }
         self.bytes += if value.len() > INLINE { value.len() } else { 0 };
-        self.ids.insert_unique(h, id, |&id| hash(strings.get(id)));
+        // SAFETY: as above (`id` was set just now).
+        self.ids.insert_unique(h, id, |&id| hash(unsafe { strings.get(id) }));
         Some(id)
     }
 
@@ -474,7 +514,8 @@ impl Interner {
         if *r > 0 {
             return;
         }
-        let value = strings.get(id);
+        // SAFETY: `id` is interned (it has references), not yet freed.
+        let value = unsafe { strings.get(id) };
         self.bytes -= if value.len() > INLINE { value.len() } else { 0 };
         if let Ok(entry) = self.ids.find_entry(hash(value), |&other| other == id) {
             entry.remove();
@@ -871,28 +912,26 @@ mod tests {
             let value = &alphabet[..n.min(alphabet.len())];
             let id = id_of(n);
             assert!(strings.set(id, value));
-            assert_eq!(strings.get(id), value, "{n} bytes read back");
+            // SAFETY: `id` was set just above.
+            let (get, differs) = (|| unsafe { strings.get(id) }, |p: &Packed| unsafe { strings.differs(id, p) });
+            assert_eq!(get(), value, "{n} bytes read back");
             match Packed::short(value) {
                 Some(packed) => {
                     assert!(n <= INLINE);
-                    assert_eq!(strings.differs(id, &packed), 0, "{n} bytes: the packed value is its entry");
+                    assert_eq!(differs(&packed), 0, "{n} bytes: the packed value is its entry");
                     // Any one byte changed, or one byte more or less: another packed value.
                     for at in 0..n {
                         let mut other = value.as_bytes().to_vec();
                         other[at] = b'_';
                         let other = String::from_utf8(other).unwrap();
-                        assert_ne!(strings.differs(id, &Packed::short(&other).unwrap()), 0, "{n} bytes, byte {at}");
+                        assert_ne!(differs(&Packed::short(&other).unwrap()), 0, "{n} bytes, byte {at}");
                     }
                     if n > 0 {
-                        assert_ne!(
-                            strings.differs(id, &Packed::short(&value[..n - 1]).unwrap()),
-                            0,
-                            "{n} bytes, shorter"
-                        );
+                        assert_ne!(differs(&Packed::short(&value[..n - 1]).unwrap()), 0, "{n} bytes, shorter");
                     }
                     let longer = format!("{value}_");
                     if let Some(longer) = Packed::short(&longer) {
-                        assert_ne!(strings.differs(id, &longer), 0, "{n} bytes, longer");
+                        assert_ne!(differs(&longer), 0, "{n} bytes, longer");
                     }
                 }
                 None => assert!(n > INLINE),
